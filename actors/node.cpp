@@ -1,0 +1,63 @@
+#include "actors/node.hpp"
+
+#include "actors/idle_component.hpp"
+#include "actors/metrics.hpp"
+#include "actors/peer_manager.hpp"
+#include "actors/storage.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+
+namespace qtc {
+
+namespace {
+
+template <class F, class... Ts>
+child_spec child(std::string name, F fun, Ts... args) {
+  child_spec result;
+  result.name = std::move(name);
+  result.start = [fun, args...](caf::actor_system& sys,
+                                const caf::actor&) -> caf::expected<caf::actor> {
+    return caf::actor_cast<caf::actor>(sys.spawn(fun, args...));
+  };
+  return result;
+}
+
+child_spec idle(std::string name, std::string purpose) {
+  return child(name, idle_component, name, std::move(purpose));
+}
+
+} // namespace
+
+supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec) {
+  supervisor_spec root;
+  root.name = "root";
+  root.strategy = restart_strategy::one_for_one;
+  root.intensity = restart_intensity{5, std::chrono::seconds{30}};
+  root.backoff = restart_backoff{std::chrono::milliseconds{100}, 2.0, std::chrono::seconds{5}};
+  root.event_observer = options.metrics_enabled ? "metrics" : "";
+  root.children.push_back(child("storage", storage, options.data_dir));
+  if (options.metrics_enabled)
+    root.children.push_back(
+      child("metrics", metrics, metrics_endpoint{options.metrics_host, options.metrics_port}));
+  root.children.push_back(idle("security", "tracks misbehaviour scores and graduated bans"));
+  root.children.push_back(idle("discovery", "finds peers through the chain spec's DNS seeds"));
+  root.children.push_back(idle("nat", "learns the external address (STUN) and maps the P2P "
+                                      "port (UPnP)"));
+  root.children.push_back(idle("sync", "downloads and validates headers and blocks"));
+  child_spec peers;
+  peers.name = "peers";
+  auto host = options.p2p_host;
+  std::uint16_t port = options.p2p_any_port ? 0
+                       : options.p2p_port != 0 ? options.p2p_port
+                                               : spec.default_port;
+  peers.start = [host, port](caf::actor_system& sys, const caf::actor&) {
+    return start_peer_manager(sys, host, port);
+  };
+  root.children.push_back(std::move(peers));
+  root.children.push_back(idle("inspector", "serves live status of every component to the "
+                                            "qtc inspector"));
+  return root;
+}
+
+} // namespace qtc

@@ -1,0 +1,26 @@
+// Atom constants: the verbs of the node's typed actor interfaces (CAF 0.17 atoms, <= 10 chars).
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace qtc {
+
+/// Asks any component for its status report (the shared status protocol).
+using status_atom = caf::atom_constant<caf::atom("status")>;
+/// Asks a supervisor for its children.
+using children_atom = caf::atom_constant<caf::atom("children")>;
+/// Asks a supervisor for the running child registered under a name.
+using whereis_atom = caf::atom_constant<caf::atom("whereis")>;
+/// Asks a supervisor to start a dynamic child (e.g. one peer session).
+using start_atom = caf::atom_constant<caf::atom("start")>;
+/// Internal: a supervisor's delayed restart of a child after its backoff.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+/// Internal: a child did not stop within its shutdown timeout.
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+/// A log record for the log sink.
+using log_atom = caf::atom_constant<caf::atom("log")>;
+/// Metric updates for the metrics actor.
+using count_atom = caf::atom_constant<caf::atom("count")>;
+using gauge_atom = caf::atom_constant<caf::atom("gauge")>;
+
+} // namespace qtc

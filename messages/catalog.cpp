@@ -1,0 +1,94 @@
+#include "messages/catalog.hpp"
+
+#include "messages/errors.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/json.hpp"
+
+#include <caf/deep_to_string.hpp>
+
+#include <functional>
+#include <typeindex>
+#include <unordered_map>
+
+namespace qtc {
+
+namespace {
+
+/// One catalog entry: how to register a type and how to render it.
+struct entry {
+  std::string name;
+  std::type_index type;
+  std::function<void(caf::actor_system_config&, const std::string&)> add;
+  std::function<nlohmann::json(const void*)> render;
+};
+
+template <class T>
+entry make_entry(std::string name) {
+  return entry{
+    std::move(name),
+    std::type_index{typeid(T)},
+    [](caf::actor_system_config& cfg, const std::string& n) { cfg.add_message_type<T>(n); },
+    [](const void* ptr) { return to_json_value(*static_cast<const T*>(ptr)); },
+  };
+}
+
+/// The catalog is immutable after construction.
+const std::vector<entry>& entries() {
+  static const std::vector<entry> result{
+    make_entry<status_verbosity>("qtc::status_verbosity"),
+    make_entry<restart_type>("qtc::restart_type"),
+    make_entry<restart_strategy>("qtc::restart_strategy"),
+    make_entry<child_info>("qtc::child_info"),
+    make_entry<supervision_event_kind>("qtc::supervision_event_kind"),
+    make_entry<supervision_event>("qtc::supervision_event"),
+    make_entry<log_level>("qtc::log_level"),
+    make_entry<log_record>("qtc::log_record"),
+    make_entry<metric_labels>("qtc::metric_labels"),
+  };
+  return result;
+}
+
+const std::unordered_map<std::type_index, const entry*>& by_type() {
+  static const auto result = [] {
+    std::unordered_map<std::type_index, const entry*> map;
+    for (const auto& e : entries())
+      map.emplace(e.type, &e);
+    return map;
+  }();
+  return result;
+}
+
+} // namespace
+
+void register_message_types(caf::actor_system_config& cfg) {
+  for (const auto& e : entries())
+    e.add(cfg, e.name);
+  register_error_category(cfg);
+}
+
+std::vector<std::string> catalog_type_names() {
+  std::vector<std::string> result;
+  for (const auto& e : entries())
+    result.push_back(e.name);
+  return result;
+}
+
+nlohmann::json message_to_json(const caf::message& msg) {
+  auto result = nlohmann::json::array();
+  const auto& index = by_type();
+  for (std::size_t i = 0; i < msg.size(); ++i) {
+    auto [nr, info] = msg.type(i);
+    const void* ptr = msg.get(i);
+    if (info != nullptr) {
+      if (auto it = index.find(std::type_index{*info}); it != index.end()) {
+        result.push_back(it->second->render(ptr));
+        continue;
+      }
+    }
+    // Builtin types (numbers, strings, atoms, CAF's own): CAF renders them.
+    result.push_back(msg.stringify(i));
+  }
+  return result;
+}
+
+} // namespace qtc

@@ -1,0 +1,61 @@
+// The catalog of the node's actor interfaces: every actor is declared here once, with a one-line
+// comment per handler. All components answer the shared status protocol.
+#pragma once
+
+#include "messages/atoms.hpp"
+#include "messages/log_record.hpp"
+#include "messages/metric_update.hpp"
+#include "messages/status.hpp"
+#include "messages/supervision.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace qtc {
+
+/// The shared status protocol.
+using status_actor = caf::typed_actor<
+  // Returns the component's status report at the requested verbosity.
+  caf::replies_to<status_atom, status_verbosity>::with<status_report>>;
+
+/// A supervisor (the root and every inner node of the supervision tree).
+using supervisor_actor = status_actor::extend<
+  // Lists the children in start order with their current handles.
+  caf::replies_to<children_atom>::with<std::vector<child_info>>,
+  // Returns the running child with that name (an error if there is none or it is down).
+  caf::replies_to<whereis_atom, std::string>::with<caf::actor>,
+  // Starts a dynamic child (appended after the static ones); returns its handle.
+  caf::replies_to<start_atom, child_spec>::with<caf::actor>,
+  // Receives an event from a child supervisor, to pass up the tree (see supervisor_spec).
+  caf::reacts_to<supervision_event>,
+  // (internal) A scheduled restart is due; carries the epoch that scheduled it.
+  caf::reacts_to<restart_atom, std::uint64_t>,
+  // (internal) A stopping child's shutdown timeout expired; carries the child's id.
+  caf::reacts_to<deadline_atom, std::uint64_t>>;
+
+/// The log sink: writes one line per record.
+using log_sink_actor = caf::typed_actor<
+  // Writes a record.
+  caf::reacts_to<log_atom, log_record>>;
+
+/// The metrics actor: owns the Prometheus registry and the HTTP exposer.
+using metrics_actor = status_actor::extend<
+  // Counts supervision events (restarts per actor).
+  caf::reacts_to<supervision_event>,
+  // Adds to a counter family's series: family, labels, amount (>= 0).
+  caf::reacts_to<count_atom, std::string, metric_labels, double>,
+  // Sets a gauge family's series: family, labels, value.
+  caf::reacts_to<gauge_atom, std::string, metric_labels, double>>;
+
+/// The storage actor: owns the data directory (and, with the chain issue, the LMDB environment).
+using storage_actor = status_actor;
+
+/// A component whose own protocol arrives with a later issue (security, discovery, nat, peers,
+/// sync, inspector): until then it answers status and nothing else.
+using component_actor = status_actor;
+
+} // namespace qtc
