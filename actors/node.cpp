@@ -12,13 +12,13 @@ namespace qtc {
 
 namespace {
 
-template <class F, class... Ts>
+template <caf::spawn_options Os = caf::no_spawn_options, class F, class... Ts>
 child_spec child(std::string name, F fun, Ts... args) {
   child_spec result;
   result.name = std::move(name);
   result.start = [fun, args...](caf::actor_system& sys,
                                 const caf::actor&) -> caf::expected<caf::actor> {
-    return caf::actor_cast<caf::actor>(sys.spawn(fun, args...));
+    return caf::actor_cast<caf::actor>(sys.spawn<Os>(fun, args...));
   };
   return result;
 }
@@ -38,8 +38,10 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   root.event_observer = options.metrics_enabled ? "metrics" : "";
   root.children.push_back(child("storage", storage, options.data_dir));
   if (options.metrics_enabled)
-    root.children.push_back(
-      child("metrics", metrics, metrics_endpoint{options.metrics_host, options.metrics_port}));
+    // Detached: stopping the HTTP server joins its threads, which must not hold a scheduler
+    // thread.
+    root.children.push_back(child<caf::detached>(
+      "metrics", metrics, metrics_endpoint{options.metrics_host, options.metrics_port}));
   root.children.push_back(idle("security", "tracks misbehaviour scores and graduated bans"));
   root.children.push_back(idle("discovery", "finds peers through the chain spec's DNS seeds"));
   root.children.push_back(idle("nat", "learns the external address (STUN) and maps the P2P "

@@ -29,6 +29,14 @@ node_config::node_config() {
     .add<std::string>("log-file", "append log lines to this file instead of stderr");
 }
 
+std::string node_config::help_text() const {
+  return custom_options_.help_text(false);
+}
+
+bool node_config::declares(std::string_view section, std::string_view key) const {
+  return custom_options_.qualified_name_lookup(section, key) != nullptr;
+}
+
 namespace {
 
 bool given_on_command_line(const std::vector<std::string>& argv, const std::string& key) {
@@ -60,10 +68,18 @@ std::uint16_t port_option(const caf::settings& s, const std::string& key, int64_
 
 } // namespace
 
-node_options read_node_options(const caf::actor_system_config& cfg,
+node_options read_node_options(const node_config& cfg,
                                const std::vector<std::string>& argv,
                                std::vector<option_error>& errors) {
   const auto& s = caf::content(cfg);
+  // CAF rejects unknown command-line options but accepts any key in a config file: a typo
+  // there must not pass silently.
+  if (auto section = caf::get_if<caf::settings>(&s, "qtcnode")) {
+    for (const auto& kvp : *section)
+      if (!cfg.declares("qtcnode", kvp.first))
+        errors.push_back(option_error{"qtcnode." + kvp.first,
+                                      "unknown option (qtcnode --help lists them all)"});
+  }
   node_options o;
   o.node_name = caf::get_or(s, "qtcnode.node-name", o.node_name);
   auto data_dir = caf::get_or(s, "qtcnode.data-dir", std::string{});

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace qtc {
@@ -33,6 +34,12 @@ struct node_options {
 class node_config : public caf::actor_system_config {
 public:
   node_config();
+
+  /// Every option, CAF's own and the node's, grouped by section, one per line.
+  std::string help_text() const;
+
+  /// Whether `section.key` is a declared option.
+  bool declares(std::string_view section, std::string_view key) const;
 };
 
 /// One problem with the options, ready to print: "qtcnode.metrics-port: must be ...".
@@ -44,7 +51,7 @@ struct option_error {
 /// Reads the options after `cfg.parse(...)`. Relative paths given on the command line are
 /// resolved against the working directory; those from the config file against the config
 /// file's directory. `argv` tells which is which.
-node_options read_node_options(const caf::actor_system_config& cfg,
+node_options read_node_options(const node_config& cfg,
                                const std::vector<std::string>& argv,
                                std::vector<option_error>& errors);
 

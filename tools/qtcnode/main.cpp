@@ -77,6 +77,15 @@ int main(int argc, char** argv) {
   cfg.load<caf::io::middleman>();
   cfg.set("logger.console", caf::atom("none"));
   std::vector<std::string> args(argv + 1, argv + argc);
+  for (const auto& arg : args) {
+    if (arg == "--help" || arg == "-h" || arg == "-?") {
+      std::cout << "usage: qtcnode --config-file=FILE [--section.key=value ...]\n\n"
+                   "Every option can be set in the config file (INI: [section] then key=value)\n"
+                   "or on the command line as --section.key=value. See docs/operations.md.\n\n"
+                << cfg.help_text();
+      return exit_ok;
+    }
+  }
   if (auto err = cfg.parse(argc, argv)) {
     std::cerr << "qtcnode: " << cfg.render(err) << "\n";
     return exit_bad_config;

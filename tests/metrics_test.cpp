@@ -1,0 +1,82 @@
+// The metrics actor under the simulation harness, scraped over real HTTP.
+#include "actors/metrics.hpp"
+#include "support/process.hpp"
+#include "messages/errors.hpp"
+#include "support/simulation.hpp"
+
+using namespace qtc;
+
+namespace {
+
+struct fixture : test::simulation {
+  metrics_actor metrics_handle;
+  std::uint16_t port = 0;
+
+  fixture() {
+    metrics_handle = own(sys.spawn(metrics, metrics_endpoint{"127.0.0.1", 0}));
+    run();
+    auto report = request<status_report>(metrics_handle, status_atom::value, status_verbosity::info);
+    REQUIRE(report);
+    auto address = caf::get_or(*report, "address", std::string{});
+    port = static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+  }
+
+  std::string scrape() {
+    auto response = test::http_get("127.0.0.1", port, "/metrics");
+    REQUIRE(response);
+    REQUIRE(response->status == 200);
+    return response->body;
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "restarts are counted by actor name") {
+  auto before = scrape();
+  CHECK(before.find("quantumcoin_actor_restarts_total{actor=\"storage\"}") == std::string::npos);
+  self->send(metrics_handle, supervision_event{supervision_event_kind::restarted, "root", "storage", "boom"});
+  self->send(metrics_handle, supervision_event{supervision_event_kind::restarted, "root", "storage", "boom"});
+  self->send(metrics_handle, supervision_event{supervision_event_kind::restarted, "root", "nat", "boom"});
+  self->send(metrics_handle, supervision_event{supervision_event_kind::started, "root", "sync", ""});
+  self->send(metrics_handle, supervision_event{supervision_event_kind::escalated, "peers", "", "x"});
+  run();
+  auto after = scrape();
+  CHECK(after.find("quantumcoin_actor_restarts_total{actor=\"storage\"} 2") != std::string::npos);
+  CHECK(after.find("quantumcoin_actor_restarts_total{actor=\"nat\"} 1") != std::string::npos);
+  CHECK(after.find("actor=\"sync\"") == std::string::npos);
+  CHECK(after.find("quantumcoin_supervisor_escalations_total{supervisor=\"peers\"} 1")
+        != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(fixture, "counters and gauges take updates; unknown families are ignored") {
+  self->send(metrics_handle, count_atom::value, std::string{"quantumcoin_bytes_sent_total"},
+             metric_labels{}, 1500.0);
+  self->send(metrics_handle, count_atom::value, std::string{"quantumcoin_bytes_sent_total"},
+             metric_labels{}, -5.0); // counters never go down
+  self->send(metrics_handle, gauge_atom::value, std::string{"quantumcoin_sync_progress"},
+             metric_labels{}, 0.25);
+  self->send(metrics_handle, gauge_atom::value, std::string{"no_such_family"}, metric_labels{}, 1.0);
+  run();
+  auto body = scrape();
+  CHECK(body.find("quantumcoin_bytes_sent_total 1500") != std::string::npos);
+  CHECK(body.find("quantumcoin_sync_progress 0.25") != std::string::npos);
+  CHECK(body.find("no_such_family") == std::string::npos);
+  CHECK(body.find("quantumcoin_build_info{version=\"" QTC_VERSION "\"} 1") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(test::simulation, "a metrics endpoint that cannot bind fails its actor") {
+  // Occupy a port with a first exposer, then ask a second one for the same port.
+  auto first = own(sys.spawn(metrics, metrics_endpoint{"127.0.0.1", 0}));
+  run();
+  auto report = request<status_report>(first, status_atom::value, status_verbosity::info);
+  REQUIRE(report);
+  auto address = caf::get_or(*report, "address", std::string{});
+  auto port = static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+  auto second = sys.spawn(metrics, metrics_endpoint{"127.0.0.1", port});
+  self->monitor(second);
+  run();
+  auto downs = inbox<caf::down_msg>();
+  REQUIRE(downs.size() == 1);
+  CHECK(render_error(downs[0].reason).find("metrics: cannot listen on 127.0.0.1:" + std::to_string(port))
+        != std::string::npos);
+}
