@@ -1,6 +1,7 @@
 #include "actors/node.hpp"
 
 #include "actors/idle_component.hpp"
+#include "actors/inspector.hpp"
 #include "actors/metrics.hpp"
 #include "actors/peer_manager.hpp"
 #include "actors/storage.hpp"
@@ -57,8 +58,13 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
     return start_peer_manager(sys, host, port);
   };
   root.children.push_back(std::move(peers));
-  root.children.push_back(idle("inspector", "serves live status of every component to the "
-                                            "qtc inspector"));
+  child_spec insp;
+  insp.name = "inspector";
+  insp.start = [name = options.node_name, host = options.inspector_host,
+                port = options.inspector_port](caf::actor_system& sys, const caf::actor& parent) {
+    return start_inspector(sys, parent, name, host, port);
+  };
+  root.children.push_back(std::move(insp));
   return root;
 }
 

@@ -8,7 +8,7 @@
 //   ├── nat         NAT mapper (STUN, UPnP)
 //   ├── sync        sync coordinator
 //   ├── peers       peer manager: P2P listener; peer sessions are its temporary children later
-//   └── inspector   live inspection endpoint
+//   └── inspector   live inspection: every component's status, for qtc-inspect
 //
 // Start order is dependency order: what others use starts first and stops last.
 #pragma once

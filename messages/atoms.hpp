@@ -17,6 +17,10 @@ using start_atom = caf::atom_constant<caf::atom("start")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 /// Internal: a child did not stop within its shutdown timeout.
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+/// Asks the inspector for the status of every component of the node.
+using tree_atom = caf::atom_constant<caf::atom("tree")>;
+/// Tells the inspector where it was published.
+using published_atom = caf::atom_constant<caf::atom("published")>;
 /// A log record for the log sink.
 using log_atom = caf::atom_constant<caf::atom("log")>;
 /// Metric updates for the metrics actor.

@@ -54,8 +54,16 @@ using metrics_actor = status_actor::extend<
 /// The storage actor: owns the data directory (and, with the chain issue, the LMDB environment).
 using storage_actor = status_actor;
 
-/// A component whose own protocol arrives with a later issue (security, discovery, nat, peers,
-/// sync, inspector): until then it answers status and nothing else.
+/// The inspector: the node's live-inspection endpoint, published as a CAF remote actor so that
+/// `qtc-inspect` (or any CAF node) can attach to a running node.
+using inspector_actor = status_actor::extend<
+  // Returns {"node": ..., "components": [status of each child of the root, in start order]}.
+  caf::replies_to<tree_atom, status_verbosity>::with<status_report>,
+  // (internal) Where it has been published, "host:port", for its own status.
+  caf::reacts_to<published_atom, std::string>>;
+
+/// A component whose own protocol arrives with a later issue (security, discovery, nat, sync):
+/// until then it answers status and nothing else.
 using component_actor = status_actor;
 
 } // namespace qtc

@@ -24,7 +24,8 @@ node_config::node_config() {
     .add<int64_t>("metrics-port", "Prometheus /metrics port; 0 = any free port, -1 = disabled "
                                   "(default: 9333)")
     .add<std::string>("inspector-host", "address the inspector endpoint binds (default: 127.0.0.1)")
-    .add<int64_t>("inspector-port", "inspector port (CAF remote actor); 0 = disabled (default: 0)")
+    .add<int64_t>("inspector-port", "port where qtc-inspect can attach (CAF remote actor); "
+                                    "0 = off, -1 = any free port (default: 0)")
     .add<std::string>("log-level", "error, warning, info, debug or trace (default: info)")
     .add<std::string>("log-file", "append log lines to this file instead of stderr");
 }
@@ -100,7 +101,8 @@ node_options read_node_options(const node_config& cfg,
   o.metrics_port = port_option(s, "metrics-port", 9333, -1, errors, raw);
   o.metrics_enabled = raw != -1;
   o.inspector_host = caf::get_or(s, "qtcnode.inspector-host", o.inspector_host);
-  o.inspector_port = port_option(s, "inspector-port", 0, 0, errors, raw);
+  port_option(s, "inspector-port", 0, -1, errors, raw);
+  o.inspector_port = static_cast<int>(raw);
   o.log_level = caf::get_or(s, "qtcnode.log-level", o.log_level);
   if (!parse_log_level(o.log_level))
     errors.push_back({"qtcnode.log-level", "must be error, warning, info, debug or trace, got \""

@@ -24,7 +24,7 @@ struct node_options {
   std::uint16_t metrics_port = 9333;     ///< 0: pick a free port (logged)
   bool metrics_enabled = true;
   std::string inspector_host = "127.0.0.1";
-  std::uint16_t inspector_port = 0;      ///< 0: inspector endpoint disabled
+  int inspector_port = 0;                ///< 0: not published; -1: any free port (logged)
   std::string log_level = "info";
   std::string log_file;                  ///< empty: stderr
 };

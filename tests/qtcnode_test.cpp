@@ -2,6 +2,7 @@
 #include "support/process.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <algorithm>
@@ -16,6 +17,7 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string qtcnode = QTCNODE_BINARY;
+const std::string qtc_inspect = QTC_INSPECT_BINARY;
 const std::filesystem::path source_dir = QTC_SOURCE_DIR;
 
 std::string read_file(const std::filesystem::path& p) {
@@ -89,6 +91,34 @@ TEST_CASE("qtcnode serves /metrics, accepts on its P2P port and exits 0 on SIGTE
   CHECK(log.find("msg=stopped exit_code=0") != std::string::npos);
   // The data directory was created and its lock released.
   CHECK(std::filesystem::exists(dir.path() / "data" / ".lock"));
+}
+
+TEST_CASE("qtc-inspect attaches to a running node and shows every component") {
+  temp_dir dir;
+  child_process node{qtcnode, {"--config-file=" + write_config(dir, "inspector-port=-1\n").string()},
+                     dir.path() / "node.log"};
+  auto port = port_from(node.wait_for_line("msg=\"inspector listening\"", 15s));
+  REQUIRE(node.wait_for_line("msg=\"node running\"", 15s));
+  auto result = run_to_completion(qtc_inspect, {"--port=" + std::to_string(port)});
+  CHECK(result.exit_code == 0);
+  auto json = nlohmann::json::parse(result.output, nullptr, false);
+  REQUIRE_MESSAGE(!json.is_discarded(), result.output);
+  CHECK(json["node"] == "test");
+  std::vector<std::string> names;
+  for (auto& c : json["components"]) {
+    names.push_back(c["name"]);
+    CHECK(c.contains("state"));
+  }
+  CHECK(names == std::vector<std::string>{"storage", "metrics", "security", "discovery", "nat",
+                                          "sync", "peers", "inspector"});
+  CHECK(json["components"][6]["state"] == "listening");
+  CHECK(json["components"][7]["state"] == "published");
+  // Nothing listens on port 1: a clear error, exit 1.
+  auto unreachable = run_to_completion(qtc_inspect, {"--port=1"});
+  CHECK(unreachable.exit_code == 1);
+  CHECK(unreachable.output.find("cannot attach to 127.0.0.1:1") != std::string::npos);
+  node.signal(SIGTERM);
+  CHECK(node.wait(5s) == 0);
 }
 
 TEST_CASE("qtcnode exits 0 on SIGINT too") {

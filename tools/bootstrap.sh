@@ -85,7 +85,8 @@ SRC
   local aptopts=(-o Dir::Etc::sourcelist="$work/apt/sources.list"
                  -o Dir::Etc::sourceparts="$work/apt/sources.d"
                  -o Dir::State::Lists="$work/apt/lists"
-                 -o APT::Get::List-Cleanup=0)
+                 -o APT::Get::List-Cleanup=0
+                 -o APT::Sandbox::User=root)  # a private temp dir: no need for _apt
   apt-get "${aptopts[@]}" update -qq >&2
   (cd "$work" && apt-get "${aptopts[@]}" source --download-only -qq botan3 >&2 \
      && dpkg-source -x --no-check ./botan3_*.dsc src >/dev/null)
