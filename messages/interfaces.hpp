@@ -8,6 +8,7 @@
 #include "messages/status.hpp"
 #include "messages/supervision.hpp"
 
+#include <caf/io/system_messages.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -61,6 +62,20 @@ using inspector_actor = status_actor::extend<
   caf::replies_to<tree_atom, status_verbosity>::with<status_report>,
   // (internal) Where it has been published, "host:port", for its own status.
   caf::reacts_to<published_atom, std::string>>;
+
+/// The peer manager: a broker that owns the P2P listening socket (and, with the peer-session
+/// issue, the connections).
+using peer_manager_actor = caf::typed_actor<
+  // Returns the listener's address and counters.
+  caf::replies_to<status_atom, status_verbosity>::with<status_report>,
+  // A peer connected to the listener.
+  caf::reacts_to<caf::io::new_connection_msg>,
+  // Bytes arrived on a connection.
+  caf::reacts_to<caf::io::new_data_msg>,
+  // A connection closed.
+  caf::reacts_to<caf::io::connection_closed_msg>,
+  // The listener closed.
+  caf::reacts_to<caf::io::acceptor_closed_msg>>;
 
 /// A component whose own protocol arrives with a later issue (security, discovery, nat, sync):
 /// until then it answers status and nothing else.

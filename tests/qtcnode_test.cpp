@@ -46,6 +46,31 @@ std::uint16_t port_from(const std::optional<std::string>& line) {
   return static_cast<std::uint16_t>(std::stoi(*port));
 }
 
+/// A node started from a test config, running once constructed (its ports are known).
+struct running_node {
+  temp_dir dir;
+  std::filesystem::path config;
+  child_process process;
+  std::uint16_t metrics_port = 0;
+  std::uint16_t p2p_port = 0;
+
+  explicit running_node(const std::string& extra_config = "")
+    : config(write_config(dir, extra_config)),
+      process{qtcnode, {"--config-file=" + config.string()}, dir.path() / "node.log"} {
+    metrics_port = port_from(process.wait_for_line("msg=\"serving metrics\"", 15s));
+    p2p_port = port_from(process.wait_for_line("msg=\"listening for peers\"", 15s));
+    REQUIRE(process.wait_for_line("msg=\"node running\"", 15s));
+  }
+
+  /// Stops the node with `sig` and checks that it exits 0 in time.
+  void stop(int sig = SIGTERM) {
+    process.signal(sig);
+    auto code = process.wait(5s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+  }
+};
+
 } // namespace
 
 TEST_SUITE("process") {
@@ -94,11 +119,8 @@ TEST_CASE("qtcnode serves /metrics, accepts on its P2P port and exits 0 on SIGTE
 }
 
 TEST_CASE("qtc-inspect attaches to a running node and shows every component") {
-  temp_dir dir;
-  child_process node{qtcnode, {"--config-file=" + write_config(dir, "inspector-port=-1\n").string()},
-                     dir.path() / "node.log"};
-  auto port = port_from(node.wait_for_line("msg=\"inspector listening\"", 15s));
-  REQUIRE(node.wait_for_line("msg=\"node running\"", 15s));
+  running_node node{"inspector-port=-1\n"};
+  auto port = port_from(node.process.wait_for_line("msg=\"inspector listening\"", 15s));
   auto result = run_to_completion(qtc_inspect, {"--port=" + std::to_string(port)});
   CHECK(result.exit_code == 0);
   auto json = nlohmann::json::parse(result.output, nullptr, false);
@@ -117,50 +139,57 @@ TEST_CASE("qtc-inspect attaches to a running node and shows every component") {
   auto unreachable = run_to_completion(qtc_inspect, {"--port=1"});
   CHECK(unreachable.exit_code == 1);
   CHECK(unreachable.output.find("cannot attach to 127.0.0.1:1") != std::string::npos);
-  node.signal(SIGTERM);
-  CHECK(node.wait(5s) == 0);
+  node.stop();
 }
 
 TEST_CASE("qtcnode exits 0 on SIGINT too") {
-  temp_dir dir;
-  child_process node{qtcnode, {"--config-file=" + write_config(dir).string()},
-                     dir.path() / "node.log"};
-  REQUIRE(node.wait_for_line("msg=\"node running\"", 15s));
-  node.signal(SIGINT);
-  auto code = node.wait(5s);
-  REQUIRE(code);
-  CHECK(*code == 0);
+  running_node node;
+  node.stop(SIGINT);
 }
 
 TEST_CASE("a second node on the same data directory is refused") {
-  temp_dir dir;
-  auto config = write_config(dir);
-  child_process first{qtcnode, {"--config-file=" + config.string()}, dir.path() / "first.log"};
-  REQUIRE(first.wait_for_line("msg=\"node running\"", 15s));
-  auto second = run_to_completion(qtcnode, {"--config-file=" + config.string()});
+  running_node first;
+  auto second = run_to_completion(qtcnode, {"--config-file=" + first.config.string()});
   CHECK(second.exit_code == 1);
   CHECK(second.output.find("in use by another qtcnode process") != std::string::npos);
-  first.signal(SIGTERM);
-  CHECK(first.wait(5s) == 0);
+  first.stop();
 }
 
 TEST_CASE("a port that cannot be bound stops the node with a clear error and exit 1") {
-  temp_dir dir;
-  // Occupy a port, then ask the node to listen there for peers.
-  child_process holder{qtcnode, {"--config-file=" + write_config(dir).string()},
-                       dir.path() / "holder.log"};
-  auto taken = port_from(holder.wait_for_line("msg=\"listening for peers\"", 15s));
+  running_node holder; // its P2P port is taken
   temp_dir other;
-  auto config = write_config(other, "p2p-port=" + std::to_string(taken) + "\n");
-  // (the later p2p-port line overrides the one written before it)
-  auto result = run_to_completion(qtcnode, {"--config-file=" + config.string(),
-                                            "--qtcnode.p2p-port=" + std::to_string(taken)});
+  auto taken = std::to_string(holder.p2p_port);
+  auto result = run_to_completion(qtcnode, {"--config-file=" + write_config(other).string(),
+                                            "--qtcnode.p2p-port=" + taken});
   CHECK(result.exit_code == 1);
-  CHECK(result.output.find("peers: cannot listen on 127.0.0.1:" + std::to_string(taken))
-        != std::string::npos);
+  CHECK(result.output.find("peers: cannot listen on 127.0.0.1:" + taken) != std::string::npos);
   CHECK(result.output.find("node stopped") != std::string::npos);
-  holder.signal(SIGTERM);
-  CHECK(holder.wait(5s) == 0);
+  holder.stop();
+}
+
+TEST_CASE("an actor that keeps failing makes the root give up: exit 1 with a clear line") {
+  running_node holder; // its metrics port is taken
+  // The metrics actor binds inside its own start, so a taken port makes it fail again and again:
+  // the root restarts it with backoff until its intensity (5 in 30 s) is exceeded.
+  temp_dir other;
+  auto taken = std::to_string(holder.metrics_port);
+  child_process node{qtcnode,
+                     {"--config-file=" + write_config(other).string(),
+                      "--qtcnode.metrics-port=" + taken},
+                     other.path() / "node.log"};
+  auto code = node.wait(20s);
+  REQUIRE(code);
+  CHECK(*code == 1);
+  auto log = node.output();
+  CHECK(log.find("msg=\"child restarted\" child=metrics") != std::string::npos);
+  CHECK(log.find("msg=\"restart intensity exceeded\" child=metrics max_restarts=5 period=30s")
+        != std::string::npos);
+  CHECK(log.find("msg=\"node stopped: the supervision tree gave up\" "
+                 "reason=\"qtc.restart_intensity_exceeded: supervisor root: more than 5 restarts "
+                 "in 30s; last: child metrics exited with qtc.bind_failed: metrics: cannot listen on "
+                 "127.0.0.1:" + taken)
+        != std::string::npos);
+  holder.stop();
 }
 
 TEST_CASE("--help lists every node option") {
