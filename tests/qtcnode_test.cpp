@@ -142,6 +142,25 @@ TEST_CASE("qtc-inspect attaches to a running node and shows every component") {
   node.stop();
 }
 
+TEST_CASE("the shipped config/regtest.ini starts the node") {
+  // Only the data directory and the ports are overridden, so tests never collide.
+  temp_dir dir;
+  child_process node{qtcnode,
+                     {"--config-file=" + (source_dir / "config" / "regtest.ini").string(),
+                      "--qtcnode.data-dir=" + (dir.path() / "data").string(),
+                      "--qtcnode.p2p-port=-1", "--qtcnode.metrics-port=0",
+                      "--qtcnode.inspector-port=-1"},
+                     dir.path() / "node.log"};
+  auto metrics_port = port_from(node.wait_for_line("msg=\"serving metrics\"", 15s));
+  REQUIRE(node.wait_for_line("msg=\"node running\" network=regtest", 15s));
+  CHECK(node.output().find("node=regtest") != std::string::npos);
+  auto response = http_get("127.0.0.1", metrics_port, "/metrics");
+  REQUIRE(response);
+  CHECK(response->status == 200);
+  node.signal(SIGTERM);
+  CHECK(node.wait(5s) == 0);
+}
+
 TEST_CASE("qtcnode exits 0 on SIGINT too") {
   running_node node;
   node.stop(SIGINT);

@@ -338,9 +338,13 @@ TEST_CASE_FIXTURE(fixture, "restart events reach the root's observer") {
   observer.name = "observer";
   auto test_self = recorder();
   observer.start = [test_self](caf::actor_system& sys, const caf::actor&) -> caf::expected<caf::actor> {
-    return sys.spawn([test_self](caf::event_based_actor* self) -> caf::behavior {
-      return {[self, test_self](const supervision_event& ev) { self->send(test_self, ev); }};
-    });
+    // The recorder travels as a spawn argument: CAF 0.17 dereferences a null pointer when a
+    // function-based actor is spawned without any (UBSan reports it in the asan preset).
+    return sys.spawn(
+      [](caf::event_based_actor* self, caf::actor recorder) -> caf::behavior {
+        return {[self, recorder](const supervision_event& ev) { self->send(recorder, ev); }};
+      },
+      test_self);
   };
   spec.children.insert(spec.children.begin(), observer);
   spec.event_observer = "observer";
