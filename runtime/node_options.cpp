@@ -52,8 +52,8 @@ std::filesystem::path resolve(const caf::actor_system_config& cfg,
   std::filesystem::path p{value};
   if (p.empty() || p.is_absolute() || given_on_command_line(argv, key)
       || cfg.config_file_path.empty())
-    return p;
-  return std::filesystem::path{cfg.config_file_path}.parent_path() / p;
+    return p.lexically_normal();
+  return (std::filesystem::path{cfg.config_file_path}.parent_path() / p).lexically_normal();
 }
 
 std::uint16_t port_option(const caf::settings& s, const std::string& key, int64_t fallback,

@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 prefix=$(tools/bootstrap.sh | sed -n 's/^BOTAN_PREFIX=//p')
 export QTC_BOTAN_PREFIX=$prefix
 cmake --preset release >/dev/null
-cmake --build --preset release --target qtcnode
+cmake --build --preset release --target qtcnode qtc-inspect
 exec build/release/tools/qtcnode --config-file=config/regtest.ini "$@"
