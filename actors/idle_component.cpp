@@ -11,13 +11,13 @@ idle_component(component_actor::stateful_pointer<idle_component_state> self, std
   self->state.component = std::move(name);
   self->state.purpose = std::move(purpose);
   return {
-    [self](status_atom, status_verbosity) -> status_report {
-      caf::settings result;
-      caf::put(result, "name", self->state.component);
-      caf::put(result, "state", "idle");
-      caf::put(result, "purpose", self->state.purpose);
-      return result;
-    },
+      [self](status_atom, status_verbosity) -> status_report {
+        caf::settings result;
+        caf::put(result, "name", self->state.component);
+        caf::put(result, "state", "idle");
+        caf::put(result, "purpose", self->state.purpose);
+        return result;
+      },
   };
 }
 

@@ -32,7 +32,7 @@ struct tree_query {
   }
 };
 
-caf::settings unanswered(const std::string& name, const std::string& state) {
+caf::settings unanswered(const std::string &name, const std::string &state) {
   caf::settings s;
   caf::put(s, "name", name);
   caf::put(s, "state", state);
@@ -47,66 +47,67 @@ inspector_actor::behavior_type inspector(inspector_actor::stateful_pointer<inspe
   self->state.root = std::move(root);
   self->state.node_name = std::move(node_name);
   return {
-    [self](status_atom, status_verbosity) -> status_report {
-      caf::settings result;
-      caf::put(result, "name", "inspector");
-      caf::put(result, "state", self->state.address.empty() ? "local only" : "published");
-      if (!self->state.address.empty())
-        caf::put(result, "address", self->state.address);
-      caf::put(result, "queries", static_cast<caf::config_value::integer>(self->state.queries));
-      return result;
-    },
-    [self](published_atom, std::string& address) { self->state.address = std::move(address); },
-    [self](tree_atom, status_verbosity v) -> caf::result<status_report> {
-      ++self->state.queries;
-      auto query = std::make_shared<tree_query>();
-      query->promise = self->make_response_promise<status_report>();
-      query->node_name = self->state.node_name;
-      self->request(self->state.root, std::chrono::seconds{5}, children_atom::value)
-        .then(
-          [self, query, v](const std::vector<child_info>& children) {
-            query->reports.resize(children.size());
-            query->pending = children.size() + 1; // +1 until every request is out
-            for (std::size_t i = 0; i < children.size(); ++i) {
-              const auto& c = children[i];
-              if (!c.handle) {
-                query->reports[i] = unanswered(c.name, "down");
-                --query->pending;
-                continue;
-              }
-              if (c.handle == caf::actor_cast<caf::actor>(self)) {
-                // Asking itself would wait for its own answer.
-                caf::settings own;
-                caf::put(own, "name", "inspector");
-                caf::put(own, "state", self->state.address.empty() ? "local only" : "published");
-                query->reports[i] = std::move(own);
-                --query->pending;
-                continue;
-              }
-              auto name = c.name;
-              self
-                ->request(caf::actor_cast<status_actor>(c.handle), std::chrono::seconds{2},
-                          status_atom::value, v)
-                .then(
-                  [query, i](status_report& r) {
-                    query->reports[i] = std::move(r);
-                    query->finish_one();
-                  },
-                  [query, i, name](const caf::error& err) {
-                    query->reports[i] = unanswered(name, "no answer: " + render_error(err));
-                    query->finish_one();
-                  });
-            }
-            query->finish_one();
-          },
-          [query](const caf::error& err) { query->promise.deliver(err); });
-      return query->promise;
-    },
+      [self](status_atom, status_verbosity) -> status_report {
+        caf::settings result;
+        caf::put(result, "name", "inspector");
+        caf::put(result, "state", self->state.address.empty() ? "local only" : "published");
+        if (!self->state.address.empty())
+          caf::put(result, "address", self->state.address);
+        caf::put(result, "queries", static_cast<caf::config_value::integer>(self->state.queries));
+        return result;
+      },
+      [self](published_atom, std::string &address) { self->state.address = std::move(address); },
+      [self](tree_atom, status_verbosity v) -> caf::result<status_report> {
+        ++self->state.queries;
+        auto query = std::make_shared<tree_query>();
+        query->promise = self->make_response_promise<status_report>();
+        query->node_name = self->state.node_name;
+        self->request(self->state.root, std::chrono::seconds{5}, children_atom::value)
+            .then(
+                [self, query, v](const std::vector<child_info> &children) {
+                  query->reports.resize(children.size());
+                  query->pending = children.size() + 1; // +1 until every request is out
+                  for (std::size_t i = 0; i < children.size(); ++i) {
+                    const auto &c = children[i];
+                    if (!c.handle) {
+                      query->reports[i] = unanswered(c.name, "down");
+                      --query->pending;
+                      continue;
+                    }
+                    if (c.handle == caf::actor_cast<caf::actor>(self)) {
+                      // Asking itself would wait for its own answer.
+                      caf::settings own;
+                      caf::put(own, "name", "inspector");
+                      caf::put(own, "state",
+                               self->state.address.empty() ? "local only" : "published");
+                      query->reports[i] = std::move(own);
+                      --query->pending;
+                      continue;
+                    }
+                    auto name = c.name;
+                    self->request(caf::actor_cast<status_actor>(c.handle), std::chrono::seconds{2},
+                                  status_atom::value, v)
+                        .then(
+                            [query, i](status_report &r) {
+                              query->reports[i] = std::move(r);
+                              query->finish_one();
+                            },
+                            [query, i, name](const caf::error &err) {
+                              query->reports[i] =
+                                  unanswered(name, "no answer: " + render_error(err));
+                              query->finish_one();
+                            });
+                  }
+                  query->finish_one();
+                },
+                [query](const caf::error &err) { query->promise.deliver(err); });
+        return query->promise;
+      },
   };
 }
 
-caf::expected<caf::actor> start_inspector(caf::actor_system& sys, const caf::actor& root,
-                                          std::string node_name, const std::string& host,
+caf::expected<caf::actor> start_inspector(caf::actor_system &sys, const caf::actor &root,
+                                          std::string node_name, const std::string &host,
                                           int port) {
   auto handle = sys.spawn(inspector, caf::actor_cast<supervisor_actor>(root), std::move(node_name));
   if (port == 0)
@@ -116,8 +117,8 @@ caf::expected<caf::actor> start_inspector(caf::actor_system& sys, const caf::act
   if (!bound) {
     caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
     return make_error(errc::bind_failed, "inspector: cannot listen on " + host + ":"
-                                           + std::to_string(wanted) + ": "
-                                           + render_error(bound.error()));
+                                             + std::to_string(wanted) + ": "
+                                             + render_error(bound.error()));
   }
   auto address = host + ":" + std::to_string(*bound);
   logger{sys, "inspector"}.info("inspector listening",

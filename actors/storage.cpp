@@ -10,21 +10,21 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
   self->state.log = logger{self->system(), "storage"};
   self->state.data_dir = std::move(data_dir);
   self->state.log.info("data directory open", {{"path", self->state.data_dir.string()}});
-  self->attach_functor([log = self->state.log](const caf::error&) {
-    log.info("data directory closed");
-  });
+  self->attach_functor(
+      [log = self->state.log](const caf::error &) { log.info("data directory closed"); });
   return {
-    [self](status_atom, status_verbosity) -> status_report {
-      caf::settings result;
-      caf::put(result, "name", "storage");
-      caf::put(result, "state", "open");
-      caf::put(result, "data-dir", self->state.data_dir.string());
-      std::error_code ec;
-      auto space = std::filesystem::space(self->state.data_dir, ec);
-      if (!ec)
-        caf::put(result, "available-bytes", static_cast<caf::config_value::integer>(space.available));
-      return result;
-    },
+      [self](status_atom, status_verbosity) -> status_report {
+        caf::settings result;
+        caf::put(result, "name", "storage");
+        caf::put(result, "state", "open");
+        caf::put(result, "data-dir", self->state.data_dir.string());
+        std::error_code ec;
+        auto space = std::filesystem::space(self->state.data_dir, ec);
+        if (!ec)
+          caf::put(result, "available-bytes",
+                   static_cast<caf::config_value::integer>(space.available));
+        return result;
+      },
   };
 }
 

@@ -15,13 +15,12 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
-
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 #include "runtime/logger.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <cstdint>
 #include <deque>
@@ -38,18 +37,18 @@ struct child_slot {
     stopping, ///< asked to exit; waiting for it (killed at its deadline)
     down,     ///< not running: waiting for a restart, or stopped for good
   };
-  std::uint64_t id = 0;  ///< unique within this supervisor, never reused
+  std::uint64_t id = 0; ///< unique within this supervisor, never reused
   child_spec spec;
   caf::actor handle;
   phase state = phase::down;
   std::uint32_t restarts = 0;
-  bool dynamic = false;  ///< started by a `start` request rather than the spec
+  bool dynamic = false; ///< started by a `start` request rather than the spec
 };
 
 struct supervisor_state {
   supervisor_spec spec;
-  caf::actor parent;                 ///< invalid for the root
-  std::vector<child_slot> children;  ///< in start order
+  caf::actor parent;                ///< invalid for the root
+  std::vector<child_slot> children; ///< in start order
   std::uint64_t next_id = 1;
   logger log;
   /// Times of recent restarts, for the intensity limit.
@@ -70,7 +69,7 @@ struct supervisor_state {
   std::deque<caf::actor_addr> recently_down;
   static constexpr std::size_t recently_down_limit = 1024;
 
-  static inline const char* name = "supervisor";
+  static inline const char *name = "supervisor";
 };
 
 using supervisor_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
@@ -84,6 +83,6 @@ child_spec supervisor_child(supervisor_spec spec, restart_type restart = restart
 
 /// Whether an exit reason counts as abnormal for transient children (OTP: anything but
 /// normal and shutdown).
-bool is_abnormal_exit(const caf::error& reason);
+bool is_abnormal_exit(const caf::error &reason);
 
 } // namespace qtc

@@ -8,20 +8,20 @@ namespace qtc {
 
 std::string to_string(errc x) {
   switch (x) {
-    case errc::unspecified:
-      return "unspecified";
-    case errc::restart_intensity_exceeded:
-      return "restart_intensity_exceeded";
-    case errc::child_start_failed:
-      return "child_start_failed";
-    case errc::no_such_child:
-      return "no_such_child";
-    case errc::bind_failed:
-      return "bind_failed";
-    case errc::data_dir_unusable:
-      return "data_dir_unusable";
-    case errc::invalid_config:
-      return "invalid_config";
+  case errc::unspecified:
+    return "unspecified";
+  case errc::restart_intensity_exceeded:
+    return "restart_intensity_exceeded";
+  case errc::child_start_failed:
+    return "child_start_failed";
+  case errc::no_such_child:
+    return "no_such_child";
+  case errc::bind_failed:
+    return "bind_failed";
+  case errc::data_dir_unusable:
+    return "data_dir_unusable";
+  case errc::invalid_config:
+    return "invalid_config";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
@@ -33,7 +33,7 @@ caf::error make_error(errc code, std::string what) {
 
 namespace {
 
-std::string context_text(const caf::message& ctx) {
+std::string context_text(const caf::message &ctx) {
   if (ctx.empty())
     return {};
   if (ctx.size() == 1 && ctx.match_element<std::string>(0))
@@ -43,7 +43,7 @@ std::string context_text(const caf::message& ctx) {
 
 } // namespace
 
-std::string render_error(const caf::error& x) {
+std::string render_error(const caf::error &x) {
   if (!x)
     return "none";
   std::string name;
@@ -59,13 +59,14 @@ std::string render_error(const caf::error& x) {
   return ctx.empty() ? name : name + ": " + ctx;
 }
 
-void register_error_category(caf::actor_system_config& cfg) {
-  cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
-                                            const caf::message& ctx) -> std::string {
-    auto text = "qtc." + to_string(static_cast<errc>(code));
-    auto c = context_text(ctx);
-    return c.empty() ? text : text + ": " + c;
-  });
+void register_error_category(caf::actor_system_config &cfg) {
+  cfg.add_error_category(
+      error_category,
+      [](std::uint8_t code, caf::atom_value, const caf::message &ctx) -> std::string {
+        auto text = "qtc." + to_string(static_cast<errc>(code));
+        auto c = context_text(ctx);
+        return c.empty() ? text : text + ": " + c;
+      });
 }
 
 } // namespace qtc

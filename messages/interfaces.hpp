@@ -20,37 +20,37 @@ namespace qtc {
 
 /// The shared status protocol.
 using status_actor = caf::typed_actor<
-  // Returns the component's status report at the requested verbosity.
-  caf::replies_to<status_atom, status_verbosity>::with<status_report>>;
+    // Returns the component's status report at the requested verbosity.
+    caf::replies_to<status_atom, status_verbosity>::with<status_report>>;
 
 /// A supervisor (the root and every inner node of the supervision tree).
 using supervisor_actor = status_actor::extend<
-  // Lists the children in start order with their current handles.
-  caf::replies_to<children_atom>::with<std::vector<child_info>>,
-  // Returns the running child with that name (an error if there is none or it is down).
-  caf::replies_to<whereis_atom, std::string>::with<caf::actor>,
-  // Starts a dynamic child (appended after the static ones); returns its handle.
-  caf::replies_to<start_atom, child_spec>::with<caf::actor>,
-  // Receives an event from a child supervisor, to pass up the tree (see supervisor_spec).
-  caf::reacts_to<supervision_event>,
-  // (internal) A scheduled restart is due; carries the epoch that scheduled it.
-  caf::reacts_to<restart_atom, std::uint64_t>,
-  // (internal) A stopping child's shutdown timeout expired; carries the child's id.
-  caf::reacts_to<deadline_atom, std::uint64_t>>;
+    // Lists the children in start order with their current handles.
+    caf::replies_to<children_atom>::with<std::vector<child_info>>,
+    // Returns the running child with that name (an error if there is none or it is down).
+    caf::replies_to<whereis_atom, std::string>::with<caf::actor>,
+    // Starts a dynamic child (appended after the static ones); returns its handle.
+    caf::replies_to<start_atom, child_spec>::with<caf::actor>,
+    // Receives an event from a child supervisor, to pass up the tree (see supervisor_spec).
+    caf::reacts_to<supervision_event>,
+    // (internal) A scheduled restart is due; carries the epoch that scheduled it.
+    caf::reacts_to<restart_atom, std::uint64_t>,
+    // (internal) A stopping child's shutdown timeout expired; carries the child's id.
+    caf::reacts_to<deadline_atom, std::uint64_t>>;
 
 /// The log sink: writes one line per record.
 using log_sink_actor = caf::typed_actor<
-  // Writes a record.
-  caf::reacts_to<log_atom, log_record>>;
+    // Writes a record.
+    caf::reacts_to<log_atom, log_record>>;
 
 /// The metrics actor: owns the Prometheus registry and the HTTP exposer.
 using metrics_actor = status_actor::extend<
-  // Counts supervision events (restarts per actor).
-  caf::reacts_to<supervision_event>,
-  // Adds to a counter family's series: family, labels, amount (>= 0).
-  caf::reacts_to<count_atom, std::string, metric_labels, double>,
-  // Sets a gauge family's series: family, labels, value.
-  caf::reacts_to<gauge_atom, std::string, metric_labels, double>>;
+    // Counts supervision events (restarts per actor).
+    caf::reacts_to<supervision_event>,
+    // Adds to a counter family's series: family, labels, amount (>= 0).
+    caf::reacts_to<count_atom, std::string, metric_labels, double>,
+    // Sets a gauge family's series: family, labels, value.
+    caf::reacts_to<gauge_atom, std::string, metric_labels, double>>;
 
 /// The storage actor: owns the data directory (and, with the chain issue, the LMDB environment).
 using storage_actor = status_actor;
@@ -58,24 +58,24 @@ using storage_actor = status_actor;
 /// The inspector: the node's live-inspection endpoint, published as a CAF remote actor so that
 /// `qtc-inspect` (or any CAF node) can attach to a running node.
 using inspector_actor = status_actor::extend<
-  // Returns {"node": ..., "components": [status of each child of the root, in start order]}.
-  caf::replies_to<tree_atom, status_verbosity>::with<status_report>,
-  // (internal) Where it has been published, "host:port", for its own status.
-  caf::reacts_to<published_atom, std::string>>;
+    // Returns {"node": ..., "components": [status of each child of the root, in start order]}.
+    caf::replies_to<tree_atom, status_verbosity>::with<status_report>,
+    // (internal) Where it has been published, "host:port", for its own status.
+    caf::reacts_to<published_atom, std::string>>;
 
 /// The peer manager: a broker that owns the P2P listening socket (and, with the peer-session
 /// issue, the connections).
 using peer_manager_actor = caf::typed_actor<
-  // Returns the listener's address and counters.
-  caf::replies_to<status_atom, status_verbosity>::with<status_report>,
-  // A peer connected to the listener.
-  caf::reacts_to<caf::io::new_connection_msg>,
-  // Bytes arrived on a connection.
-  caf::reacts_to<caf::io::new_data_msg>,
-  // A connection closed.
-  caf::reacts_to<caf::io::connection_closed_msg>,
-  // The listener closed.
-  caf::reacts_to<caf::io::acceptor_closed_msg>>;
+    // Returns the listener's address and counters.
+    caf::replies_to<status_atom, status_verbosity>::with<status_report>,
+    // A peer connected to the listener.
+    caf::reacts_to<caf::io::new_connection_msg>,
+    // Bytes arrived on a connection.
+    caf::reacts_to<caf::io::new_data_msg>,
+    // A connection closed.
+    caf::reacts_to<caf::io::connection_closed_msg>,
+    // The listener closed.
+    caf::reacts_to<caf::io::acceptor_closed_msg>>;
 
 /// A component whose own protocol arrives with a later issue (security, discovery, nat, sync):
 /// until then it answers status and nothing else.

@@ -4,7 +4,7 @@
 
 namespace qtc {
 
-nlohmann::json hex_json(const std::uint8_t* data, std::size_t size) {
+nlohmann::json hex_json(const std::uint8_t *data, std::size_t size) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;
   out.reserve(size * 2);
@@ -15,7 +15,7 @@ nlohmann::json hex_json(const std::uint8_t* data, std::size_t size) {
   return out;
 }
 
-nlohmann::json to_json_value(const caf::config_value& x) {
+nlohmann::json to_json_value(const caf::config_value &x) {
   struct visitor {
     nlohmann::json operator()(caf::config_value::integer v) const {
       return v;
@@ -32,21 +32,21 @@ nlohmann::json to_json_value(const caf::config_value& x) {
     nlohmann::json operator()(caf::timespan v) const {
       return to_json_value(v);
     }
-    nlohmann::json operator()(const caf::uri& v) const {
+    nlohmann::json operator()(const caf::uri &v) const {
       return caf::to_string(v);
     }
-    nlohmann::json operator()(const std::string& v) const {
+    nlohmann::json operator()(const std::string &v) const {
       return v;
     }
-    nlohmann::json operator()(const caf::config_value::list& v) const {
+    nlohmann::json operator()(const caf::config_value::list &v) const {
       auto result = nlohmann::json::array();
-      for (const auto& item : v)
+      for (const auto &item : v)
         result.push_back(to_json_value(item));
       return result;
     }
-    nlohmann::json operator()(const caf::config_value::dictionary& v) const {
+    nlohmann::json operator()(const caf::config_value::dictionary &v) const {
       auto result = nlohmann::json::object();
-      for (const auto& [key, value] : v)
+      for (const auto &[key, value] : v)
         result[key] = to_json_value(value);
       return result;
     }
@@ -54,7 +54,7 @@ nlohmann::json to_json_value(const caf::config_value& x) {
   return caf::visit(visitor{}, x.get_data());
 }
 
-nlohmann::json to_json_value(const caf::error& x) {
+nlohmann::json to_json_value(const caf::error &x) {
   if (!x)
     return nullptr;
   return caf::to_string(x);
@@ -73,13 +73,13 @@ nlohmann::json to_json_value(caf::atom_value x) {
   return caf::to_string(x);
 }
 
-nlohmann::json to_json_value(const caf::actor& x) {
+nlohmann::json to_json_value(const caf::actor &x) {
   if (!x)
     return nullptr;
   return "actor#" + std::to_string(x.id());
 }
 
-nlohmann::json to_json_value(const caf::actor_addr& x) {
+nlohmann::json to_json_value(const caf::actor_addr &x) {
   if (!x)
     return nullptr;
   return "actor#" + std::to_string(x.id());

@@ -29,17 +29,17 @@ using log_fields = std::vector<std::pair<std::string, std::string>>;
 struct log_record {
   caf::timestamp time;
   log_level level = log_level::info;
-  std::string node;   ///< the node's label (several nodes may share a process in simulation)
-  std::string actor;  ///< who logs, e.g. "supervisor/root", "metrics"
-  std::string event;  ///< what happened, short and stable, e.g. "child restarted"
-  log_fields fields;  ///< details
+  std::string node;  ///< the node's label (several nodes may share a process in simulation)
+  std::string actor; ///< who logs, e.g. "supervisor/root", "metrics"
+  std::string event; ///< what happened, short and stable, e.g. "child restarted"
+  log_fields fields; ///< details
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, log_record& x) {
+typename Inspector::result_type inspect(Inspector &f, log_record &x) {
   return f(caf::meta::type_name("log_record"), field("time"), x.time, field("level"), x.level,
-           field("node"), x.node, field("actor"), x.actor, field("event"), x.event,
-           field("fields"), x.fields);
+           field("node"), x.node, field("actor"), x.actor, field("event"), x.event, field("fields"),
+           x.fields);
 }
 
 /// Renders a duration for humans: "250ms", "5s", "1.5s", "2m30s".
@@ -47,6 +47,6 @@ std::string format_duration(caf::timespan d);
 
 /// Renders a record as one logfmt line (no newline):
 /// `ts=2026-11-24T15:04:05.123Z level=info node=n1 actor=metrics msg="listening" port=9333`.
-std::string format_logfmt(const log_record& x);
+std::string format_logfmt(const log_record &x);
 
 } // namespace qtc

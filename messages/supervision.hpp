@@ -39,16 +39,16 @@ std::string to_string(restart_strategy x);
 /// Starts one child: spawns it and returns its handle, or an error if it cannot start (e.g. a
 /// port that cannot be bound). `parent` is the supervisor, for children that report to it.
 /// The supervisor links itself to the child afterwards.
-using child_start = std::function<caf::expected<caf::actor>(caf::actor_system& sys,
-                                                              const caf::actor& parent)>;
+using child_start =
+    std::function<caf::expected<caf::actor>(caf::actor_system &sys, const caf::actor &parent)>;
 
 /// How to start and stop one child (OTP child spec).
 struct child_spec {
-  std::string name;                  ///< unique among its siblings; names it in logs and metrics
-  child_start start;                 ///< spawns the child
+  std::string name;  ///< unique among its siblings; names it in logs and metrics
+  child_start start; ///< spawns the child
   restart_type restart = restart_type::permanent;
   caf::timespan shutdown_timeout = std::chrono::seconds{2}; ///< then it is killed
-  bool supervisor = false;           ///< the child is itself a supervisor (given more time to stop)
+  bool supervisor = false; ///< the child is itself a supervisor (given more time to stop)
 };
 
 /// Restart intensity: more than `max_restarts` restarts within `period` make the supervisor give
@@ -83,12 +83,12 @@ struct child_info {
   std::string name;
   caf::actor handle; ///< invalid while the child is down (restarting or stopped)
   restart_type restart = restart_type::permanent;
-  bool supervisor = false;      ///< the child is itself a supervisor
-  std::uint32_t restarts = 0;   ///< restarts since the supervisor started
+  bool supervisor = false;    ///< the child is itself a supervisor
+  std::uint32_t restarts = 0; ///< restarts since the supervisor started
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, child_info& x) {
+typename Inspector::result_type inspect(Inspector &f, child_info &x) {
   return f(caf::meta::type_name("child_info"), field("name"), x.name, field("handle"), x.handle,
            field("restart"), x.restart, field("supervisor"), x.supervisor, field("restarts"),
            x.restarts);
@@ -96,10 +96,10 @@ typename Inspector::result_type inspect(Inspector& f, child_info& x) {
 
 /// What happened to a child; supervisors pass these up the tree to the root's observer.
 enum class supervision_event_kind : std::uint8_t {
-  started,    ///< a child was started for the first time
-  restarted,  ///< a child was restarted after it stopped
-  stopped,    ///< a child stopped and will not be restarted
-  escalated,  ///< the supervisor exceeded its restart intensity and gave up
+  started,   ///< a child was started for the first time
+  restarted, ///< a child was restarted after it stopped
+  stopped,   ///< a child stopped and will not be restarted
+  escalated, ///< the supervisor exceeded its restart intensity and gave up
 };
 
 std::string to_string(supervision_event_kind x);
@@ -112,7 +112,7 @@ struct supervision_event {
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, supervision_event& x) {
+typename Inspector::result_type inspect(Inspector &f, supervision_event &x) {
   return f(caf::meta::type_name("supervision_event"), field("kind"), x.kind, field("supervisor"),
            x.supervisor, field("child"), x.child, field("reason"), x.reason);
 }

@@ -63,7 +63,8 @@ bool is_ip_literal_v6(std::string_view s) {
 
 } // namespace
 
-std::optional<network_address_entry> parse_address_entry(std::string_view text, std::string& error) {
+std::optional<network_address_entry> parse_address_entry(std::string_view text,
+                                                         std::string &error) {
   network_address_entry result;
   if (auto at = text.find('@'); at != std::string_view::npos) {
     auto key = text.substr(0, at);
@@ -115,41 +116,40 @@ std::optional<network_address_entry> parse_address_entry(std::string_view text, 
 
 namespace {
 
-std::string type_name(const toml::value& v) {
+std::string type_name(const toml::value &v) {
   switch (v.type()) {
-    case toml::value_t::boolean:
-      return "a boolean";
-    case toml::value_t::integer:
-      return "an integer";
-    case toml::value_t::floating:
-      return "a float";
-    case toml::value_t::string:
-      return "a string";
-    case toml::value_t::array:
-      return "an array";
-    case toml::value_t::table:
-      return "a table";
-    case toml::value_t::empty:
-      return "nothing";
-    default:
-      return "a date/time";
+  case toml::value_t::boolean:
+    return "a boolean";
+  case toml::value_t::integer:
+    return "an integer";
+  case toml::value_t::floating:
+    return "a float";
+  case toml::value_t::string:
+    return "a string";
+  case toml::value_t::array:
+    return "an array";
+  case toml::value_t::table:
+    return "a table";
+  case toml::value_t::empty:
+    return "nothing";
+  default:
+    return "a date/time";
   }
 }
 
 /// Walks one parsed file, collecting every problem.
 class checker {
 public:
-  checker(std::string file, std::vector<config_error>& errors)
-    : file_(std::move(file)), errors_(errors) {
-  }
+  checker(std::string file, std::vector<config_error> &errors)
+      : file_(std::move(file)), errors_(errors) {}
 
   void fail(std::size_t line, std::string key, std::string what) {
     errors_.push_back({file_, line, std::move(key), std::move(what)});
   }
 
   /// A table of the root; reports it (and returns null) if missing or not a table.
-  const toml::value* table(const toml::value& root, const std::string& name) {
-    const auto& tables = root.as_table();
+  const toml::value *table(const toml::value &root, const std::string &name) {
+    const auto &tables = root.as_table();
     auto i = tables.find(name);
     if (i == tables.end()) {
       fail(1, name, "missing table [" + name + "]");
@@ -163,17 +163,17 @@ public:
   }
 
   /// Reports every key of `tbl` not in `known`.
-  void unknown_keys(const toml::value& tbl, const std::string& prefix,
-                    const std::set<std::string>& known) {
-    for (const auto& [key, value] : tbl.as_table())
+  void unknown_keys(const toml::value &tbl, const std::string &prefix,
+                    const std::set<std::string> &known) {
+    for (const auto &[key, value] : tbl.as_table())
       if (known.count(key) == 0)
         fail(value.location().line(), prefix.empty() ? key : prefix + "." + key, "unknown key");
   }
 
   /// The value of a required key, or null after reporting it missing.
-  const toml::value* required(const toml::value& tbl, const std::string& table_name,
-                              const std::string& key) {
-    const auto& t = tbl.as_table();
+  const toml::value *required(const toml::value &tbl, const std::string &table_name,
+                              const std::string &key) {
+    const auto &t = tbl.as_table();
     auto i = t.find(key);
     if (i == t.end()) {
       fail(tbl.location().line(), table_name + "." + key, "missing");
@@ -182,15 +182,15 @@ public:
     return &i->second;
   }
 
-  std::optional<std::int64_t> integer(const toml::value& tbl, const std::string& table_name,
-                                      const std::string& key, std::int64_t min, std::int64_t max) {
-    auto* v = required(tbl, table_name, key);
+  std::optional<std::int64_t> integer(const toml::value &tbl, const std::string &table_name,
+                                      const std::string &key, std::int64_t min, std::int64_t max) {
+    auto *v = required(tbl, table_name, key);
     if (v == nullptr)
       return std::nullopt;
     return integer_value(*v, table_name + "." + key, min, max);
   }
 
-  std::optional<std::int64_t> integer_value(const toml::value& v, const std::string& key,
+  std::optional<std::int64_t> integer_value(const toml::value &v, const std::string &key,
                                             std::int64_t min, std::int64_t max) {
     if (!v.is_integer()) {
       fail(v.location().line(), key, "expected an integer, got " + type_name(v));
@@ -198,31 +198,33 @@ public:
     }
     auto x = v.as_integer();
     if (x < min || x > max) {
-      fail(v.location().line(), key, "must be in [" + std::to_string(min) + ", "
-                                       + std::to_string(max) + "], got " + std::to_string(x));
+      fail(v.location().line(), key,
+           "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got "
+               + std::to_string(x));
       return std::nullopt;
     }
     return x;
   }
 
-  std::optional<bool> boolean(const toml::value& tbl, const std::string& table_name,
-                              const std::string& key) {
-    auto* v = required(tbl, table_name, key);
+  std::optional<bool> boolean(const toml::value &tbl, const std::string &table_name,
+                              const std::string &key) {
+    auto *v = required(tbl, table_name, key);
     if (v == nullptr)
       return std::nullopt;
     if (!v->is_boolean()) {
-      fail(v->location().line(), table_name + "." + key, "expected a boolean, got " + type_name(*v));
+      fail(v->location().line(), table_name + "." + key,
+           "expected a boolean, got " + type_name(*v));
       return std::nullopt;
     }
     return v->as_boolean();
   }
 
-  std::optional<std::string> string(const toml::value& tbl, const std::string& table_name,
-                                    const std::string& key, bool optional = false) {
-    const auto& t = tbl.as_table();
+  std::optional<std::string> string(const toml::value &tbl, const std::string &table_name,
+                                    const std::string &key, bool optional = false) {
+    const auto &t = tbl.as_table();
     if (optional && t.find(key) == t.end())
       return std::string{};
-    auto* v = required(tbl, table_name, key);
+    auto *v = required(tbl, table_name, key);
     if (v == nullptr)
       return std::nullopt;
     if (!v->is_string()) {
@@ -234,10 +236,10 @@ public:
 
   /// An array of strings; each element checked by `check` (which returns an error or "").
   template <class Check>
-  std::optional<std::vector<std::string>> strings(const toml::value& tbl,
-                                                  const std::string& table_name,
-                                                  const std::string& key, Check check) {
-    auto* v = required(tbl, table_name, key);
+  std::optional<std::vector<std::string>> strings(const toml::value &tbl,
+                                                  const std::string &table_name,
+                                                  const std::string &key, Check check) {
+    auto *v = required(tbl, table_name, key);
     if (v == nullptr)
       return std::nullopt;
     auto full = table_name + "." + key;
@@ -247,18 +249,16 @@ public:
     }
     std::vector<std::string> result;
     bool ok = true;
-    const auto& xs = v->as_array();
+    const auto &xs = v->as_array();
     for (std::size_t i = 0; i < xs.size(); ++i) {
       auto item_key = full + "[" + std::to_string(i) + "]";
       if (!xs[i].is_string()) {
         fail(xs[i].location().line(), item_key, "expected a string, got " + type_name(xs[i]));
-        ok = false;
         continue;
       }
       auto s = xs[i].as_string().str;
       if (auto err = check(s); !err.empty()) {
         fail(xs[i].location().line(), item_key, err);
-        ok = false;
         continue;
       }
       result.push_back(std::move(s));
@@ -268,32 +268,32 @@ public:
     return result;
   }
 
-  std::size_t line_of(const toml::value& tbl, const std::string& key) {
-    const auto& t = tbl.as_table();
+  std::size_t line_of(const toml::value &tbl, const std::string &key) {
+    const auto &t = tbl.as_table();
     auto i = t.find(key);
     return i == t.end() ? tbl.location().line() : i->second.location().line();
   }
 
 private:
   std::string file_;
-  std::vector<config_error>& errors_;
+  std::vector<config_error> &errors_;
 };
 
-/// Assigns `from` to `to` if it has a value; reports whether all assignments so far succeeded.
+/// Assigns `from` to `to` if it has a value (a missing value has been reported already).
 template <class To, class From>
-void take(To& to, const std::optional<From>& from, bool& ok) {
+void take(To &to, const std::optional<From> &from) {
   if (from)
     to = static_cast<To>(*from);
-  else
-    ok = false;
 }
 
-void check_spec(const toml::value& root, checker& c, chain_spec& spec, bool& ok) {
+/// Fills `spec` from `root`; every problem goes to the checker's error list, which is the only
+/// record of failure.
+void check_spec(const toml::value &root, checker &c, chain_spec &spec) {
   constexpr auto i32_max = std::numeric_limits<std::int32_t>::max();
   constexpr auto u32_max = std::numeric_limits<std::uint32_t>::max();
-  c.unknown_keys(root, "", {"chain", "network_protocol", "discovery", "genesis",
-                            "proof_of_work", "dos"});
-  if (auto* t = c.table(root, "chain")) {
+  c.unknown_keys(root, "",
+                 {"chain", "network_protocol", "discovery", "genesis", "proof_of_work", "dos"});
+  if (auto *t = c.table(root, "chain")) {
     c.unknown_keys(*t, "chain", {"name"});
     if (auto name = c.string(*t, "chain", "name")) {
       bool valid = !name->empty() && name->size() <= 32
@@ -306,184 +306,138 @@ void check_spec(const toml::value& root, checker& c, chain_spec& spec, bool& ok)
       else {
         c.fail(c.line_of(*t, "name"), "chain.name",
                "must be 1 to 32 characters of a-z, 0-9, '_' or '-', got \"" + *name + "\"");
-        ok = false;
       }
-    } else {
-      ok = false;
     }
-  } else {
-    ok = false;
   }
-  if (auto* t = c.table(root, "network_protocol")) {
+  if (auto *t = c.table(root, "network_protocol")) {
     const std::string n = "network_protocol";
-    c.unknown_keys(*t, n, {"magic_bytes", "protocol_version", "min_protocol_version",
-                           "default_port", "max_connections", "connection_timeout",
-                           "max_message_size"});
-    if (auto* v = c.required(*t, n, "magic_bytes")) {
+    c.unknown_keys(*t, n,
+                   {"magic_bytes", "protocol_version", "min_protocol_version", "default_port",
+                    "max_connections", "connection_timeout", "max_message_size"});
+    if (auto *v = c.required(*t, n, "magic_bytes")) {
       if (!v->is_array()) {
         c.fail(v->location().line(), n + ".magic_bytes",
                "expected an array of 4 integers, got " + type_name(*v));
-        ok = false;
       } else if (v->as_array().size() != 4) {
         c.fail(v->location().line(), n + ".magic_bytes",
                "must have exactly 4 elements, got " + std::to_string(v->as_array().size()));
-        ok = false;
       } else {
         for (std::size_t i = 0; i < 4; ++i) {
           auto b = c.integer_value(v->as_array()[i], n + ".magic_bytes[" + std::to_string(i) + "]",
                                    0, 255);
-          take(spec.magic[i], b, ok);
+          take(spec.magic[i], b);
         }
       }
-    } else {
-      ok = false;
     }
-    take(spec.protocol_version, c.integer(*t, n, "protocol_version", 209, i32_max), ok);
+    take(spec.protocol_version, c.integer(*t, n, "protocol_version", 209, i32_max));
     auto min_version = c.integer(*t, n, "min_protocol_version", 209, i32_max);
-    take(spec.min_protocol_version, min_version, ok);
+    take(spec.min_protocol_version, min_version);
     if (min_version && spec.protocol_version != 0 && *min_version > spec.protocol_version) {
       c.fail(c.line_of(*t, "min_protocol_version"), n + ".min_protocol_version",
              "must not exceed protocol_version (" + std::to_string(spec.protocol_version)
-               + "), got " + std::to_string(*min_version));
-      ok = false;
+                 + "), got " + std::to_string(*min_version));
     }
-    take(spec.default_port, c.integer(*t, n, "default_port", 1, 65535), ok);
-    take(spec.max_connections, c.integer(*t, n, "max_connections", 1, 100000), ok);
-    if (auto s = c.integer(*t, n, "connection_timeout", 1, 300))
-      spec.connection_timeout = std::chrono::seconds{*s};
-    else
-      ok = false;
-    take(spec.max_message_size, c.integer(*t, n, "max_message_size", 1000, 33554432), ok);
-  } else {
-    ok = false;
+    take(spec.default_port, c.integer(*t, n, "default_port", 1, 65535));
+    take(spec.max_connections, c.integer(*t, n, "max_connections", 1, 100000));
+    take(spec.connection_timeout, c.integer(*t, n, "connection_timeout", 1, 300));
+    take(spec.max_message_size, c.integer(*t, n, "max_message_size", 1000, 33554432));
   }
-  if (auto* t = c.table(root, "discovery")) {
+  if (auto *t = c.table(root, "discovery")) {
     const std::string n = "discovery";
-    c.unknown_keys(*t, n, {"dns_seeds", "bootstrap_nodes", "allow_private_addresses",
-                           "dns_fallback_after"});
-    auto seeds = c.strings(*t, n, "dns_seeds", [](const std::string& s) -> std::string {
+    c.unknown_keys(
+        *t, n, {"dns_seeds", "bootstrap_nodes", "allow_private_addresses", "dns_fallback_after"});
+    auto seeds = c.strings(*t, n, "dns_seeds", [](const std::string &s) -> std::string {
       return is_valid_hostname(s) ? "" : "\"" + s + "\" is not a valid DNS host name";
     });
-    take(spec.dns_seeds, seeds, ok);
-    auto nodes = c.strings(*t, n, "bootstrap_nodes", [](const std::string& s) -> std::string {
+    take(spec.dns_seeds, seeds);
+    auto nodes = c.strings(*t, n, "bootstrap_nodes", [](const std::string &s) -> std::string {
       std::string err;
       return parse_address_entry(s, err) ? "" : "\"" + s + "\": " + err;
     });
     if (nodes) {
-      for (const auto& s : *nodes) {
+      for (const auto &s : *nodes) {
         std::string err;
         spec.bootstrap_nodes.push_back(*parse_address_entry(s, err));
       }
-    } else {
-      ok = false;
     }
-    take(spec.allow_private_addresses, c.boolean(*t, n, "allow_private_addresses"), ok);
-    if (auto s = c.integer(*t, n, "dns_fallback_after", 1, 3600))
-      spec.dns_fallback_after = std::chrono::seconds{*s};
-    else
-      ok = false;
-  } else {
-    ok = false;
+    take(spec.allow_private_addresses, c.boolean(*t, n, "allow_private_addresses"));
+    take(spec.dns_fallback_after, c.integer(*t, n, "dns_fallback_after", 1, 3600));
   }
-  if (auto* t = c.table(root, "genesis")) {
+  if (auto *t = c.table(root, "genesis")) {
     const std::string n = "genesis";
-    c.unknown_keys(*t, n, {"version", "time", "bits", "nonce", "coinbase_message", "reward", "hash"});
-    take(spec.genesis_version, c.integer(*t, n, "version", 1, i32_max), ok);
-    take(spec.genesis_time, c.integer(*t, n, "time", 0, u32_max), ok);
-    take(spec.genesis_bits, c.integer(*t, n, "bits", 1, u32_max), ok);
-    take(spec.genesis_nonce, c.integer(*t, n, "nonce", 0, u32_max), ok);
+    c.unknown_keys(*t, n,
+                   {"version", "time", "bits", "nonce", "coinbase_message", "reward", "hash"});
+    take(spec.genesis_version, c.integer(*t, n, "version", 1, i32_max));
+    take(spec.genesis_time, c.integer(*t, n, "time", 0, u32_max));
+    take(spec.genesis_bits, c.integer(*t, n, "bits", 1, u32_max));
+    take(spec.genesis_nonce, c.integer(*t, n, "nonce", 0, u32_max));
     if (auto m = c.string(*t, n, "coinbase_message")) {
       if (m->empty() || m->size() > 90) {
         c.fail(c.line_of(*t, "coinbase_message"), n + ".coinbase_message",
                "must be 1 to 90 bytes, got " + std::to_string(m->size()));
-        ok = false;
       } else {
         spec.genesis_coinbase_message = *m;
       }
-    } else {
-      ok = false;
     }
-    take(spec.genesis_reward, c.integer(*t, n, "reward", 0, 2'100'000'000'000'000), ok);
+    take(spec.genesis_reward, c.integer(*t, n, "reward", 0, 2'100'000'000'000'000));
     if (auto h = c.string(*t, n, "hash", true)) {
       if (!h->empty() && (h->size() != 64 || !is_hex(*h))) {
         c.fail(c.line_of(*t, "hash"), n + ".hash", "must be 64 hex characters");
-        ok = false;
       } else {
         spec.genesis_hash_hex = *h;
       }
-    } else {
-      ok = false;
     }
-  } else {
-    ok = false;
   }
-  if (auto* t = c.table(root, "proof_of_work")) {
+  if (auto *t = c.table(root, "proof_of_work")) {
     const std::string n = "proof_of_work";
-    c.unknown_keys(*t, n, {"pow_limit", "target_spacing", "retarget_interval",
-                           "max_future_block_time", "median_time_span"});
+    c.unknown_keys(*t, n,
+                   {"pow_limit", "target_spacing", "retarget_interval", "max_future_block_time",
+                    "median_time_span"});
     if (auto h = c.string(*t, n, "pow_limit")) {
       if (h->size() != 64 || !is_hex(*h)) {
         c.fail(c.line_of(*t, "pow_limit"), n + ".pow_limit",
                "must be 64 hex characters (a big-endian 256-bit target)");
-        ok = false;
       } else {
         spec.pow_limit_hex = *h;
       }
-    } else {
-      ok = false;
     }
-    if (auto s = c.integer(*t, n, "target_spacing", 1, 86400))
-      spec.target_spacing = std::chrono::seconds{*s};
-    else
-      ok = false;
-    take(spec.retarget_interval, c.integer(*t, n, "retarget_interval", 0, 100000), ok);
-    if (auto s = c.integer(*t, n, "max_future_block_time", 0, 86400))
-      spec.max_future_block_time = std::chrono::seconds{*s};
-    else
-      ok = false;
+    take(spec.target_spacing, c.integer(*t, n, "target_spacing", 1, 86400));
+    take(spec.retarget_interval, c.integer(*t, n, "retarget_interval", 0, 100000));
+    take(spec.max_future_block_time, c.integer(*t, n, "max_future_block_time", 0, 86400));
     auto span = c.integer(*t, n, "median_time_span", 1, 101);
     if (span && *span % 2 == 0) {
       c.fail(c.line_of(*t, "median_time_span"), n + ".median_time_span",
              "must be odd, got " + std::to_string(*span));
-      ok = false;
     } else {
-      take(spec.median_time_span, span, ok);
+      take(spec.median_time_span, span);
     }
-  } else {
-    ok = false;
   }
-  if (auto* t = c.table(root, "dos")) {
+  if (auto *t = c.table(root, "dos")) {
     const std::string n = "dos";
-    c.unknown_keys(*t, n, {"max_connections_per_ip", "max_connections_per_subnet",
-                           "subnet_prefix_v4", "subnet_prefix_v6", "max_messages_per_minute",
-                           "max_bytes_per_minute", "ban_threshold", "ban_duration"});
+    c.unknown_keys(*t, n,
+                   {"max_connections_per_ip", "max_connections_per_subnet", "subnet_prefix_v4",
+                    "subnet_prefix_v6", "max_messages_per_minute", "max_bytes_per_minute",
+                    "ban_threshold", "ban_duration"});
     auto per_ip = c.integer(*t, n, "max_connections_per_ip", 1, 1000);
-    take(spec.max_connections_per_ip, per_ip, ok);
+    take(spec.max_connections_per_ip, per_ip);
     auto per_subnet = c.integer(*t, n, "max_connections_per_subnet", 1, 10000);
-    take(spec.max_connections_per_subnet, per_subnet, ok);
+    take(spec.max_connections_per_subnet, per_subnet);
     if (per_ip && per_subnet && *per_subnet < *per_ip) {
       c.fail(c.line_of(*t, "max_connections_per_subnet"), n + ".max_connections_per_subnet",
              "must be at least max_connections_per_ip (" + std::to_string(*per_ip) + "), got "
-               + std::to_string(*per_subnet));
-      ok = false;
+                 + std::to_string(*per_subnet));
     }
-    take(spec.subnet_prefix_v4, c.integer(*t, n, "subnet_prefix_v4", 8, 32), ok);
-    take(spec.subnet_prefix_v6, c.integer(*t, n, "subnet_prefix_v6", 16, 128), ok);
-    take(spec.max_messages_per_minute, c.integer(*t, n, "max_messages_per_minute", 1, 1000000), ok);
-    take(spec.max_bytes_per_minute,
-         c.integer(*t, n, "max_bytes_per_minute", 1000, 10'000'000'000), ok);
-    take(spec.ban_threshold, c.integer(*t, n, "ban_threshold", 1, 10000), ok);
-    if (auto s = c.integer(*t, n, "ban_duration", 60, 31'536'000))
-      spec.ban_duration = std::chrono::seconds{*s};
-    else
-      ok = false;
-  } else {
-    ok = false;
+    take(spec.subnet_prefix_v4, c.integer(*t, n, "subnet_prefix_v4", 8, 32));
+    take(spec.subnet_prefix_v6, c.integer(*t, n, "subnet_prefix_v6", 16, 128));
+    take(spec.max_messages_per_minute, c.integer(*t, n, "max_messages_per_minute", 1, 1000000));
+    take(spec.max_bytes_per_minute, c.integer(*t, n, "max_bytes_per_minute", 1000, 10'000'000'000));
+    take(spec.ban_threshold, c.integer(*t, n, "ban_threshold", 1, 10000));
+    take(spec.ban_duration, c.integer(*t, n, "ban_duration", 60, 31'536'000));
   }
 }
 
 /// toml11's multi-line message, condensed to its first line without the "[error] " prefix.
-std::string condense(const std::string& what) {
+std::string condense(const std::string &what) {
   auto line = what.substr(0, what.find('\n'));
   const std::string prefix = "[error] ";
   if (line.rfind(prefix, 0) == 0)
@@ -493,37 +447,36 @@ std::string condense(const std::string& what) {
 
 } // namespace
 
-chain_spec_result parse_chain_spec(std::string_view text, const std::string& file_name) {
+chain_spec_result parse_chain_spec(std::string_view text, const std::string &file_name) {
   chain_spec_result result;
   toml::value root;
   try {
     std::istringstream in{std::string{text}};
     root = toml::parse(in, file_name);
-  } catch (const toml::syntax_error& e) {
+  } catch (const toml::syntax_error &e) {
     result.errors.push_back({file_name, e.location().line(), "", condense(e.what())});
     return result;
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     result.errors.push_back({file_name, 1, "", condense(e.what())});
     return result;
   }
   chain_spec spec;
   spec.source = file_name;
-  bool ok = true;
   checker c{file_name, result.errors};
   try {
-    check_spec(root, c, spec, ok);
-  } catch (const std::exception& e) {
+    check_spec(root, c, spec);
+  } catch (const std::exception &e) {
     // Defensive: toml11 throws on misuse; report instead of crashing.
     result.errors.push_back({file_name, 1, "", std::string{"internal error: "} + e.what()});
   }
   std::stable_sort(result.errors.begin(), result.errors.end(),
-                   [](const config_error& a, const config_error& b) { return a.line < b.line; });
-  if (result.errors.empty() && ok)
+                   [](const config_error &a, const config_error &b) { return a.line < b.line; });
+  if (result.errors.empty())
     result.spec = std::move(spec);
   return result;
 }
 
-chain_spec_result load_chain_spec(const std::filesystem::path& file) {
+chain_spec_result load_chain_spec(const std::filesystem::path &file) {
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec)) {
     chain_spec_result result;
@@ -533,7 +486,8 @@ chain_spec_result load_chain_spec(const std::filesystem::path& file) {
   std::ifstream in{file, std::ios::binary};
   if (!in) {
     chain_spec_result result;
-    result.errors.push_back({file.string(), 0, "", std::string{"cannot read: "} + std::strerror(errno)});
+    result.errors.push_back(
+        {file.string(), 0, "", std::string{"cannot read: "} + std::strerror(errno)});
     return result;
   }
   std::string text{std::istreambuf_iterator<char>{in}, {}};

@@ -17,11 +17,11 @@ namespace qtc {
 
 /// One problem found in a configuration file.
 struct config_error {
-  std::string file;      ///< the path as given to the loader
-  std::size_t line = 0;  ///< 1-based; the offending value's line, the table header's line for a
-                         ///< missing key, 1 for a missing table, 0 when the file cannot be read
-  std::string key;       ///< dotted path, e.g. "network_protocol.default_port"
-  std::string what;      ///< e.g. "expected an integer, got a string"
+  std::string file;     ///< the path as given to the loader
+  std::size_t line = 0; ///< 1-based; the offending value's line, the table header's line for a
+                        ///< missing key, 1 for a missing table, 0 when the file cannot be read
+  std::string key;      ///< dotted path, e.g. "network_protocol.default_port"
+  std::string what;     ///< e.g. "expected an integer, got a string"
   /// "file:line: key: what" (without the line when it is 0, without the key when it is empty).
   std::string to_string() const;
 };
@@ -34,7 +34,7 @@ struct network_address_entry {
 };
 
 /// Parses one address entry; an error sentence if it is malformed.
-std::optional<network_address_entry> parse_address_entry(std::string_view text, std::string& error);
+std::optional<network_address_entry> parse_address_entry(std::string_view text, std::string &error);
 
 /// Whether `name` is a valid DNS host name (RFC 1123 labels, at most 253 characters).
 bool is_valid_hostname(std::string_view name);
@@ -46,35 +46,35 @@ struct chain_spec {
   std::string network; ///< network name, e.g. "mainnet", "regtest": [a-z0-9_-]{1,32}
 
   // [network_protocol]
-  std::array<std::uint8_t, 4> magic{}; ///< message start bytes ("QTCM")
-  std::int32_t protocol_version = 0;   ///< the version this node speaks (70015)
-  std::int32_t min_protocol_version = 0; ///< oldest peer version accepted
-  std::uint16_t default_port = 0;      ///< P2P port (mainnet 8333, regtest 18444)
-  std::uint32_t max_connections = 0;   ///< total peer connections (125)
+  std::array<std::uint8_t, 4> magic{};        ///< message start bytes ("QTCM")
+  std::int32_t protocol_version = 0;          ///< the version this node speaks (70015)
+  std::int32_t min_protocol_version = 0;      ///< oldest peer version accepted
+  std::uint16_t default_port = 0;             ///< P2P port (mainnet 8333, regtest 18444)
+  std::uint32_t max_connections = 0;          ///< total peer connections (125)
   std::chrono::seconds connection_timeout{0}; ///< TCP connect + handshake limit (5 s)
-  std::uint32_t max_message_size = 0;  ///< largest P2P payload accepted, bytes (4,000,000)
+  std::uint32_t max_message_size = 0;         ///< largest P2P payload accepted, bytes (4,000,000)
 
   // [discovery]
-  std::vector<std::string> dns_seeds;  ///< seed host names queried for A/AAAA/SRV/TXT
+  std::vector<std::string> dns_seeds; ///< seed host names queried for A/AAAA/SRV/TXT
   std::vector<network_address_entry> bootstrap_nodes; ///< used when DNS yields nothing usable
-  bool allow_private_addresses = false; ///< accept loopback/private peer addresses (regtest)
+  bool allow_private_addresses = false;       ///< accept loopback/private peer addresses (regtest)
   std::chrono::seconds dns_fallback_after{0}; ///< when to fall back to the bootstrap nodes
 
   // [genesis]
   std::int32_t genesis_version = 0;
-  std::uint32_t genesis_time = 0;      ///< Unix time
-  std::uint32_t genesis_bits = 0;      ///< compact target
+  std::uint32_t genesis_time = 0; ///< Unix time
+  std::uint32_t genesis_bits = 0; ///< compact target
   std::uint32_t genesis_nonce = 0;
   std::string genesis_coinbase_message; ///< 1..90 bytes in the coinbase input script
-  std::uint64_t genesis_reward = 0;    ///< base units
-  std::string genesis_hash_hex;        ///< optional expected hash (64 hex), "" if absent
+  std::uint64_t genesis_reward = 0;     ///< base units
+  std::string genesis_hash_hex;         ///< optional expected hash (64 hex), "" if absent
 
   // [proof_of_work]
-  std::string pow_limit_hex;           ///< easiest allowed target, 64 hex chars, big-endian
+  std::string pow_limit_hex;              ///< easiest allowed target, 64 hex chars, big-endian
   std::chrono::seconds target_spacing{0}; ///< intended time between blocks (600 s)
-  std::uint32_t retarget_interval = 0; ///< blocks between retargets; 0 = never (regtest)
+  std::uint32_t retarget_interval = 0;    ///< blocks between retargets; 0 = never (regtest)
   std::chrono::seconds max_future_block_time{0}; ///< how far ahead of now a header may be (7200 s)
-  std::uint32_t median_time_span = 0;  ///< blocks in the median-time-past window, odd (11)
+  std::uint32_t median_time_span = 0; ///< blocks in the median-time-past window, odd (11)
 
   // [dos]
   std::uint32_t max_connections_per_ip = 0;     ///< inbound connections from one address (3)
@@ -93,9 +93,9 @@ struct chain_spec_result {
 };
 
 /// Loads and validates a chain spec file. Never throws.
-chain_spec_result load_chain_spec(const std::filesystem::path& file);
+chain_spec_result load_chain_spec(const std::filesystem::path &file);
 
 /// Validates chain spec text; `file_name` is used in the errors. Never throws.
-chain_spec_result parse_chain_spec(std::string_view text, const std::string& file_name);
+chain_spec_result parse_chain_spec(std::string_view text, const std::string &file_name);
 
 } // namespace qtc

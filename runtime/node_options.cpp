@@ -13,21 +13,23 @@ namespace qtc {
 node_config::node_config() {
   register_message_types(*this);
   opt_group{custom_options_, "qtcnode"}
-    .add<std::string>("node-name", "label of this node in log lines (default: qtcnode)")
-    .add<std::string>("data-dir", "directory for the node's state; created if missing, locked "
-                                  "while the node runs (required)")
-    .add<std::string>("chain-spec", "chain spec TOML file, e.g. config/regtest.toml (required)")
-    .add<std::string>("p2p-host", "address the P2P listener binds (default: 127.0.0.1)")
-    .add<int64_t>("p2p-port", "P2P port; 0 = the chain spec's default_port, -1 = any free "
-                              "port (default: 0)")
-    .add<std::string>("metrics-host", "address the Prometheus endpoint binds (default: 127.0.0.1)")
-    .add<int64_t>("metrics-port", "Prometheus /metrics port; 0 = any free port, -1 = disabled "
-                                  "(default: 9333)")
-    .add<std::string>("inspector-host", "address the inspector endpoint binds (default: 127.0.0.1)")
-    .add<int64_t>("inspector-port", "port where qtc-inspect can attach (CAF remote actor); "
-                                    "0 = off, -1 = any free port (default: 0)")
-    .add<std::string>("log-level", "error, warning, info, debug or trace (default: info)")
-    .add<std::string>("log-file", "append log lines to this file instead of stderr");
+      .add<std::string>("node-name", "label of this node in log lines (default: qtcnode)")
+      .add<std::string>("data-dir", "directory for the node's state; created if missing, locked "
+                                    "while the node runs (required)")
+      .add<std::string>("chain-spec", "chain spec TOML file, e.g. config/regtest.toml (required)")
+      .add<std::string>("p2p-host", "address the P2P listener binds (default: 127.0.0.1)")
+      .add<int64_t>("p2p-port", "P2P port; 0 = the chain spec's default_port, -1 = any free "
+                                "port (default: 0)")
+      .add<std::string>("metrics-host",
+                        "address the Prometheus endpoint binds (default: 127.0.0.1)")
+      .add<int64_t>("metrics-port", "Prometheus /metrics port; 0 = any free port, -1 = disabled "
+                                    "(default: 9333)")
+      .add<std::string>("inspector-host",
+                        "address the inspector endpoint binds (default: 127.0.0.1)")
+      .add<int64_t>("inspector-port", "port where qtc-inspect can attach (CAF remote actor); "
+                                      "0 = off, -1 = any free port (default: 0)")
+      .add<std::string>("log-level", "error, warning, info, debug or trace (default: info)")
+      .add<std::string>("log-file", "append log lines to this file instead of stderr");
 }
 
 std::string node_config::help_text() const {
@@ -40,15 +42,15 @@ bool node_config::declares(std::string_view section, std::string_view key) const
 
 namespace {
 
-bool given_on_command_line(const std::vector<std::string>& argv, const std::string& key) {
+bool given_on_command_line(const std::vector<std::string> &argv, const std::string &key) {
   auto prefix = "--qtcnode." + key + "=";
   return std::any_of(argv.begin(), argv.end(),
-                     [&](const std::string& arg) { return arg.rfind(prefix, 0) == 0; });
+                     [&](const std::string &arg) { return arg.rfind(prefix, 0) == 0; });
 }
 
-std::filesystem::path resolve(const caf::actor_system_config& cfg,
-                              const std::vector<std::string>& argv, const std::string& key,
-                              const std::string& value) {
+std::filesystem::path resolve(const caf::actor_system_config &cfg,
+                              const std::vector<std::string> &argv, const std::string &key,
+                              const std::string &value) {
   std::filesystem::path p{value};
   if (p.empty() || p.is_absolute() || given_on_command_line(argv, key)
       || cfg.config_file_path.empty())
@@ -56,12 +58,12 @@ std::filesystem::path resolve(const caf::actor_system_config& cfg,
   return (std::filesystem::path{cfg.config_file_path}.parent_path() / p).lexically_normal();
 }
 
-std::uint16_t port_option(const caf::settings& s, const std::string& key, int64_t fallback,
-                          int64_t min, std::vector<option_error>& errors, int64_t& raw) {
+std::uint16_t port_option(const caf::settings &s, const std::string &key, int64_t fallback,
+                          int64_t min, std::vector<option_error> &errors, int64_t &raw) {
   raw = caf::get_or(s, "qtcnode." + key, fallback);
   if (raw < min || raw > 65535) {
     errors.push_back({"qtcnode." + key, "must be in [" + std::to_string(min) + ", 65535], got "
-                                          + std::to_string(raw)});
+                                            + std::to_string(raw)});
     raw = fallback;
   }
   return raw < 0 ? 0 : static_cast<std::uint16_t>(raw);
@@ -69,17 +71,16 @@ std::uint16_t port_option(const caf::settings& s, const std::string& key, int64_
 
 } // namespace
 
-node_options read_node_options(const node_config& cfg,
-                               const std::vector<std::string>& argv,
-                               std::vector<option_error>& errors) {
-  const auto& s = caf::content(cfg);
+node_options read_node_options(const node_config &cfg, const std::vector<std::string> &argv,
+                               std::vector<option_error> &errors) {
+  const auto &s = caf::content(cfg);
   // CAF rejects unknown command-line options but accepts any key in a config file: a typo
   // there must not pass silently.
   if (auto section = caf::get_if<caf::settings>(&s, "qtcnode")) {
-    for (const auto& kvp : *section)
+    for (const auto &kvp : *section)
       if (!cfg.declares("qtcnode", kvp.first))
-        errors.push_back(option_error{"qtcnode." + kvp.first,
-                                      "unknown option (qtcnode --help lists them all)"});
+        errors.push_back(
+            option_error{"qtcnode." + kvp.first, "unknown option (qtcnode --help lists them all)"});
   }
   node_options o;
   o.node_name = caf::get_or(s, "qtcnode.node-name", o.node_name);
@@ -105,8 +106,8 @@ node_options read_node_options(const node_config& cfg,
   o.inspector_port = static_cast<int>(raw);
   o.log_level = caf::get_or(s, "qtcnode.log-level", o.log_level);
   if (!parse_log_level(o.log_level))
-    errors.push_back({"qtcnode.log-level", "must be error, warning, info, debug or trace, got \""
-                                             + o.log_level + "\""});
+    errors.push_back({"qtcnode.log-level",
+                      "must be error, warning, info, debug or trace, got \"" + o.log_level + "\""});
   auto log_file = caf::get_or(s, "qtcnode.log-file", std::string{});
   o.log_file = log_file.empty() ? std::string{} : resolve(cfg, argv, "log-file", log_file).string();
   return o;

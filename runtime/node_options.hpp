@@ -14,19 +14,19 @@
 namespace qtc {
 
 struct node_options {
-  std::string node_name = "qtcnode";     ///< label in log lines
-  std::filesystem::path data_dir;        ///< where the node keeps its state (locked while running)
-  std::filesystem::path chain_spec;      ///< chain spec TOML file
-  std::string p2p_host = "127.0.0.1";    ///< P2P listen address
-  std::uint16_t p2p_port = 0;            ///< 0: the chain spec's default_port
-  bool p2p_any_port = false;             ///< p2p-port = -1 in the config: pick a free port (tests)
+  std::string node_name = "qtcnode";  ///< label in log lines
+  std::filesystem::path data_dir;     ///< where the node keeps its state (locked while running)
+  std::filesystem::path chain_spec;   ///< chain spec TOML file
+  std::string p2p_host = "127.0.0.1"; ///< P2P listen address
+  std::uint16_t p2p_port = 0;         ///< 0: the chain spec's default_port
+  bool p2p_any_port = false;          ///< p2p-port = -1 in the config: pick a free port (tests)
   std::string metrics_host = "127.0.0.1";
-  std::uint16_t metrics_port = 9333;     ///< 0: pick a free port (logged)
+  std::uint16_t metrics_port = 9333; ///< 0: pick a free port (logged)
   bool metrics_enabled = true;
   std::string inspector_host = "127.0.0.1";
-  int inspector_port = 0;                ///< 0: not published; -1: any free port (logged)
+  int inspector_port = 0; ///< 0: not published; -1: any free port (logged)
   std::string log_level = "info";
-  std::string log_file;                  ///< empty: stderr
+  std::string log_file; ///< empty: stderr
 };
 
 /// The node's actor system configuration: CAF's own options plus the `qtcnode` section, with
@@ -51,8 +51,7 @@ struct option_error {
 /// Reads the options after `cfg.parse(...)`. Relative paths given on the command line are
 /// resolved against the working directory; those from the config file against the config
 /// file's directory. `argv` tells which is which.
-node_options read_node_options(const node_config& cfg,
-                               const std::vector<std::string>& argv,
-                               std::vector<option_error>& errors);
+node_options read_node_options(const node_config &cfg, const std::vector<std::string> &argv,
+                               std::vector<option_error> &errors);
 
 } // namespace qtc

@@ -2,13 +2,13 @@
 
 #include <prometheus/metric_family.h>
 
-#include <dirent.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
+
+#include <dirent.h>
+#include <unistd.h>
 
 namespace qtc {
 
@@ -53,8 +53,8 @@ double boot_time_seconds() {
 
 double open_fds() {
   double n = 0;
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    while (auto* entry = readdir(dir))
+  if (DIR *dir = opendir("/proc/self/fd")) {
+    while (auto *entry = readdir(dir))
       if (entry->d_name[0] != '.')
         ++n;
     closedir(dir);
@@ -72,8 +72,9 @@ std::vector<prometheus::MetricFamily> process_collector::Collect() const {
   if (fields.size() > 21) {
     // proc(5): utime(14) stime(15) starttime(22) vsize(23) rss(24); fields[0] is field 3.
     double cpu = (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
-    result.push_back(gauge("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                           cpu, prometheus::MetricType::Counter));
+    result.push_back(gauge("process_cpu_seconds_total",
+                           "Total user and system CPU time spent in seconds.", cpu,
+                           prometheus::MetricType::Counter));
     result.push_back(gauge("process_start_time_seconds",
                            "Start time of the process since unix epoch in seconds.",
                            boot_time_seconds() + std::stod(fields[19]) / ticks));

@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 namespace {
 
 template <class T>
-T round_trip(caf::actor_system& sys, T x) {
+T round_trip(caf::actor_system &sys, T x) {
   std::vector<char> buf;
   caf::binary_serializer sink{sys, buf};
   REQUIRE_FALSE(sink(x));
@@ -27,7 +27,7 @@ T round_trip(caf::actor_system& sys, T x) {
 } // namespace
 
 TEST_CASE_FIXTURE(test::simulation, "every catalog type is registered under its name") {
-  for (const auto& name : catalog_type_names()) {
+  for (const auto &name : catalog_type_names()) {
     CAPTURE(name);
     CHECK(sys.types().make_value(name) != nullptr);
   }
@@ -40,7 +40,11 @@ TEST_CASE_FIXTURE(test::simulation, "catalog types survive CAF's binary serializ
   CHECK(ev2.supervisor == "root");
   CHECK(ev2.child == "storage");
   CHECK(ev2.reason == ev.reason);
-  log_record rec{caf::make_timestamp(), log_level::warning, "n1", "peers", "peer banned",
+  log_record rec{caf::make_timestamp(),
+                 log_level::warning,
+                 "n1",
+                 "peers",
+                 "peer banned",
                  {{"peer", "127.0.0.2:18444"}, {"score", "100"}}};
   auto rec2 = round_trip(sys, rec);
   CHECK(rec2.time == rec.time);
@@ -61,7 +65,7 @@ TEST_CASE("catalog types render as JSON objects with field names") {
   CHECK(j["supervisor"] == "root");
   CHECK(j["child"] == "peers");
   CHECK(j["reason"] == "boom");
-  log_record rec{caf::make_timestamp(), log_level::info, "", "main", "starting",
+  log_record rec{caf::make_timestamp(),   log_level::info, "", "main", "starting",
                  {{"network", "regtest"}}};
   auto r = to_json_value(rec);
   CHECK(r["level"] == "info");
@@ -69,8 +73,9 @@ TEST_CASE("catalog types render as JSON objects with field names") {
 }
 
 TEST_CASE("a whole message renders as a JSON array") {
-  auto msg = caf::make_message(status_atom::value, status_verbosity::detailed,
-                               supervision_event{supervision_event_kind::started, "root", "nat", ""});
+  auto msg =
+      caf::make_message(status_atom::value, status_verbosity::detailed,
+                        supervision_event{supervision_event_kind::started, "root", "nat", ""});
   auto j = message_to_json(msg);
   REQUIRE(j.is_array());
   REQUIRE(j.size() == 3);
@@ -95,8 +100,12 @@ TEST_CASE("status reports render as nested JSON") {
 }
 
 TEST_CASE("log records render as one logfmt line, quoting where needed") {
-  log_record rec{caf::timestamp{} + 1'700'000'000s + 123ms, log_level::error, "n1", "supervisor/root",
-                 "restart intensity exceeded", {{"reason", "a \"quoted\" = thing"}, {"child", "x"}}};
+  log_record rec{caf::timestamp{} + 1'700'000'000s + 123ms,
+                 log_level::error,
+                 "n1",
+                 "supervisor/root",
+                 "restart intensity exceeded",
+                 {{"reason", "a \"quoted\" = thing"}, {"child", "x"}}};
   CHECK(format_logfmt(rec)
         == "ts=2023-11-14T22:13:20.123Z level=error node=n1 actor=supervisor/root "
            "msg=\"restart intensity exceeded\" reason=\"a \\\"quoted\\\" = thing\" child=x");

@@ -19,14 +19,14 @@ std::string regtest_text() {
 }
 
 /// The 1-based line of the first occurrence of `needle` in `text`.
-std::size_t line_of(const std::string& text, const std::string& needle) {
+std::size_t line_of(const std::string &text, const std::string &needle) {
   auto pos = text.find(needle);
   REQUIRE_MESSAGE(pos != std::string::npos, needle);
   return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + pos, '\n'));
 }
 
 /// The regtest spec with one edit.
-std::string edited(const std::string& from, const std::string& to) {
+std::string edited(const std::string &from, const std::string &to) {
   auto text = regtest_text();
   auto pos = text.find(from);
   REQUIRE_MESSAGE(pos != std::string::npos, from);
@@ -35,16 +35,16 @@ std::string edited(const std::string& from, const std::string& to) {
 }
 
 /// The errors of a text as "file:line: key: what" strings.
-std::vector<std::string> errors_of(const std::string& text) {
+std::vector<std::string> errors_of(const std::string &text) {
   auto result = parse_chain_spec(text, "spec.toml");
   CHECK_FALSE(result.spec);
   std::vector<std::string> out;
-  for (auto& e : result.errors)
+  for (auto &e : result.errors)
     out.push_back(e.to_string());
   return out;
 }
 
-std::string at(std::size_t line, const std::string& rest) {
+std::string at(std::size_t line, const std::string &rest) {
   return "spec.toml:" + std::to_string(line) + ": " + rest;
 }
 
@@ -52,7 +52,7 @@ std::string at(std::size_t line, const std::string& rest) {
 
 TEST_CASE("the shipped chain specs load") {
   auto regtest = load_chain_spec(config_dir / "regtest.toml");
-  for (auto& e : regtest.errors)
+  for (auto &e : regtest.errors)
     FAIL_CHECK(e.to_string());
   REQUIRE(regtest.spec);
   CHECK(regtest.spec->network == "regtest");
@@ -74,7 +74,7 @@ TEST_CASE("the shipped chain specs load") {
   CHECK(regtest.spec->max_bytes_per_minute == 1'000'000);
 
   auto mainnet = load_chain_spec(config_dir / "mainnet.toml");
-  for (auto& e : mainnet.errors)
+  for (auto &e : mainnet.errors)
     FAIL_CHECK(e.to_string());
   REQUIRE(mainnet.spec);
   CHECK(mainnet.spec->default_port == 8333);
@@ -88,51 +88,63 @@ TEST_CASE("each mistake is reported as file:line: key: what") {
   auto text = regtest_text();
   auto port_line = line_of(text, "default_port = 18444");
   struct mistake {
-    const char* name;
+    const char *name;
     std::string text;
     std::string expected;
   };
   std::vector<mistake> mistakes{
-    {"wrong type", edited("default_port = 18444", "default_port = \"18444\""),
-     at(port_line, "network_protocol.default_port: expected an integer, got a string")},
-    {"out of range", edited("default_port = 18444", "default_port = 70000"),
-     at(port_line, "network_protocol.default_port: must be in [1, 65535], got 70000")},
-    {"missing key", edited("max_connections = 125\n", ""),
-     at(line_of(text, "[network_protocol]"), "network_protocol.max_connections: missing")},
-    {"missing table", edited("[dos]", "[dos_limits]"), ""},
-    {"unknown key", edited("max_connections = 125\n", "max_connections = 125\nmax_conections = 12\n"),
-     at(line_of(text, "max_connections = 125") + 1, "network_protocol.max_conections: unknown key")},
-    {"bad magic length", edited("magic_bytes = [0x51, 0x54, 0x43, 0x4D]", "magic_bytes = [0x51, 0x54, 0x43]"),
-     at(line_of(text, "magic_bytes"), "network_protocol.magic_bytes: must have exactly 4 elements, got 3")},
-    {"magic byte out of range", edited("magic_bytes = [0x51, 0x54, 0x43, 0x4D]", "magic_bytes = [0x51, 0x54, 0x43, 0x14D]"),
-     at(line_of(text, "magic_bytes"), "network_protocol.magic_bytes[3]: must be in [0, 255], got 333")},
-    {"bad bootstrap node", edited("\"127.0.0.1:18444\"", "\"127.0.0.1\""),
-     at(line_of(text, "bootstrap_nodes"),
-        "discovery.bootstrap_nodes[0]: \"127.0.0.1\": must be host:port, [IPv6]:port or <pubkey>@host:port")},
-    {"bad pinned key", edited("\"127.0.0.1:18444\"", "\"abcd@127.0.0.1:18444\""),
-     at(line_of(text, "bootstrap_nodes"),
-        "discovery.bootstrap_nodes[0]: \"abcd@127.0.0.1:18444\": the public key before '@' must be 64 hex characters")},
-    {"bad seed host name", edited("\"seed2.regtest.quantumcoin.test\"", "\"seed 2.example\""),
-     at(line_of(text, "dns_seeds"), "discovery.dns_seeds[1]: \"seed 2.example\" is not a valid DNS host name")},
-    {"min version above version", edited("min_protocol_version = 70015", "min_protocol_version = 70016"),
-     at(line_of(text, "min_protocol_version"),
-        "network_protocol.min_protocol_version: must not exceed protocol_version (70015), got 70016")},
-    {"subnet limit below per-ip limit", edited("max_connections_per_subnet = 10", "max_connections_per_subnet = 2"),
-     at(line_of(text, "max_connections_per_subnet"),
-        "dos.max_connections_per_subnet: must be at least max_connections_per_ip (3), got 2")},
-    {"even median window", edited("median_time_span = 11", "median_time_span = 10"),
-     at(line_of(text, "median_time_span"), "proof_of_work.median_time_span: must be odd, got 10")},
-    {"bad pow limit", edited("pow_limit = \"7fffff", "pow_limit = \"zzffff"),
-     at(line_of(text, "pow_limit"),
-        "proof_of_work.pow_limit: must be 64 hex characters (a big-endian 256-bit target)")},
-    {"syntax error", edited("max_connections = 125", "max_connections = = 125"), ""},
+      {"wrong type", edited("default_port = 18444", "default_port = \"18444\""),
+       at(port_line, "network_protocol.default_port: expected an integer, got a string")},
+      {"out of range", edited("default_port = 18444", "default_port = 70000"),
+       at(port_line, "network_protocol.default_port: must be in [1, 65535], got 70000")},
+      {"missing key", edited("max_connections = 125\n", ""),
+       at(line_of(text, "[network_protocol]"), "network_protocol.max_connections: missing")},
+      {"missing table", edited("[dos]", "[dos_limits]"), ""},
+      {"unknown key",
+       edited("max_connections = 125\n", "max_connections = 125\nmax_conections = 12\n"),
+       at(line_of(text, "max_connections = 125") + 1,
+          "network_protocol.max_conections: unknown key")},
+      {"bad magic length",
+       edited("magic_bytes = [0x51, 0x54, 0x43, 0x4D]", "magic_bytes = [0x51, 0x54, 0x43]"),
+       at(line_of(text, "magic_bytes"),
+          "network_protocol.magic_bytes: must have exactly 4 elements, got 3")},
+      {"magic byte out of range",
+       edited("magic_bytes = [0x51, 0x54, 0x43, 0x4D]", "magic_bytes = [0x51, 0x54, 0x43, 0x14D]"),
+       at(line_of(text, "magic_bytes"),
+          "network_protocol.magic_bytes[3]: must be in [0, 255], got 333")},
+      {"bad bootstrap node", edited("\"127.0.0.1:18444\"", "\"127.0.0.1\""),
+       at(line_of(text, "bootstrap_nodes"), "discovery.bootstrap_nodes[0]: \"127.0.0.1\": must be "
+                                            "host:port, [IPv6]:port or <pubkey>@host:port")},
+      {"bad pinned key", edited("\"127.0.0.1:18444\"", "\"abcd@127.0.0.1:18444\""),
+       at(line_of(text, "bootstrap_nodes"),
+          "discovery.bootstrap_nodes[0]: \"abcd@127.0.0.1:18444\": the public key before '@' must "
+          "be 64 hex characters")},
+      {"bad seed host name", edited("\"seed2.regtest.quantumcoin.test\"", "\"seed 2.example\""),
+       at(line_of(text, "dns_seeds"),
+          "discovery.dns_seeds[1]: \"seed 2.example\" is not a valid DNS host name")},
+      {"min version above version",
+       edited("min_protocol_version = 70015", "min_protocol_version = 70016"),
+       at(line_of(text, "min_protocol_version"), "network_protocol.min_protocol_version: must not "
+                                                 "exceed protocol_version (70015), got 70016")},
+      {"subnet limit below per-ip limit",
+       edited("max_connections_per_subnet = 10", "max_connections_per_subnet = 2"),
+       at(line_of(text, "max_connections_per_subnet"),
+          "dos.max_connections_per_subnet: must be at least max_connections_per_ip (3), got 2")},
+      {"even median window", edited("median_time_span = 11", "median_time_span = 10"),
+       at(line_of(text, "median_time_span"),
+          "proof_of_work.median_time_span: must be odd, got 10")},
+      {"bad pow limit", edited("pow_limit = \"7fffff", "pow_limit = \"zzffff"),
+       at(line_of(text, "pow_limit"),
+          "proof_of_work.pow_limit: must be 64 hex characters (a big-endian 256-bit target)")},
+      {"syntax error", edited("max_connections = 125", "max_connections = = 125"), ""},
   };
-  for (const auto& m : mistakes) {
+  for (const auto &m : mistakes) {
     CAPTURE(m.name);
     auto errors = errors_of(m.text);
     REQUIRE(errors.size() >= 1);
     if (std::string{m.name} == "missing table") {
-      CHECK(std::find(errors.begin(), errors.end(), at(1, "dos: missing table [dos]")) != errors.end());
+      CHECK(std::find(errors.begin(), errors.end(), at(1, "dos: missing table [dos]"))
+            != errors.end());
       CHECK(std::find(errors.begin(), errors.end(),
                       at(line_of(m.text, "[dos_limits]"), "dos_limits: unknown key"))
             != errors.end());
@@ -149,7 +161,7 @@ TEST_CASE("each mistake is reported as file:line: key: what") {
 TEST_CASE("all problems in a file are reported, in file order") {
   auto text = regtest_text();
   auto broken = text;
-  auto swap = [&](const std::string& from, const std::string& to) {
+  auto swap = [&](const std::string &from, const std::string &to) {
     broken.replace(broken.find(from), from.size(), to);
   };
   swap("ban_duration = 86400", "ban_duration = 1");
@@ -157,16 +169,21 @@ TEST_CASE("all problems in a file are reported, in file order") {
   swap("name = \"regtest\"", "name = \"Reg Test\"");
   auto errors = errors_of(broken);
   REQUIRE(errors.size() == 3);
-  CHECK(errors[0] == at(line_of(text, "name = \"regtest\""),
-                        "chain.name: must be 1 to 32 characters of a-z, 0-9, '_' or '-', got \"Reg Test\""));
-  CHECK(errors[1] == at(line_of(text, "default_port"), "network_protocol.default_port: must be in [1, 65535], got 0"));
-  CHECK(errors[2] == at(line_of(text, "ban_duration"), "dos.ban_duration: must be in [60, 31536000], got 1"));
+  CHECK(errors[0]
+        == at(line_of(text, "name = \"regtest\""),
+              "chain.name: must be 1 to 32 characters of a-z, 0-9, '_' or '-', got \"Reg Test\""));
+  CHECK(errors[1]
+        == at(line_of(text, "default_port"),
+              "network_protocol.default_port: must be in [1, 65535], got 0"));
+  CHECK(errors[2]
+        == at(line_of(text, "ban_duration"), "dos.ban_duration: must be in [60, 31536000], got 1"));
 }
 
 TEST_CASE("an unreadable file is one clear error") {
   auto missing = load_chain_spec("/nonexistent/spec.toml");
   REQUIRE(missing.errors.size() == 1);
-  CHECK(missing.errors[0].to_string() == "/nonexistent/spec.toml: cannot read: No such file or directory");
+  CHECK(missing.errors[0].to_string()
+        == "/nonexistent/spec.toml: cannot read: No such file or directory");
   auto directory = load_chain_spec(config_dir);
   REQUIRE(directory.errors.size() == 1);
   CHECK(directory.errors[0].to_string() == config_dir.string() + ": cannot read: is a directory");

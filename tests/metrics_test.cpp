@@ -1,7 +1,7 @@
 // The metrics actor under the simulation harness, scraped over real HTTP.
 #include "actors/metrics.hpp"
-#include "support/process.hpp"
 #include "messages/errors.hpp"
+#include "support/process.hpp"
 #include "support/simulation.hpp"
 
 using namespace qtc;
@@ -15,7 +15,8 @@ struct fixture : test::simulation {
   fixture() {
     metrics_handle = own(sys.spawn(metrics, metrics_endpoint{"127.0.0.1", 0}));
     run();
-    auto report = request<status_report>(metrics_handle, status_atom::value, status_verbosity::info);
+    auto report =
+        request<status_report>(metrics_handle, status_atom::value, status_verbosity::info);
     REQUIRE(report);
     auto address = caf::get_or(*report, "address", std::string{});
     port = static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
@@ -34,11 +35,16 @@ struct fixture : test::simulation {
 TEST_CASE_FIXTURE(fixture, "restarts are counted by actor name") {
   auto before = scrape();
   CHECK(before.find("quantumcoin_actor_restarts_total{actor=\"storage\"}") == std::string::npos);
-  self->send(metrics_handle, supervision_event{supervision_event_kind::restarted, "root", "storage", "boom"});
-  self->send(metrics_handle, supervision_event{supervision_event_kind::restarted, "root", "storage", "boom"});
-  self->send(metrics_handle, supervision_event{supervision_event_kind::restarted, "root", "nat", "boom"});
-  self->send(metrics_handle, supervision_event{supervision_event_kind::started, "root", "sync", ""});
-  self->send(metrics_handle, supervision_event{supervision_event_kind::escalated, "peers", "", "x"});
+  self->send(metrics_handle,
+             supervision_event{supervision_event_kind::restarted, "root", "storage", "boom"});
+  self->send(metrics_handle,
+             supervision_event{supervision_event_kind::restarted, "root", "storage", "boom"});
+  self->send(metrics_handle,
+             supervision_event{supervision_event_kind::restarted, "root", "nat", "boom"});
+  self->send(metrics_handle,
+             supervision_event{supervision_event_kind::started, "root", "sync", ""});
+  self->send(metrics_handle,
+             supervision_event{supervision_event_kind::escalated, "peers", "", "x"});
   run();
   auto after = scrape();
   CHECK(after.find("quantumcoin_actor_restarts_total{actor=\"storage\"} 2") != std::string::npos);
@@ -55,7 +61,8 @@ TEST_CASE_FIXTURE(fixture, "counters and gauges take updates; unknown families a
              metric_labels{}, -5.0); // counters never go down
   self->send(metrics_handle, gauge_atom::value, std::string{"quantumcoin_sync_progress"},
              metric_labels{}, 0.25);
-  self->send(metrics_handle, gauge_atom::value, std::string{"no_such_family"}, metric_labels{}, 1.0);
+  self->send(metrics_handle, gauge_atom::value, std::string{"no_such_family"}, metric_labels{},
+             1.0);
   run();
   auto body = scrape();
   CHECK(body.find("quantumcoin_bytes_sent_total 1500") != std::string::npos);
@@ -77,6 +84,7 @@ TEST_CASE_FIXTURE(test::simulation, "a metrics endpoint that cannot bind fails i
   run();
   auto downs = inbox<caf::down_msg>();
   REQUIRE(downs.size() == 1);
-  CHECK(render_error(downs[0].reason).find("metrics: cannot listen on 127.0.0.1:" + std::to_string(port))
+  CHECK(render_error(downs[0].reason)
+            .find("metrics: cannot listen on 127.0.0.1:" + std::to_string(port))
         != std::string::npos);
 }

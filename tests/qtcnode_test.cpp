@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include <csignal>
 #include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
@@ -20,13 +20,13 @@ const std::string qtcnode = QTCNODE_BINARY;
 const std::string qtc_inspect = QTC_INSPECT_BINARY;
 const std::filesystem::path source_dir = QTC_SOURCE_DIR;
 
-std::string read_file(const std::filesystem::path& p) {
+std::string read_file(const std::filesystem::path &p) {
   std::ifstream in{p, std::ios::binary};
   return {std::istreambuf_iterator<char>{in}, {}};
 }
 
 /// A config file for a test node in `dir`: free ports, its own data directory.
-std::filesystem::path write_config(const temp_dir& dir, const std::string& extra = "") {
+std::filesystem::path write_config(const temp_dir &dir, const std::string &extra = "") {
   std::ostringstream ini;
   ini << "[qtcnode]\n"
       << "node-name=\"test\"\n"
@@ -39,7 +39,7 @@ std::filesystem::path write_config(const temp_dir& dir, const std::string& extra
   return dir.write("node.ini", ini.str());
 }
 
-std::uint16_t port_from(const std::optional<std::string>& line) {
+std::uint16_t port_from(const std::optional<std::string> &line) {
   REQUIRE(line);
   auto port = field_value(*line, "port");
   REQUIRE(port);
@@ -54,9 +54,10 @@ struct running_node {
   std::uint16_t metrics_port = 0;
   std::uint16_t p2p_port = 0;
 
-  explicit running_node(const std::string& extra_config = "")
-    : config(write_config(dir, extra_config)),
-      process{qtcnode, {"--config-file=" + config.string()}, dir.path() / "node.log"} {
+  explicit running_node(const std::string &extra_config = "")
+      : config(write_config(dir, extra_config)), process{qtcnode,
+                                                         {"--config-file=" + config.string()},
+                                                         dir.path() / "node.log"} {
     metrics_port = port_from(process.wait_for_line("msg=\"serving metrics\"", 15s));
     p2p_port = port_from(process.wait_for_line("msg=\"listening for peers\"", 15s));
     REQUIRE(process.wait_for_line("msg=\"node running\"", 15s));
@@ -75,216 +76,222 @@ struct running_node {
 
 TEST_SUITE("process") {
 
-TEST_CASE("qtcnode serves /metrics, accepts on its P2P port and exits 0 on SIGTERM") {
-  temp_dir dir;
-  auto config = write_config(dir);
-  child_process node{qtcnode, {"--config-file=" + config.string()}, dir.path() / "node.log"};
-  auto metrics_port = port_from(node.wait_for_line("msg=\"serving metrics\"", 15s));
-  auto p2p_port = port_from(node.wait_for_line("msg=\"listening for peers\"", 15s));
-  REQUIRE(node.wait_for_line("msg=\"node running\"", 15s));
-  // The supervision tree is logged, one line per child.
-  auto log = node.output();
-  for (auto child : {"root/storage", "root/metrics", "root/security", "root/discovery",
-                     "root/nat", "root/sync", "root/peers", "root/inspector"})
-    CHECK_MESSAGE(log.find("path=" + std::string{child}) != std::string::npos, child);
-
-  auto response = http_get("127.0.0.1", metrics_port, "/metrics");
-  REQUIRE(response);
-  CHECK(response->status == 200);
-  for (auto family : {"quantumcoin_connections_total", "quantumcoin_connections_active",
-                      "quantumcoin_bytes_sent_total", "quantumcoin_bytes_received_total",
-                      "quantumcoin_sync_progress", "quantumcoin_latency_avg",
-                      "quantumcoin_bandwidth_usage", "quantumcoin_build_info",
-                      "process_resident_memory_bytes", "process_cpu_seconds_total",
-                      "process_open_fds"})
-    CHECK_MESSAGE(response->body.find(family) != std::string::npos, family);
-
-  // An inbound P2P connection is accepted and, until peer sessions exist, closed at once.
-  int fd = tcp_connect("127.0.0.1", p2p_port);
-  REQUIRE(fd >= 0);
-  char byte;
-  CHECK(::read(fd, &byte, 1) == 0);
-  ::close(fd);
-  CHECK(node.wait_for_line("inbound connection closed", 5s));
-
-  node.signal(SIGTERM);
-  auto code = node.wait(5s);
-  REQUIRE(code);
-  CHECK(*code == 0);
-  log = node.output();
-  CHECK(log.find("msg=\"shutdown requested\" signal=SIGTERM") != std::string::npos);
-  CHECK(log.find("msg=stopped exit_code=0") != std::string::npos);
-  // The data directory was created and its lock released.
-  CHECK(std::filesystem::exists(dir.path() / "data" / ".lock"));
-}
-
-TEST_CASE("qtc-inspect attaches to a running node and shows every component") {
-  running_node node{"inspector-port=-1\n"};
-  auto port = port_from(node.process.wait_for_line("msg=\"inspector listening\"", 15s));
-  auto result = run_to_completion(qtc_inspect, {"--port=" + std::to_string(port)});
-  CHECK(result.exit_code == 0);
-  auto json = nlohmann::json::parse(result.output, nullptr, false);
-  REQUIRE_MESSAGE(!json.is_discarded(), result.output);
-  CHECK(json["node"] == "test");
-  std::vector<std::string> names;
-  for (auto& c : json["components"]) {
-    names.push_back(c["name"]);
-    CHECK(c.contains("state"));
-  }
-  CHECK(names == std::vector<std::string>{"storage", "metrics", "security", "discovery", "nat",
-                                          "sync", "peers", "inspector"});
-  CHECK(json["components"][6]["state"] == "listening");
-  CHECK(json["components"][7]["state"] == "published");
-  // Nothing listens on port 1: a clear error, exit 1.
-  auto unreachable = run_to_completion(qtc_inspect, {"--port=1"});
-  CHECK(unreachable.exit_code == 1);
-  CHECK(unreachable.output.find("cannot attach to 127.0.0.1:1") != std::string::npos);
-  node.stop();
-}
-
-TEST_CASE("the shipped config/regtest.ini starts the node") {
-  // Only the data directory and the ports are overridden, so tests never collide.
-  temp_dir dir;
-  child_process node{qtcnode,
-                     {"--config-file=" + (source_dir / "config" / "regtest.ini").string(),
-                      "--qtcnode.data-dir=" + (dir.path() / "data").string(),
-                      "--qtcnode.p2p-port=-1", "--qtcnode.metrics-port=0",
-                      "--qtcnode.inspector-port=-1"},
-                     dir.path() / "node.log"};
-  auto metrics_port = port_from(node.wait_for_line("msg=\"serving metrics\"", 15s));
-  REQUIRE(node.wait_for_line("msg=\"node running\" network=regtest", 15s));
-  CHECK(node.output().find("node=regtest") != std::string::npos);
-  auto response = http_get("127.0.0.1", metrics_port, "/metrics");
-  REQUIRE(response);
-  CHECK(response->status == 200);
-  node.signal(SIGTERM);
-  CHECK(node.wait(5s) == 0);
-}
-
-TEST_CASE("qtcnode exits 0 on SIGINT too") {
-  running_node node;
-  node.stop(SIGINT);
-}
-
-TEST_CASE("a second node on the same data directory is refused") {
-  running_node first;
-  auto second = run_to_completion(qtcnode, {"--config-file=" + first.config.string()});
-  CHECK(second.exit_code == 1);
-  CHECK(second.output.find("in use by another qtcnode process") != std::string::npos);
-  first.stop();
-}
-
-TEST_CASE("a port that cannot be bound stops the node with a clear error and exit 1") {
-  running_node holder; // its P2P port is taken
-  temp_dir other;
-  auto taken = std::to_string(holder.p2p_port);
-  auto result = run_to_completion(qtcnode, {"--config-file=" + write_config(other).string(),
-                                            "--qtcnode.p2p-port=" + taken});
-  CHECK(result.exit_code == 1);
-  CHECK(result.output.find("peers: cannot listen on 127.0.0.1:" + taken) != std::string::npos);
-  CHECK(result.output.find("node stopped") != std::string::npos);
-  holder.stop();
-}
-
-TEST_CASE("an actor that keeps failing makes the root give up: exit 1 with a clear line") {
-  running_node holder; // its metrics port is taken
-  // The metrics actor binds inside its own start, so a taken port makes it fail again and again:
-  // the root restarts it with backoff until its intensity (5 in 30 s) is exceeded.
-  temp_dir other;
-  auto taken = std::to_string(holder.metrics_port);
-  child_process node{qtcnode,
-                     {"--config-file=" + write_config(other).string(),
-                      "--qtcnode.metrics-port=" + taken},
-                     other.path() / "node.log"};
-  auto code = node.wait(20s);
-  REQUIRE(code);
-  CHECK(*code == 1);
-  auto log = node.output();
-  CHECK(log.find("msg=\"child restarted\" child=metrics") != std::string::npos);
-  CHECK(log.find("msg=\"restart intensity exceeded\" child=metrics max_restarts=5 period=30s")
-        != std::string::npos);
-  CHECK(log.find("msg=\"node stopped: the supervision tree gave up\" "
-                 "reason=\"qtc.restart_intensity_exceeded: supervisor root: more than 5 restarts "
-                 "in 30s; last: child metrics exited with qtc.bind_failed: metrics: cannot listen on "
-                 "127.0.0.1:" + taken)
-        != std::string::npos);
-  holder.stop();
-}
-
-TEST_CASE("--help lists every node option") {
-  auto result = run_to_completion(qtcnode, {"--help"});
-  CHECK(result.exit_code == 0);
-  for (auto key : {"data-dir", "chain-spec", "p2p-host", "p2p-port", "metrics-host",
-                   "metrics-port", "inspector-host", "inspector-port", "log-level", "log-file",
-                   "node-name", "max-threads"})
-    CHECK_MESSAGE(result.output.find(key) != std::string::npos, key);
-}
-
-TEST_CASE("bad node options exit 2 and name the option") {
-  temp_dir dir;
-  auto config = write_config(dir);
-  auto bad_level = run_to_completion(qtcnode, {"--config-file=" + config.string(),
-                                               "--qtcnode.log-level=loud"});
-  CHECK(bad_level.exit_code == 2);
-  CHECK(bad_level.output.find("qtcnode.log-level: must be error, warning, info, debug or trace")
-        != std::string::npos);
-  auto bad_port = run_to_completion(qtcnode, {"--config-file=" + config.string(),
-                                              "--qtcnode.metrics-port=70000"});
-  CHECK(bad_port.exit_code == 2);
-  CHECK(bad_port.output.find("qtcnode.metrics-port: must be in [-1, 65535], got 70000")
-        != std::string::npos);
-  auto no_spec = run_to_completion(qtcnode, {"--qtcnode.data-dir=" + (dir.path() / "d").string()});
-  CHECK(no_spec.exit_code == 2);
-  CHECK(no_spec.output.find("qtcnode.chain-spec: missing") != std::string::npos);
-  CHECK_FALSE(std::filesystem::exists(dir.path() / "data"));
-}
-
-TEST_CASE("a broken chain spec exits 2 with file:line: key: what, and nothing starts") {
-  auto regtest = read_file(source_dir / "config" / "regtest.toml");
-  struct mistake {
-    const char* what;
-    std::string from;
-    std::string to;
-    std::string expected; // after "<file>:"
-  };
-  auto line_of = [&](const std::string& needle) {
-    auto pos = regtest.find(needle);
-    REQUIRE(pos != std::string::npos);
-    return std::to_string(1 + std::count(regtest.begin(), regtest.begin() + pos, '\n'));
-  };
-  std::vector<mistake> mistakes{
-    {"wrong type", "default_port = 18444", "default_port = \"18444\"",
-     line_of("default_port = 18444") + ": network_protocol.default_port: expected an integer"},
-    {"out of range", "default_port = 18444", "default_port = 0",
-     line_of("default_port = 18444") + ": network_protocol.default_port: must be in [1, 65535], got 0"},
-    {"missing key", "max_connections = 125\n", "\n",
-     line_of("[network_protocol]") + ": network_protocol.max_connections: missing"},
-    {"unknown key", "max_connections = 125\n", "max_connections = 125\nmax_conections = 12\n",
-     std::to_string(std::stoi(line_of("max_connections = 125")) + 1)
-       + ": network_protocol.max_conections: unknown key"},
-    {"bad magic", "magic_bytes = [0x51, 0x54, 0x43, 0x4D]", "magic_bytes = [0x51, 0x54, 0x43]",
-     line_of("magic_bytes") + ": network_protocol.magic_bytes: "},
-    {"syntax error", "max_connections = 125", "max_connections = = 125",
-     line_of("max_connections = 125") + ":"},
-  };
-  for (const auto& m : mistakes) {
-    CAPTURE(m.what);
+  TEST_CASE("qtcnode serves /metrics, accepts on its P2P port and exits 0 on SIGTERM") {
     temp_dir dir;
-    auto text = regtest;
-    auto pos = text.find(m.from);
-    REQUIRE(pos != std::string::npos);
-    text.replace(pos, m.from.size(), m.to);
-    auto spec = dir.write("broken.toml", text);
-    auto data = dir.path() / "data";
-    auto result = run_to_completion(qtcnode, {"--qtcnode.chain-spec=" + spec.string(),
-                                              "--qtcnode.data-dir=" + data.string(),
-                                              "--qtcnode.metrics-port=0"});
-    CHECK(result.exit_code == 2);
-    auto expected = spec.string() + ":" + m.expected;
-    CHECK_MESSAGE(result.output.find(expected) != std::string::npos,
-                  "expected \"" << expected << "\" in:\n" << result.output);
-    CHECK_FALSE(std::filesystem::exists(data)); // nothing was started
+    auto config = write_config(dir);
+    child_process node{qtcnode, {"--config-file=" + config.string()}, dir.path() / "node.log"};
+    auto metrics_port = port_from(node.wait_for_line("msg=\"serving metrics\"", 15s));
+    auto p2p_port = port_from(node.wait_for_line("msg=\"listening for peers\"", 15s));
+    REQUIRE(node.wait_for_line("msg=\"node running\"", 15s));
+    // The supervision tree is logged, one line per child.
+    auto log = node.output();
+    for (auto child : {"root/storage", "root/metrics", "root/security", "root/discovery",
+                       "root/nat", "root/sync", "root/peers", "root/inspector"})
+      CHECK_MESSAGE(log.find("path=" + std::string{child}) != std::string::npos, child);
+
+    auto response = http_get("127.0.0.1", metrics_port, "/metrics");
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    for (auto family :
+         {"quantumcoin_connections_total", "quantumcoin_connections_active",
+          "quantumcoin_bytes_sent_total", "quantumcoin_bytes_received_total",
+          "quantumcoin_sync_progress", "quantumcoin_latency_avg", "quantumcoin_bandwidth_usage",
+          "quantumcoin_build_info", "process_resident_memory_bytes", "process_cpu_seconds_total",
+          "process_open_fds"})
+      CHECK_MESSAGE(response->body.find(family) != std::string::npos, family);
+
+    // An inbound P2P connection is accepted and, until peer sessions exist, closed at once.
+    int fd = tcp_connect("127.0.0.1", p2p_port);
+    REQUIRE(fd >= 0);
+    char byte;
+    CHECK(::read(fd, &byte, 1) == 0);
+    ::close(fd);
+    CHECK(node.wait_for_line("inbound connection closed", 5s));
+
+    node.signal(SIGTERM);
+    auto code = node.wait(5s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+    log = node.output();
+    CHECK(log.find("msg=\"shutdown requested\" signal=SIGTERM") != std::string::npos);
+    CHECK(log.find("msg=stopped exit_code=0") != std::string::npos);
+    // The data directory was created and its lock released.
+    CHECK(std::filesystem::exists(dir.path() / "data" / ".lock"));
   }
-}
+
+  TEST_CASE("qtc-inspect attaches to a running node and shows every component") {
+    running_node node{"inspector-port=-1\n"};
+    auto port = port_from(node.process.wait_for_line("msg=\"inspector listening\"", 15s));
+    auto result = run_to_completion(qtc_inspect, {"--port=" + std::to_string(port)});
+    CHECK(result.exit_code == 0);
+    auto json = nlohmann::json::parse(result.output, nullptr, false);
+    REQUIRE_MESSAGE(!json.is_discarded(), result.output);
+    CHECK(json["node"] == "test");
+    std::vector<std::string> names;
+    for (auto &c : json["components"]) {
+      names.push_back(c["name"]);
+      CHECK(c.contains("state"));
+    }
+    CHECK(names
+          == std::vector<std::string>{"storage", "metrics", "security", "discovery", "nat", "sync",
+                                      "peers", "inspector"});
+    CHECK(json["components"][6]["state"] == "listening");
+    CHECK(json["components"][7]["state"] == "published");
+    // Nothing listens on port 1: a clear error, exit 1.
+    auto unreachable = run_to_completion(qtc_inspect, {"--port=1"});
+    CHECK(unreachable.exit_code == 1);
+    CHECK(unreachable.output.find("cannot attach to 127.0.0.1:1") != std::string::npos);
+    node.stop();
+  }
+
+  TEST_CASE("the shipped config/regtest.ini starts the node") {
+    // Only the data directory and the ports are overridden, so tests never collide.
+    temp_dir dir;
+    child_process node{qtcnode,
+                       {"--config-file=" + (source_dir / "config" / "regtest.ini").string(),
+                        "--qtcnode.data-dir=" + (dir.path() / "data").string(),
+                        "--qtcnode.p2p-port=-1", "--qtcnode.metrics-port=0",
+                        "--qtcnode.inspector-port=-1"},
+                       dir.path() / "node.log"};
+    auto metrics_port = port_from(node.wait_for_line("msg=\"serving metrics\"", 15s));
+    REQUIRE(node.wait_for_line("msg=\"node running\" network=regtest", 15s));
+    CHECK(node.output().find("node=regtest") != std::string::npos);
+    auto response = http_get("127.0.0.1", metrics_port, "/metrics");
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    node.signal(SIGTERM);
+    CHECK(node.wait(5s) == 0);
+  }
+
+  TEST_CASE("qtcnode exits 0 on SIGINT too") {
+    running_node node;
+    node.stop(SIGINT);
+  }
+
+  TEST_CASE("a second node on the same data directory is refused") {
+    running_node first;
+    auto second = run_to_completion(qtcnode, {"--config-file=" + first.config.string()});
+    CHECK(second.exit_code == 1);
+    CHECK(second.output.find("in use by another qtcnode process") != std::string::npos);
+    first.stop();
+  }
+
+  TEST_CASE("a port that cannot be bound stops the node with a clear error and exit 1") {
+    running_node holder; // its P2P port is taken
+    temp_dir other;
+    auto taken = std::to_string(holder.p2p_port);
+    auto result = run_to_completion(
+        qtcnode, {"--config-file=" + write_config(other).string(), "--qtcnode.p2p-port=" + taken});
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("peers: cannot listen on 127.0.0.1:" + taken) != std::string::npos);
+    CHECK(result.output.find("node stopped") != std::string::npos);
+    holder.stop();
+  }
+
+  TEST_CASE("an actor that keeps failing makes the root give up: exit 1 with a clear line") {
+    running_node holder; // its metrics port is taken
+    // The metrics actor binds inside its own start, so a taken port makes it fail again and again:
+    // the root restarts it with backoff until its intensity (5 in 30 s) is exceeded.
+    temp_dir other;
+    auto taken = std::to_string(holder.metrics_port);
+    child_process node{
+        qtcnode,
+        {"--config-file=" + write_config(other).string(), "--qtcnode.metrics-port=" + taken},
+        other.path() / "node.log"};
+    auto code = node.wait(20s);
+    REQUIRE(code);
+    CHECK(*code == 1);
+    auto log = node.output();
+    CHECK(log.find("msg=\"child restarted\" child=metrics") != std::string::npos);
+    CHECK(log.find("msg=\"restart intensity exceeded\" child=metrics max_restarts=5 period=30s")
+          != std::string::npos);
+    CHECK(log.find(
+              "msg=\"node stopped: the supervision tree gave up\" "
+              "reason=\"qtc.restart_intensity_exceeded: supervisor root: more than 5 restarts "
+              "in 30s; last: child metrics exited with qtc.bind_failed: metrics: cannot listen on "
+              "127.0.0.1:"
+              + taken)
+          != std::string::npos);
+    holder.stop();
+  }
+
+  TEST_CASE("--help lists every node option") {
+    auto result = run_to_completion(qtcnode, {"--help"});
+    CHECK(result.exit_code == 0);
+    for (auto key :
+         {"data-dir", "chain-spec", "p2p-host", "p2p-port", "metrics-host", "metrics-port",
+          "inspector-host", "inspector-port", "log-level", "log-file", "node-name", "max-threads"})
+      CHECK_MESSAGE(result.output.find(key) != std::string::npos, key);
+  }
+
+  TEST_CASE("bad node options exit 2 and name the option") {
+    temp_dir dir;
+    auto config = write_config(dir);
+    auto bad_level = run_to_completion(
+        qtcnode, {"--config-file=" + config.string(), "--qtcnode.log-level=loud"});
+    CHECK(bad_level.exit_code == 2);
+    CHECK(bad_level.output.find("qtcnode.log-level: must be error, warning, info, debug or trace")
+          != std::string::npos);
+    auto bad_port = run_to_completion(
+        qtcnode, {"--config-file=" + config.string(), "--qtcnode.metrics-port=70000"});
+    CHECK(bad_port.exit_code == 2);
+    CHECK(bad_port.output.find("qtcnode.metrics-port: must be in [-1, 65535], got 70000")
+          != std::string::npos);
+    auto no_spec =
+        run_to_completion(qtcnode, {"--qtcnode.data-dir=" + (dir.path() / "d").string()});
+    CHECK(no_spec.exit_code == 2);
+    CHECK(no_spec.output.find("qtcnode.chain-spec: missing") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "data"));
+  }
+
+  TEST_CASE("a broken chain spec exits 2 with file:line: key: what, and nothing starts") {
+    auto regtest = read_file(source_dir / "config" / "regtest.toml");
+    struct mistake {
+      const char *what;
+      std::string from;
+      std::string to;
+      std::string expected; // after "<file>:"
+    };
+    auto line_of = [&](const std::string &needle) {
+      auto pos = regtest.find(needle);
+      REQUIRE(pos != std::string::npos);
+      return std::to_string(1 + std::count(regtest.begin(), regtest.begin() + pos, '\n'));
+    };
+    std::vector<mistake> mistakes{
+        {"wrong type", "default_port = 18444", "default_port = \"18444\"",
+         line_of("default_port = 18444") + ": network_protocol.default_port: expected an integer"},
+        {"out of range", "default_port = 18444", "default_port = 0",
+         line_of("default_port = 18444")
+             + ": network_protocol.default_port: must be in [1, 65535], got 0"},
+        {"missing key", "max_connections = 125\n", "\n",
+         line_of("[network_protocol]") + ": network_protocol.max_connections: missing"},
+        {"unknown key", "max_connections = 125\n", "max_connections = 125\nmax_conections = 12\n",
+         std::to_string(std::stoi(line_of("max_connections = 125")) + 1)
+             + ": network_protocol.max_conections: unknown key"},
+        {"bad magic", "magic_bytes = [0x51, 0x54, 0x43, 0x4D]", "magic_bytes = [0x51, 0x54, 0x43]",
+         line_of("magic_bytes") + ": network_protocol.magic_bytes: "},
+        {"syntax error", "max_connections = 125", "max_connections = = 125",
+         line_of("max_connections = 125") + ":"},
+    };
+    for (const auto &m : mistakes) {
+      CAPTURE(m.what);
+      temp_dir dir;
+      auto text = regtest;
+      auto pos = text.find(m.from);
+      REQUIRE(pos != std::string::npos);
+      text.replace(pos, m.from.size(), m.to);
+      auto spec = dir.write("broken.toml", text);
+      auto data = dir.path() / "data";
+      auto result = run_to_completion(qtcnode, {"--qtcnode.chain-spec=" + spec.string(),
+                                                "--qtcnode.data-dir=" + data.string(),
+                                                "--qtcnode.metrics-port=0"});
+      CHECK(result.exit_code == 2);
+      auto expected = spec.string() + ":" + m.expected;
+      CHECK_MESSAGE(result.output.find(expected) != std::string::npos, "expected \""
+                                                                           << expected << "\" in:\n"
+                                                                           << result.output);
+      CHECK_FALSE(std::filesystem::exists(data)); // nothing was started
+    }
+  }
 
 } // TEST_SUITE

@@ -19,18 +19,18 @@ using finish_atom = caf::atom_constant<caf::atom("finish")>;
 
 /// A test child: reports "start:<name>" and "stop:<name>" to the recorder; throws on `crash`,
 /// exits normally on `finish`. With `stubborn`, it ignores requests to stop.
-caf::behavior worker(caf::event_based_actor* self, std::string name, caf::actor recorder,
+caf::behavior worker(caf::event_based_actor *self, std::string name, caf::actor recorder,
                      bool stubborn) {
   self->send(recorder, "start:" + name);
-  self->set_exit_handler([self, name, recorder, stubborn](caf::exit_msg& msg) {
+  self->set_exit_handler([self, name, recorder, stubborn](caf::exit_msg &msg) {
     if (stubborn)
       return;
     self->send(recorder, "stop:" + name);
     self->quit(msg.reason);
   });
   return {
-    [name](crash_atom) { throw std::runtime_error("boom in " + name); },
-    [self](finish_atom) { self->quit(caf::exit_reason::normal); },
+      [name](crash_atom) { throw std::runtime_error("boom in " + name); },
+      [self](finish_atom) { self->quit(caf::exit_reason::normal); },
   };
 }
 
@@ -39,8 +39,8 @@ child_spec worker_child(std::string name, caf::actor recorder,
   child_spec cs;
   cs.name = name;
   cs.restart = restart;
-  cs.start = [name, recorder, stubborn](caf::actor_system& sys,
-                                        const caf::actor&) -> caf::expected<caf::actor> {
+  cs.start = [name, recorder, stubborn](caf::actor_system &sys,
+                                        const caf::actor &) -> caf::expected<caf::actor> {
     return sys.spawn(worker, name, recorder, stubborn);
   };
   return cs;
@@ -67,12 +67,12 @@ struct fixture : test::simulation {
     return sup;
   }
 
-  std::vector<child_info> children(const supervisor_actor& sup) {
+  std::vector<child_info> children(const supervisor_actor &sup) {
     return request<std::vector<child_info>>(sup, children_atom::value).value();
   }
 
-  caf::actor child(const supervisor_actor& sup, const std::string& name) {
-    for (auto& c : children(sup))
+  caf::actor child(const supervisor_actor &sup, const std::string &name) {
+    for (auto &c : children(sup))
       if (c.name == name)
         return c.handle;
     return {};
@@ -81,7 +81,7 @@ struct fixture : test::simulation {
   /// What the workers reported since the last call, space-separated: "start:a stop:b".
   std::string events() {
     std::string result;
-    for (auto& x : inbox<std::string>())
+    for (auto &x : inbox<std::string>())
       result += (result.empty() ? "" : " ") + x;
     return result;
   }
@@ -95,24 +95,23 @@ struct fixture : test::simulation {
   }
 };
 
-
 } // namespace
 
 TEST_CASE_FIXTURE(fixture, "supervisor starts children in order") {
-  auto sup = spawn_supervisor(make_spec(restart_strategy::one_for_one,
-                                        {worker_child("a", recorder()), worker_child("b", recorder()),
-                                         worker_child("c", recorder())}));
+  auto sup = spawn_supervisor(make_spec(
+      restart_strategy::one_for_one, {worker_child("a", recorder()), worker_child("b", recorder()),
+                                      worker_child("c", recorder())}));
   CHECK(events() == "start:a start:b start:c");
   auto kids = children(sup);
   REQUIRE(kids.size() == 3);
-  for (auto& k : kids)
+  for (auto &k : kids)
     CHECK(k.handle);
 }
 
 TEST_CASE_FIXTURE(fixture, "one_for_one restarts only the child that threw") {
-  auto sup = spawn_supervisor(make_spec(restart_strategy::one_for_one,
-                                        {worker_child("a", recorder()), worker_child("b", recorder()),
-                                         worker_child("c", recorder())}));
+  auto sup = spawn_supervisor(make_spec(
+      restart_strategy::one_for_one, {worker_child("a", recorder()), worker_child("b", recorder()),
+                                      worker_child("c", recorder())}));
   events();
   auto a = child(sup, "a");
   auto b = child(sup, "b");
@@ -125,14 +124,15 @@ TEST_CASE_FIXTURE(fixture, "one_for_one restarts only the child that threw") {
   auto b2 = child(sup, "b");
   CHECK(b2);
   CHECK(b2 != b);
-  for (auto& k : children(sup))
+  for (auto &k : children(sup))
     CHECK(k.restarts == (k.name == "b" ? 1u : 0u));
 }
 
 TEST_CASE_FIXTURE(fixture, "rest_for_one restarts the failed child and those started after it") {
-  auto sup = spawn_supervisor(make_spec(restart_strategy::rest_for_one,
-                                        {worker_child("a", recorder()), worker_child("b", recorder()),
-                                         worker_child("c", recorder()), worker_child("d", recorder())}));
+  auto sup =
+      spawn_supervisor(make_spec(restart_strategy::rest_for_one,
+                                 {worker_child("a", recorder()), worker_child("b", recorder()),
+                                  worker_child("c", recorder()), worker_child("d", recorder())}));
   events();
   auto a = child(sup, "a");
   self->send(child(sup, "b"), crash_atom::value);
@@ -143,9 +143,9 @@ TEST_CASE_FIXTURE(fixture, "rest_for_one restarts the failed child and those sta
 }
 
 TEST_CASE_FIXTURE(fixture, "one_for_all restarts every child") {
-  auto sup = spawn_supervisor(make_spec(restart_strategy::one_for_all,
-                                        {worker_child("a", recorder()), worker_child("b", recorder()),
-                                         worker_child("c", recorder())}));
+  auto sup = spawn_supervisor(make_spec(
+      restart_strategy::one_for_all, {worker_child("a", recorder()), worker_child("b", recorder()),
+                                      worker_child("c", recorder())}));
   events();
   self->send(child(sup, "b"), crash_atom::value);
   run();
@@ -153,8 +153,8 @@ TEST_CASE_FIXTURE(fixture, "one_for_all restarts every child") {
 }
 
 TEST_CASE_FIXTURE(fixture, "transient children restart only after an abnormal exit") {
-  auto sup = spawn_supervisor(
-    make_spec(restart_strategy::one_for_one, {worker_child("t", recorder(), restart_type::transient)}));
+  auto sup = spawn_supervisor(make_spec(restart_strategy::one_for_one,
+                                        {worker_child("t", recorder(), restart_type::transient)}));
   events();
   self->send(child(sup, "t"), crash_atom::value);
   run();
@@ -169,8 +169,8 @@ TEST_CASE_FIXTURE(fixture, "transient children restart only after an abnormal ex
 
 TEST_CASE_FIXTURE(fixture, "temporary children are never restarted and are removed") {
   auto sup = spawn_supervisor(make_spec(
-    restart_strategy::one_for_one,
-    {worker_child("perm", recorder()), worker_child("temp", recorder(), restart_type::temporary)}));
+      restart_strategy::one_for_one, {worker_child("perm", recorder()),
+                                      worker_child("temp", recorder(), restart_type::temporary)}));
   events();
   self->send(child(sup, "temp"), crash_atom::value);
   run();
@@ -181,7 +181,8 @@ TEST_CASE_FIXTURE(fixture, "temporary children are never restarted and are remov
 }
 
 TEST_CASE_FIXTURE(fixture, "dynamic temporary children can be started and are not restarted") {
-  auto sup = spawn_supervisor(make_spec(restart_strategy::one_for_one, {worker_child("a", recorder())}));
+  auto sup =
+      spawn_supervisor(make_spec(restart_strategy::one_for_one, {worker_child("a", recorder())}));
   events();
   auto peer = request<caf::actor>(sup, start_atom::value,
                                   worker_child("peer-1", recorder(), restart_type::temporary));
@@ -280,15 +281,15 @@ TEST_CASE_FIXTURE(fixture, "the tree shuts down in reverse start order") {
   auto inner = make_spec(restart_strategy::one_for_one,
                          {worker_child("d", recorder()), worker_child("e", recorder())});
   inner.name = "inner";
-  auto outer = make_spec(restart_strategy::one_for_one,
-                         {worker_child("a", recorder()), supervisor_child(inner),
-                          worker_child("c", recorder())});
+  auto outer = make_spec(
+      restart_strategy::one_for_one,
+      {worker_child("a", recorder()), supervisor_child(inner), worker_child("c", recorder())});
   auto sup = spawn_supervisor(outer);
   // Children are spawned in start order; each initializes on its own schedule (messages sent to
   // it meanwhile wait in its mailbox), so the reports arrive in the scheduler's order.
   CHECK(events() == "start:a start:c start:d start:e");
   std::string order;
-  for (auto& c : children(sup))
+  for (auto &c : children(sup))
     order += c.name + " ";
   CHECK(order == "a inner c ");
   self->send_exit(sup, caf::exit_reason::user_shutdown);
@@ -318,12 +319,12 @@ TEST_CASE_FIXTURE(fixture, "a child that ignores the stop request is killed at i
 TEST_CASE_FIXTURE(fixture, "a child that fails to start fails its supervisor's start") {
   child_spec broken;
   broken.name = "broken";
-  broken.start = [](caf::actor_system&, const caf::actor&) -> caf::expected<caf::actor> {
+  broken.start = [](caf::actor_system &, const caf::actor &) -> caf::expected<caf::actor> {
     return make_error(errc::bind_failed, "cannot bind 127.0.0.1:1");
   };
-  auto sup = spawn_supervisor(make_spec(restart_strategy::one_for_one,
-                                        {worker_child("a", recorder()), broken,
-                                         worker_child("c", recorder())}));
+  auto sup = spawn_supervisor(
+      make_spec(restart_strategy::one_for_one,
+                {worker_child("a", recorder()), broken, worker_child("c", recorder())}));
   CHECK(events() == "start:a stop:a");
   auto d = down();
   REQUIRE(d);
@@ -337,14 +338,15 @@ TEST_CASE_FIXTURE(fixture, "restart events reach the root's observer") {
   child_spec observer;
   observer.name = "observer";
   auto test_self = recorder();
-  observer.start = [test_self](caf::actor_system& sys, const caf::actor&) -> caf::expected<caf::actor> {
+  observer.start = [test_self](caf::actor_system &sys,
+                               const caf::actor &) -> caf::expected<caf::actor> {
     // The recorder travels as a spawn argument: CAF 0.17 dereferences a null pointer when a
     // function-based actor is spawned without any (UBSan reports it in the asan preset).
     return sys.spawn(
-      [](caf::event_based_actor* self, caf::actor recorder) -> caf::behavior {
-        return {[self, recorder](const supervision_event& ev) { self->send(recorder, ev); }};
-      },
-      test_self);
+        [](caf::event_based_actor *self, caf::actor recorder) -> caf::behavior {
+          return {[self, recorder](const supervision_event &ev) { self->send(recorder, ev); }};
+        },
+        test_self);
   };
   spec.children.insert(spec.children.begin(), observer);
   spec.event_observer = "observer";
