@@ -1,0 +1,93 @@
+// Blocks and transactions in Bitcoin's serialization (legacy transaction format):
+//
+//   block_header (80 bytes): version i32 | prev_block hash256 | merkle_root hash256 |
+//                            time u32 | bits u32 | nonce u32
+//   transaction: version i32 | CompactSize n_in | tx_in* | CompactSize n_out | tx_out* | lock_time u32
+//   tx_in:  prev_txid hash256 | prev_index u32 | var_bytes script_sig | sequence u32
+//   tx_out: value i64 | var_bytes script_pubkey
+//   block:  block_header | CompactSize n_tx | transaction*
+//
+// Decoding bounds every count by the bytes left (each item has a minimum size) and every script
+// by MAX_SCRIPT_SIZE before anything is allocated.
+#pragma once
+
+#include "messages/byte_io.hpp"
+#include "runtime/hash.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace qtc {
+
+constexpr std::size_t block_header_size = 80;
+constexpr std::size_t max_script_size = 10'000;
+/// Smallest possible encodings, used to bound counts by the bytes that remain.
+constexpr std::size_t min_tx_in_size = 32 + 4 + 1 + 4;
+constexpr std::size_t min_tx_out_size = 8 + 1;
+constexpr std::size_t min_tx_size = 4 + 1 + min_tx_in_size + 1 + min_tx_out_size + 4;
+
+struct block_header {
+  std::int32_t version = 0;
+  hash256 prev_block{};
+  hash256 merkle_root{};
+  std::uint32_t time = 0;
+  std::uint32_t bits = 0;
+  std::uint32_t nonce = 0;
+  friend bool operator==(const block_header&, const block_header&) = default;
+};
+
+struct outpoint {
+  hash256 txid{};
+  std::uint32_t index = 0;
+  friend bool operator==(const outpoint&, const outpoint&) = default;
+};
+
+struct tx_in {
+  outpoint prevout;
+  bytes script_sig;
+  std::uint32_t sequence = 0xffffffff;
+  friend bool operator==(const tx_in&, const tx_in&) = default;
+};
+
+struct tx_out {
+  std::int64_t value = 0;
+  bytes script_pubkey;
+  friend bool operator==(const tx_out&, const tx_out&) = default;
+};
+
+struct transaction {
+  std::int32_t version = 1;
+  std::vector<tx_in> inputs;
+  std::vector<tx_out> outputs;
+  std::uint32_t lock_time = 0;
+  friend bool operator==(const transaction&, const transaction&) = default;
+  /// A coinbase spends the null outpoint (all-zero txid, index 0xffffffff) as its only input.
+  bool is_coinbase() const;
+};
+
+struct block {
+  block_header header;
+  std::vector<transaction> txs;
+  friend bool operator==(const block&, const block&) = default;
+};
+
+void write(byte_writer& w, const block_header& x);
+void write(byte_writer& w, const transaction& x);
+void write(byte_writer& w, const block& x);
+
+block_header read_block_header(byte_reader& r);
+transaction read_transaction(byte_reader& r);
+/// Reads a whole block; at most `max_txs` transactions.
+block read_block(byte_reader& r, std::uint64_t max_txs);
+
+bytes serialize(const block_header& x);
+bytes serialize(const transaction& x);
+bytes serialize(const block& x);
+
+/// Block hash: SHA-256d of the 80-byte header.
+hash256 block_hash(const block_header& x);
+/// Transaction id: SHA-256d of its serialization.
+hash256 txid(const transaction& x);
+
+} // namespace qtc
