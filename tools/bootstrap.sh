@@ -21,6 +21,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config python3 dpkg-dev curl ca-certificates
   libcaf-dev libc-ares-dev libminiupnpc-dev prometheus-cpp-dev nlohmann-json3-dev
   libtoml11-dev doctest-dev liblmdb-dev zlib1g-dev
+  python3-bitcoinlib   # independent Bitcoin serializer the codec is cross-checked against
 )
 
 # Botan modules the node uses (TLS 1.3 with the hybrid ML-KEM group, Noise primitives,
