@@ -17,7 +17,7 @@ namespace qtc {
 struct idle_component_state {
   std::string component; ///< its name in the tree, e.g. "discovery"
   std::string purpose;   ///< what it will do, in one line
-  static inline const char *name = "idle_component";
+  static inline const char* name = "idle_component";
 };
 
 component_actor::behavior_type

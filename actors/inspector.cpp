@@ -32,7 +32,7 @@ struct tree_query {
   }
 };
 
-caf::settings unanswered(const std::string &name, const std::string &state) {
+caf::settings unanswered(const std::string& name, const std::string& state) {
   caf::settings s;
   caf::put(s, "name", name);
   caf::put(s, "state", state);
@@ -56,7 +56,7 @@ inspector_actor::behavior_type inspector(inspector_actor::stateful_pointer<inspe
         caf::put(result, "queries", static_cast<caf::config_value::integer>(self->state.queries));
         return result;
       },
-      [self](published_atom, std::string &address) { self->state.address = std::move(address); },
+      [self](published_atom, std::string& address) { self->state.address = std::move(address); },
       [self](tree_atom, status_verbosity v) -> caf::result<status_report> {
         ++self->state.queries;
         auto query = std::make_shared<tree_query>();
@@ -64,11 +64,11 @@ inspector_actor::behavior_type inspector(inspector_actor::stateful_pointer<inspe
         query->node_name = self->state.node_name;
         self->request(self->state.root, std::chrono::seconds{5}, children_atom::value)
             .then(
-                [self, query, v](const std::vector<child_info> &children) {
+                [self, query, v](const std::vector<child_info>& children) {
                   query->reports.resize(children.size());
                   query->pending = children.size() + 1; // +1 until every request is out
                   for (std::size_t i = 0; i < children.size(); ++i) {
-                    const auto &c = children[i];
+                    const auto& c = children[i];
                     if (!c.handle) {
                       query->reports[i] = unanswered(c.name, "down");
                       --query->pending;
@@ -88,11 +88,11 @@ inspector_actor::behavior_type inspector(inspector_actor::stateful_pointer<inspe
                     self->request(caf::actor_cast<status_actor>(c.handle), std::chrono::seconds{2},
                                   status_atom::value, v)
                         .then(
-                            [query, i](status_report &r) {
+                            [query, i](status_report& r) {
                               query->reports[i] = std::move(r);
                               query->finish_one();
                             },
-                            [query, i, name](const caf::error &err) {
+                            [query, i, name](const caf::error& err) {
                               query->reports[i] =
                                   unanswered(name, "no answer: " + render_error(err));
                               query->finish_one();
@@ -100,14 +100,14 @@ inspector_actor::behavior_type inspector(inspector_actor::stateful_pointer<inspe
                   }
                   query->finish_one();
                 },
-                [query](const caf::error &err) { query->promise.deliver(err); });
+                [query](const caf::error& err) { query->promise.deliver(err); });
         return query->promise;
       },
   };
 }
 
-caf::expected<caf::actor> start_inspector(caf::actor_system &sys, const caf::actor &root,
-                                          std::string node_name, const std::string &host,
+caf::expected<caf::actor> start_inspector(caf::actor_system& sys, const caf::actor& root,
+                                          std::string node_name, const std::string& host,
                                           int port) {
   auto handle = sys.spawn(inspector, caf::actor_cast<supervisor_actor>(root), std::move(node_name));
   if (port == 0)

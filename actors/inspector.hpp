@@ -22,14 +22,14 @@ struct inspector_state {
   std::string node_name;
   std::string address; ///< where it is published, or "" when not
   std::uint64_t queries = 0;
-  static inline const char *name = "inspector";
+  static inline const char* name = "inspector";
 };
 
 inspector_actor::behavior_type inspector(inspector_actor::stateful_pointer<inspector_state> self,
                                          supervisor_actor root, std::string node_name);
 
 /// Spawns the inspector and, if `port` is not 0, publishes it on host:port (-1: any free port).
-caf::expected<caf::actor> start_inspector(caf::actor_system &sys, const caf::actor &root,
-                                          std::string node_name, const std::string &host, int port);
+caf::expected<caf::actor> start_inspector(caf::actor_system& sys, const caf::actor& root,
+                                          std::string node_name, const std::string& host, int port);
 
 } // namespace qtc

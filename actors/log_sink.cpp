@@ -29,7 +29,7 @@ log_sink_actor::behavior_type log_sink(log_sink_actor::stateful_pointer<log_sink
       self->state.out = stderr; // start_log_sink checked the path; a race falls back, loses no line
   }
   return {
-      [self](log_atom, const log_record &rec) {
+      [self](log_atom, const log_record& rec) {
         auto line = format_logfmt(rec);
         line += '\n';
         std::fwrite(line.data(), 1, line.size(), self->state.out);
@@ -38,10 +38,10 @@ log_sink_actor::behavior_type log_sink(log_sink_actor::stateful_pointer<log_sink
   };
 }
 
-caf::expected<log_sink_actor> start_log_sink(caf::actor_system &sys, const std::string &path) {
+caf::expected<log_sink_actor> start_log_sink(caf::actor_system& sys, const std::string& path) {
   if (!path.empty()) {
     // Check here, where the caller can report it, rather than inside the actor.
-    std::FILE *probe = std::fopen(path.c_str(), "a");
+    std::FILE* probe = std::fopen(path.c_str(), "a");
     if (probe == nullptr)
       return make_error(errc::invalid_config,
                         "cannot open log file " + path + ": " + std::strerror(errno));

@@ -13,10 +13,10 @@
 namespace qtc {
 
 struct log_sink_state {
-  std::FILE *out = nullptr; ///< stderr, or the file named by `qtcnode.log-file`
+  std::FILE* out = nullptr; ///< stderr, or the file named by `qtcnode.log-file`
   bool owns_file = false;
   ~log_sink_state();
-  static inline const char *name = "log_sink";
+  static inline const char* name = "log_sink";
 };
 
 /// Writes each record as one logfmt line to `path` (appending), or to stderr if `path` is empty.
@@ -25,6 +25,6 @@ log_sink_actor::behavior_type log_sink(log_sink_actor::stateful_pointer<log_sink
 
 /// Spawns the sink and registers it in the system's registry, so every `logger` uses it.
 /// Returns the sink, or an error if the log file cannot be opened.
-caf::expected<log_sink_actor> start_log_sink(caf::actor_system &sys, const std::string &path);
+caf::expected<log_sink_actor> start_log_sink(caf::actor_system& sys, const std::string& path);
 
 } // namespace qtc

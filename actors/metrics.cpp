@@ -15,23 +15,23 @@ metrics_state::~metrics_state() {
 
 namespace {
 
-std::map<std::string, std::string> to_map(const metric_labels &labels) {
+std::map<std::string, std::string> to_map(const metric_labels& labels) {
   return {labels.begin(), labels.end()};
 }
 
 /// Registers the families every node exports, each with its unlabelled series at zero so that
 /// a scrape shows them before anything happened.
-void register_families(metrics_state &st) {
+void register_families(metrics_state& st) {
   using prometheus::BuildCounter;
   using prometheus::BuildGauge;
-  auto counter = [&](const char *name, const char *help, bool series) {
-    auto &family = BuildCounter().Name(name).Help(help).Register(*st.registry);
+  auto counter = [&](const char* name, const char* help, bool series) {
+    auto& family = BuildCounter().Name(name).Help(help).Register(*st.registry);
     if (series)
       family.Add({});
     st.counters[name] = &family;
   };
-  auto gauge = [&](const char *name, const char *help) {
-    auto &family = BuildGauge().Name(name).Help(help).Register(*st.registry);
+  auto gauge = [&](const char* name, const char* help) {
+    auto& family = BuildGauge().Name(name).Help(help).Register(*st.registry);
     family.Add({});
     st.gauges[name] = &family;
   };
@@ -46,7 +46,7 @@ void register_families(metrics_state &st) {
   counter(m::actor_restarts_total, "Actor restarts by the supervision tree, by actor name.", false);
   counter(m::supervisor_escalations_total,
           "Supervisors that exceeded their restart intensity, by supervisor name.", false);
-  auto &info = BuildGauge()
+  auto& info = BuildGauge()
                    .Name(m::build_info)
                    .Help("Build information; the value is always 1.")
                    .Register(*st.registry);
@@ -57,7 +57,7 @@ void register_families(metrics_state &st) {
 
 metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_state> self,
                                      metrics_endpoint endpoint) {
-  auto &st = self->state;
+  auto& st = self->state;
   st.log = logger{self->system(), "metrics"};
   st.registry = std::make_shared<prometheus::Registry>();
   st.process = std::make_shared<process_collector>();
@@ -67,7 +67,7 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
                   : endpoint.host + ":" + std::to_string(endpoint.port);
   try {
     st.exposer = std::make_unique<prometheus::Exposer>(bind, 2);
-  } catch (const std::exception &ex) {
+  } catch (const std::exception& ex) {
     auto what = "cannot listen on " + bind + ": " + ex.what();
     st.log.error("metrics endpoint failed", {{"address", bind}, {"reason", ex.what()}});
     self->quit(make_error(errc::bind_failed, "metrics: " + what));
@@ -82,8 +82,8 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
       "serving metrics",
       {{"address", st.listen_address}, {"path", "/metrics"}, {"port", std::to_string(port)}});
   auto counter_family =
-      [self](const std::string &name) -> prometheus::Family<prometheus::Counter> * {
-    auto &st = self->state;
+      [self](const std::string& name) -> prometheus::Family<prometheus::Counter>* {
+    auto& st = self->state;
     if (auto i = st.counters.find(name); i != st.counters.end())
       return i->second;
     if (st.unknown_reported.insert(name).second)
@@ -101,24 +101,24 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
                                                          + self->state.gauges.size()));
         return result;
       },
-      [self, counter_family](const supervision_event &ev) {
+      [self, counter_family](const supervision_event& ev) {
         if (ev.kind == supervision_event_kind::restarted) {
-          if (auto *f = counter_family(metric_names::actor_restarts_total))
+          if (auto* f = counter_family(metric_names::actor_restarts_total))
             f->Add({{"actor", ev.child}}).Increment();
         } else if (ev.kind == supervision_event_kind::escalated) {
-          if (auto *f = counter_family(metric_names::supervisor_escalations_total))
+          if (auto* f = counter_family(metric_names::supervisor_escalations_total))
             f->Add({{"supervisor", ev.supervisor}}).Increment();
         }
       },
-      [self, counter_family](count_atom, const std::string &family, const metric_labels &labels,
+      [self, counter_family](count_atom, const std::string& family, const metric_labels& labels,
                              double amount) {
         if (amount < 0)
           return; // counters only go up
-        if (auto *f = counter_family(family))
+        if (auto* f = counter_family(family))
           f->Add(to_map(labels)).Increment(amount);
       },
-      [self](gauge_atom, const std::string &family, const metric_labels &labels, double value) {
-        auto &st = self->state;
+      [self](gauge_atom, const std::string& family, const metric_labels& labels, double value) {
+        auto& st = self->state;
         auto i = st.gauges.find(family);
         if (i == st.gauges.end()) {
           if (st.unknown_reported.insert(family).second)

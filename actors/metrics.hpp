@@ -37,12 +37,12 @@ struct metrics_state {
   std::shared_ptr<prometheus::Registry> registry;
   std::shared_ptr<process_collector> process;
   std::unique_ptr<prometheus::Exposer> exposer; ///< destroyed first: stops serving before the rest
-  std::map<std::string, prometheus::Family<prometheus::Counter> *> counters;
-  std::map<std::string, prometheus::Family<prometheus::Gauge> *> gauges;
+  std::map<std::string, prometheus::Family<prometheus::Counter>*> counters;
+  std::map<std::string, prometheus::Family<prometheus::Gauge>*> gauges;
   std::set<std::string> unknown_reported; ///< unknown families already warned about once
   std::string listen_address;             ///< host:port actually bound
   ~metrics_state();
-  static inline const char *name = "metrics";
+  static inline const char* name = "metrics";
 };
 
 metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_state> self,
@@ -50,16 +50,16 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
 
 /// The metric families every node exports (names as in the architecture spec).
 namespace metric_names {
-constexpr const char *connections_total = "quantumcoin_connections_total";
-constexpr const char *connections_active = "quantumcoin_connections_active";
-constexpr const char *bytes_sent_total = "quantumcoin_bytes_sent_total";
-constexpr const char *bytes_received_total = "quantumcoin_bytes_received_total";
-constexpr const char *sync_progress = "quantumcoin_sync_progress";
-constexpr const char *latency_avg = "quantumcoin_latency_avg";
-constexpr const char *bandwidth_usage = "quantumcoin_bandwidth_usage";
-constexpr const char *actor_restarts_total = "quantumcoin_actor_restarts_total";
-constexpr const char *supervisor_escalations_total = "quantumcoin_supervisor_escalations_total";
-constexpr const char *build_info = "quantumcoin_build_info";
+constexpr const char* connections_total = "quantumcoin_connections_total";
+constexpr const char* connections_active = "quantumcoin_connections_active";
+constexpr const char* bytes_sent_total = "quantumcoin_bytes_sent_total";
+constexpr const char* bytes_received_total = "quantumcoin_bytes_received_total";
+constexpr const char* sync_progress = "quantumcoin_sync_progress";
+constexpr const char* latency_avg = "quantumcoin_latency_avg";
+constexpr const char* bandwidth_usage = "quantumcoin_bandwidth_usage";
+constexpr const char* actor_restarts_total = "quantumcoin_actor_restarts_total";
+constexpr const char* supervisor_escalations_total = "quantumcoin_supervisor_escalations_total";
+constexpr const char* build_info = "quantumcoin_build_info";
 } // namespace metric_names
 
 } // namespace qtc

@@ -17,8 +17,8 @@ template <caf::spawn_options Os = caf::no_spawn_options, class F, class... Ts>
 child_spec child(std::string name, F fun, Ts... args) {
   child_spec result;
   result.name = std::move(name);
-  result.start = [fun, args...](caf::actor_system &sys,
-                                const caf::actor &) -> caf::expected<caf::actor> {
+  result.start = [fun, args...](caf::actor_system& sys,
+                                const caf::actor&) -> caf::expected<caf::actor> {
     return caf::actor_cast<caf::actor>(sys.spawn<Os>(fun, args...));
   };
   return result;
@@ -30,7 +30,7 @@ child_spec idle(std::string name, std::string purpose) {
 
 } // namespace
 
-supervisor_spec make_node_tree(const node_options &options, const chain_spec &spec) {
+supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec) {
   supervisor_spec root;
   root.name = "root";
   root.strategy = restart_strategy::one_for_one;
@@ -54,14 +54,14 @@ supervisor_spec make_node_tree(const node_options &options, const chain_spec &sp
   std::uint16_t port = options.p2p_any_port    ? 0
                        : options.p2p_port != 0 ? options.p2p_port
                                                : spec.default_port;
-  peers.start = [host, port](caf::actor_system &sys, const caf::actor &) {
+  peers.start = [host, port](caf::actor_system& sys, const caf::actor&) {
     return start_peer_manager(sys, host, port);
   };
   root.children.push_back(std::move(peers));
   child_spec insp;
   insp.name = "inspector";
   insp.start = [name = options.node_name, host = options.inspector_host,
-                port = options.inspector_port](caf::actor_system &sys, const caf::actor &parent) {
+                port = options.inspector_port](caf::actor_system& sys, const caf::actor& parent) {
     return start_inspector(sys, parent, name, host, port);
   };
   root.children.push_back(std::move(insp));

@@ -19,6 +19,6 @@
 
 namespace qtc {
 
-supervisor_spec make_node_tree(const node_options &options, const chain_spec &spec);
+supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec);
 
 } // namespace qtc

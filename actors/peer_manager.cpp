@@ -10,7 +10,7 @@ namespace qtc {
 
 peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
                                                caf::io::doorman_ptr listener, std::string host) {
-  auto &st = self->state;
+  auto& st = self->state;
   st.log = logger{self->system(), "peers"};
   auto port = listener->port();
   st.address = host + ":" + std::to_string(port);
@@ -26,7 +26,7 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
                  static_cast<caf::config_value::integer>(self->state.refused));
         return result;
       },
-      [self](const caf::io::new_connection_msg &msg) {
+      [self](const caf::io::new_connection_msg& msg) {
         ++self->state.refused;
         auto remote =
             self->remote_addr(msg.handle) + ":" + std::to_string(self->remote_port(msg.handle));
@@ -34,20 +34,20 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
                              {{"remote", remote}});
         self->close(msg.handle);
       },
-      [](const caf::io::new_data_msg &) {
+      [](const caf::io::new_data_msg&) {
         // No connection stays open long enough to deliver data.
       },
-      [](const caf::io::connection_closed_msg &) {},
-      [self](const caf::io::acceptor_closed_msg &) {
+      [](const caf::io::connection_closed_msg&) {},
+      [self](const caf::io::acceptor_closed_msg&) {
         self->state.log.error("P2P listener closed");
         self->quit(make_error(errc::bind_failed, "peers: the P2P listener closed"));
       },
   };
 }
 
-caf::expected<caf::actor> start_peer_manager(caf::actor_system &sys, const std::string &host,
+caf::expected<caf::actor> start_peer_manager(caf::actor_system& sys, const std::string& host,
                                              std::uint16_t port) {
-  auto &mm = sys.middleman();
+  auto& mm = sys.middleman();
   auto listener = mm.backend().new_tcp_doorman(port, host.c_str(), true);
   if (!listener)
     return make_error(errc::bind_failed, "peers: cannot listen on " + host + ":"

@@ -32,10 +32,10 @@ struct peer_manager_state {
   logger log;
   std::string address;       ///< host:port the listener is bound to
   std::uint64_t refused = 0; ///< inbound connections closed because sessions do not exist yet
-  static inline const char *name = "peer_manager";
+  static inline const char* name = "peer_manager";
 };
 
-using peer_manager_pointer = caf::stateful_actor<peer_manager_state, peer_manager_broker> *;
+using peer_manager_pointer = caf::stateful_actor<peer_manager_state, peer_manager_broker>*;
 
 /// The peer manager's behavior; `listener` is the already bound P2P socket.
 peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
@@ -43,7 +43,7 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
 
 /// Binds the P2P listener (synchronously, so a bad address fails the start) and spawns the
 /// peer manager owning it. `port` 0 picks a free port; the bound port is logged.
-caf::expected<caf::actor> start_peer_manager(caf::actor_system &sys, const std::string &host,
+caf::expected<caf::actor> start_peer_manager(caf::actor_system& sys, const std::string& host,
                                              std::uint16_t port);
 
 } // namespace qtc

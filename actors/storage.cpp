@@ -11,7 +11,7 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
   self->state.data_dir = std::move(data_dir);
   self->state.log.info("data directory open", {{"path", self->state.data_dir.string()}});
   self->attach_functor(
-      [log = self->state.log](const caf::error &) { log.info("data directory closed"); });
+      [log = self->state.log](const caf::error&) { log.info("data directory closed"); });
   return {
       [self](status_atom, status_verbosity) -> status_report {
         caf::settings result;

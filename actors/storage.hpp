@@ -15,7 +15,7 @@ namespace qtc {
 struct storage_state {
   logger log;
   std::filesystem::path data_dir;
-  static inline const char *name = "storage";
+  static inline const char* name = "storage";
 };
 
 storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_state> self,

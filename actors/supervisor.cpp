@@ -14,7 +14,7 @@
 
 namespace qtc {
 
-bool is_abnormal_exit(const caf::error &reason) {
+bool is_abnormal_exit(const caf::error& reason) {
   return reason && reason != caf::exit_reason::normal && reason != caf::exit_reason::user_shutdown;
 }
 
@@ -22,48 +22,48 @@ namespace {
 
 using phase = child_slot::phase;
 
-child_slot *find(supervisor_pointer self, std::uint64_t id) {
-  auto &xs = self->state.children;
-  auto i = std::find_if(xs.begin(), xs.end(), [id](const child_slot &x) { return x.id == id; });
+child_slot* find(supervisor_pointer self, std::uint64_t id) {
+  auto& xs = self->state.children;
+  auto i = std::find_if(xs.begin(), xs.end(), [id](const child_slot& x) { return x.id == id; });
   return i == xs.end() ? nullptr : &*i;
 }
 
-child_slot *find(supervisor_pointer self, const caf::actor_addr &addr) {
-  for (auto &x : self->state.children)
+child_slot* find(supervisor_pointer self, const caf::actor_addr& addr) {
+  for (auto& x : self->state.children)
     if (x.handle && x.handle.address() == addr)
       return &x;
   return nullptr;
 }
 
 void remove(supervisor_pointer self, std::uint64_t id) {
-  auto &xs = self->state.children;
-  xs.erase(std::remove_if(xs.begin(), xs.end(), [id](const child_slot &x) { return x.id == id; }),
+  auto& xs = self->state.children;
+  xs.erase(std::remove_if(xs.begin(), xs.end(), [id](const child_slot& x) { return x.id == id; }),
            xs.end());
 }
 
 /// Delivers an event of this supervisor or of a descendant: up to the parent, or at the root to
 /// the configured observer child.
-void deliver(supervisor_pointer self, const supervision_event &ev) {
-  auto &st = self->state;
+void deliver(supervisor_pointer self, const supervision_event& ev) {
+  auto& st = self->state;
   if (st.parent) {
     self->send(caf::actor_cast<supervisor_actor>(st.parent), ev);
     return;
   }
   if (st.spec.event_observer.empty())
     return;
-  for (auto &x : st.children)
+  for (auto& x : st.children)
     if (x.spec.name == st.spec.event_observer && x.state == phase::running)
       caf::anon_send(x.handle, ev); // the observer's interface is not this actor's business
 }
 
-void emit(supervisor_pointer self, supervision_event_kind kind, const std::string &child,
-          const caf::error &reason = caf::error{}) {
+void emit(supervisor_pointer self, supervision_event_kind kind, const std::string& child,
+          const caf::error& reason = caf::error{}) {
   deliver(self, supervision_event{kind, self->state.spec.name, child,
                                   reason ? render_error(reason) : std::string{}});
 }
 
 /// Starts one child and links to it. Returns an error if its start function fails.
-caf::error start_child(supervisor_pointer self, child_slot &slot) {
+caf::error start_child(supervisor_pointer self, child_slot& slot) {
   auto result = slot.spec.start(self->system(), caf::actor_cast<caf::actor>(self));
   if (!result)
     return std::move(result.error());
@@ -80,7 +80,7 @@ void handle_failure(supervisor_pointer self, std::uint64_t id, caf::error reason
 
 /// Handles failures that arrived while a stop sequence was running.
 void drain_failures(supervisor_pointer self) {
-  auto &st = self->state;
+  auto& st = self->state;
   while (!st.shutting_down && st.stop_queue.empty() && !st.pending_failures.empty()) {
     auto [id, reason] = std::move(st.pending_failures.front());
     st.pending_failures.pop_front();
@@ -90,9 +90,9 @@ void drain_failures(supervisor_pointer self) {
 
 /// Stops the children in `stop_queue` one after another, then runs `after_stops`.
 void continue_stops(supervisor_pointer self) {
-  auto &st = self->state;
+  auto& st = self->state;
   while (!st.stop_queue.empty()) {
-    auto *slot = find(self, st.stop_queue.front());
+    auto* slot = find(self, st.stop_queue.front());
     if (slot == nullptr || slot->state == phase::down) {
       st.stop_queue.pop_front();
       continue;
@@ -113,8 +113,8 @@ void continue_stops(supervisor_pointer self) {
 }
 
 /// Appends the running children among `ids` to the stop queue in reverse start order.
-void queue_stops_reversed(supervisor_pointer self, const std::vector<std::uint64_t> &ids) {
-  auto &st = self->state;
+void queue_stops_reversed(supervisor_pointer self, const std::vector<std::uint64_t>& ids) {
+  auto& st = self->state;
   for (auto i = st.children.rbegin(); i != st.children.rend(); ++i)
     if (i->state != phase::down && std::find(ids.begin(), ids.end(), i->id) != ids.end()
         && std::find(st.stop_queue.begin(), st.stop_queue.end(), i->id) == st.stop_queue.end())
@@ -123,14 +123,14 @@ void queue_stops_reversed(supervisor_pointer self, const std::vector<std::uint64
 
 std::vector<std::uint64_t> all_ids(supervisor_pointer self) {
   std::vector<std::uint64_t> ids;
-  for (auto &x : self->state.children)
+  for (auto& x : self->state.children)
     ids.push_back(x.id);
   return ids;
 }
 
 /// Stops every child in reverse start order, then exits with `reason`.
 void begin_shutdown(supervisor_pointer self, caf::error reason) {
-  auto &st = self->state;
+  auto& st = self->state;
   if (st.shutting_down)
     return;
   st.shutting_down = true;
@@ -148,14 +148,14 @@ void begin_shutdown(supervisor_pointer self, caf::error reason) {
 }
 
 /// Starts, in start order, every down child among `ids`; temporary ones are dropped instead.
-void start_set(supervisor_pointer self, const std::vector<std::uint64_t> &ids) {
-  auto &st = self->state;
+void start_set(supervisor_pointer self, const std::vector<std::uint64_t>& ids) {
+  auto& st = self->state;
   std::vector<std::uint64_t> order;
-  for (auto &x : st.children)
+  for (auto& x : st.children)
     if (std::find(ids.begin(), ids.end(), x.id) != ids.end())
       order.push_back(x.id);
   for (auto id : order) {
-    auto *slot = find(self, id);
+    auto* slot = find(self, id);
     if (slot == nullptr || slot->state != phase::down)
       continue;
     if (slot->spec.restart == restart_type::temporary) {
@@ -179,9 +179,9 @@ void start_set(supervisor_pointer self, const std::vector<std::uint64_t> &ids) {
   drain_failures(self);
 }
 
-caf::timespan backoff_delay(const supervisor_state &st) {
+caf::timespan backoff_delay(const supervisor_state& st) {
   auto n = st.restart_times.size();
-  const auto &b = st.spec.backoff;
+  const auto& b = st.spec.backoff;
   if (b.initial.count() <= 0 || n == 0)
     return caf::timespan{0};
   double scaled = static_cast<double>(b.initial.count()) * std::pow(b.factor, double(n - 1));
@@ -190,8 +190,8 @@ caf::timespan backoff_delay(const supervisor_state &st) {
 }
 
 void handle_failure(supervisor_pointer self, std::uint64_t id, caf::error reason) {
-  auto &st = self->state;
-  auto *slot = find(self, id);
+  auto& st = self->state;
+  auto* slot = find(self, id);
   if (slot == nullptr || st.shutting_down)
     return;
   auto name = slot->spec.name;
@@ -233,7 +233,7 @@ void handle_failure(supervisor_pointer self, std::uint64_t id, caf::error reason
     break;
   case restart_strategy::rest_for_one: {
     bool from_here = false;
-    for (auto &x : st.children) {
+    for (auto& x : st.children) {
       from_here = from_here || x.id == id;
       if (from_here)
         set.push_back(x.id);
@@ -244,7 +244,7 @@ void handle_failure(supervisor_pointer self, std::uint64_t id, caf::error reason
     set = all_ids(self);
     break;
   }
-  auto &pending = st.pending_restart;
+  auto& pending = st.pending_restart;
   for (auto x : set)
     if (std::find(pending.begin(), pending.end(), x) == pending.end())
       pending.push_back(x);
@@ -265,7 +265,7 @@ void handle_failure(supervisor_pointer self, std::uint64_t id, caf::error reason
 }
 
 caf::settings status_of(supervisor_pointer self, status_verbosity v) {
-  auto &st = self->state;
+  auto& st = self->state;
   caf::settings result;
   caf::put(result, "name", st.spec.name);
   caf::put(result, "state",
@@ -278,7 +278,7 @@ caf::settings status_of(supervisor_pointer self, status_verbosity v) {
            static_cast<caf::config_value::integer>(st.restart_times.size()));
   if (v >= status_verbosity::detailed) {
     caf::config_value::list kids;
-    for (auto &x : st.children) {
+    for (auto& x : st.children) {
       caf::settings kid;
       caf::put(kid, "name", x.spec.name);
       caf::put(kid, "state",
@@ -300,20 +300,20 @@ caf::settings status_of(supervisor_pointer self, status_verbosity v) {
 
 supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_spec spec,
                                            caf::actor parent) {
-  auto &st = self->state;
+  auto& st = self->state;
   st.log = logger{self->system(), "supervisor/" + spec.name};
   st.parent = std::move(parent);
   st.spec = std::move(spec);
-  for (auto &cs : st.spec.children)
+  for (auto& cs : st.spec.children)
     st.children.push_back(child_slot{st.next_id++, cs, caf::actor{}, phase::down, 0, false});
   // Links make children die with their supervisor; monitors tell the supervisor how a child
   // ended. (A child that receives an exit message from its supervisor drops the link at once,
   // so only the down message reliably reports a requested stop.)
-  self->set_exit_handler([self](caf::exit_msg &msg) {
-    auto &st = self->state;
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto& st = self->state;
     if (find(self, msg.source) != nullptr)
       return; // a child's exit: its down message is handled instead
-    auto &gone = st.recently_down;
+    auto& gone = st.recently_down;
     if (auto i = std::find(gone.begin(), gone.end(), msg.source); i != gone.end()) {
       gone.erase(i); // the link's echo of a child that stopped on its own
       return;
@@ -321,9 +321,9 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_s
     // Neither a child nor a former one: the parent (or the node) asks this supervisor to stop.
     begin_shutdown(self, std::move(msg.reason));
   });
-  self->set_down_handler([self](caf::down_msg &msg) {
-    auto &st = self->state;
-    auto *slot = find(self, msg.source);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    auto* slot = find(self, msg.source);
     if (slot == nullptr)
       return;
     auto id = slot->id;
@@ -351,9 +351,9 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_s
     if (!st.stop_queue.empty() || st.after_stops) {
       // A stop sequence is running: handle this failure when it is done (unless the sequence
       // is a restart that covers this child anyway).
-      auto &q = st.stop_queue;
+      auto& q = st.stop_queue;
       auto queued = std::find(q.begin(), q.end(), id);
-      auto &pending = st.pending_restart;
+      auto& pending = st.pending_restart;
       bool covered = std::find(pending.begin(), pending.end(), id) != pending.end();
       if (queued != q.end())
         q.erase(queued);
@@ -367,7 +367,7 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_s
     handle_failure(self, id, std::move(msg.reason));
   });
   // Start the static children in order; a failure stops those started and fails this supervisor.
-  for (auto &slot : st.children) {
+  for (auto& slot : st.children) {
     if (auto err = start_child(self, slot)) {
       st.log.error("child failed to start",
                    {{"child", slot.spec.name}, {"reason", render_error(err)}});
@@ -384,30 +384,30 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_s
       [self](status_atom, status_verbosity v) -> status_report { return status_of(self, v); },
       [self](children_atom) {
         std::vector<child_info> result;
-        for (auto &x : self->state.children)
+        for (auto& x : self->state.children)
           result.push_back(child_info{x.spec.name, x.state == phase::running ? x.handle : nullptr,
                                       x.spec.restart, x.spec.supervisor, x.restarts});
         return result;
       },
-      [self](whereis_atom, const std::string &name) -> caf::result<caf::actor> {
-        for (auto &x : self->state.children)
+      [self](whereis_atom, const std::string& name) -> caf::result<caf::actor> {
+        for (auto& x : self->state.children)
           if (x.spec.name == name && x.state == phase::running)
             return x.handle;
         return make_error(errc::no_such_child,
                           "supervisor " + self->state.spec.name + " has no running child " + name);
       },
-      [self](start_atom, child_spec &cs) -> caf::result<caf::actor> {
-        auto &st = self->state;
+      [self](start_atom, child_spec& cs) -> caf::result<caf::actor> {
+        auto& st = self->state;
         if (st.shutting_down)
           return make_error(errc::child_start_failed,
                             "supervisor " + st.spec.name + " is stopping");
-        for (auto &x : st.children)
+        for (auto& x : st.children)
           if (x.spec.name == cs.name && x.state != phase::down)
             return make_error(errc::child_start_failed,
                               "a child named " + cs.name + " runs already");
         auto id = st.next_id++;
         st.children.push_back(child_slot{id, std::move(cs), caf::actor{}, phase::down, 0, true});
-        auto &slot = st.children.back();
+        auto& slot = st.children.back();
         if (auto err = start_child(self, slot)) {
           remove(self, id);
           return err;
@@ -415,9 +415,9 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_s
         emit(self, supervision_event_kind::started, slot.spec.name);
         return slot.handle;
       },
-      [self](const supervision_event &ev) { deliver(self, ev); },
+      [self](const supervision_event& ev) { deliver(self, ev); },
       [self](restart_atom, std::uint64_t epoch) {
-        auto &st = self->state;
+        auto& st = self->state;
         if (epoch != st.restart_epoch || st.shutting_down)
           return; // superseded or cancelled
         auto ids = std::move(st.pending_restart);
@@ -425,7 +425,7 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_s
         start_set(self, ids);
       },
       [self](deadline_atom, std::uint64_t id) {
-        auto *slot = find(self, id);
+        auto* slot = find(self, id);
         if (slot == nullptr || slot->state != phase::stopping)
           return;
         self->state.log.warning("child did not stop in time; killing it",
@@ -443,11 +443,11 @@ child_spec supervisor_child(supervisor_spec spec, restart_type restart) {
   result.supervisor = true;
   // A supervisor needs time to stop its own children first.
   caf::timespan total{0};
-  for (auto &c : spec.children)
+  for (auto& c : spec.children)
     total += c.shutdown_timeout;
   result.shutdown_timeout = total + std::chrono::seconds{1};
-  result.start = [spec = std::move(spec)](caf::actor_system &sys,
-                                          const caf::actor &parent) -> caf::expected<caf::actor> {
+  result.start = [spec = std::move(spec)](caf::actor_system& sys,
+                                          const caf::actor& parent) -> caf::expected<caf::actor> {
     return caf::actor_cast<caf::actor>(sys.spawn(supervisor, spec, parent));
   };
   return result;

@@ -69,7 +69,7 @@ struct supervisor_state {
   std::deque<caf::actor_addr> recently_down;
   static constexpr std::size_t recently_down_limit = 1024;
 
-  static inline const char *name = "supervisor";
+  static inline const char* name = "supervisor";
 };
 
 using supervisor_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
@@ -83,6 +83,6 @@ child_spec supervisor_child(supervisor_spec spec, restart_type restart = restart
 
 /// Whether an exit reason counts as abnormal for transient children (OTP: anything but
 /// normal and shutdown).
-bool is_abnormal_exit(const caf::error &reason);
+bool is_abnormal_exit(const caf::error& reason);
 
 } // namespace qtc

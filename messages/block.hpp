@@ -2,10 +2,9 @@
 //
 //   block_header (80 bytes): version i32 | prev_block hash256 | merkle_root hash256 |
 //                            time u32 | bits u32 | nonce u32
-//   transaction: version i32 | CompactSize n_in | tx_in* | CompactSize n_out | tx_out* | lock_time u32
-//   tx_in:  prev_txid hash256 | prev_index u32 | var_bytes script_sig | sequence u32
-//   tx_out: value i64 | var_bytes script_pubkey
-//   block:  block_header | CompactSize n_tx | transaction*
+//   transaction: version i32 | CompactSize n_in | tx_in* | CompactSize n_out | tx_out* | lock_time
+//   u32 tx_in:  prev_txid hash256 | prev_index u32 | var_bytes script_sig | sequence u32 tx_out:
+//   value i64 | var_bytes script_pubkey block:  block_header | CompactSize n_tx | transaction*
 //
 // Decoding bounds every count by the bytes left (each item has a minimum size) and every script
 // by MAX_SCRIPT_SIZE before anything is allocated.

@@ -4,26 +4,26 @@ namespace qtc {
 
 std::string to_string(wire_error x) {
   switch (x) {
-    case wire_error::none:
-      return "none";
-    case wire_error::truncated:
-      return "truncated";
-    case wire_error::trailing_bytes:
-      return "trailing_bytes";
-    case wire_error::bad_checksum:
-      return "bad_checksum";
-    case wire_error::wrong_magic:
-      return "wrong_magic";
-    case wire_error::payload_too_large:
-      return "payload_too_large";
-    case wire_error::count_too_large:
-      return "count_too_large";
-    case wire_error::non_canonical_size:
-      return "non_canonical_size";
-    case wire_error::bad_command:
-      return "bad_command";
-    case wire_error::invalid_value:
-      return "invalid_value";
+  case wire_error::none:
+    return "none";
+  case wire_error::truncated:
+    return "truncated";
+  case wire_error::trailing_bytes:
+    return "trailing_bytes";
+  case wire_error::bad_checksum:
+    return "bad_checksum";
+  case wire_error::wrong_magic:
+    return "wrong_magic";
+  case wire_error::payload_too_large:
+    return "payload_too_large";
+  case wire_error::count_too_large:
+    return "count_too_large";
+  case wire_error::non_canonical_size:
+    return "non_canonical_size";
+  case wire_error::bad_command:
+    return "bad_command";
+  case wire_error::invalid_value:
+    return "invalid_value";
   }
   return "wire_error(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -20,8 +20,7 @@ using bytes = std::vector<std::uint8_t>;
 
 class byte_writer {
 public:
-  explicit byte_writer(bytes& out) : out_(out) {
-  }
+  explicit byte_writer(bytes& out) : out_(out) {}
 
   void u8(std::uint8_t x) {
     out_.push_back(x);
@@ -74,8 +73,7 @@ private:
 
 class byte_reader {
 public:
-  explicit byte_reader(std::span<const std::uint8_t> in) : in_(in) {
-  }
+  explicit byte_reader(std::span<const std::uint8_t> in) : in_(in) {}
 
   std::uint8_t u8();
   std::uint16_t u16le();

@@ -18,8 +18,8 @@ namespace {
 struct entry {
   std::string name;
   std::type_index type;
-  std::function<void(caf::actor_system_config &, const std::string &)> add;
-  std::function<nlohmann::json(const void *)> render;
+  std::function<void(caf::actor_system_config&, const std::string&)> add;
+  std::function<nlohmann::json(const void*)> render;
 };
 
 template <class T>
@@ -27,13 +27,13 @@ entry make_entry(std::string name) {
   return entry{
       std::move(name),
       std::type_index{typeid(T)},
-      [](caf::actor_system_config &cfg, const std::string &n) { cfg.add_message_type<T>(n); },
-      [](const void *ptr) { return to_json_value(*static_cast<const T *>(ptr)); },
+      [](caf::actor_system_config& cfg, const std::string& n) { cfg.add_message_type<T>(n); },
+      [](const void* ptr) { return to_json_value(*static_cast<const T*>(ptr)); },
   };
 }
 
 /// The catalog is immutable after construction.
-const std::vector<entry> &entries() {
+const std::vector<entry>& entries() {
   static const std::vector<entry> result{
       make_entry<status_verbosity>("qtc::status_verbosity"),
       make_entry<restart_type>("qtc::restart_type"),
@@ -48,10 +48,10 @@ const std::vector<entry> &entries() {
   return result;
 }
 
-const std::unordered_map<std::type_index, const entry *> &by_type() {
+const std::unordered_map<std::type_index, const entry*>& by_type() {
   static const auto result = [] {
-    std::unordered_map<std::type_index, const entry *> map;
-    for (const auto &e : entries())
+    std::unordered_map<std::type_index, const entry*> map;
+    for (const auto& e : entries())
       map.emplace(e.type, &e);
     return map;
   }();
@@ -60,25 +60,25 @@ const std::unordered_map<std::type_index, const entry *> &by_type() {
 
 } // namespace
 
-void register_message_types(caf::actor_system_config &cfg) {
-  for (const auto &e : entries())
+void register_message_types(caf::actor_system_config& cfg) {
+  for (const auto& e : entries())
     e.add(cfg, e.name);
   register_error_category(cfg);
 }
 
 std::vector<std::string> catalog_type_names() {
   std::vector<std::string> result;
-  for (const auto &e : entries())
+  for (const auto& e : entries())
     result.push_back(e.name);
   return result;
 }
 
-nlohmann::json message_to_json(const caf::message &msg) {
+nlohmann::json message_to_json(const caf::message& msg) {
   auto result = nlohmann::json::array();
-  const auto &index = by_type();
+  const auto& index = by_type();
   for (std::size_t i = 0; i < msg.size(); ++i) {
     auto [nr, info] = msg.type(i);
-    const void *ptr = msg.get(i);
+    const void* ptr = msg.get(i);
     if (info != nullptr) {
       if (auto it = index.find(std::type_index{*info}); it != index.end()) {
         result.push_back(it->second->render(ptr));

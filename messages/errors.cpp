@@ -33,7 +33,7 @@ caf::error make_error(errc code, std::string what) {
 
 namespace {
 
-std::string context_text(const caf::message &ctx) {
+std::string context_text(const caf::message& ctx) {
   if (ctx.empty())
     return {};
   if (ctx.size() == 1 && ctx.match_element<std::string>(0))
@@ -43,7 +43,7 @@ std::string context_text(const caf::message &ctx) {
 
 } // namespace
 
-std::string render_error(const caf::error &x) {
+std::string render_error(const caf::error& x) {
   if (!x)
     return "none";
   std::string name;
@@ -59,10 +59,10 @@ std::string render_error(const caf::error &x) {
   return ctx.empty() ? name : name + ": " + ctx;
 }
 
-void register_error_category(caf::actor_system_config &cfg) {
+void register_error_category(caf::actor_system_config& cfg) {
   cfg.add_error_category(
       error_category,
-      [](std::uint8_t code, caf::atom_value, const caf::message &ctx) -> std::string {
+      [](std::uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
         auto text = "qtc." + to_string(static_cast<errc>(code));
         auto c = context_text(ctx);
         return c.empty() ? text : text + ": " + c;

@@ -30,9 +30,9 @@ constexpr caf::atom_value error_category = caf::atom("qtc");
 caf::error make_error(errc code, std::string what);
 
 /// Registers the category's renderer, so that `to_string(error)` prints names and context.
-void register_error_category(caf::actor_system_config &cfg);
+void register_error_category(caf::actor_system_config& cfg);
 
 /// Renders any error without needing an actor system: "qtc.bind_failed: cannot bind ...".
-std::string render_error(const caf::error &x);
+std::string render_error(const caf::error& x);
 
 } // namespace qtc

@@ -11,12 +11,12 @@
 namespace qtc {
 
 struct field_t : caf::meta::annotation {
-  constexpr explicit field_t(const char *name) : name(name) {}
-  const char *name;
+  constexpr explicit field_t(const char* name) : name(name) {}
+  const char* name;
 };
 
 /// Names the value that follows in an `inspect` call.
-constexpr field_t field(const char *name) {
+constexpr field_t field(const char* name) {
   return field_t{name};
 }
 

@@ -30,7 +30,8 @@ bool valid_command(std::span<const std::uint8_t> field, std::string& out) {
 void append_frame(bytes& out, const network_magic& magic, std::string_view command,
                   std::span<const std::uint8_t> payload) {
   if (command.empty() || command.size() > command_size
-      || !std::all_of(command.begin(), command.end(), [](char c) { return c >= 0x20 && c <= 0x7e; }))
+      || !std::all_of(command.begin(), command.end(),
+                      [](char c) { return c >= 0x20 && c <= 0x7e; }))
     throw std::invalid_argument("invalid P2P command: " + std::string{command});
   byte_writer w{out};
   w.fixed(magic);

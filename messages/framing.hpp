@@ -40,8 +40,7 @@ void append_frame(bytes& out, const network_magic& magic, std::string_view comma
 class frame_decoder {
 public:
   frame_decoder(network_magic magic, std::uint32_t max_payload)
-    : magic_(magic), max_payload_(max_payload) {
-  }
+      : magic_(magic), max_payload_(max_payload) {}
 
   /// Takes bytes as they arrive. Ignored after an error.
   void feed(std::span<const std::uint8_t> data);

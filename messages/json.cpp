@@ -1,21 +1,16 @@
 #include "messages/json.hpp"
 
+#include "runtime/hex.hpp"
+
 #include <caf/variant.hpp>
 
 namespace qtc {
 
-nlohmann::json hex_json(const std::uint8_t *data, std::size_t size) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 0x0f];
-  }
-  return out;
+nlohmann::json hex_json(const std::uint8_t* data, std::size_t size) {
+  return to_hex(std::span{data, size});
 }
 
-nlohmann::json to_json_value(const caf::config_value &x) {
+nlohmann::json to_json_value(const caf::config_value& x) {
   struct visitor {
     nlohmann::json operator()(caf::config_value::integer v) const {
       return v;
@@ -32,21 +27,21 @@ nlohmann::json to_json_value(const caf::config_value &x) {
     nlohmann::json operator()(caf::timespan v) const {
       return to_json_value(v);
     }
-    nlohmann::json operator()(const caf::uri &v) const {
+    nlohmann::json operator()(const caf::uri& v) const {
       return caf::to_string(v);
     }
-    nlohmann::json operator()(const std::string &v) const {
+    nlohmann::json operator()(const std::string& v) const {
       return v;
     }
-    nlohmann::json operator()(const caf::config_value::list &v) const {
+    nlohmann::json operator()(const caf::config_value::list& v) const {
       auto result = nlohmann::json::array();
-      for (const auto &item : v)
+      for (const auto& item : v)
         result.push_back(to_json_value(item));
       return result;
     }
-    nlohmann::json operator()(const caf::config_value::dictionary &v) const {
+    nlohmann::json operator()(const caf::config_value::dictionary& v) const {
       auto result = nlohmann::json::object();
-      for (const auto &[key, value] : v)
+      for (const auto& [key, value] : v)
         result[key] = to_json_value(value);
       return result;
     }
@@ -54,7 +49,7 @@ nlohmann::json to_json_value(const caf::config_value &x) {
   return caf::visit(visitor{}, x.get_data());
 }
 
-nlohmann::json to_json_value(const caf::error &x) {
+nlohmann::json to_json_value(const caf::error& x) {
   if (!x)
     return nullptr;
   return caf::to_string(x);
@@ -73,13 +68,13 @@ nlohmann::json to_json_value(caf::atom_value x) {
   return caf::to_string(x);
 }
 
-nlohmann::json to_json_value(const caf::actor &x) {
+nlohmann::json to_json_value(const caf::actor& x) {
   if (!x)
     return nullptr;
   return "actor#" + std::to_string(x.id());
 }
 
-nlohmann::json to_json_value(const caf::actor_addr &x) {
+nlohmann::json to_json_value(const caf::actor_addr& x) {
   if (!x)
     return nullptr;
   return "actor#" + std::to_string(x.id());

@@ -31,16 +31,16 @@ namespace qtc {
 class json_inspector;
 
 template <class T>
-nlohmann::json to_json_value(const T &x);
+nlohmann::json to_json_value(const T& x);
 
-nlohmann::json to_json_value(const caf::config_value &x);
-nlohmann::json to_json_value(const caf::error &x);
+nlohmann::json to_json_value(const caf::config_value& x);
+nlohmann::json to_json_value(const caf::error& x);
 nlohmann::json to_json_value(caf::timespan x);
 nlohmann::json to_json_value(caf::timestamp x);
 nlohmann::json to_json_value(caf::atom_value x);
-nlohmann::json to_json_value(const caf::actor &x);
-nlohmann::json to_json_value(const caf::actor_addr &x);
-nlohmann::json hex_json(const std::uint8_t *data, std::size_t size);
+nlohmann::json to_json_value(const caf::actor& x);
+nlohmann::json to_json_value(const caf::actor_addr& x);
+nlohmann::json hex_json(const std::uint8_t* data, std::size_t size);
 
 /// The inspector: fills one JSON object from an `inspect` call's arguments.
 class json_inspector {
@@ -49,53 +49,53 @@ public:
   static constexpr bool reads_state = true;
   static constexpr bool writes_state = false;
 
-  explicit json_inspector(nlohmann::json &out) : out_(out) {
+  explicit json_inspector(nlohmann::json& out) : out_(out) {
     out_ = nlohmann::json::object();
   }
 
   template <class... Ts>
-  void operator()(Ts &&...xs) {
+  void operator()(Ts&&... xs) {
     (consume(xs), ...);
   }
 
 private:
-  void consume(const caf::meta::type_name_t &x) {
+  void consume(const caf::meta::type_name_t& x) {
     if (!out_.contains("@type"))
       out_["@type"] = x.value;
   }
-  void consume(const field_t &x) {
+  void consume(const field_t& x) {
     key_ = x.name;
   }
-  void consume(const caf::meta::annotation &) {
+  void consume(const caf::meta::annotation&) {
     // Other annotations (hex_formatted, omittable, ...) do not change the JSON shape.
   }
   template <class T>
-  std::enable_if_t<!std::is_base_of_v<caf::meta::annotation, std::decay_t<T>>> consume(const T &x) {
+  std::enable_if_t<!std::is_base_of_v<caf::meta::annotation, std::decay_t<T>>> consume(const T& x) {
     auto key = key_ ? std::string{key_} : "_" + std::to_string(position_);
     ++position_;
     key_ = nullptr;
     out_[key] = to_json_value(x);
   }
 
-  nlohmann::json &out_;
-  const char *key_ = nullptr;
+  nlohmann::json& out_;
+  const char* key_ = nullptr;
   std::size_t position_ = 0;
 };
 
 namespace detail {
 
 template <class T>
-concept inspectable = requires(json_inspector &f, T &x) {
+concept inspectable = requires(json_inspector& f, T& x) {
   inspect(f, x);
 };
 
 template <class T>
-concept has_to_string = requires(const T &x) {
+concept has_to_string = requires(const T& x) {
   { to_string(x) } -> std::convertible_to<std::string>;
 };
 
 template <class T>
-concept range = requires(const T &x) {
+concept range = requires(const T& x) {
   x.begin();
   x.end();
 };
@@ -114,7 +114,7 @@ struct is_optional<std::optional<T>> : std::true_type {};
 
 /// Renders one value as JSON (see the file comment for the rules).
 template <class T>
-nlohmann::json to_json_value(const T &x) {
+nlohmann::json to_json_value(const T& x) {
   if constexpr (std::is_same_v<T, bool>) {
     return x;
   } else if constexpr (std::is_arithmetic_v<T>) {
@@ -124,7 +124,7 @@ nlohmann::json to_json_value(const T &x) {
       return to_string(x);
     else
       return static_cast<std::underlying_type_t<T>>(x);
-  } else if constexpr (std::is_convertible_v<const T &, std::string_view>) {
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
     return std::string{std::string_view{x}};
   } else if constexpr (detail::is_optional<T>::value) {
     return x ? to_json_value(*x) : nlohmann::json{};
@@ -133,7 +133,7 @@ nlohmann::json to_json_value(const T &x) {
   } else if constexpr (detail::inspectable<T>) {
     nlohmann::json result;
     json_inspector f{result};
-    inspect(f, const_cast<T &>(x)); // the inspector only reads
+    inspect(f, const_cast<T&>(x)); // the inspector only reads
     return result;
   } else if constexpr (detail::range<T>) {
     using value_type = std::decay_t<decltype(*x.begin())>;
@@ -143,12 +143,12 @@ nlohmann::json to_json_value(const T &x) {
                          && std::is_convertible_v<decltype(x.begin()->first), std::string>) {
       // Maps and lists of (name, value) pairs become objects.
       auto result = nlohmann::json::object();
-      for (const auto &[k, v] : x)
+      for (const auto& [k, v] : x)
         result[std::string{k}] = to_json_value(v);
       return result;
     } else {
       auto result = nlohmann::json::array();
-      for (const auto &item : x)
+      for (const auto& item : x)
         result.push_back(to_json_value(item));
       return result;
     }

@@ -9,7 +9,7 @@ namespace qtc {
 namespace {
 
 /// logfmt quoting: bare when the value has no space, quote, '=' or control character.
-void append_value(std::string &out, std::string_view value) {
+void append_value(std::string& out, std::string_view value) {
   bool bare = !value.empty();
   for (char c : value)
     if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20)
@@ -89,7 +89,7 @@ std::string format_duration(caf::timespan d) {
   return out + "s";
 }
 
-std::string format_logfmt(const log_record &x) {
+std::string format_logfmt(const log_record& x) {
   std::string out;
   out.reserve(128);
   out += "ts=";
@@ -104,7 +104,7 @@ std::string format_logfmt(const log_record &x) {
   append_value(out, x.actor);
   out += " msg=";
   append_value(out, x.event);
-  for (const auto &[key, value] : x.fields) {
+  for (const auto& [key, value] : x.fields) {
     out += ' ';
     out += key;
     out += '=';

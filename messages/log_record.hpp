@@ -36,7 +36,7 @@ struct log_record {
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector &f, log_record &x) {
+typename Inspector::result_type inspect(Inspector& f, log_record& x) {
   return f(caf::meta::type_name("log_record"), field("time"), x.time, field("level"), x.level,
            field("node"), x.node, field("actor"), x.actor, field("event"), x.event, field("fields"),
            x.fields);
@@ -47,6 +47,6 @@ std::string format_duration(caf::timespan d);
 
 /// Renders a record as one logfmt line (no newline):
 /// `ts=2026-11-24T15:04:05.123Z level=info node=n1 actor=metrics msg="listening" port=9333`.
-std::string format_logfmt(const log_record &x);
+std::string format_logfmt(const log_record& x);
 
 } // namespace qtc

@@ -40,7 +40,7 @@ std::string to_string(restart_strategy x);
 /// port that cannot be bound). `parent` is the supervisor, for children that report to it.
 /// The supervisor links itself to the child afterwards.
 using child_start =
-    std::function<caf::expected<caf::actor>(caf::actor_system &sys, const caf::actor &parent)>;
+    std::function<caf::expected<caf::actor>(caf::actor_system& sys, const caf::actor& parent)>;
 
 /// How to start and stop one child (OTP child spec).
 struct child_spec {
@@ -88,7 +88,7 @@ struct child_info {
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector &f, child_info &x) {
+typename Inspector::result_type inspect(Inspector& f, child_info& x) {
   return f(caf::meta::type_name("child_info"), field("name"), x.name, field("handle"), x.handle,
            field("restart"), x.restart, field("supervisor"), x.supervisor, field("restarts"),
            x.restarts);
@@ -112,7 +112,7 @@ struct supervision_event {
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector &f, supervision_event &x) {
+typename Inspector::result_type inspect(Inspector& f, supervision_event& x) {
   return f(caf::meta::type_name("supervision_event"), field("kind"), x.kind, field("supervisor"),
            x.supervisor, field("child"), x.child, field("reason"), x.reason);
 }

@@ -64,7 +64,7 @@ bool is_ip_literal_v6(std::string_view s) {
 } // namespace
 
 std::optional<network_address_entry> parse_address_entry(std::string_view text,
-                                                         std::string &error) {
+                                                         std::string& error) {
   network_address_entry result;
   if (auto at = text.find('@'); at != std::string_view::npos) {
     auto key = text.substr(0, at);
@@ -116,7 +116,7 @@ std::optional<network_address_entry> parse_address_entry(std::string_view text,
 
 namespace {
 
-std::string type_name(const toml::value &v) {
+std::string type_name(const toml::value& v) {
   switch (v.type()) {
   case toml::value_t::boolean:
     return "a boolean";
@@ -140,7 +140,7 @@ std::string type_name(const toml::value &v) {
 /// Walks one parsed file, collecting every problem.
 class checker {
 public:
-  checker(std::string file, std::vector<config_error> &errors)
+  checker(std::string file, std::vector<config_error>& errors)
       : file_(std::move(file)), errors_(errors) {}
 
   void fail(std::size_t line, std::string key, std::string what) {
@@ -148,8 +148,8 @@ public:
   }
 
   /// A table of the root; reports it (and returns null) if missing or not a table.
-  const toml::value *table(const toml::value &root, const std::string &name) {
-    const auto &tables = root.as_table();
+  const toml::value* table(const toml::value& root, const std::string& name) {
+    const auto& tables = root.as_table();
     auto i = tables.find(name);
     if (i == tables.end()) {
       fail(1, name, "missing table [" + name + "]");
@@ -163,17 +163,17 @@ public:
   }
 
   /// Reports every key of `tbl` not in `known`.
-  void unknown_keys(const toml::value &tbl, const std::string &prefix,
-                    const std::set<std::string> &known) {
-    for (const auto &[key, value] : tbl.as_table())
+  void unknown_keys(const toml::value& tbl, const std::string& prefix,
+                    const std::set<std::string>& known) {
+    for (const auto& [key, value] : tbl.as_table())
       if (known.count(key) == 0)
         fail(value.location().line(), prefix.empty() ? key : prefix + "." + key, "unknown key");
   }
 
   /// The value of a required key, or null after reporting it missing.
-  const toml::value *required(const toml::value &tbl, const std::string &table_name,
-                              const std::string &key) {
-    const auto &t = tbl.as_table();
+  const toml::value* required(const toml::value& tbl, const std::string& table_name,
+                              const std::string& key) {
+    const auto& t = tbl.as_table();
     auto i = t.find(key);
     if (i == t.end()) {
       fail(tbl.location().line(), table_name + "." + key, "missing");
@@ -182,15 +182,15 @@ public:
     return &i->second;
   }
 
-  std::optional<std::int64_t> integer(const toml::value &tbl, const std::string &table_name,
-                                      const std::string &key, std::int64_t min, std::int64_t max) {
-    auto *v = required(tbl, table_name, key);
+  std::optional<std::int64_t> integer(const toml::value& tbl, const std::string& table_name,
+                                      const std::string& key, std::int64_t min, std::int64_t max) {
+    auto* v = required(tbl, table_name, key);
     if (v == nullptr)
       return std::nullopt;
     return integer_value(*v, table_name + "." + key, min, max);
   }
 
-  std::optional<std::int64_t> integer_value(const toml::value &v, const std::string &key,
+  std::optional<std::int64_t> integer_value(const toml::value& v, const std::string& key,
                                             std::int64_t min, std::int64_t max) {
     if (!v.is_integer()) {
       fail(v.location().line(), key, "expected an integer, got " + type_name(v));
@@ -206,9 +206,9 @@ public:
     return x;
   }
 
-  std::optional<bool> boolean(const toml::value &tbl, const std::string &table_name,
-                              const std::string &key) {
-    auto *v = required(tbl, table_name, key);
+  std::optional<bool> boolean(const toml::value& tbl, const std::string& table_name,
+                              const std::string& key) {
+    auto* v = required(tbl, table_name, key);
     if (v == nullptr)
       return std::nullopt;
     if (!v->is_boolean()) {
@@ -219,12 +219,12 @@ public:
     return v->as_boolean();
   }
 
-  std::optional<std::string> string(const toml::value &tbl, const std::string &table_name,
-                                    const std::string &key, bool optional = false) {
-    const auto &t = tbl.as_table();
+  std::optional<std::string> string(const toml::value& tbl, const std::string& table_name,
+                                    const std::string& key, bool optional = false) {
+    const auto& t = tbl.as_table();
     if (optional && t.find(key) == t.end())
       return std::string{};
-    auto *v = required(tbl, table_name, key);
+    auto* v = required(tbl, table_name, key);
     if (v == nullptr)
       return std::nullopt;
     if (!v->is_string()) {
@@ -236,10 +236,10 @@ public:
 
   /// An array of strings; each element checked by `check` (which returns an error or "").
   template <class Check>
-  std::optional<std::vector<std::string>> strings(const toml::value &tbl,
-                                                  const std::string &table_name,
-                                                  const std::string &key, Check check) {
-    auto *v = required(tbl, table_name, key);
+  std::optional<std::vector<std::string>> strings(const toml::value& tbl,
+                                                  const std::string& table_name,
+                                                  const std::string& key, Check check) {
+    auto* v = required(tbl, table_name, key);
     if (v == nullptr)
       return std::nullopt;
     auto full = table_name + "." + key;
@@ -249,7 +249,7 @@ public:
     }
     std::vector<std::string> result;
     bool ok = true;
-    const auto &xs = v->as_array();
+    const auto& xs = v->as_array();
     for (std::size_t i = 0; i < xs.size(); ++i) {
       auto item_key = full + "[" + std::to_string(i) + "]";
       if (!xs[i].is_string()) {
@@ -268,32 +268,32 @@ public:
     return result;
   }
 
-  std::size_t line_of(const toml::value &tbl, const std::string &key) {
-    const auto &t = tbl.as_table();
+  std::size_t line_of(const toml::value& tbl, const std::string& key) {
+    const auto& t = tbl.as_table();
     auto i = t.find(key);
     return i == t.end() ? tbl.location().line() : i->second.location().line();
   }
 
 private:
   std::string file_;
-  std::vector<config_error> &errors_;
+  std::vector<config_error>& errors_;
 };
 
 /// Assigns `from` to `to` if it has a value (a missing value has been reported already).
 template <class To, class From>
-void take(To &to, const std::optional<From> &from) {
+void take(To& to, const std::optional<From>& from) {
   if (from)
     to = static_cast<To>(*from);
 }
 
 /// Fills `spec` from `root`; every problem goes to the checker's error list, which is the only
 /// record of failure.
-void check_spec(const toml::value &root, checker &c, chain_spec &spec) {
+void check_spec(const toml::value& root, checker& c, chain_spec& spec) {
   constexpr auto i32_max = std::numeric_limits<std::int32_t>::max();
   constexpr auto u32_max = std::numeric_limits<std::uint32_t>::max();
   c.unknown_keys(root, "",
                  {"chain", "network_protocol", "discovery", "genesis", "proof_of_work", "dos"});
-  if (auto *t = c.table(root, "chain")) {
+  if (auto* t = c.table(root, "chain")) {
     c.unknown_keys(*t, "chain", {"name"});
     if (auto name = c.string(*t, "chain", "name")) {
       bool valid = !name->empty() && name->size() <= 32
@@ -309,12 +309,12 @@ void check_spec(const toml::value &root, checker &c, chain_spec &spec) {
       }
     }
   }
-  if (auto *t = c.table(root, "network_protocol")) {
+  if (auto* t = c.table(root, "network_protocol")) {
     const std::string n = "network_protocol";
     c.unknown_keys(*t, n,
                    {"magic_bytes", "protocol_version", "min_protocol_version", "default_port",
                     "max_connections", "connection_timeout", "max_message_size"});
-    if (auto *v = c.required(*t, n, "magic_bytes")) {
+    if (auto* v = c.required(*t, n, "magic_bytes")) {
       if (!v->is_array()) {
         c.fail(v->location().line(), n + ".magic_bytes",
                "expected an array of 4 integers, got " + type_name(*v));
@@ -342,20 +342,20 @@ void check_spec(const toml::value &root, checker &c, chain_spec &spec) {
     take(spec.connection_timeout, c.integer(*t, n, "connection_timeout", 1, 300));
     take(spec.max_message_size, c.integer(*t, n, "max_message_size", 1000, 33554432));
   }
-  if (auto *t = c.table(root, "discovery")) {
+  if (auto* t = c.table(root, "discovery")) {
     const std::string n = "discovery";
     c.unknown_keys(
         *t, n, {"dns_seeds", "bootstrap_nodes", "allow_private_addresses", "dns_fallback_after"});
-    auto seeds = c.strings(*t, n, "dns_seeds", [](const std::string &s) -> std::string {
+    auto seeds = c.strings(*t, n, "dns_seeds", [](const std::string& s) -> std::string {
       return is_valid_hostname(s) ? "" : "\"" + s + "\" is not a valid DNS host name";
     });
     take(spec.dns_seeds, seeds);
-    auto nodes = c.strings(*t, n, "bootstrap_nodes", [](const std::string &s) -> std::string {
+    auto nodes = c.strings(*t, n, "bootstrap_nodes", [](const std::string& s) -> std::string {
       std::string err;
       return parse_address_entry(s, err) ? "" : "\"" + s + "\": " + err;
     });
     if (nodes) {
-      for (const auto &s : *nodes) {
+      for (const auto& s : *nodes) {
         std::string err;
         spec.bootstrap_nodes.push_back(*parse_address_entry(s, err));
       }
@@ -363,7 +363,7 @@ void check_spec(const toml::value &root, checker &c, chain_spec &spec) {
     take(spec.allow_private_addresses, c.boolean(*t, n, "allow_private_addresses"));
     take(spec.dns_fallback_after, c.integer(*t, n, "dns_fallback_after", 1, 3600));
   }
-  if (auto *t = c.table(root, "genesis")) {
+  if (auto* t = c.table(root, "genesis")) {
     const std::string n = "genesis";
     c.unknown_keys(*t, n,
                    {"version", "time", "bits", "nonce", "coinbase_message", "reward", "hash"});
@@ -388,7 +388,7 @@ void check_spec(const toml::value &root, checker &c, chain_spec &spec) {
       }
     }
   }
-  if (auto *t = c.table(root, "proof_of_work")) {
+  if (auto* t = c.table(root, "proof_of_work")) {
     const std::string n = "proof_of_work";
     c.unknown_keys(*t, n,
                    {"pow_limit", "target_spacing", "retarget_interval", "max_future_block_time",
@@ -412,7 +412,7 @@ void check_spec(const toml::value &root, checker &c, chain_spec &spec) {
       take(spec.median_time_span, span);
     }
   }
-  if (auto *t = c.table(root, "dos")) {
+  if (auto* t = c.table(root, "dos")) {
     const std::string n = "dos";
     c.unknown_keys(*t, n,
                    {"max_connections_per_ip", "max_connections_per_subnet", "subnet_prefix_v4",
@@ -437,7 +437,7 @@ void check_spec(const toml::value &root, checker &c, chain_spec &spec) {
 }
 
 /// toml11's multi-line message, condensed to its first line without the "[error] " prefix.
-std::string condense(const std::string &what) {
+std::string condense(const std::string& what) {
   auto line = what.substr(0, what.find('\n'));
   const std::string prefix = "[error] ";
   if (line.rfind(prefix, 0) == 0)
@@ -447,16 +447,16 @@ std::string condense(const std::string &what) {
 
 } // namespace
 
-chain_spec_result parse_chain_spec(std::string_view text, const std::string &file_name) {
+chain_spec_result parse_chain_spec(std::string_view text, const std::string& file_name) {
   chain_spec_result result;
   toml::value root;
   try {
     std::istringstream in{std::string{text}};
     root = toml::parse(in, file_name);
-  } catch (const toml::syntax_error &e) {
+  } catch (const toml::syntax_error& e) {
     result.errors.push_back({file_name, e.location().line(), "", condense(e.what())});
     return result;
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     result.errors.push_back({file_name, 1, "", condense(e.what())});
     return result;
   }
@@ -465,18 +465,18 @@ chain_spec_result parse_chain_spec(std::string_view text, const std::string &fil
   checker c{file_name, result.errors};
   try {
     check_spec(root, c, spec);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     // Defensive: toml11 throws on misuse; report instead of crashing.
     result.errors.push_back({file_name, 1, "", std::string{"internal error: "} + e.what()});
   }
   std::stable_sort(result.errors.begin(), result.errors.end(),
-                   [](const config_error &a, const config_error &b) { return a.line < b.line; });
+                   [](const config_error& a, const config_error& b) { return a.line < b.line; });
   if (result.errors.empty())
     result.spec = std::move(spec);
   return result;
 }
 
-chain_spec_result load_chain_spec(const std::filesystem::path &file) {
+chain_spec_result load_chain_spec(const std::filesystem::path& file) {
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec)) {
     chain_spec_result result;

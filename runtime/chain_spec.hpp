@@ -34,7 +34,7 @@ struct network_address_entry {
 };
 
 /// Parses one address entry; an error sentence if it is malformed.
-std::optional<network_address_entry> parse_address_entry(std::string_view text, std::string &error);
+std::optional<network_address_entry> parse_address_entry(std::string_view text, std::string& error);
 
 /// Whether `name` is a valid DNS host name (RFC 1123 labels, at most 253 characters).
 bool is_valid_hostname(std::string_view name);
@@ -93,9 +93,9 @@ struct chain_spec_result {
 };
 
 /// Loads and validates a chain spec file. Never throws.
-chain_spec_result load_chain_spec(const std::filesystem::path &file);
+chain_spec_result load_chain_spec(const std::filesystem::path& file);
 
 /// Validates chain spec text; `file_name` is used in the errors. Never throws.
-chain_spec_result parse_chain_spec(std::string_view text, const std::string &file_name);
+chain_spec_result parse_chain_spec(std::string_view text, const std::string& file_name);
 
 } // namespace qtc

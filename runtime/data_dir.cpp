@@ -10,12 +10,12 @@
 
 namespace qtc {
 
-data_dir_lock::data_dir_lock(data_dir_lock &&other) noexcept
+data_dir_lock::data_dir_lock(data_dir_lock&& other) noexcept
     : dir_(std::move(other.dir_)), fd_(other.fd_) {
   other.fd_ = -1;
 }
 
-data_dir_lock &data_dir_lock::operator=(data_dir_lock &&other) noexcept {
+data_dir_lock& data_dir_lock::operator=(data_dir_lock&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0)
       ::close(fd_);
@@ -31,8 +31,8 @@ data_dir_lock::~data_dir_lock() {
     ::close(fd_); // releases the lock
 }
 
-std::optional<data_dir_lock> data_dir_lock::acquire(const std::filesystem::path &dir,
-                                                    std::string &error) {
+std::optional<data_dir_lock> data_dir_lock::acquire(const std::filesystem::path& dir,
+                                                    std::string& error) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {

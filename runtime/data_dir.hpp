@@ -11,17 +11,17 @@ namespace qtc {
 class data_dir_lock {
 public:
   data_dir_lock() = default;
-  data_dir_lock(data_dir_lock &&other) noexcept;
-  data_dir_lock &operator=(data_dir_lock &&other) noexcept;
-  data_dir_lock(const data_dir_lock &) = delete;
-  data_dir_lock &operator=(const data_dir_lock &) = delete;
+  data_dir_lock(data_dir_lock&& other) noexcept;
+  data_dir_lock& operator=(data_dir_lock&& other) noexcept;
+  data_dir_lock(const data_dir_lock&) = delete;
+  data_dir_lock& operator=(const data_dir_lock&) = delete;
   ~data_dir_lock();
 
   /// Creates `dir` (and parents) if needed and takes its lock file `<dir>/.lock` without
   /// waiting. On failure returns nothing and sets `error` to a sentence naming the directory.
-  static std::optional<data_dir_lock> acquire(const std::filesystem::path &dir, std::string &error);
+  static std::optional<data_dir_lock> acquire(const std::filesystem::path& dir, std::string& error);
 
-  const std::filesystem::path &path() const {
+  const std::filesystem::path& path() const {
     return dir_;
   }
 

@@ -10,9 +10,9 @@
 
 namespace qtc {
 
-logger::logger(caf::actor_system &sys, std::string actor_name)
+logger::logger(caf::actor_system& sys, std::string actor_name)
     : sys_(&sys), actor_(std::move(actor_name)) {
-  const auto &cfg = caf::content(sys.config());
+  const auto& cfg = caf::content(sys.config());
   node_ = caf::get_or(cfg, "qtcnode.node-name", std::string{});
   auto level = caf::get_or(cfg, "qtcnode.log-level", std::string{"info"});
   threshold_ = parse_log_level(level).value_or(log_level::info);

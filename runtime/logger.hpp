@@ -21,7 +21,7 @@ public:
   logger() = default;
 
   /// A logger for `actor_name` in `sys`; node label and threshold from the system's config.
-  logger(caf::actor_system &sys, std::string actor_name);
+  logger(caf::actor_system& sys, std::string actor_name);
 
   /// Whether events of `level` are written.
   bool enabled(log_level level) const {
@@ -43,12 +43,12 @@ public:
     log(log_level::debug, std::move(event), std::move(fields));
   }
 
-  const std::string &actor_name() const {
+  const std::string& actor_name() const {
     return actor_;
   }
 
 private:
-  caf::actor_system *sys_ = nullptr;
+  caf::actor_system* sys_ = nullptr;
   std::string actor_;
   std::string node_;
   log_level threshold_ = log_level::info;

@@ -42,15 +42,15 @@ bool node_config::declares(std::string_view section, std::string_view key) const
 
 namespace {
 
-bool given_on_command_line(const std::vector<std::string> &argv, const std::string &key) {
+bool given_on_command_line(const std::vector<std::string>& argv, const std::string& key) {
   auto prefix = "--qtcnode." + key + "=";
   return std::any_of(argv.begin(), argv.end(),
-                     [&](const std::string &arg) { return arg.rfind(prefix, 0) == 0; });
+                     [&](const std::string& arg) { return arg.rfind(prefix, 0) == 0; });
 }
 
-std::filesystem::path resolve(const caf::actor_system_config &cfg,
-                              const std::vector<std::string> &argv, const std::string &key,
-                              const std::string &value) {
+std::filesystem::path resolve(const caf::actor_system_config& cfg,
+                              const std::vector<std::string>& argv, const std::string& key,
+                              const std::string& value) {
   std::filesystem::path p{value};
   if (p.empty() || p.is_absolute() || given_on_command_line(argv, key)
       || cfg.config_file_path.empty())
@@ -58,8 +58,8 @@ std::filesystem::path resolve(const caf::actor_system_config &cfg,
   return (std::filesystem::path{cfg.config_file_path}.parent_path() / p).lexically_normal();
 }
 
-std::uint16_t port_option(const caf::settings &s, const std::string &key, int64_t fallback,
-                          int64_t min, std::vector<option_error> &errors, int64_t &raw) {
+std::uint16_t port_option(const caf::settings& s, const std::string& key, int64_t fallback,
+                          int64_t min, std::vector<option_error>& errors, int64_t& raw) {
   raw = caf::get_or(s, "qtcnode." + key, fallback);
   if (raw < min || raw > 65535) {
     errors.push_back({"qtcnode." + key, "must be in [" + std::to_string(min) + ", 65535], got "
@@ -71,13 +71,13 @@ std::uint16_t port_option(const caf::settings &s, const std::string &key, int64_
 
 } // namespace
 
-node_options read_node_options(const node_config &cfg, const std::vector<std::string> &argv,
-                               std::vector<option_error> &errors) {
-  const auto &s = caf::content(cfg);
+node_options read_node_options(const node_config& cfg, const std::vector<std::string>& argv,
+                               std::vector<option_error>& errors) {
+  const auto& s = caf::content(cfg);
   // CAF rejects unknown command-line options but accepts any key in a config file: a typo
   // there must not pass silently.
   if (auto section = caf::get_if<caf::settings>(&s, "qtcnode")) {
-    for (const auto &kvp : *section)
+    for (const auto& kvp : *section)
       if (!cfg.declares("qtcnode", kvp.first))
         errors.push_back(
             option_error{"qtcnode." + kvp.first, "unknown option (qtcnode --help lists them all)"});

@@ -51,7 +51,7 @@ struct option_error {
 /// Reads the options after `cfg.parse(...)`. Relative paths given on the command line are
 /// resolved against the working directory; those from the config file against the config
 /// file's directory. `argv` tells which is which.
-node_options read_node_options(const node_config &cfg, const std::vector<std::string> &argv,
-                               std::vector<option_error> &errors);
+node_options read_node_options(const node_config& cfg, const std::vector<std::string>& argv,
+                               std::vector<option_error>& errors);
 
 } // namespace qtc

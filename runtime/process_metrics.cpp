@@ -53,8 +53,8 @@ double boot_time_seconds() {
 
 double open_fds() {
   double n = 0;
-  if (DIR *dir = opendir("/proc/self/fd")) {
-    while (auto *entry = readdir(dir))
+  if (DIR* dir = opendir("/proc/self/fd")) {
+    while (auto* entry = readdir(dir))
       if (entry->d_name[0] != '.')
         ++n;
     closedir(dir);

@@ -2,6 +2,7 @@
 // Debian's interpreter. Blocks made here decode there with the same hashes and merkle roots, and
 // blocks made there decode here.
 #include "messages/block.hpp"
+#include "runtime/hex.hpp"
 #include "runtime/merkle.hpp"
 #include "support/process.hpp"
 
@@ -12,25 +13,13 @@ using namespace qtc;
 
 namespace {
 
+/// Test data is well-formed hex.
+bytes hex_bytes(const std::string& hex) {
+  return qtc::from_hex(hex).value();
+}
+
 const std::string python = "/usr/bin/python3";
 const std::string script = std::string{QTC_SOURCE_DIR} + "/tests/interop/bitcoinlib_block.py";
-
-std::string to_hex(std::span<const std::uint8_t> data) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : data) {
-    out += digits[b >> 4];
-    out += digits[b & 0x0f];
-  }
-  return out;
-}
-
-bytes from_hex(const std::string& hex) {
-  bytes out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<std::uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
 
 nlohmann::json run_python(const std::vector<std::string>& args) {
   std::vector<std::string> full{script};
@@ -47,7 +36,8 @@ nlohmann::json run_python(const std::vector<std::string>& args) {
 block make_block() {
   block b;
   transaction coinbase;
-  coinbase.inputs.push_back(tx_in{outpoint{hash256{}, 0xffffffff}, bytes{0x03, 0x01, 0x02, 0x03}, 0xffffffff});
+  coinbase.inputs.push_back(
+      tx_in{outpoint{hash256{}, 0xffffffff}, bytes{0x03, 0x01, 0x02, 0x03}, 0xffffffff});
   coinbase.outputs.push_back(tx_out{5'000'000'000, bytes(25, 0x76)});
   b.txs.push_back(coinbase);
   for (std::uint8_t i = 0; i < 6; ++i) {
@@ -58,7 +48,8 @@ block make_block() {
       hash256 prev{};
       prev[0] = i;
       prev[31] = j;
-      tx.inputs.push_back(tx_in{outpoint{prev, j}, bytes(static_cast<std::size_t>(10 + 60 * j), j), 0xfffffffd});
+      tx.inputs.push_back(
+          tx_in{outpoint{prev, j}, bytes(static_cast<std::size_t>(10 + 60 * j), j), 0xfffffffd});
     }
     for (std::uint8_t k = 0; k <= (i + 1) % 4; ++k)
       tx.outputs.push_back(tx_out{1000 * (k + 1), bytes(k == 3 ? 300 : 22 + k, 0xa9)});
@@ -95,7 +86,7 @@ TEST_CASE("blocks made here decode in python-bitcoinlib with the same hashes") {
 
 TEST_CASE("blocks made by python-bitcoinlib decode here with the same hashes") {
   auto json = run_python({"make"});
-  auto raw = from_hex(json["hex"].get<std::string>());
+  auto raw = hex_bytes(json["hex"].get<std::string>());
   byte_reader r{raw};
   auto b = read_block(r, 100'000);
   r.expect_end();

@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 namespace {
 
 template <class T>
-T round_trip(caf::actor_system &sys, T x) {
+T round_trip(caf::actor_system& sys, T x) {
   std::vector<char> buf;
   caf::binary_serializer sink{sys, buf};
   REQUIRE_FALSE(sink(x));
@@ -27,7 +27,7 @@ T round_trip(caf::actor_system &sys, T x) {
 } // namespace
 
 TEST_CASE_FIXTURE(test::simulation, "every catalog type is registered under its name") {
-  for (const auto &name : catalog_type_names()) {
+  for (const auto& name : catalog_type_names()) {
     CAPTURE(name);
     CHECK(sys.types().make_value(name) != nullptr);
   }

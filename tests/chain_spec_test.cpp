@@ -19,14 +19,14 @@ std::string regtest_text() {
 }
 
 /// The 1-based line of the first occurrence of `needle` in `text`.
-std::size_t line_of(const std::string &text, const std::string &needle) {
+std::size_t line_of(const std::string& text, const std::string& needle) {
   auto pos = text.find(needle);
   REQUIRE_MESSAGE(pos != std::string::npos, needle);
   return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + pos, '\n'));
 }
 
 /// The regtest spec with one edit.
-std::string edited(const std::string &from, const std::string &to) {
+std::string edited(const std::string& from, const std::string& to) {
   auto text = regtest_text();
   auto pos = text.find(from);
   REQUIRE_MESSAGE(pos != std::string::npos, from);
@@ -35,16 +35,16 @@ std::string edited(const std::string &from, const std::string &to) {
 }
 
 /// The errors of a text as "file:line: key: what" strings.
-std::vector<std::string> errors_of(const std::string &text) {
+std::vector<std::string> errors_of(const std::string& text) {
   auto result = parse_chain_spec(text, "spec.toml");
   CHECK_FALSE(result.spec);
   std::vector<std::string> out;
-  for (auto &e : result.errors)
+  for (auto& e : result.errors)
     out.push_back(e.to_string());
   return out;
 }
 
-std::string at(std::size_t line, const std::string &rest) {
+std::string at(std::size_t line, const std::string& rest) {
   return "spec.toml:" + std::to_string(line) + ": " + rest;
 }
 
@@ -52,7 +52,7 @@ std::string at(std::size_t line, const std::string &rest) {
 
 TEST_CASE("the shipped chain specs load") {
   auto regtest = load_chain_spec(config_dir / "regtest.toml");
-  for (auto &e : regtest.errors)
+  for (auto& e : regtest.errors)
     FAIL_CHECK(e.to_string());
   REQUIRE(regtest.spec);
   CHECK(regtest.spec->network == "regtest");
@@ -74,7 +74,7 @@ TEST_CASE("the shipped chain specs load") {
   CHECK(regtest.spec->max_bytes_per_minute == 1'000'000);
 
   auto mainnet = load_chain_spec(config_dir / "mainnet.toml");
-  for (auto &e : mainnet.errors)
+  for (auto& e : mainnet.errors)
     FAIL_CHECK(e.to_string());
   REQUIRE(mainnet.spec);
   CHECK(mainnet.spec->default_port == 8333);
@@ -88,7 +88,7 @@ TEST_CASE("each mistake is reported as file:line: key: what") {
   auto text = regtest_text();
   auto port_line = line_of(text, "default_port = 18444");
   struct mistake {
-    const char *name;
+    const char* name;
     std::string text;
     std::string expected;
   };
@@ -138,7 +138,7 @@ TEST_CASE("each mistake is reported as file:line: key: what") {
           "proof_of_work.pow_limit: must be 64 hex characters (a big-endian 256-bit target)")},
       {"syntax error", edited("max_connections = 125", "max_connections = = 125"), ""},
   };
-  for (const auto &m : mistakes) {
+  for (const auto& m : mistakes) {
     CAPTURE(m.name);
     auto errors = errors_of(m.text);
     REQUIRE(errors.size() >= 1);
@@ -161,7 +161,7 @@ TEST_CASE("each mistake is reported as file:line: key: what") {
 TEST_CASE("all problems in a file are reported, in file order") {
   auto text = regtest_text();
   auto broken = text;
-  auto swap = [&](const std::string &from, const std::string &to) {
+  auto swap = [&](const std::string& from, const std::string& to) {
     broken.replace(broken.find(from), from.size(), to);
   };
   swap("ban_duration = 86400", "ban_duration = 1");

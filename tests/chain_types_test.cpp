@@ -1,5 +1,6 @@
 // Block, transaction, merkle and proof-of-work primitives against Bitcoin's own known answers.
 #include "messages/block.hpp"
+#include "runtime/hex.hpp"
 #include "runtime/merkle.hpp"
 #include "runtime/pow.hpp"
 
@@ -11,36 +12,25 @@ using namespace qtc;
 
 namespace {
 
-bytes from_hex(const std::string& hex) {
-  bytes out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<std::uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-std::string to_hex(std::span<const std::uint8_t> data) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : data) {
-    out += digits[b >> 4];
-    out += digits[b & 0x0f];
-  }
-  return out;
+/// Test data is well-formed hex.
+bytes hex_bytes(const std::string& hex) {
+  return qtc::from_hex(hex).value();
 }
 
 // Bitcoin's genesis block, byte for byte.
 const std::string genesis_header_hex =
-  "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c"
-  "3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
+    "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c"
+    "3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
 const std::string genesis_coinbase_hex =
-  "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff4d04ffff001d01"
-  "04455468652054696d65732030332f4a616e2f32303039204368616e63656c6c6f72206f6e206272696e6b206f6620"
-  "7365636f6e64206261696c6f757420666f722062616e6b73ffffffff0100f2052a01000000434104678afdb0fe5548"
-  "271967f1a67130b7105cd6a828e03909a67962e0ea1f61deb649f6bc3f4cef38c4f35504e51ec112de5c384df7ba0b"
-  "8d578a4c702b6bf11d5fac00000000";
+    "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff4d04ffff001d"
+    "01"
+    "04455468652054696d65732030332f4a616e2f32303039204368616e63656c6c6f72206f6e206272696e6b206f6620"
+    "7365636f6e64206261696c6f757420666f722062616e6b73ffffffff0100f2052a01000000434104678afdb0fe5548"
+    "271967f1a67130b7105cd6a828e03909a67962e0ea1f61deb649f6bc3f4cef38c4f35504e51ec112de5c384df7ba0b"
+    "8d578a4c702b6bf11d5fac00000000";
 
 uint256_be limit_from_hex(const std::string& hex) {
-  auto b = from_hex(hex);
+  auto b = hex_bytes(hex);
   uint256_be out{};
   std::copy(b.begin(), b.end(), out.begin());
   return out;
@@ -49,7 +39,7 @@ uint256_be limit_from_hex(const std::string& hex) {
 } // namespace
 
 TEST_CASE("Bitcoin's genesis block decodes, hashes and re-encodes byte for byte") {
-  auto raw = from_hex(genesis_header_hex + "01" + genesis_coinbase_hex);
+  auto raw = hex_bytes(genesis_header_hex + "01" + genesis_coinbase_hex);
   byte_reader r{raw};
   auto b = read_block(r, 1000);
   r.expect_end();
@@ -100,7 +90,8 @@ TEST_CASE("compact targets decode and encode as Bitcoin does") {
 }
 
 TEST_CASE("a target easier than the chain's limit is refused") {
-  auto mainnet_limit = limit_from_hex("00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+  auto mainnet_limit =
+      limit_from_hex("00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
   hash256 zero{};
   CHECK(check_proof_of_work(zero, 0x1d00ffff, mainnet_limit));
   CHECK_FALSE(check_proof_of_work(zero, 0x207fffff, mainnet_limit));
@@ -122,9 +113,11 @@ TEST_CASE("merkle roots detect duplicated trailing transactions (CVE-2012-2459)"
 }
 
 TEST_CASE("transaction and block decoding refuse bad input with distinct errors") {
-  auto coinbase = from_hex(genesis_coinbase_hex);
+  auto coinbase = hex_bytes(genesis_coinbase_hex);
   SUBCASE("a zero input count (segwit marker) is not a legacy transaction") {
-    auto raw = from_hex("01000000" "00" "01");
+    auto raw = hex_bytes("01000000"
+                        "00"
+                        "01");
     byte_reader r{raw};
     read_transaction(r);
     CHECK(r.error() == wire_error::invalid_value);
@@ -149,7 +142,7 @@ TEST_CASE("transaction and block decoding refuse bad input with distinct errors"
     }
   }
   SUBCASE("a block announcing more transactions than its bytes can hold") {
-    bytes raw = from_hex(genesis_header_hex);
+    bytes raw = hex_bytes(genesis_header_hex);
     byte_writer w{raw};
     w.compact_size(1'000'000);
     w.raw(coinbase);

@@ -20,13 +20,13 @@ const std::string qtcnode = QTCNODE_BINARY;
 const std::string qtc_inspect = QTC_INSPECT_BINARY;
 const std::filesystem::path source_dir = QTC_SOURCE_DIR;
 
-std::string read_file(const std::filesystem::path &p) {
+std::string read_file(const std::filesystem::path& p) {
   std::ifstream in{p, std::ios::binary};
   return {std::istreambuf_iterator<char>{in}, {}};
 }
 
 /// A config file for a test node in `dir`: free ports, its own data directory.
-std::filesystem::path write_config(const temp_dir &dir, const std::string &extra = "") {
+std::filesystem::path write_config(const temp_dir& dir, const std::string& extra = "") {
   std::ostringstream ini;
   ini << "[qtcnode]\n"
       << "node-name=\"test\"\n"
@@ -39,7 +39,7 @@ std::filesystem::path write_config(const temp_dir &dir, const std::string &extra
   return dir.write("node.ini", ini.str());
 }
 
-std::uint16_t port_from(const std::optional<std::string> &line) {
+std::uint16_t port_from(const std::optional<std::string>& line) {
   REQUIRE(line);
   auto port = field_value(*line, "port");
   REQUIRE(port);
@@ -54,7 +54,7 @@ struct running_node {
   std::uint16_t metrics_port = 0;
   std::uint16_t p2p_port = 0;
 
-  explicit running_node(const std::string &extra_config = "")
+  explicit running_node(const std::string& extra_config = "")
       : config(write_config(dir, extra_config)), process{qtcnode,
                                                          {"--config-file=" + config.string()},
                                                          dir.path() / "node.log"} {
@@ -128,7 +128,7 @@ TEST_SUITE("process") {
     REQUIRE_MESSAGE(!json.is_discarded(), result.output);
     CHECK(json["node"] == "test");
     std::vector<std::string> names;
-    for (auto &c : json["components"]) {
+    for (auto& c : json["components"]) {
       names.push_back(c["name"]);
       CHECK(c.contains("state"));
     }
@@ -247,12 +247,12 @@ TEST_SUITE("process") {
   TEST_CASE("a broken chain spec exits 2 with file:line: key: what, and nothing starts") {
     auto regtest = read_file(source_dir / "config" / "regtest.toml");
     struct mistake {
-      const char *what;
+      const char* what;
       std::string from;
       std::string to;
       std::string expected; // after "<file>:"
     };
-    auto line_of = [&](const std::string &needle) {
+    auto line_of = [&](const std::string& needle) {
       auto pos = regtest.find(needle);
       REQUIRE(pos != std::string::npos);
       return std::to_string(1 + std::count(regtest.begin(), regtest.begin() + pos, '\n'));
@@ -273,7 +273,7 @@ TEST_SUITE("process") {
         {"syntax error", "max_connections = 125", "max_connections = = 125",
          line_of("max_connections = 125") + ":"},
     };
-    for (const auto &m : mistakes) {
+    for (const auto& m : mistakes) {
       CAPTURE(m.what);
       temp_dir dir;
       auto text = regtest;

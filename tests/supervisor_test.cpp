@@ -19,10 +19,10 @@ using finish_atom = caf::atom_constant<caf::atom("finish")>;
 
 /// A test child: reports "start:<name>" and "stop:<name>" to the recorder; throws on `crash`,
 /// exits normally on `finish`. With `stubborn`, it ignores requests to stop.
-caf::behavior worker(caf::event_based_actor *self, std::string name, caf::actor recorder,
+caf::behavior worker(caf::event_based_actor* self, std::string name, caf::actor recorder,
                      bool stubborn) {
   self->send(recorder, "start:" + name);
-  self->set_exit_handler([self, name, recorder, stubborn](caf::exit_msg &msg) {
+  self->set_exit_handler([self, name, recorder, stubborn](caf::exit_msg& msg) {
     if (stubborn)
       return;
     self->send(recorder, "stop:" + name);
@@ -39,8 +39,8 @@ child_spec worker_child(std::string name, caf::actor recorder,
   child_spec cs;
   cs.name = name;
   cs.restart = restart;
-  cs.start = [name, recorder, stubborn](caf::actor_system &sys,
-                                        const caf::actor &) -> caf::expected<caf::actor> {
+  cs.start = [name, recorder, stubborn](caf::actor_system& sys,
+                                        const caf::actor&) -> caf::expected<caf::actor> {
     return sys.spawn(worker, name, recorder, stubborn);
   };
   return cs;
@@ -67,12 +67,12 @@ struct fixture : test::simulation {
     return sup;
   }
 
-  std::vector<child_info> children(const supervisor_actor &sup) {
+  std::vector<child_info> children(const supervisor_actor& sup) {
     return request<std::vector<child_info>>(sup, children_atom::value).value();
   }
 
-  caf::actor child(const supervisor_actor &sup, const std::string &name) {
-    for (auto &c : children(sup))
+  caf::actor child(const supervisor_actor& sup, const std::string& name) {
+    for (auto& c : children(sup))
       if (c.name == name)
         return c.handle;
     return {};
@@ -81,7 +81,7 @@ struct fixture : test::simulation {
   /// What the workers reported since the last call, space-separated: "start:a stop:b".
   std::string events() {
     std::string result;
-    for (auto &x : inbox<std::string>())
+    for (auto& x : inbox<std::string>())
       result += (result.empty() ? "" : " ") + x;
     return result;
   }
@@ -104,7 +104,7 @@ TEST_CASE_FIXTURE(fixture, "supervisor starts children in order") {
   CHECK(events() == "start:a start:b start:c");
   auto kids = children(sup);
   REQUIRE(kids.size() == 3);
-  for (auto &k : kids)
+  for (auto& k : kids)
     CHECK(k.handle);
 }
 
@@ -124,7 +124,7 @@ TEST_CASE_FIXTURE(fixture, "one_for_one restarts only the child that threw") {
   auto b2 = child(sup, "b");
   CHECK(b2);
   CHECK(b2 != b);
-  for (auto &k : children(sup))
+  for (auto& k : children(sup))
     CHECK(k.restarts == (k.name == "b" ? 1u : 0u));
 }
 
@@ -289,7 +289,7 @@ TEST_CASE_FIXTURE(fixture, "the tree shuts down in reverse start order") {
   // it meanwhile wait in its mailbox), so the reports arrive in the scheduler's order.
   CHECK(events() == "start:a start:c start:d start:e");
   std::string order;
-  for (auto &c : children(sup))
+  for (auto& c : children(sup))
     order += c.name + " ";
   CHECK(order == "a inner c ");
   self->send_exit(sup, caf::exit_reason::user_shutdown);
@@ -319,7 +319,7 @@ TEST_CASE_FIXTURE(fixture, "a child that ignores the stop request is killed at i
 TEST_CASE_FIXTURE(fixture, "a child that fails to start fails its supervisor's start") {
   child_spec broken;
   broken.name = "broken";
-  broken.start = [](caf::actor_system &, const caf::actor &) -> caf::expected<caf::actor> {
+  broken.start = [](caf::actor_system&, const caf::actor&) -> caf::expected<caf::actor> {
     return make_error(errc::bind_failed, "cannot bind 127.0.0.1:1");
   };
   auto sup = spawn_supervisor(
@@ -338,13 +338,13 @@ TEST_CASE_FIXTURE(fixture, "restart events reach the root's observer") {
   child_spec observer;
   observer.name = "observer";
   auto test_self = recorder();
-  observer.start = [test_self](caf::actor_system &sys,
-                               const caf::actor &) -> caf::expected<caf::actor> {
+  observer.start = [test_self](caf::actor_system& sys,
+                               const caf::actor&) -> caf::expected<caf::actor> {
     // The recorder travels as a spawn argument: CAF 0.17 dereferences a null pointer when a
     // function-based actor is spawned without any (UBSan reports it in the asan preset).
     return sys.spawn(
-        [](caf::event_based_actor *self, caf::actor recorder) -> caf::behavior {
-          return {[self, recorder](const supervision_event &ev) { self->send(recorder, ev); }};
+        [](caf::event_based_actor* self, caf::actor recorder) -> caf::behavior {
+          return {[self, recorder](const supervision_event& ev) { self->send(recorder, ev); }};
         },
         test_self);
   };

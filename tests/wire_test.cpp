@@ -2,6 +2,7 @@
 #include "messages/byte_io.hpp"
 #include "messages/framing.hpp"
 #include "runtime/hash.hpp"
+#include "runtime/hex.hpp"
 
 #include <doctest/doctest.h>
 
@@ -11,21 +12,9 @@ using namespace qtc;
 
 namespace {
 
-bytes from_hex(const std::string& hex) {
-  bytes out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<std::uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-std::string to_hex(std::span<const std::uint8_t> data) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : data) {
-    out += digits[b >> 4];
-    out += digits[b & 0x0f];
-  }
-  return out;
+/// Test data is well-formed hex.
+bytes hex_bytes(const std::string& hex) {
+  return qtc::from_hex(hex).value();
 }
 
 const network_magic qtcm{0x51, 0x54, 0x43, 0x4d};
@@ -38,7 +27,7 @@ std::string compact(std::uint64_t x) {
 }
 
 wire_error read_compact(const std::string& hex, std::uint64_t max = UINT64_MAX) {
-  auto in = from_hex(hex);
+  auto in = hex_bytes(hex);
   byte_reader r{in};
   r.compact_size(max);
   return r.error();
@@ -50,9 +39,9 @@ TEST_CASE("double-SHA256 known answers") {
   // SHA-256d of nothing: the checksum of every empty-payload message (verack, getaddr, ...).
   CHECK(to_hex(sha256d({})) == "5df6e0e2761359d30a8275058e299fcc0381534545f55cf43e41983f5d4c9456");
   // Bitcoin's genesis block header and its well-known hash.
-  auto genesis = from_hex(
-    "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c"
-    "3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c");
+  auto genesis = hex_bytes("010000000000000000000000000000000000000000000000000000000000000000000000"
+                          "3ba3edfd7a7b12b27ac72c"
+                          "3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c");
   REQUIRE(genesis.size() == 80);
   auto h = sha256d(genesis);
   CHECK(to_display_hex(h) == "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f");
@@ -71,7 +60,7 @@ TEST_CASE("CompactSize is written in its shortest form") {
   CHECK(compact(0xffffffff) == "feffffffff");
   CHECK(compact(0x100000000) == "ff0000000001000000");
   for (std::uint64_t x : std::initializer_list<std::uint64_t>{
-         0, 0xfc, 0xfd, 0xffff, 0x10000, 0xffffffff, 0x100000000, UINT64_MAX}) {
+           0, 0xfc, 0xfd, 0xffff, 0x10000, 0xffffffff, 0x100000000, UINT64_MAX}) {
     bytes out;
     byte_writer{out}.compact_size(x);
     byte_reader r{out};
@@ -107,7 +96,7 @@ TEST_CASE("counts are bounded by what the remaining input could hold") {
 }
 
 TEST_CASE("reads past the end fail and the first error sticks") {
-  auto in = from_hex("0102030405");
+  auto in = hex_bytes("0102030405");
   byte_reader r{in};
   CHECK(r.u32le() == 0x04030201);
   CHECK(r.u32le() == 0);
@@ -134,12 +123,16 @@ TEST_CASE("var strings respect their bound and trailing bytes are noticed") {
 TEST_CASE("a verack frame is byte-exact with the QTCM magic") {
   bytes out;
   append_frame(out, qtcm, "verack", {});
-  CHECK(to_hex(out) == "5154434d" "76657261636b000000000000" "00000000" "5df6e0e2");
+  CHECK(to_hex(out)
+        == "5154434d"
+           "76657261636b000000000000"
+           "00000000"
+           "5df6e0e2");
 }
 
 TEST_CASE("real Bitcoin mainnet frames decode with Bitcoin's magic") {
   // Bitcoin mainnet verack, as sent on the wire.
-  auto verack = from_hex("f9beb4d976657261636b000000000000000000005df6e0e2");
+  auto verack = hex_bytes("f9beb4d976657261636b000000000000000000005df6e0e2");
   frame_decoder d{bitcoin_main, 4'000'000};
   d.feed(verack);
   auto f = d.next();
@@ -156,7 +149,7 @@ TEST_CASE("real Bitcoin mainnet frames decode with Bitcoin's magic") {
 
 TEST_CASE("the streaming decoder yields whole frames from arbitrary pieces") {
   bytes stream;
-  append_frame(stream, qtcm, "ping", from_hex("0102030405060708"));
+  append_frame(stream, qtcm, "ping", hex_bytes("0102030405060708"));
   append_frame(stream, qtcm, "verack", {});
   bytes big(70000, 0x5a);
   append_frame(stream, qtcm, "block", big);
@@ -183,7 +176,7 @@ TEST_CASE("the streaming decoder yields whole frames from arbitrary pieces") {
 
 TEST_CASE("framing errors are distinct and final") {
   bytes good;
-  append_frame(good, qtcm, "ping", from_hex("0102030405060708"));
+  append_frame(good, qtcm, "ping", hex_bytes("0102030405060708"));
   SUBCASE("bad checksum") {
     auto bad = good;
     bad.back() ^= 1;
@@ -199,7 +192,7 @@ TEST_CASE("framing errors are distinct and final") {
     bytes header;
     byte_writer w{header};
     w.fixed(qtcm);
-    w.raw(from_hex("626c6f636b00000000000000")); // "block"
+    w.raw(hex_bytes("626c6f636b00000000000000")); // "block"
     w.u32le(1001);
     w.u32le(0);
     d.feed(header);

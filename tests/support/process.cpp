@@ -36,7 +36,7 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::filesystem::path temp_dir::write(const std::string &name, const std::string &text) const {
+std::filesystem::path temp_dir::write(const std::string& name, const std::string& text) const {
   auto p = path_ / name;
   std::filesystem::create_directories(p.parent_path());
   std::ofstream out{p, std::ios::binary};
@@ -44,13 +44,13 @@ std::filesystem::path temp_dir::write(const std::string &name, const std::string
   return p;
 }
 
-child_process::child_process(const std::string &binary, const std::vector<std::string> &args,
+child_process::child_process(const std::string& binary, const std::vector<std::string>& args,
                              std::filesystem::path output_file)
     : output_file_(std::move(output_file)) {
   std::vector<std::string> argv_store{binary};
   argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char *> argv;
-  for (auto &a : argv_store)
+  std::vector<char*> argv;
+  for (auto& a : argv_store)
     argv.push_back(a.data());
   argv.push_back(nullptr);
   int fd = ::open(output_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -85,7 +85,7 @@ std::string child_process::output() const {
   return {std::istreambuf_iterator<char>{in}, {}};
 }
 
-std::optional<std::string> child_process::wait_for_line(const std::string &needle,
+std::optional<std::string> child_process::wait_for_line(const std::string& needle,
                                                         std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
@@ -122,7 +122,7 @@ std::optional<int> child_process::wait(std::chrono::milliseconds timeout) {
   return -WTERMSIG(status_);
 }
 
-run_result run_to_completion(const std::string &binary, const std::vector<std::string> &args,
+run_result run_to_completion(const std::string& binary, const std::vector<std::string>& args,
                              std::chrono::milliseconds timeout) {
   temp_dir tmp;
   child_process p{binary, args, tmp.path() / "output"};
@@ -137,7 +137,7 @@ run_result run_to_completion(const std::string &binary, const std::vector<std::s
   return result;
 }
 
-std::optional<std::string> field_value(const std::string &line, const std::string &key) {
+std::optional<std::string> field_value(const std::string& line, const std::string& key) {
   auto pos = line.find(" " + key + "=");
   if (pos == std::string::npos)
     return std::nullopt;
@@ -150,7 +150,7 @@ std::optional<std::string> field_value(const std::string &line, const std::strin
   return line.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
 }
 
-int tcp_connect(const std::string &host, std::uint16_t port) {
+int tcp_connect(const std::string& host, std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -1;
@@ -158,7 +158,7 @@ int tcp_connect(const std::string &host, std::uint16_t port) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1
-      || ::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
+      || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     ::close(fd);
     return -1;
   }
@@ -167,8 +167,8 @@ int tcp_connect(const std::string &host, std::uint16_t port) {
   return fd;
 }
 
-std::optional<http_response> http_get(const std::string &host, std::uint16_t port,
-                                      const std::string &path) {
+std::optional<http_response> http_get(const std::string& host, std::uint16_t port,
+                                      const std::string& path) {
   int fd = tcp_connect(host, port);
   if (fd < 0)
     return std::nullopt;

@@ -17,13 +17,13 @@ class temp_dir {
 public:
   temp_dir();
   ~temp_dir();
-  temp_dir(const temp_dir &) = delete;
-  temp_dir &operator=(const temp_dir &) = delete;
-  const std::filesystem::path &path() const {
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const {
     return path_;
   }
   /// Writes `text` to `name` inside the directory and returns its path.
-  std::filesystem::path write(const std::string &name, const std::string &text) const;
+  std::filesystem::path write(const std::string& name, const std::string& text) const;
 
 private:
   std::filesystem::path path_;
@@ -32,18 +32,18 @@ private:
 class child_process {
 public:
   /// Starts `binary` with `args`; stdout and stderr go to `output_file`.
-  child_process(const std::string &binary, const std::vector<std::string> &args,
+  child_process(const std::string& binary, const std::vector<std::string>& args,
                 std::filesystem::path output_file);
   ~child_process(); // kills the process if it still runs
 
-  child_process(const child_process &) = delete;
-  child_process &operator=(const child_process &) = delete;
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
 
   /// Everything the process wrote so far.
   std::string output() const;
 
   /// Waits until the output contains `needle`; returns the line containing it.
-  std::optional<std::string> wait_for_line(const std::string &needle,
+  std::optional<std::string> wait_for_line(const std::string& needle,
                                            std::chrono::milliseconds timeout);
 
   void signal(int sig);
@@ -67,11 +67,11 @@ struct run_result {
   int exit_code = -1;
   std::string output;
 };
-run_result run_to_completion(const std::string &binary, const std::vector<std::string> &args,
+run_result run_to_completion(const std::string& binary, const std::vector<std::string>& args,
                              std::chrono::milliseconds timeout = std::chrono::seconds{20});
 
 /// A logfmt field's value from a log line: `field_value("a=1 port=9333", "port") == "9333"`.
-std::optional<std::string> field_value(const std::string &line, const std::string &key);
+std::optional<std::string> field_value(const std::string& line, const std::string& key);
 
 struct http_response {
   int status = 0;
@@ -80,10 +80,10 @@ struct http_response {
 };
 
 /// GET `path` from host:port over a real TCP connection (HTTP/1.0, reads to EOF).
-std::optional<http_response> http_get(const std::string &host, std::uint16_t port,
-                                      const std::string &path);
+std::optional<http_response> http_get(const std::string& host, std::uint16_t port,
+                                      const std::string& path);
 
 /// Connects to host:port; returns the socket, or -1.
-int tcp_connect(const std::string &host, std::uint16_t port);
+int tcp_connect(const std::string& host, std::uint16_t port);
 
 } // namespace qtc::test

@@ -35,7 +35,7 @@ struct simulation_config : node_config {
     set("logger.file-verbosity", caf::atom("quiet"));
     set("logger.console", caf::atom("none"));
     // Node log lines go to stderr; tests keep only errors unless QTC_TEST_LOG_LEVEL says more.
-    const char *level = std::getenv("QTC_TEST_LOG_LEVEL");
+    const char* level = std::getenv("QTC_TEST_LOG_LEVEL");
     set("qtcnode.log-level", level != nullptr ? level : "error");
   }
 };
@@ -44,14 +44,14 @@ class simulation {
 public:
   simulation()
       : sys(cfg), self(sys, true),
-        sched(dynamic_cast<caf::scheduler::test_coordinator &>(sys.scheduler())) {
+        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
     // Virtual time starts well after the clock's epoch, so that "now - period" stays positive.
     sched.clock().current_time += std::chrono::hours{1};
   }
 
   ~simulation() {
     // Stop what the test left running, then let the system go without waiting for stragglers.
-    for (auto &x : owned_)
+    for (auto& x : owned_)
       caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
     run();
     sys.await_actors_before_shutdown(false);
@@ -83,7 +83,7 @@ public:
     drain();
     std::vector<T> result;
     std::vector<caf::message> rest;
-    for (auto &msg : stash_) {
+    for (auto& msg : stash_) {
       if (msg.size() == 1 && msg.match_element<T>(0))
         result.push_back(msg.get_as<T>(0));
       else
@@ -95,11 +95,11 @@ public:
 
   /// Sends a request from `self`, runs the system, and returns the reply (or nothing on error).
   template <class Result, class Handle, class... Ts>
-  std::optional<Result> request(const Handle &dest, Ts &&...xs) {
+  std::optional<Result> request(const Handle& dest, Ts&&... xs) {
     std::optional<Result> result;
     auto rp = self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
     run();
-    rp.receive([&](Result &x) { result = std::move(x); }, [&](caf::error &) {});
+    rp.receive([&](Result& x) { result = std::move(x); }, [&](caf::error&) {});
     return result;
   }
 
@@ -108,7 +108,7 @@ public:
     bool more = true;
     while (more)
       self->receive(
-          caf::others >> [&](caf::message_view &x) -> caf::result<caf::message> {
+          caf::others >> [&](caf::message_view& x) -> caf::result<caf::message> {
             stash_.push_back(x.move_content_to_message());
             return caf::message{};
           },
@@ -118,7 +118,7 @@ public:
   simulation_config cfg;
   caf::actor_system sys;
   caf::scoped_actor self;
-  caf::scheduler::test_coordinator &sched;
+  caf::scheduler::test_coordinator& sched;
 
 private:
   std::vector<caf::message> stash_;

@@ -19,7 +19,7 @@
 
 namespace {
 
-std::optional<qtc::status_verbosity> parse_verbosity(const std::string &s) {
+std::optional<qtc::status_verbosity> parse_verbosity(const std::string& s) {
   for (auto v :
        {qtc::status_verbosity::info, qtc::status_verbosity::detailed, qtc::status_verbosity::debug})
     if (s == qtc::to_string(v))
@@ -29,13 +29,13 @@ std::optional<qtc::status_verbosity> parse_verbosity(const std::string &s) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 0;
   auto verbosity = qtc::status_verbosity::info;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    auto value = [&](const std::string &prefix) -> std::optional<std::string> {
+    auto value = [&](const std::string& prefix) -> std::optional<std::string> {
       if (arg.rfind(prefix, 0) == 0)
         return arg.substr(prefix.size());
       return std::nullopt;
@@ -77,10 +77,10 @@ int main(int argc, char **argv) {
   caf::scoped_actor self{sys};
   self->request(*node, std::chrono::seconds{10}, qtc::tree_atom::value, verbosity)
       .receive(
-          [&](const qtc::status_report &report) {
+          [&](const qtc::status_report& report) {
             std::cout << qtc::to_json_value(report).dump(2) << "\n";
           },
-          [&](const caf::error &err) {
+          [&](const caf::error& err) {
             std::cerr << "qtc-inspect: no answer from " << host << ":" << port << ": "
                       << qtc::render_error(err) << "\n";
             exit_code = 1;

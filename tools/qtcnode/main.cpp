@@ -38,12 +38,12 @@ constexpr int exit_bad_config = 2;
 constexpr auto shutdown_budget = std::chrono::milliseconds{4500};
 
 /// Logs the tree below `sup`, one line per child, depth first.
-void log_tree(caf::scoped_actor &self, const qtc::supervisor_actor &sup, const std::string &path,
-              const qtc::logger &log) {
+void log_tree(caf::scoped_actor& self, const qtc::supervisor_actor& sup, const std::string& path,
+              const qtc::logger& log) {
   self->request(sup, std::chrono::seconds{2}, qtc::children_atom::value)
       .receive(
-          [&](const std::vector<qtc::child_info> &children) {
-            for (const auto &c : children) {
+          [&](const std::vector<qtc::child_info>& children) {
+            for (const auto& c : children) {
               auto child_path = path + "/" + c.name;
               log.info("supervision tree",
                        {{"path", child_path},
@@ -54,19 +54,19 @@ void log_tree(caf::scoped_actor &self, const qtc::supervisor_actor &sup, const s
                 log_tree(self, caf::actor_cast<qtc::supervisor_actor>(c.handle), child_path, log);
             }
           },
-          [&](const caf::error &err) {
+          [&](const caf::error& err) {
             log.warning("cannot list children",
                         {{"path", path}, {"reason", qtc::render_error(err)}});
           });
 }
 
-const char *signal_name(int sig) {
+const char* signal_name(int sig) {
   return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
 }
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   // Signals are taken synchronously by the main thread (sigtimedwait below); every thread the
   // actor system starts inherits this mask, so no scheduler thread is ever interrupted.
   sigset_t signals;
@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
   cfg.load<caf::io::middleman>();
   cfg.set("logger.console", caf::atom("none"));
   std::vector<std::string> args(argv + 1, argv + argc);
-  for (const auto &arg : args) {
+  for (const auto& arg : args) {
     if (arg == "--help" || arg == "-h" || arg == "-?") {
       std::cout << "usage: qtcnode --config-file=FILE [--section.key=value ...]\n\n"
                    "Every option can be set in the config file (INI: [section] then key=value)\n"
@@ -96,16 +96,16 @@ int main(int argc, char **argv) {
     return exit_ok;
   std::vector<qtc::option_error> option_errors;
   auto options = qtc::read_node_options(cfg, args, option_errors);
-  for (const auto &e : option_errors)
+  for (const auto& e : option_errors)
     std::cerr << "qtcnode: " << e.key << ": " << e.what << "\n";
   if (!option_errors.empty())
     return exit_bad_config;
   auto loaded = qtc::load_chain_spec(options.chain_spec);
-  for (const auto &e : loaded.errors)
+  for (const auto& e : loaded.errors)
     std::cerr << e.to_string() << "\n";
   if (!loaded.spec)
     return exit_bad_config;
-  const auto &spec = *loaded.spec;
+  const auto& spec = *loaded.spec;
   std::string lock_error;
   auto lock = qtc::data_dir_lock::acquire(options.data_dir, lock_error);
   if (!lock) {
@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
   bool root_down = false;
   auto check_root = [&](caf::timespan wait) {
     self->receive(
-        [&](const caf::down_msg &msg) {
+        [&](const caf::down_msg& msg) {
           root_down = true;
           if (qtc::is_abnormal_exit(msg.reason)) {
             log.error("node stopped: the supervision tree gave up",

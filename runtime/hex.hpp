@@ -1,0 +1,18 @@
+// Hex text for bytes: lowercase, two digits per byte, in byte order.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qtc {
+
+std::string to_hex(std::span<const std::uint8_t> data);
+
+/// Parses hex (either case); nothing if the length is odd or a character is not a hex digit.
+std::optional<std::vector<std::uint8_t>> from_hex(std::string_view hex);
+
+} // namespace qtc
