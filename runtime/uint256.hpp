@@ -15,8 +15,7 @@ namespace qtc {
 class uint256 {
 public:
   constexpr uint256() = default;
-  constexpr explicit uint256(std::uint64_t x) : limbs_{x, 0, 0, 0} {
-  }
+  constexpr explicit uint256(std::uint64_t x) : limbs_{x, 0, 0, 0} {}
 
   static uint256 from_big_endian(const uint256_be& bytes);
   uint256_be to_big_endian() const;

@@ -116,8 +116,8 @@ TEST_CASE("transaction and block decoding refuse bad input with distinct errors"
   auto coinbase = hex_bytes(genesis_coinbase_hex);
   SUBCASE("a zero input count (segwit marker) is not a legacy transaction") {
     auto raw = hex_bytes("01000000"
-                        "00"
-                        "01");
+                         "00"
+                         "01");
     byte_reader r{raw};
     read_transaction(r);
     CHECK(r.error() == wire_error::invalid_value);

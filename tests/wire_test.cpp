@@ -39,9 +39,10 @@ TEST_CASE("double-SHA256 known answers") {
   // SHA-256d of nothing: the checksum of every empty-payload message (verack, getaddr, ...).
   CHECK(to_hex(sha256d({})) == "5df6e0e2761359d30a8275058e299fcc0381534545f55cf43e41983f5d4c9456");
   // Bitcoin's genesis block header and its well-known hash.
-  auto genesis = hex_bytes("010000000000000000000000000000000000000000000000000000000000000000000000"
-                          "3ba3edfd7a7b12b27ac72c"
-                          "3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c");
+  auto genesis =
+      hex_bytes("010000000000000000000000000000000000000000000000000000000000000000000000"
+                "3ba3edfd7a7b12b27ac72c"
+                "3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c");
   REQUIRE(genesis.size() == 80);
   auto h = sha256d(genesis);
   CHECK(to_display_hex(h) == "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f");

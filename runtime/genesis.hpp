@@ -1,0 +1,15 @@
+// The genesis block of a chain, built from its chain spec.
+//
+// Its single coinbase transaction: version 1; one input spending the null outpoint with
+// script_sig = PUSH4 <bits, little-endian> PUSH1 0x04 PUSHn <coinbase_message>, sequence
+// 0xffffffff; one output of `reward` to script_pubkey OP_TRUE (0x51); lock time 0.
+#pragma once
+
+#include "messages/block.hpp"
+#include "runtime/chain_spec.hpp"
+
+namespace qtc {
+
+block make_genesis_block(const chain_spec& spec);
+
+} // namespace qtc

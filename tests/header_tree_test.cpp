@@ -1,0 +1,179 @@
+// The header tree: acceptance rules, best chain by work, reorgs, locators and retargeting, on
+// headers mined for real at easy targets.
+#include "runtime/genesis.hpp"
+#include "runtime/header_tree.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+using namespace qtc;
+
+namespace {
+
+const std::filesystem::path config_dir = std::filesystem::path{QTC_SOURCE_DIR} / "config";
+
+chain_spec regtest() {
+  auto r = load_chain_spec(config_dir / "regtest.toml");
+  REQUIRE(r.spec);
+  return *r.spec;
+}
+
+/// Mines a child of `parent`: the first nonce whose hash meets `bits`.
+block_header mine(const header_node& parent, std::uint32_t time, std::uint32_t bits,
+                  const uint256& pow_limit, std::uint32_t salt = 0) {
+  block_header h;
+  h.version = 1;
+  h.prev_block = parent.hash;
+  h.merkle_root[0] = static_cast<std::uint8_t>(salt); // distinguishes siblings
+  h.merkle_root[1] = static_cast<std::uint8_t>(salt >> 8);
+  h.time = time;
+  h.bits = bits;
+  for (h.nonce = 0;; ++h.nonce)
+    if (check_proof_of_work(block_hash(h), bits, pow_limit.to_big_endian()))
+      return h;
+}
+
+constexpr std::int64_t now = 1'800'000'000;
+
+struct fixture {
+  chain_spec spec = regtest();
+  chain_params params = chain_params::from(spec);
+  header_tree tree{params, make_genesis_block(spec).header};
+
+  /// Extends the chain ending at `tip` by `n` headers 10 minutes apart; returns the new tip.
+  const header_node* extend(const header_node* tip, int n, std::uint32_t salt = 0) {
+    for (int i = 0; i < n; ++i) {
+      auto h = mine(*tip, tip->header.time + 600, tip->header.bits, params.pow_limit, salt);
+      auto r = tree.accept(h, now);
+      REQUIRE(r.rejection == header_rejection::none);
+      REQUIRE_FALSE(r.duplicate);
+      tip = r.node;
+    }
+    return tip;
+  }
+};
+
+} // namespace
+
+TEST_CASE("the regtest genesis block is what the chain spec pins") {
+  auto spec = regtest();
+  auto genesis = make_genesis_block(spec);
+  CHECK(to_display_hex(block_hash(genesis.header)) == spec.genesis_hash_hex);
+  CHECK(check_proof_of_work(block_hash(genesis.header), genesis.header.bits,
+                            chain_params::from(spec).pow_limit.to_big_endian()));
+  CHECK(genesis.txs.size() == 1);
+  CHECK(genesis.txs[0].is_coinbase());
+}
+
+TEST_CASE_FIXTURE(fixture, "headers that link, meet their target and keep time are accepted") {
+  auto tip = extend(&tree.genesis(), 20);
+  CHECK(tip->height == 20);
+  CHECK(&tree.best() == tip);
+  CHECK(tree.size() == 21);
+  CHECK(tree.best().chain_work == uint256{2}.times(21)); // regtest: 2 hashes of work per block
+  // The same header again is a duplicate, not an error.
+  auto again = tree.accept(tip->header, now);
+  CHECK(again.duplicate);
+  CHECK(again.rejection == header_rejection::none);
+}
+
+TEST_CASE_FIXTURE(fixture, "each broken rule is its own rejection") {
+  auto tip = extend(&tree.genesis(), 12);
+  SUBCASE("unknown parent") {
+    block_header orphan = tip->header;
+    orphan.prev_block[0] ^= 1;
+    CHECK(tree.accept(orphan, now).rejection == header_rejection::unknown_parent);
+  }
+  SUBCASE("proof of work not met") {
+    auto h = mine(*tip, tip->header.time + 600, tip->header.bits, params.pow_limit);
+    for (;; ++h.nonce) // find a nonce that does NOT meet the target
+      if (!check_proof_of_work(block_hash(h), h.bits, params.pow_limit.to_big_endian()))
+        break;
+    CHECK(tree.accept(h, now).rejection == header_rejection::bad_proof_of_work);
+  }
+  SUBCASE("target easier than the limit") {
+    // Mined against a limit of 2^256 - 1: the hash meets its own (too easy) target.
+    auto h = mine(*tip, tip->header.time + 600, 0x2100ffff, ~uint256{});
+    CHECK(tree.accept(h, now).rejection == header_rejection::bad_proof_of_work);
+  }
+  SUBCASE("bits other than the retarget rule's") {
+    auto h = mine(*tip, tip->header.time + 600, 0x1f7fffff, params.pow_limit);
+    CHECK(tree.accept(h, now).rejection == header_rejection::bad_difficulty);
+  }
+  SUBCASE("time not after the median time past") {
+    auto mtp = tree.median_time_past(*tip);
+    auto h = mine(*tip, static_cast<std::uint32_t>(mtp), tip->header.bits, params.pow_limit);
+    CHECK(tree.accept(h, now).rejection == header_rejection::time_too_old);
+    auto ok = mine(*tip, static_cast<std::uint32_t>(mtp + 1), tip->header.bits, params.pow_limit);
+    CHECK(tree.accept(ok, now).rejection == header_rejection::none);
+  }
+  SUBCASE("time too far in the future") {
+    auto h = mine(*tip, static_cast<std::uint32_t>(now + 7201), tip->header.bits, params.pow_limit);
+    CHECK(tree.accept(h, now).rejection == header_rejection::time_too_new);
+    auto edge =
+        mine(*tip, static_cast<std::uint32_t>(now + 7200), tip->header.bits, params.pow_limit);
+    CHECK(tree.accept(edge, now).rejection == header_rejection::none);
+  }
+  CHECK(&tree.best() == tree.find(tree.best().hash));
+}
+
+TEST_CASE_FIXTURE(fixture, "the chain with more work wins, and reorgs find their fork point") {
+  auto common = extend(&tree.genesis(), 5);
+  auto a = extend(common, 3, 1);
+  CHECK(&tree.best() == a);
+  auto b = extend(common, 3, 2); // equal work: the first seen stays best
+  CHECK(&tree.best() == a);
+  auto b2 = extend(b, 1, 2);
+  CHECK(&tree.best() == b2); // more work: reorg
+  CHECK(&tree.fork_point(*a, *b2) == common);
+  CHECK(tree.ancestor(*b2, 5) == common);
+  CHECK(tree.ancestor(*b2, 9) == b2);
+  CHECK(tree.ancestor(*b2, 10) == nullptr);
+}
+
+TEST_CASE_FIXTURE(fixture, "locators step back one at a time, then doubling, ending at genesis") {
+  auto tip = extend(&tree.genesis(), 40);
+  auto loc = tree.locator(*tip);
+  std::vector<std::uint32_t> heights;
+  for (const auto& h : loc)
+    heights.push_back(tree.find(h)->height);
+  // Bitcoin Core's CChain::GetLocator for height 40.
+  CHECK(
+      heights
+      == std::vector<std::uint32_t>{40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 27, 23, 15, 0});
+  CHECK(tree.locator(tree.genesis()).size() == 1);
+}
+
+TEST_CASE("retargeting follows Bitcoin's rule, clamped to a factor of four") {
+  chain_params p;
+  p.pow_limit = uint256::from_big_endian(decode_compact(0x207fffff).value());
+  p.retarget_interval = 4;
+  p.target_spacing = 600;
+  p.max_future_block_time = 7200;
+  p.median_time_span = 3;
+  block_header genesis;
+  genesis.version = 1;
+  genesis.time = 1'700'000'000;
+  genesis.bits = 0x200fffff;
+  header_tree tree{p, genesis};
+  const header_node* tip = &tree.genesis();
+  // Three blocks 150 s apart: the period (3 intervals = 450 s) is faster than 4 × 600 s, clamped
+  // at a quarter, so the target shrinks to 1/4 — bits at height 4 must say so.
+  for (int i = 0; i < 3; ++i) {
+    auto r = tree.accept(mine(*tip, tip->header.time + 150, tip->header.bits, p.pow_limit), now);
+    REQUIRE(r.rejection == header_rejection::none);
+    tip = r.node;
+  }
+  auto expected = tree.expected_bits(*tip);
+  auto old_target = uint256::from_big_endian(decode_compact(0x200fffff).value());
+  auto new_target = uint256::from_big_endian(decode_compact(expected).value());
+  CHECK(new_target
+        == uint256::from_big_endian(
+            decode_compact(encode_compact((old_target.times(600) / uint256{2400}).to_big_endian()))
+                .value()));
+  auto wrong = mine(*tip, tip->header.time + 150, tip->header.bits, p.pow_limit);
+  CHECK(tree.accept(wrong, now).rejection == header_rejection::bad_difficulty);
+  auto right = mine(*tip, tip->header.time + 150, expected, p.pow_limit);
+  CHECK(tree.accept(right, now).rejection == header_rejection::none);
+}
