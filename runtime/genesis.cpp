@@ -1,5 +1,6 @@
 #include "runtime/genesis.hpp"
 
+#include "runtime/header_tree.hpp"
 #include "runtime/merkle.hpp"
 
 namespace qtc {
@@ -29,6 +30,22 @@ block make_genesis_block(const chain_spec& spec) {
   b.header.bits = spec.genesis_bits;
   b.header.nonce = spec.genesis_nonce;
   return b;
+}
+
+std::optional<config_error> check_genesis(const chain_spec& spec) {
+  if (spec.genesis_hash_hex.empty())
+    return std::nullopt;
+  auto genesis = make_genesis_block(spec);
+  auto hash = to_display_hex(block_hash(genesis.header));
+  if (hash != spec.genesis_hash_hex)
+    return config_error{spec.source.string(), 0, "genesis.hash",
+                        "the block defined by [genesis] hashes to " + hash + ", not "
+                          + spec.genesis_hash_hex};
+  auto limit = chain_params::from(spec).pow_limit.to_big_endian();
+  if (!check_proof_of_work(block_hash(genesis.header), genesis.header.bits, limit))
+    return config_error{spec.source.string(), 0, "genesis.nonce",
+                        "the genesis block does not meet its own target (bits)"};
+  return std::nullopt;
 }
 
 } // namespace qtc

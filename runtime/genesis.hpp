@@ -8,8 +8,15 @@
 #include "messages/block.hpp"
 #include "runtime/chain_spec.hpp"
 
+#include <optional>
+
 namespace qtc {
 
 block make_genesis_block(const chain_spec& spec);
+
+/// When the chain spec pins `genesis.hash`: the block built from `[genesis]` must hash to it and
+/// meet its own target. Returns a problem as a config error (no line: it concerns the whole
+/// table), or nothing when all is well or nothing is pinned.
+std::optional<config_error> check_genesis(const chain_spec& spec);
 
 } // namespace qtc

@@ -272,6 +272,8 @@ TEST_SUITE("process") {
          line_of("magic_bytes") + ": network_protocol.magic_bytes: "},
         {"syntax error", "max_connections = 125", "max_connections = = 125",
          line_of("max_connections = 125") + ":"},
+        {"genesis that is not the pinned one", "nonce = 1 ", "nonce = 2 ",
+         " genesis.hash: the block defined by [genesis] hashes to "},
     };
     for (const auto& m : mistakes) {
       CAPTURE(m.what);

@@ -10,6 +10,7 @@
 #include "messages/errors.hpp"
 #include "runtime/chain_spec.hpp"
 #include "runtime/data_dir.hpp"
+#include "runtime/genesis.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/node_options.hpp"
 
@@ -106,6 +107,10 @@ int main(int argc, char** argv) {
   if (!loaded.spec)
     return exit_bad_config;
   const auto& spec = *loaded.spec;
+  if (auto problem = qtc::check_genesis(spec)) {
+    std::cerr << problem->to_string() << "\n";
+    return exit_bad_config;
+  }
   std::string lock_error;
   auto lock = qtc::data_dir_lock::acquire(options.data_dir, lock_error);
   if (!lock) {
