@@ -24,26 +24,26 @@ struct txid_hasher {
 
 std::string to_string(block_rejection x) {
   switch (x) {
-    case block_rejection::none:
-      return "none";
-    case block_rejection::no_transactions:
-      return "no_transactions";
-    case block_rejection::too_large:
-      return "too_large";
-    case block_rejection::first_not_coinbase:
-      return "first_not_coinbase";
-    case block_rejection::extra_coinbase:
-      return "extra_coinbase";
-    case block_rejection::bad_coinbase_script:
-      return "bad_coinbase_script";
-    case block_rejection::no_outputs:
-      return "no_outputs";
-    case block_rejection::bad_output_value:
-      return "bad_output_value";
-    case block_rejection::duplicate_txid:
-      return "duplicate_txid";
-    case block_rejection::bad_merkle_root:
-      return "bad_merkle_root";
+  case block_rejection::none:
+    return "none";
+  case block_rejection::no_transactions:
+    return "no_transactions";
+  case block_rejection::too_large:
+    return "too_large";
+  case block_rejection::first_not_coinbase:
+    return "first_not_coinbase";
+  case block_rejection::extra_coinbase:
+    return "extra_coinbase";
+  case block_rejection::bad_coinbase_script:
+    return "bad_coinbase_script";
+  case block_rejection::no_outputs:
+    return "no_outputs";
+  case block_rejection::bad_output_value:
+    return "bad_output_value";
+  case block_rejection::duplicate_txid:
+    return "duplicate_txid";
+  case block_rejection::bad_merkle_root:
+    return "bad_merkle_root";
   }
   return "block_rejection(" + std::to_string(static_cast<int>(x)) + ")";
 }

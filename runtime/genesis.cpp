@@ -40,7 +40,7 @@ std::optional<config_error> check_genesis(const chain_spec& spec) {
   if (hash != spec.genesis_hash_hex)
     return config_error{spec.source.string(), 0, "genesis.hash",
                         "the block defined by [genesis] hashes to " + hash + ", not "
-                          + spec.genesis_hash_hex};
+                            + spec.genesis_hash_hex};
   auto limit = chain_params::from(spec).pow_limit.to_big_endian();
   if (!check_proof_of_work(block_hash(genesis.header), genesis.header.bits, limit))
     return config_error{spec.source.string(), 0, "genesis.nonce",

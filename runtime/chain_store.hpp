@@ -1,0 +1,76 @@
+// The chain store: headers, blocks and the best-chain pointer in LMDB, under
+// `<data-dir>/chain/`.
+//
+// Every write is one LMDB transaction, committed durably before the call returns, so a process
+// killed at any moment (SIGKILL included) reopens with every committed header and block intact and
+// the best pointer naming a block that is stored. The store records its schema version, network
+// and genesis hash; opening it for another network, another schema, or on a file that is not a
+// usable LMDB environment is a clear error, never a crash, and touches nothing.
+#pragma once
+
+#include "messages/block.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace qtc {
+
+/// What a data directory's chain must be.
+struct chain_identity {
+  std::string network;
+  hash256 genesis{};
+};
+
+struct stored_header {
+  block_header header;
+  std::uint32_t height = 0;
+};
+
+class chain_store {
+public:
+  static constexpr std::uint32_t schema_version = 1;
+
+  /// Opens (and on first use creates) the store in `dir`. On failure returns nothing and sets
+  /// `error` to one sentence naming the directory and the cause.
+  static std::unique_ptr<chain_store> open(const std::filesystem::path& dir,
+                                           const chain_identity& identity, std::string& error,
+                                           std::size_t map_size = std::size_t{1} << 36);
+  ~chain_store();
+  chain_store(const chain_store&) = delete;
+  chain_store& operator=(const chain_store&) = delete;
+
+  // -- writes: each is one durable transaction; an error string, or nothing on success --------
+
+  std::optional<std::string> put_headers(std::span<const stored_header> headers);
+  /// Stores a block and, in the same transaction, makes it the best block.
+  std::optional<std::string> put_block(const hash256& hash, std::span<const std::uint8_t> raw,
+                                       bool make_best);
+
+  // -- reads -----------------------------------------------------------------------------------
+
+  std::optional<stored_header> header(const hash256& hash) const;
+  std::optional<bytes> block(const hash256& hash) const;
+  bool has_block(const hash256& hash) const;
+  std::optional<hash256> best_block() const;
+  /// Every stored header (to rebuild the header tree at start-up), in no particular order.
+  std::vector<stored_header> all_headers() const;
+  std::size_t header_count() const;
+  std::size_t block_count() const;
+
+  const std::filesystem::path& path() const {
+    return dir_;
+  }
+
+private:
+  struct lmdb;
+  chain_store(std::filesystem::path dir, std::unique_ptr<lmdb> db);
+  std::filesystem::path dir_;
+  std::unique_ptr<lmdb> db_;
+};
+
+} // namespace qtc
