@@ -37,7 +37,12 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   root.intensity = restart_intensity{5, std::chrono::seconds{30}};
   root.backoff = restart_backoff{std::chrono::milliseconds{100}, 2.0, std::chrono::seconds{5}};
   root.event_observer = options.metrics_enabled ? "metrics" : "";
-  root.children.push_back(child("storage", storage, options.data_dir));
+  child_spec store;
+  store.name = "storage";
+  store.start = [dir = options.data_dir, spec](caf::actor_system& sys, const caf::actor&) {
+    return start_storage(sys, dir, spec);
+  };
+  root.children.push_back(std::move(store));
   if (options.metrics_enabled)
     // Detached: stopping the HTTP server joins its threads, which must not hold a scheduler
     // thread.

@@ -1,31 +1,65 @@
 #include "actors/storage.hpp"
 
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
+#include "messages/errors.hpp"
+#include "runtime/genesis.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
 
 namespace qtc {
 
 storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_state> self,
-                                     std::filesystem::path data_dir) {
+                                     std::filesystem::path data_dir,
+                                     std::shared_ptr<chain_store> chain) {
   self->state.log = logger{self->system(), "storage"};
   self->state.data_dir = std::move(data_dir);
-  self->state.log.info("data directory open", {{"path", self->state.data_dir.string()}});
-  self->attach_functor(
-      [log = self->state.log](const caf::error&) { log.info("data directory closed"); });
+  self->state.chain = std::move(chain);
+  self->state.log.info("chain store open",
+                       {{"path", self->state.chain->path().string()},
+                        {"headers", std::to_string(self->state.chain->header_count())},
+                        {"blocks", std::to_string(self->state.chain->block_count())}});
+  self->attach_functor([log = self->state.log](const caf::error&) {
+    // Every write was committed durably when it was made: closing flushes nothing.
+    log.info("chain store closed");
+  });
   return {
-      [self](status_atom, status_verbosity) -> status_report {
-        caf::settings result;
-        caf::put(result, "name", "storage");
-        caf::put(result, "state", "open");
-        caf::put(result, "data-dir", self->state.data_dir.string());
-        std::error_code ec;
-        auto space = std::filesystem::space(self->state.data_dir, ec);
-        if (!ec)
-          caf::put(result, "available-bytes",
-                   static_cast<caf::config_value::integer>(space.available));
-        return result;
-      },
+    [self](status_atom, status_verbosity) -> status_report {
+      auto& st = self->state;
+      caf::settings result;
+      caf::put(result, "name", "storage");
+      caf::put(result, "state", "open");
+      caf::put(result, "data-dir", st.data_dir.string());
+      caf::put(result, "headers", static_cast<caf::config_value::integer>(st.chain->header_count()));
+      caf::put(result, "blocks", static_cast<caf::config_value::integer>(st.chain->block_count()));
+      if (auto best = st.chain->best_block())
+        caf::put(result, "best-block", to_display_hex(*best));
+      std::error_code ec;
+      auto space = std::filesystem::space(st.data_dir, ec);
+      if (!ec)
+        caf::put(result, "available-bytes",
+                 static_cast<caf::config_value::integer>(space.available));
+      return result;
+    },
   };
+}
+
+caf::expected<caf::actor> start_storage(caf::actor_system& sys,
+                                        const std::filesystem::path& data_dir,
+                                        const chain_spec& spec) {
+  auto genesis = make_genesis_block(spec);
+  auto genesis_hash = block_hash(genesis.header);
+  std::string error;
+  std::shared_ptr<chain_store> chain =
+    chain_store::open(data_dir / "chain", chain_identity{spec.network, genesis_hash}, error);
+  if (!chain)
+    return make_error(errc::data_dir_unusable, error);
+  if (!chain->best_block()) {
+    if (auto err = chain->put_headers(std::vector{stored_header{genesis.header, 0}}))
+      return make_error(errc::data_dir_unusable, *err);
+    if (auto err = chain->put_block(genesis_hash, serialize(genesis), true))
+      return make_error(errc::data_dir_unusable, *err);
+  }
+  return caf::actor_cast<caf::actor>(sys.spawn(storage, data_dir, std::move(chain)));
 }
 
 } // namespace qtc

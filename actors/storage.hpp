@@ -1,24 +1,36 @@
-// The storage actor: owns the node's data directory. Other actors reach stored state only
-// through it. (The chain and address stores in LMDB arrive with the wire/chain issue.)
+// The storage actor: owns the node's data directory and the LMDB chain store in it. Other actors
+// reach stored state only through it.
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "runtime/chain_spec.hpp"
+#include "runtime/chain_store.hpp"
 #include "runtime/logger.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <filesystem>
+#include <memory>
 
 namespace qtc {
 
 struct storage_state {
   logger log;
   std::filesystem::path data_dir;
+  std::shared_ptr<chain_store> chain; ///< held by this actor alone once it runs
   static inline const char* name = "storage";
 };
 
 storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_state> self,
-                                     std::filesystem::path data_dir);
+                                     std::filesystem::path data_dir,
+                                     std::shared_ptr<chain_store> chain);
+
+/// Opens the chain store under `<data_dir>/chain` (synchronously, so that a foreign or corrupt
+/// store fails the node's start with its reason), stores the genesis block on first use, and
+/// spawns the storage actor owning it.
+caf::expected<caf::actor> start_storage(caf::actor_system& sys,
+                                        const std::filesystem::path& data_dir,
+                                        const chain_spec& spec);
 
 } // namespace qtc
