@@ -23,23 +23,25 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
     log.info("chain store closed");
   });
   return {
-    [self](status_atom, status_verbosity) -> status_report {
-      auto& st = self->state;
-      caf::settings result;
-      caf::put(result, "name", "storage");
-      caf::put(result, "state", "open");
-      caf::put(result, "data-dir", st.data_dir.string());
-      caf::put(result, "headers", static_cast<caf::config_value::integer>(st.chain->header_count()));
-      caf::put(result, "blocks", static_cast<caf::config_value::integer>(st.chain->block_count()));
-      if (auto best = st.chain->best_block())
-        caf::put(result, "best-block", to_display_hex(*best));
-      std::error_code ec;
-      auto space = std::filesystem::space(st.data_dir, ec);
-      if (!ec)
-        caf::put(result, "available-bytes",
-                 static_cast<caf::config_value::integer>(space.available));
-      return result;
-    },
+      [self](status_atom, status_verbosity) -> status_report {
+        auto& st = self->state;
+        caf::settings result;
+        caf::put(result, "name", "storage");
+        caf::put(result, "state", "open");
+        caf::put(result, "data-dir", st.data_dir.string());
+        caf::put(result, "headers",
+                 static_cast<caf::config_value::integer>(st.chain->header_count()));
+        caf::put(result, "blocks",
+                 static_cast<caf::config_value::integer>(st.chain->block_count()));
+        if (auto best = st.chain->best_block())
+          caf::put(result, "best-block", to_display_hex(*best));
+        std::error_code ec;
+        auto space = std::filesystem::space(st.data_dir, ec);
+        if (!ec)
+          caf::put(result, "available-bytes",
+                   static_cast<caf::config_value::integer>(space.available));
+        return result;
+      },
   };
 }
 
@@ -50,7 +52,7 @@ caf::expected<caf::actor> start_storage(caf::actor_system& sys,
   auto genesis_hash = block_hash(genesis.header);
   std::string error;
   std::shared_ptr<chain_store> chain =
-    chain_store::open(data_dir / "chain", chain_identity{spec.network, genesis_hash}, error);
+      chain_store::open(data_dir / "chain", chain_identity{spec.network, genesis_hash}, error);
   if (!chain)
     return make_error(errc::data_dir_unusable, error);
   if (!chain->best_block()) {

@@ -177,26 +177,28 @@ TEST_SUITE("process") {
   }
 
   TEST_CASE("a data directory of another network stops the node with a clear error and exit 1") {
-  running_node regtest_node;
-  regtest_node.stop(); // its data directory now holds a regtest chain
-  auto result = run_to_completion(qtcnode, {"--config-file=" + regtest_node.config.string(),
-                                            "--qtcnode.chain-spec=" + (source_dir / "config" / "mainnet.toml").string(),
-                                            "--qtcnode.p2p-port=-1"});
-  CHECK(result.exit_code == 1);
-  CHECK(result.output.find("holds network regtest") != std::string::npos);
-  CHECK(result.output.find("not mainnet") != std::string::npos);
-  // Nothing was touched: the regtest node starts again on it, with its genesis block stored.
-  child_process again{qtcnode, {"--config-file=" + regtest_node.config.string()},
-                      regtest_node.dir.path() / "again.log"};
-  auto line = again.wait_for_line("msg=\"chain store open\"", 15s);
-  REQUIRE(line);
-  CHECK(field_value(*line, "blocks") == "1");
-  REQUIRE(again.wait_for_line("msg=\"node running\"", 15s));
-  again.signal(SIGTERM);
-  CHECK(again.wait(5s) == 0);
-}
+    running_node regtest_node;
+    regtest_node.stop(); // its data directory now holds a regtest chain
+    auto result = run_to_completion(
+        qtcnode, {"--config-file=" + regtest_node.config.string(),
+                  "--qtcnode.chain-spec=" + (source_dir / "config" / "mainnet.toml").string(),
+                  "--qtcnode.p2p-port=-1"});
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("holds network regtest") != std::string::npos);
+    CHECK(result.output.find("not mainnet") != std::string::npos);
+    // Nothing was touched: the regtest node starts again on it, with its genesis block stored.
+    child_process again{qtcnode,
+                        {"--config-file=" + regtest_node.config.string()},
+                        regtest_node.dir.path() / "again.log"};
+    auto line = again.wait_for_line("msg=\"chain store open\"", 15s);
+    REQUIRE(line);
+    CHECK(field_value(*line, "blocks") == "1");
+    REQUIRE(again.wait_for_line("msg=\"node running\"", 15s));
+    again.signal(SIGTERM);
+    CHECK(again.wait(5s) == 0);
+  }
 
-TEST_CASE("a port that cannot be bound stops the node with a clear error and exit 1") {
+  TEST_CASE("a port that cannot be bound stops the node with a clear error and exit 1") {
     running_node holder; // its P2P port is taken
     temp_dir other;
     auto taken = std::to_string(holder.p2p_port);

@@ -1,0 +1,206 @@
+// qtc-chaingen: mines a deterministic chain on an easy-target chain spec (regtest), for tests,
+// demos and benchmarks.
+//
+//   qtc-chaingen --chain-spec=FILE --blocks=N [--txs=M] [--seed=S] --data-dir=DIR
+//       appends N blocks (each with a coinbase and M more transactions) to the chain store in
+//       DIR/chain (created with the genesis block if new), as a node would store them
+//   qtc-chaingen --chain-spec=FILE --blocks=N [--txs=M] [--seed=S] --print-hex
+//       prints the N blocks after genesis, one hex-encoded serialized block per line
+//
+// The same spec, N, M and seed always give the same blocks. Transactions spend made-up outpoints
+// (scripts and UTXOs are out of the node's scope). Exit 0 on success, 2 on bad arguments, 1 on
+// failure.
+#include "messages/block.hpp"
+#include "runtime/block_check.hpp"
+#include "runtime/chain_store.hpp"
+#include "runtime/genesis.hpp"
+#include "runtime/header_tree.hpp"
+#include "runtime/hex.hpp"
+#include "runtime/merkle.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <random>
+#include <string>
+
+using namespace qtc;
+
+namespace {
+
+struct options {
+  std::string chain_spec;
+  std::string data_dir;
+  std::uint64_t blocks = 0;
+  std::uint64_t txs = 0;
+  std::uint64_t seed = 1;
+  bool print_hex = false;
+};
+
+std::optional<options> parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* prefix) -> std::optional<std::string> {
+      std::string p = prefix;
+      if (arg.rfind(p, 0) == 0)
+        return arg.substr(p.size());
+      return std::nullopt;
+    };
+    auto number = [&](const std::string& s, std::uint64_t& out) {
+      char* end = nullptr;
+      out = std::strtoull(s.c_str(), &end, 10);
+      return !s.empty() && *end == 0;
+    };
+    if (auto v = value("--chain-spec="))
+      o.chain_spec = *v;
+    else if (auto v = value("--data-dir="))
+      o.data_dir = *v;
+    else if (auto v = value("--blocks="); v && number(*v, o.blocks))
+      ;
+    else if (auto v = value("--txs="); v && number(*v, o.txs))
+      ;
+    else if (auto v = value("--seed="); v && number(*v, o.seed))
+      ;
+    else if (arg == "--print-hex")
+      o.print_hex = true;
+    else {
+      std::cerr << "qtc-chaingen: bad argument " << arg << "\n";
+      return std::nullopt;
+    }
+  }
+  if (o.chain_spec.empty() || o.blocks == 0 || o.print_hex == !o.data_dir.empty()) {
+    std::cerr << "usage: qtc-chaingen --chain-spec=FILE --blocks=N [--txs=M] [--seed=S] "
+                 "(--data-dir=DIR | --print-hex)\n";
+    return std::nullopt;
+  }
+  return o;
+}
+
+hash256 random_hash(std::mt19937_64& rng) {
+  hash256 h;
+  for (std::size_t i = 0; i < 32; i += 8) {
+    auto x = rng();
+    for (std::size_t j = 0; j < 8; ++j)
+      h[i + j] = static_cast<std::uint8_t>(x >> (8 * j));
+  }
+  return h;
+}
+
+block next_block(const header_node& parent, std::uint64_t extra_txs, std::mt19937_64& rng,
+                 const uint256_be& limit) {
+  block b;
+  transaction cb;
+  auto height = parent.height + 1;
+  // BIP34-style: the height leads the coinbase script, which makes every coinbase unique.
+  bytes script{4};
+  for (int i = 0; i < 4; ++i)
+    script.push_back(static_cast<std::uint8_t>(height >> (8 * i)));
+  script.push_back(0x51);
+  cb.inputs.push_back(tx_in{outpoint{hash256{}, 0xffffffff}, script, 0xffffffff});
+  cb.outputs.push_back(tx_out{5'000'000'000, bytes(25, 0x76)});
+  b.txs.push_back(cb);
+  for (std::uint64_t t = 0; t < extra_txs; ++t) {
+    transaction tx;
+    tx.version = 2;
+    auto inputs = 1 + rng() % 3;
+    for (std::uint64_t i = 0; i < inputs; ++i)
+      tx.inputs.push_back(tx_in{outpoint{random_hash(rng), static_cast<std::uint32_t>(rng() % 4)},
+                                bytes(70 + rng() % 40, static_cast<std::uint8_t>(rng())),
+                                0xfffffffe});
+    auto outputs = 1 + rng() % 3;
+    for (std::uint64_t i = 0; i < outputs; ++i)
+      tx.outputs.push_back(tx_out{static_cast<std::int64_t>(rng() % 100'000'000), bytes(25, 0xa9)});
+    b.txs.push_back(std::move(tx));
+  }
+  std::vector<hash256> ids;
+  for (const auto& tx : b.txs)
+    ids.push_back(txid(tx));
+  b.header.version = 1;
+  b.header.prev_block = parent.hash;
+  b.header.merkle_root = compute_merkle_root(std::move(ids)).root;
+  b.header.time = parent.header.time + 600;
+  b.header.bits = parent.header.bits;
+  for (b.header.nonce = 0;; ++b.header.nonce)
+    if (check_proof_of_work(block_hash(b.header), b.header.bits, limit))
+      break;
+  return b;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = parse(argc, argv);
+  if (!opts)
+    return 2;
+  auto loaded = load_chain_spec(opts->chain_spec);
+  for (const auto& e : loaded.errors)
+    std::cerr << e.to_string() << "\n";
+  if (!loaded.spec)
+    return 2;
+  const auto& spec = *loaded.spec;
+  auto params = chain_params::from(spec);
+  auto target = decode_compact(spec.genesis_bits);
+  // Expected tries per block = 2^256 / target; refuse anything that would take real mining.
+  if (!target || block_work(uint256::from_big_endian(*target)) > uint256{1u << 20}) {
+    std::cerr << "qtc-chaingen: " << spec.source.string()
+              << ": the target is too hard to mine here; use an easy-target chain (regtest)\n";
+    return 2;
+  }
+  auto genesis = make_genesis_block(spec);
+  header_tree tree{params, genesis.header};
+  std::unique_ptr<chain_store> store;
+  if (!opts->print_hex) {
+    std::string error;
+    store = chain_store::open(std::filesystem::path{opts->data_dir} / "chain",
+                              chain_identity{spec.network, block_hash(genesis.header)}, error);
+    if (!store) {
+      std::cerr << "qtc-chaingen: " << error << "\n";
+      return 1;
+    }
+    if (store->header_count() > 1 || store->block_count() > 1) {
+      std::cerr << "qtc-chaingen: " << store->path().string()
+                << " already holds a chain; use an empty data directory\n";
+      return 1;
+    }
+    if (!store->best_block()) {
+      if (auto err = store->put_headers(std::vector{stored_header{genesis.header, 0}})) {
+        std::cerr << "qtc-chaingen: " << *err << "\n";
+        return 1;
+      }
+      if (auto err = store->put_block(block_hash(genesis.header), serialize(genesis), true)) {
+        std::cerr << "qtc-chaingen: " << *err << "\n";
+        return 1;
+      }
+    }
+  }
+  std::mt19937_64 rng{opts->seed};
+  auto limit = params.pow_limit.to_big_endian();
+  const header_node* tip = &tree.genesis();
+  for (std::uint64_t i = 0; i < opts->blocks; ++i) {
+    auto b = next_block(*tip, opts->txs, rng, limit);
+    auto raw = serialize(b);
+    auto accepted = tree.accept(b.header, b.header.time);
+    auto checked = check_block(b, raw.size(), spec.max_message_size);
+    if (accepted.rejection != header_rejection::none || checked != block_rejection::none) {
+      std::cerr << "qtc-chaingen: internal error: block " << i + 1 << " is invalid ("
+                << to_string(accepted.rejection) << ", " << to_string(checked) << ")\n";
+      return 1;
+    }
+    tip = accepted.node;
+    if (opts->print_hex) {
+      std::cout << to_hex(raw) << "\n";
+    } else {
+      auto err = store->put_headers(std::vector{stored_header{b.header, tip->height}});
+      if (!err)
+        err = store->put_block(tip->hash, raw, true);
+      if (err) {
+        std::cerr << "qtc-chaingen: " << *err << "\n";
+        return 1;
+      }
+    }
+  }
+  std::cerr << "qtc-chaingen: " << opts->blocks << " blocks, tip " << to_display_hex(tip->hash)
+            << " at height " << tip->height << "\n";
+  return 0;
+}
