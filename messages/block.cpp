@@ -119,12 +119,18 @@ bytes serialize(const block& x) {
 }
 
 hash256 block_hash(const block_header& x) {
+  // Serialized in place: hashing headers is the hot path of header sync.
   std::array<std::uint8_t, block_header_size> buf;
-  bytes tmp;
-  tmp.reserve(block_header_size);
-  byte_writer w{tmp};
-  write(w, x);
-  std::copy(tmp.begin(), tmp.end(), buf.begin());
+  auto put32 = [&buf](std::size_t at, std::uint32_t v) {
+    for (std::size_t i = 0; i < 4; ++i)
+      buf[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  put32(0, static_cast<std::uint32_t>(x.version));
+  std::copy(x.prev_block.begin(), x.prev_block.end(), buf.begin() + 4);
+  std::copy(x.merkle_root.begin(), x.merkle_root.end(), buf.begin() + 36);
+  put32(68, x.time);
+  put32(72, x.bits);
+  put32(76, x.nonce);
   return sha256d(buf);
 }
 

@@ -3,6 +3,7 @@
 #include "runtime/hex.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace qtc {
 
@@ -73,12 +74,13 @@ const header_node* header_tree::ancestor(const header_node& node, std::uint32_t 
 }
 
 std::int64_t header_tree::median_time_past(const header_node& node) const {
-  std::vector<std::int64_t> times;
+  std::array<std::int64_t, 101> times; // median_time_span ≤ 101 (chain spec)
+  std::size_t count = 0;
   const header_node* n = &node;
-  for (std::uint32_t i = 0; i < params_.median_time_span && n != nullptr; ++i, n = n->parent)
-    times.push_back(n->header.time);
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  for (; count < params_.median_time_span && n != nullptr; ++count, n = n->parent)
+    times[count] = n->header.time;
+  std::sort(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(count));
+  return times[count / 2];
 }
 
 std::uint32_t header_tree::expected_bits(const header_node& parent) const {
