@@ -101,7 +101,7 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
                                                          + self->state.gauges.size()));
         return result;
       },
-      [self, counter_family](const supervision_event& ev) {
+      [counter_family](const supervision_event& ev) {
         if (ev.kind == supervision_event_kind::restarted) {
           if (auto* f = counter_family(metric_names::actor_restarts_total))
             f->Add({{"actor", ev.child}}).Increment();
@@ -110,7 +110,7 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
             f->Add({{"supervisor", ev.supervisor}}).Increment();
         }
       },
-      [self, counter_family](count_atom, const std::string& family, const metric_labels& labels,
+      [counter_family](count_atom, const std::string& family, const metric_labels& labels,
                              double amount) {
         if (amount < 0)
           return; // counters only go up

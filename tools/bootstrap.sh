@@ -22,6 +22,7 @@ APT_PACKAGES=(
   libcaf-dev libc-ares-dev libminiupnpc-dev prometheus-cpp-dev nlohmann-json3-dev
   libtoml11-dev doctest-dev liblmdb-dev zlib1g-dev
   python3-bitcoinlib   # independent Bitcoin serializer the codec is cross-checked against
+  clang-14 libclang-rt-14-dev   # libFuzzer targets
 )
 
 # Botan modules the node uses (TLS 1.3 with the hybrid ML-KEM group, Noise primitives,
