@@ -111,7 +111,7 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
         }
       },
       [counter_family](count_atom, const std::string& family, const metric_labels& labels,
-                             double amount) {
+                       double amount) {
         if (amount < 0)
           return; // counters only go up
         if (auto* f = counter_family(family))

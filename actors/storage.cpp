@@ -42,6 +42,29 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
                    static_cast<caf::config_value::integer>(space.available));
         return result;
       },
+      [self](put_atom, headers_atom,
+             const std::vector<stored_header>& headers) -> caf::result<bool> {
+        if (auto err = self->state.chain->put_headers(headers))
+          return make_error(errc::storage_failed, *err);
+        return true;
+      },
+      [self](put_atom, block_atom, const hash256& hash, const bytes& raw,
+             bool make_best) -> caf::result<bool> {
+        if (auto err = self->state.chain->put_block(hash, raw, make_best))
+          return make_error(errc::storage_failed, *err);
+        return true;
+      },
+      [self](get_atom, headers_atom) { return self->state.chain->all_headers(); },
+      [self](get_atom, block_atom, const hash256& hash) -> caf::result<bytes> {
+        if (auto raw = self->state.chain->block(hash))
+          return std::move(*raw);
+        return make_error(errc::not_found, "no stored block " + to_display_hex(hash));
+      },
+      [self](get_atom, best_atom) -> caf::result<hash256> {
+        if (auto best = self->state.chain->best_block())
+          return *best;
+        return make_error(errc::not_found, "no best block");
+      },
   };
 }
 

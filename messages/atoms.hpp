@@ -21,6 +21,12 @@ using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using tree_atom = caf::atom_constant<caf::atom("tree")>;
 /// Tells the inspector where it was published.
 using published_atom = caf::atom_constant<caf::atom("published")>;
+/// Storage requests: get/put of headers, blocks and the best block.
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using put_atom = caf::atom_constant<caf::atom("put")>;
+using headers_atom = caf::atom_constant<caf::atom("headers")>;
+using block_atom = caf::atom_constant<caf::atom("block")>;
+using best_atom = caf::atom_constant<caf::atom("best")>;
 /// A log record for the log sink.
 using log_atom = caf::atom_constant<caf::atom("log")>;
 /// Metric updates for the metrics actor.

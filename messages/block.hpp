@@ -11,7 +11,10 @@
 #pragma once
 
 #include "messages/byte_io.hpp"
+#include "messages/field.hpp"
 #include "runtime/hash.hpp"
+
+#include <caf/meta/type_name.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -70,6 +73,26 @@ struct block {
   std::vector<transaction> txs;
   friend bool operator==(const block&, const block&) = default;
 };
+
+/// A header with its height, as the chain store keeps it and the storage actor hands it out.
+struct stored_header {
+  block_header header;
+  std::uint32_t height = 0;
+  friend bool operator==(const stored_header&, const stored_header&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, block_header& x) {
+  return f(caf::meta::type_name("block_header"), field("version"), x.version, field("prev_block"),
+           x.prev_block, field("merkle_root"), x.merkle_root, field("time"), x.time, field("bits"),
+           x.bits, field("nonce"), x.nonce);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stored_header& x) {
+  return f(caf::meta::type_name("stored_header"), field("header"), x.header, field("height"),
+           x.height);
+}
 
 void write(byte_writer& w, const block_header& x);
 void write(byte_writer& w, const transaction& x);

@@ -44,6 +44,10 @@ const std::vector<entry>& entries() {
       make_entry<log_level>("qtc::log_level"),
       make_entry<log_record>("qtc::log_record"),
       make_entry<metric_labels>("qtc::metric_labels"),
+      make_entry<hash256>("qtc::hash256"),
+      make_entry<bytes>("qtc::bytes"),
+      make_entry<block_header>("qtc::block_header"),
+      make_entry<stored_header>("qtc::stored_header"),
   };
   return result;
 }

@@ -19,6 +19,8 @@ enum class errc : std::uint8_t {
   bind_failed,                ///< a listener could not bind its address
   data_dir_unusable,          ///< the data directory cannot be created, locked or read
   invalid_config,             ///< a configuration value is wrong
+  storage_failed,             ///< the chain store could not read or write
+  not_found,                  ///< the requested item is not stored
 };
 
 std::string to_string(errc x);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "messages/atoms.hpp"
+#include "messages/block.hpp"
 #include "messages/log_record.hpp"
 #include "messages/metric_update.hpp"
 #include "messages/status.hpp"
@@ -52,8 +53,19 @@ using metrics_actor = status_actor::extend<
     // Sets a gauge family's series: family, labels, value.
     caf::reacts_to<gauge_atom, std::string, metric_labels, double>>;
 
-/// The storage actor: owns the data directory (and, with the chain issue, the LMDB environment).
-using storage_actor = status_actor;
+/// The storage actor: owns the data directory and the LMDB chain store. Writes are durable
+/// when the reply arrives.
+using storage_actor = status_actor::extend<
+    // Stores headers (one transaction for the whole batch).
+    caf::replies_to<put_atom, headers_atom, std::vector<stored_header>>::with<bool>,
+    // Stores a serialized block under its hash; `true` also makes it the best block.
+    caf::replies_to<put_atom, block_atom, hash256, bytes, bool>::with<bool>,
+    // Returns every stored header (to rebuild the header tree at start-up).
+    caf::replies_to<get_atom, headers_atom>::with<std::vector<stored_header>>,
+    // Returns a serialized block (an error if it is not stored).
+    caf::replies_to<get_atom, block_atom, hash256>::with<bytes>,
+    // Returns the best block's hash (there always is one: genesis is stored at start).
+    caf::replies_to<get_atom, best_atom>::with<hash256>>;
 
 /// The inspector: the node's live-inspection endpoint, published as a CAF remote actor so that
 /// `qtc-inspect` (or any CAF node) can attach to a running node.

@@ -26,11 +26,6 @@ struct chain_identity {
   hash256 genesis{};
 };
 
-struct stored_header {
-  block_header header;
-  std::uint32_t height = 0;
-};
-
 class chain_store {
 public:
   static constexpr std::uint32_t schema_version = 1;

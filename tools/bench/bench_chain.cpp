@@ -17,15 +17,15 @@
 #include "runtime/header_tree.hpp"
 #include "runtime/merkle.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <random>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 using namespace qtc;
 using clock_type = std::chrono::steady_clock;
@@ -46,9 +46,9 @@ double best_of(int runs, const std::function<void()>& f) {
 block make_block(const hash256& prev, std::uint32_t n, int txs, std::mt19937_64& rng) {
   block b;
   transaction cb;
-  cb.inputs.push_back(tx_in{outpoint{hash256{}, 0xffffffff},
-                            bytes{4, std::uint8_t(n), std::uint8_t(n >> 8), std::uint8_t(n >> 16), 0},
-                            0xffffffff});
+  cb.inputs.push_back(
+      tx_in{outpoint{hash256{}, 0xffffffff},
+            bytes{4, std::uint8_t(n), std::uint8_t(n >> 8), std::uint8_t(n >> 16), 0}, 0xffffffff});
   cb.outputs.push_back(tx_out{50, bytes(25, 0x76)});
   b.txs.push_back(cb);
   for (int t = 0; t < txs; ++t) {
@@ -135,9 +135,11 @@ int main(int argc, char** argv) {
   double mb = static_cast<double>(stream.size()) / 1e6;
   std::printf("decode: %zu block messages, %.1f MB (%zu decoded)\n", decoded, mb, decoded);
   report("  frames + messages decoded", mb / t_decode, "MB/s");
-  report("  SHA-256d over the payloads (checksum bound)", static_cast<double>(payload_bytes) / 1e6 / t_sha_payload, "MB/s");
+  report("  SHA-256d over the payloads (checksum bound)",
+         static_cast<double>(payload_bytes) / 1e6 / t_sha_payload, "MB/s");
   report("  memcpy of the same bytes", mb / t_memcpy, "MB/s");
-  report("  ratio decode / checksum bound", (mb / t_decode) / (static_cast<double>(payload_bytes) / 1e6 / t_sha_payload), "");
+  report("  ratio decode / checksum bound",
+         (mb / t_decode) / (static_cast<double>(payload_bytes) / 1e6 / t_sha_payload), "");
 
   // -- headers -----------------------------------------------------------------------------------
   auto params = chain_params::from(spec);
@@ -228,7 +230,8 @@ int main(int argc, char** argv) {
     }
     ::close(fd);
   });
-  std::printf("store: %zu blocks, %.1f MB, one durable transaction per block\n", blocks.size(), store_mb);
+  std::printf("store: %zu blocks, %.1f MB, one durable transaction per block\n", blocks.size(),
+              store_mb);
   report("  LMDB block writes", store_mb / t_write, "MB/s");
   report("  plain file, one fdatasync per block (disk bound)", store_mb / t_file, "MB/s");
   report("  ratio LMDB writes / disk bound", (store_mb / t_write) / (store_mb / t_file), "");
