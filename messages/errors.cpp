@@ -22,6 +22,10 @@ std::string to_string(errc x) {
     return "data_dir_unusable";
   case errc::invalid_config:
     return "invalid_config";
+  case errc::storage_failed:
+    return "storage_failed";
+  case errc::not_found:
+    return "not_found";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

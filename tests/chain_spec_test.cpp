@@ -1,6 +1,7 @@
 // Chain spec loading: the shipped specs, and every class of mistake reported as
 // `file:line: key: what`.
 #include "runtime/chain_spec.hpp"
+#include "runtime/genesis.hpp"
 
 #include <doctest/doctest.h>
 
@@ -82,6 +83,11 @@ TEST_CASE("the shipped chain specs load") {
   CHECK(mainnet.spec->dns_seeds[0] == "seed1.quantumcoin.network");
   CHECK_FALSE(mainnet.spec->allow_private_addresses);
   CHECK(mainnet.spec->retarget_interval == 2016);
+  // Mainnet's genesis is mined: the pinned hash matches and meets bits 0x1d00ffff.
+  CHECK(mainnet.spec->genesis_hash_hex
+        == "0000000017bb2fddc16046eac0e7dca3edd8535435bf885cbc0605e4f6a60cfe");
+  auto problem = check_genesis(*mainnet.spec);
+  CHECK_MESSAGE(!problem, (problem ? problem->to_string() : ""));
 }
 
 TEST_CASE("each mistake is reported as file:line: key: what") {

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <string>
 
 using namespace qtc;
@@ -150,4 +151,38 @@ TEST_CASE("transaction and block decoding refuse bad input with distinct errors"
     read_block(r, 10'000'000);
     CHECK(r.error() == wire_error::truncated);
   }
+}
+
+TEST_CASE("known answer: Bitcoin mainnet block 100,000 (four transactions)") {
+  // tests/data/README.md says where these bytes come from.
+  std::ifstream in{std::string{QTC_SOURCE_DIR} + "/tests/data/mainnet_block_100000.hex"};
+  std::string hex;
+  in >> hex;
+  auto raw = hex_bytes(hex);
+  REQUIRE(raw.size() == 957);
+  byte_reader r{raw};
+  auto b = read_block(r, 1'000'000);
+  r.expect_end();
+  REQUIRE(r.ok());
+  CHECK(to_display_hex(block_hash(b.header))
+        == "000000000003ba27aa200b1cecaad478d2b00432346c3f1f3986da1afd33e506");
+  CHECK(to_display_hex(b.header.prev_block)
+        == "000000000002d01c1fccc21636b607dfd930d31d01c3a62104612a1719011250");
+  REQUIRE(b.txs.size() == 4);
+  CHECK(b.txs[0].is_coinbase());
+  CHECK(to_display_hex(txid(b.txs[0]))
+        == "8c14f0db3df150123e6f3dbbf30f8b955a8249b62ac1d1ff16284aefa3d06d87");
+  CHECK(to_display_hex(txid(b.txs[3]))
+        == "e9a66845e05d5abc0ad04ec80f774a7e585c6e8db975962d069a522137b80c1d");
+  std::vector<hash256> ids;
+  for (const auto& tx : b.txs)
+    ids.push_back(txid(tx));
+  auto merkle = compute_merkle_root(ids);
+  CHECK(merkle.root == b.header.merkle_root);
+  CHECK_FALSE(merkle.mutated);
+  CHECK(to_display_hex(merkle.root)
+        == "f3e94742aca4b5ef85488dc37c06c3282295ffec960994b2c0d5ac2a25a95766");
+  auto limit = limit_from_hex("00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+  CHECK(check_proof_of_work(block_hash(b.header), b.header.bits, limit));
+  CHECK(serialize(b) == raw);
 }

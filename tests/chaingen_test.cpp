@@ -128,4 +128,17 @@ TEST_SUITE("process") {
     CHECK(result.output.find("too hard to mine") != std::string::npos);
   }
 
+  TEST_CASE("qtc-chaingen --mine-genesis finds the nonce a spec pins") {
+    // Regtest's pinned genesis is nonce 1 at the spec's time; a spec without a hash gets the
+    // values to pin, and they must then pass the node's own genesis check.
+    auto result = test::run_to_completion(
+        chaingen, {"--chain-spec=" + regtest_spec, "--mine-genesis", "--threads=2"});
+    REQUIRE_MESSAGE(result.exit_code == 0, result.output);
+    CHECK(result.output.find("time = 1735689600") != std::string::npos);
+    CHECK(result.output.find("nonce = 1\n") != std::string::npos);
+    CHECK(result.output.find(
+              "hash = \"205b687019cfd7bbb8cb6f3a2e1f363402d308fbf9d28e1bddb112fadd953abc\"")
+          != std::string::npos);
+  }
+
 } // TEST_SUITE
