@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace qtc::test;
@@ -166,6 +167,36 @@ TEST_SUITE("process") {
   TEST_CASE("qtcnode exits 0 on SIGINT too") {
     running_node node;
     node.stop(SIGINT);
+  }
+
+  TEST_CASE("the node creates its identity key once, mode 0600, and refuses an exposed one") {
+    temp_dir dir;
+    auto config = write_config(dir);
+    auto data = dir.path() / "ident";
+    auto start = [&](const std::string& log) {
+      child_process node{qtcnode,
+                         {"--config-file=" + config.string(), "--qtcnode.data-dir=" + data.string()},
+                         dir.path() / log};
+      auto line = node.wait_for_line("msg=starting", 15s);
+      REQUIRE(line);
+      REQUIRE(node.wait_for_line("msg=\"node running\"", 15s));
+      node.signal(SIGTERM);
+      CHECK(node.wait(5s) == 0);
+      return *line;
+    };
+    auto first = start("first.log");
+    auto id = field_value(first, "node_id");
+    REQUIRE(id);
+    CHECK(id->size() == 64);
+    struct stat st;
+    REQUIRE(::stat((data / "node.key").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(field_value(start("second.log"), "node_id") == id); // the same identity again
+    ::chmod((data / "node.key").c_str(), 0640);
+    auto refused = run_to_completion(
+        qtcnode, {"--config-file=" + config.string(), "--qtcnode.data-dir=" + data.string()});
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.output.find("node.key: the node key has mode 0640") != std::string::npos);
   }
 
   TEST_CASE("a second node on the same data directory is refused") {

@@ -22,6 +22,8 @@ APT_PACKAGES=(
   libcaf-dev libc-ares-dev libminiupnpc-dev prometheus-cpp-dev nlohmann-json3-dev
   libtoml11-dev doctest-dev liblmdb-dev zlib1g-dev
   python3-bitcoinlib   # independent Bitcoin serializer the codec is cross-checked against
+  python3-dissononce   # independent Noise implementation (interop tests)
+  openssl              # independent TLS 1.3 client and server (interop tests), `openssl speed`
   clang-14 libclang-rt-14-dev   # libFuzzer targets
 )
 

@@ -11,6 +11,7 @@
 //   qtc-bench-chain [--chain-spec=config/regtest.toml] [--dir=/tmp/qtc-bench]
 //
 // Each figure is the best of 5 runs.
+#include "bench_util.hpp"
 #include "messages/p2p.hpp"
 #include "runtime/chain_store.hpp"
 #include "runtime/genesis.hpp"
@@ -29,19 +30,10 @@
 
 using namespace qtc;
 using clock_type = std::chrono::steady_clock;
+using bench::best_of;
+using bench::report;
 
 namespace {
-
-/// Best wall time of `runs` runs of `f`, in seconds.
-double best_of(int runs, const std::function<void()>& f) {
-  double best = 1e100;
-  for (int i = 0; i < runs; ++i) {
-    auto start = clock_type::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(clock_type::now() - start).count());
-  }
-  return best;
-}
 
 block make_block(const hash256& prev, std::uint32_t n, int txs, std::mt19937_64& rng) {
   block b;
@@ -71,10 +63,6 @@ block make_block(const hash256& prev, std::uint32_t n, int txs, std::mt19937_64&
   b.header.time = 1735690000 + n * 600;
   b.header.bits = 0x207fffff;
   return b;
-}
-
-void report(const char* what, double value, const char* unit) {
-  std::printf("%-58s %12.2f %s\n", what, value, unit);
 }
 
 } // namespace

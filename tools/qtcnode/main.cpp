@@ -11,6 +11,8 @@
 #include "runtime/chain_spec.hpp"
 #include "runtime/data_dir.hpp"
 #include "runtime/genesis.hpp"
+#include "runtime/hex.hpp"
+#include "runtime/node_identity.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/node_options.hpp"
 
@@ -20,6 +22,8 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+
+#include <botan/system_rng.h>
 
 #include <csignal>
 #include <cstdio>
@@ -117,6 +121,16 @@ int main(int argc, char** argv) {
     std::cerr << "qtcnode: " << lock_error << "\n";
     return exit_failed;
   }
+  // The node's long-term identity (Noise static key, TLS certificate key): created on the first
+  // start, refused when others may read it.
+  std::string identity_error;
+  Botan::System_RNG system_rng;
+  auto identity =
+      qtc::node_identity::load_or_create(options.data_dir / "node.key", system_rng, identity_error);
+  if (!identity) {
+    std::cerr << "qtcnode: " << identity_error << "\n";
+    return exit_failed;
+  }
 
   caf::actor_system sys{cfg};
   auto sink = qtc::start_log_sink(sys, options.log_file);
@@ -129,6 +143,8 @@ int main(int argc, char** argv) {
                         {"network", spec.network},
                         {"chain_spec", options.chain_spec.string()},
                         {"data_dir", options.data_dir.string()},
+                        {"node_id", qtc::to_hex(identity->id())},
+                        {"static_key", qtc::to_hex(identity->static_public())},
                         {"config_file", cfg.config_file_path},
                         {"scheduler_threads", std::to_string(sys.scheduler().num_workers())}});
 
