@@ -196,6 +196,19 @@ TEST_CASE("qtc-noise-vectors reproduces the cacophony vector and flags a wrong o
   CHECK(r.output.find("PSK") != std::string::npos);
 }
 
+TEST_CASE("qtc-noise-vectors reproduces 120 vectors computed by python3-dissononce") {
+  // Every one-way and interactive pattern x {ChaChaPoly, AESGCM} x {BLAKE2s, SHA256, BLAKE2b,
+  // SHA512}: the token-list-driven HandshakeState against an independent implementation.
+  test::temp_dir dir;
+  auto gen = test::run_to_completion(
+      "/usr/bin/python3", {std::string{QTC_SOURCE_DIR} + "/tests/interop/dissononce_vectors.py"});
+  REQUIRE_MESSAGE(gen.exit_code == 0, gen.output);
+  auto file = dir.write("dissononce.json", gen.output);
+  auto r = test::run_to_completion(QTC_NOISE_VECTORS, {file.string()});
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(r.output.find("120 passed, 0 failed, 0 skipped") != std::string::npos);
+}
+
 TEST_CASE("CipherState: Rekey follows the specification and the last nonce is refused") {
   noise::cipher_state c;
   noise::key32 k;
