@@ -66,6 +66,10 @@ bool is_ip_literal_v6(std::string_view s) {
 std::optional<network_address_entry> parse_address_entry(std::string_view text,
                                                          std::string& error) {
   network_address_entry result;
+  if (text.starts_with("tls:")) {
+    result.tls_only = true;
+    text.remove_prefix(4);
+  }
   if (auto at = text.find('@'); at != std::string_view::npos) {
     auto key = text.substr(0, at);
     if (key.size() != 64 || !is_hex(key)) {
@@ -92,7 +96,7 @@ std::optional<network_address_entry> parse_address_entry(std::string_view text,
   } else {
     auto colon = text.rfind(':');
     if (colon == std::string_view::npos || text.find(':') != colon) {
-      error = "must be host:port, [IPv6]:port or <pubkey>@host:port";
+      error = "must be [tls:][<pubkey>@]host:port, with [IPv6]:port for IPv6";
       return std::nullopt;
     }
     host = text.substr(0, colon);

@@ -26,8 +26,10 @@ struct config_error {
   std::string to_string() const;
 };
 
-/// A peer address from the chain spec: "host:port", "[v6]:port" or "<64 hex>@host:port".
+/// A peer address, in the chain spec or configured by the operator:
+/// `[tls:][<64 hex static key>@]host:port`, IPv6 hosts as `[v6]:port`.
 struct network_address_entry {
+  bool tls_only = false;  ///< `tls:`: the peer speaks only the TLS fallback transport
   std::string pubkey_hex; ///< the peer's static public key (pinning), or empty
   std::string host;       ///< name or address; IPv6 without brackets
   std::uint16_t port = 0;

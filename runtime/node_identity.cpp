@@ -1,7 +1,5 @@
 #include "runtime/node_identity.hpp"
 
-#include "runtime/hex.hpp"
-
 #include <botan/bigint.h>
 #include <botan/ed25519.h>
 #include <botan/hash.h>
@@ -124,52 +122,6 @@ std::optional<node_identity> node_identity::load_or_create(const std::filesystem
     return std::nullopt;
   }
   return from_seed(std::span<const std::uint8_t, 32>{buf.data(), 32});
-}
-
-std::optional<peer_address_spec> parse_peer_address(const std::string& text, std::string& error) {
-  peer_address_spec out;
-  std::string rest = text;
-  if (rest.rfind("tls:", 0) == 0) {
-    out.tls_only = true;
-    rest = rest.substr(4);
-  }
-  if (auto at = rest.find('@'); at != std::string::npos) {
-    auto key = from_hex(rest.substr(0, at));
-    if (!key || key->size() != 32) {
-      error = "'" + text + "': the part before '@' must be a 64-digit hex static public key";
-      return std::nullopt;
-    }
-    static_public_key k;
-    std::copy(key->begin(), key->end(), k.begin());
-    out.pinned = k;
-    rest = rest.substr(at + 1);
-  }
-  std::string port;
-  if (!rest.empty() && rest.front() == '[') {
-    auto close = rest.find(']');
-    if (close == std::string::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
-      error = "'" + text + "': an IPv6 host must be written [address]:port";
-      return std::nullopt;
-    }
-    out.host = rest.substr(1, close - 1);
-    port = rest.substr(close + 2);
-  } else {
-    auto colon = rest.rfind(':');
-    if (colon == std::string::npos || rest.find(':') != colon) {
-      error = "'" + text + "': expected host:port";
-      return std::nullopt;
-    }
-    out.host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-  }
-  char* end = nullptr;
-  auto value = std::strtoul(port.c_str(), &end, 10);
-  if (out.host.empty() || port.empty() || *end != 0 || value == 0 || value > 65535) {
-    error = "'" + text + "': expected host:port with a port from 1 to 65535";
-    return std::nullopt;
-  }
-  out.port = static_cast<std::uint16_t>(value);
-  return out;
 }
 
 } // namespace qtc

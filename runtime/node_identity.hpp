@@ -5,7 +5,8 @@
 //   - the TLS certificate key is Ed25519 with that seed, whose public key maps to the X25519
 //     public key by the Edwards-to-Montgomery map u = (1 + y) / (1 - y) mod 2^255 - 19.
 // So a TLS certificate's Ed25519 key names the same static key a Noise handshake reveals, and a
-// peer pinned as `<static key hex>@host:port` is verified the same way over either transport.
+// peer pinned as `<static key hex>@host:port` (runtime/chain_spec's network_address_entry) is
+// verified the same way over either transport.
 // Node id = SHA-256(static public key).
 #pragma once
 
@@ -16,7 +17,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <vector>
 
 namespace Botan {
 class Private_Key;
@@ -69,18 +69,5 @@ private:
   static_public_key static_public_{};
   std::array<std::uint8_t, 32> tls_public_{};
 };
-
-/// A configured peer, `[tls:][<static key hex>@]host:port`: the key, when given, is pinned; the
-/// `tls:` prefix marks a peer that only speaks the TLS fallback.
-struct peer_address_spec {
-  bool tls_only = false;
-  std::optional<static_public_key> pinned;
-  std::string host;
-  std::uint16_t port = 0;
-};
-
-/// Parses a peer spec; nothing (and `error` says why) for a malformed one. IPv6 hosts are given
-/// in brackets: `[::1]:18444`.
-std::optional<peer_address_spec> parse_peer_address(const std::string& text, std::string& error);
 
 } // namespace qtc

@@ -205,6 +205,13 @@ TEST_CASE("address entries") {
   REQUIRE(pinned);
   CHECK(pinned->pubkey_hex == std::string(64, 'a'));
   CHECK(pinned->host == "node.example");
+  CHECK_FALSE(pinned->tls_only);
+  auto tls = parse_address_entry("tls:" + std::string(64, 'b') + "@[2001:db8::1]:18444", err);
+  REQUIRE(tls);
+  CHECK(tls->tls_only);
+  CHECK(tls->pubkey_hex == std::string(64, 'b'));
+  CHECK(tls->host == "2001:db8::1");
+  CHECK_FALSE(parse_address_entry("abc@1.2.3.4:1", err));
   CHECK_FALSE(parse_address_entry("host:0", err));
   CHECK_FALSE(parse_address_entry("host:65536", err));
   CHECK_FALSE(parse_address_entry("::1:8333", err));

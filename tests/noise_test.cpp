@@ -472,32 +472,6 @@ TEST_CASE("node identity: one seed gives matching Noise and TLS keys; the key fi
   CHECK(error.find("33 bytes") != std::string::npos);
 }
 
-TEST_CASE("configured peers: [tls:][<static key>@]host:port") {
-  std::string error;
-  auto key = std::string(64, 'a');
-  auto p = parse_peer_address(key + "@127.0.0.1:18444", error);
-  REQUIRE(p);
-  REQUIRE(p->pinned);
-  CHECK((*p->pinned)[0] == 0xaa);
-  CHECK(p->host == "127.0.0.1");
-  CHECK(p->port == 18444);
-  auto v6 = parse_peer_address("[::1]:8333", error);
-  REQUIRE(v6);
-  CHECK(v6->host == "::1");
-  CHECK_FALSE(v6->pinned);
-  CHECK_FALSE(p->tls_only);
-  auto tls = parse_peer_address("tls:" + key + "@[2001:db8::1]:18444", error);
-  REQUIRE(tls);
-  CHECK(tls->tls_only);
-  CHECK(tls->pinned);
-  CHECK(tls->host == "2001:db8::1");
-  CHECK_FALSE(parse_peer_address("abc@1.2.3.4:1", error));
-  CHECK(error.find("64-digit") != std::string::npos);
-  CHECK_FALSE(parse_peer_address("1.2.3.4", error));
-  CHECK_FALSE(parse_peer_address("1.2.3.4:0", error));
-  CHECK_FALSE(parse_peer_address("::1:8333", error));
-}
-
 TEST_CASE("interop: python3-dissononce initiator against this responder over loopback TCP") {
   test::temp_dir dir;
   std::uint16_t port = 0;
