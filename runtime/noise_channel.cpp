@@ -168,21 +168,17 @@ transport_error noise_channel::receive(std::span<const std::uint8_t> in, bytes& 
     return fail(transport_error::not_established);
   if (in.empty())
     return transport_error::none;
+  rx_.insert(rx_.end(), in.begin(), in.end());
   if (role_ == channel_role::initiator && !received_anything_) {
     // The first bytes of a Noise message 2 are its length; a TLS record starts with its content
     // type (0x15 alert, 0x16 handshake), which reads as a length far above any message 2.
-    rx_.insert(rx_.end(), in.begin(), in.end());
-    in = {};
     if (rx_.size() < 2)
       return transport_error::none;
     std::size_t len = (std::size_t{rx_[0]} << 8) | rx_[1];
     if (len < message2_min_size || len > message2_min_size + max_handshake_payload)
       return fail(transport_error::not_noise);
-    received_anything_ = true;
-  } else {
-    received_anything_ = true;
-    rx_.insert(rx_.end(), in.begin(), in.end());
   }
+  received_anything_ = true;
   std::size_t pos = 0;
   while (rx_.size() - pos >= 2) {
     std::size_t len = (std::size_t{rx_[pos]} << 8) | rx_[pos + 1];

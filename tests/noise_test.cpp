@@ -165,6 +165,21 @@ nlohmann::json json_line(const std::string& output) {
   return {};
 }
 
+/// Waits for the dissononce peer, then checks its report against our side of the session: the
+/// echo came back intact and both sides agree on the handshake hash and on who is who.
+nlohmann::json check_peer_report(test::child_process& peer, int fd, const noise_channel& ch,
+                                 const node_identity& self, const bytes& python_key) {
+  auto rc = peer.wait(20s);
+  ::close(fd);
+  REQUIRE_MESSAGE(rc == 0, peer.output());
+  auto j = json_line(peer.output());
+  CHECK(j["echo_ok"] == true);
+  CHECK(j["handshake_hash"] == to_hex(ch.handshake_hash()));
+  CHECK(j["remote_static"] == to_hex(self.static_public()));
+  CHECK(ch.remote_static() == noise::keypair::from_private(python_key).public_key);
+  return j;
+}
+
 std::string peer_script() {
   return std::string{QTC_SOURCE_DIR} + "/tests/interop/dissononce_peer.py";
 }
@@ -492,19 +507,11 @@ TEST_CASE("interop: python3-dissononce initiator against this responder over loo
   mine.rekey_after_messages = 2;
   noise_channel ch{channel_role::responder, static_of(self), qtcm, std::nullopt, rng, mine};
   serve_echo(fd, ch, 200000);
-  auto rc = peer.wait(20s);
-  ::close(fd);
-  REQUIRE_MESSAGE(rc == 0, peer.output());
-  auto j = json_line(peer.output());
-  CHECK(j["echo_ok"] == true);
-  CHECK(j["handshake_hash"] == to_hex(ch.handshake_hash()));
-  CHECK(j["remote_static"] == to_hex(self.static_public()));
+  auto j = check_peer_report(peer, fd, ch, self, python_key);
   CHECK(j["peer_payload"]["rekey_after_messages"] == 2);
   CHECK(j["rekeys_sent"].get<int>() == 4);     // 4 messages of <= 65519 bytes, rekey after each
   CHECK(j["rekeys_received"].get<int>() == 2); // our 4 echo messages, rekey after every 2
   CHECK(ch.receive_rekeys() == 4);
-  auto python_static = noise::keypair::from_private(python_key).public_key;
-  CHECK(ch.remote_static() == python_static);
 }
 
 TEST_CASE("interop: this initiator against a python3-dissononce responder over loopback TCP") {
@@ -523,12 +530,5 @@ TEST_CASE("interop: this initiator against a python3-dissononce responder over l
   auto python_static = noise::keypair::from_private(python_key).public_key;
   noise_channel ch{channel_role::initiator, static_of(self), qtcm, python_static, rng};
   serve_echo(fd, ch, 70000);
-  auto rc = peer.wait(20s);
-  ::close(fd);
-  REQUIRE_MESSAGE(rc == 0, peer.output());
-  auto j = json_line(peer.output());
-  CHECK(j["echo_ok"] == true);
-  CHECK(j["handshake_hash"] == to_hex(ch.handshake_hash()));
-  CHECK(j["remote_static"] == to_hex(self.static_public()));
-  CHECK(ch.remote_static() == python_static);
+  check_peer_report(peer, fd, ch, self, python_key);
 }
