@@ -32,5 +32,11 @@ using log_atom = caf::atom_constant<caf::atom("log")>;
 /// Metric updates for the metrics actor.
 using count_atom = caf::atom_constant<caf::atom("count")>;
 using gauge_atom = caf::atom_constant<caf::atom("gauge")>;
+/// Discovery: candidate peer addresses found (DNS seeds, bootstrap nodes, relay).
+using found_atom = caf::atom_constant<caf::atom("found")>;
+/// Asks discovery to query its sources again now (the address manager is short of addresses).
+using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
+/// Internal timers: a periodic tick and a deferred poll of an external library.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 } // namespace qtc

@@ -48,6 +48,8 @@ const std::vector<entry>& entries() {
       make_entry<bytes>("qtc::bytes"),
       make_entry<block_header>("qtc::block_header"),
       make_entry<stored_header>("qtc::stored_header"),
+      make_entry<discovered_peer>("qtc::discovered_peer"),
+      make_entry<std::vector<discovered_peer>>("std::vector<qtc::discovered_peer>"),
   };
   return result;
 }

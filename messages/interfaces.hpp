@@ -4,6 +4,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/block.hpp"
+#include "messages/discovery.hpp"
 #include "messages/log_record.hpp"
 #include "messages/metric_update.hpp"
 #include "messages/status.hpp"
@@ -88,6 +89,18 @@ using peer_manager_actor = caf::typed_actor<
     caf::reacts_to<caf::io::connection_closed_msg>,
     // The listener closed.
     caf::reacts_to<caf::io::acceptor_closed_msg>>;
+
+/// Where discovered peer addresses go (the peer manager's address manager).
+using address_sink_actor = caf::typed_actor<
+    // Candidate peers from one source (a DNS answer, the bootstrap list, relay).
+    caf::reacts_to<found_atom, std::vector<discovered_peer>>>;
+
+/// The DNS seeder: queries the chain spec's seeds and hands what it finds to an address sink.
+using discovery_actor = status_actor::extend<
+    // Queries every seed again now (ignored while a round is running).
+    caf::reacts_to<refresh_atom>,
+    // (internal) Drives the resolver: processes its sockets and timeouts without blocking.
+    caf::reacts_to<tick_atom>>;
 
 /// A component whose own protocol arrives with a later issue (security, discovery, nat, sync):
 /// until then it answers status and nothing else.

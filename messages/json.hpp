@@ -110,6 +110,10 @@ struct is_optional : std::false_type {};
 template <class T>
 struct is_optional<std::optional<T>> : std::true_type {};
 
+/// A (name, value) pair: lists of these render as JSON objects.
+template <class T>
+concept named_pair = is_pair<T>::value && std::is_convertible_v<typename T::first_type, std::string>;
+
 } // namespace detail
 
 /// Renders one value as JSON (see the file comment for the rules).
@@ -139,8 +143,7 @@ nlohmann::json to_json_value(const T& x) {
     using value_type = std::decay_t<decltype(*x.begin())>;
     if constexpr (std::is_same_v<value_type, std::uint8_t>) {
       return hex_json(x.data(), x.size());
-    } else if constexpr (detail::is_pair<value_type>::value
-                         && std::is_convertible_v<decltype(x.begin()->first), std::string>) {
+    } else if constexpr (detail::named_pair<value_type>) {
       // Maps and lists of (name, value) pairs become objects.
       auto result = nlohmann::json::object();
       for (const auto& [k, v] : x)
