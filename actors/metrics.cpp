@@ -1,6 +1,9 @@
 #include "actors/metrics.hpp"
 
 #include "messages/errors.hpp"
+#include "runtime/metrics_client.hpp"
+
+#include <caf/actor_registry.hpp>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -43,6 +46,10 @@ void register_families(metrics_state& st) {
   gauge(m::sync_progress, "Block download progress, 0 to 1.");
   gauge(m::latency_avg, "Average ping round-trip time over connected peers, in seconds.");
   gauge(m::bandwidth_usage, "Current traffic to and from peers, in bytes per second.");
+  counter(m::dns_failures_total,
+          "DNS seed queries that failed, by seed, record type and cause.", false);
+  counter(m::discovered_addresses_total,
+          "Usable peer addresses handed to the address manager, by source kind.", false);
   counter(m::actor_restarts_total, "Actor restarts by the supervision tree, by actor name.", false);
   counter(m::supervisor_escalations_total,
           "Supervisors that exceeded their restart intensity, by supervisor name.", false);
@@ -74,6 +81,16 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
     return metrics_actor::behavior_type::make_empty_behavior();
   }
   st.exposer->RegisterCollectable(st.registry);
+  // Components find the metrics actor through the registry (runtime/metrics_client.hpp); a
+  // restarted metrics actor replaces the entry.
+  // The entry goes when this actor does (only if it is still ours), so the registry never keeps
+  // a stopped actor alive.
+  self->system().registry().put(metrics_registry_key, caf::actor_cast<caf::strong_actor_ptr>(self));
+  self->attach_functor([sys = &self->system(), me = self->address()] {
+    auto& reg = sys->registry();
+    if (auto current = reg.get(metrics_registry_key); current && current->address() == me)
+      reg.erase(metrics_registry_key);
+  });
   st.exposer->RegisterCollectable(st.process);
   auto ports = st.exposer->GetListeningPorts();
   auto port = ports.empty() ? endpoint.port : ports.front();

@@ -59,6 +59,8 @@ constexpr const char* latency_avg = "quantumcoin_latency_avg";
 constexpr const char* bandwidth_usage = "quantumcoin_bandwidth_usage";
 constexpr const char* actor_restarts_total = "quantumcoin_actor_restarts_total";
 constexpr const char* supervisor_escalations_total = "quantumcoin_supervisor_escalations_total";
+constexpr const char* dns_failures_total = "quantumcoin_dns_failures_total";
+constexpr const char* discovered_addresses_total = "quantumcoin_discovered_addresses_total";
 constexpr const char* build_info = "quantumcoin_build_info";
 } // namespace metric_names
 

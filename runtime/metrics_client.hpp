@@ -1,0 +1,33 @@
+// How components report metrics: a counter or gauge update to the metrics actor, found through
+// the actor system's registry (where it registers itself at start). Without a metrics actor
+// (metrics disabled, unit tests) updates are dropped: metrics never change behaviour.
+#pragma once
+
+#include "messages/metric_update.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+
+#include <string>
+
+namespace qtc {
+
+/// The registry key under which the metrics actor registers itself.
+constexpr caf::atom_value metrics_registry_key = caf::atom("qtcmetric");
+
+class metrics_client {
+public:
+  metrics_client() = default;
+  explicit metrics_client(caf::actor_system& sys) : sys_(&sys) {}
+
+  /// Adds `amount` to a counter family's series (the family must be registered in actors/metrics).
+  void count(const std::string& family, metric_labels labels = {}, double amount = 1) const;
+
+  /// Sets a gauge family's series.
+  void gauge(const std::string& family, metric_labels labels, double value) const;
+
+private:
+  caf::actor_system* sys_ = nullptr;
+};
+
+} // namespace qtc
