@@ -1,0 +1,291 @@
+// The peer-session protocol logic on an in-memory link: transport handshake, version/verack,
+// ping latency, timeouts, violations and the send-queue bound, in explicit (virtual) time.
+#include "runtime/channel_select.hpp"
+#include "runtime/peer_session_core.hpp"
+
+#include <botan/chacha_rng.h>
+
+#include <doctest/doctest.h>
+
+using namespace qtc;
+using namespace std::chrono_literals;
+
+namespace {
+
+const network_magic qtcm{0x51, 0x54, 0x43, 0x4d};
+using time_point = peer_session_core::time_point;
+
+struct side {
+  node_identity id;
+  Botan::ChaCha_RNG rng;
+  channel_context ctx;
+  std::unique_ptr<peer_session_core> core;
+  explicit side(std::uint8_t seed)
+      : id(node_identity::from_seed(std::array<std::uint8_t, 32>{seed, 7})),
+        rng(Botan::secure_vector<std::uint8_t>(32, seed)) {
+    ctx.identity = &id;
+    ctx.noise_static = noise::keypair::from_private(id.static_private());
+    ctx.magic = qtcm;
+    ctx.rng = &rng;
+  }
+  session_settings settings(std::uint64_t nonce) const {
+    session_settings s;
+    s.magic = qtcm;
+    s.local_nonce = nonce;
+    s.user_agent = "/test:" + std::to_string(nonce) + "/";
+    return s;
+  }
+};
+
+/// Two sessions joined by an in-memory link: the initiator `a` and the responder `b`.
+struct pair_fixture {
+  side a{1}, b{2};
+  time_point now{std::chrono::hours{1}};
+  std::uint64_t written_a = 0, written_b = 0;
+
+  explicit pair_fixture(session_settings sa = {}, session_settings sb = {}, bool tweak = false) {
+    if (!tweak) {
+      sa = a.settings(111);
+      sb = b.settings(222);
+    }
+    a.core = std::make_unique<peer_session_core>(
+        sa, channel_role::initiator, make_initiator(transport_kind::noise, a.ctx, std::nullopt),
+        net_address{}, 1, now);
+    b.core = std::make_unique<peer_session_core>(
+        sb, channel_role::responder, std::make_unique<sniffing_responder>(b.ctx), net_address{}, 2,
+        now);
+    a.core->start(now);
+    b.core->start(now);
+  }
+
+  /// Delivers bytes both ways until both sides are quiet; the link writes everything at once.
+  void pump() {
+    for (int i = 0; i < 20; ++i) {
+      auto to_b = a.core->take_output();
+      auto to_a = b.core->take_output();
+      if (to_b.empty() && to_a.empty())
+        return;
+      written_a += to_b.size();
+      written_b += to_a.size();
+      a.core->written(written_a, now);
+      b.core->written(written_b, now);
+      b.core->received(to_b, now);
+      a.core->received(to_a, now);
+    }
+    FAIL("the sessions kept talking");
+  }
+
+  void advance(std::chrono::steady_clock::duration d) {
+    now += d;
+    a.core->tick(now);
+    b.core->tick(now);
+    pump();
+  }
+};
+
+} // namespace
+
+TEST_CASE("peer session: Noise, then version/verack, makes both sides ready") {
+  pair_fixture f;
+  f.pump();
+  REQUIRE(f.a.core->phase() == session_phase::ready);
+  REQUIRE(f.b.core->phase() == session_phase::ready);
+  CHECK(f.a.core->take_ready());
+  CHECK_FALSE(f.a.core->take_ready());
+  CHECK(f.b.core->take_ready());
+  REQUIRE(f.a.core->peer_version());
+  CHECK(f.a.core->peer_version()->user_agent == "/test:222/");
+  CHECK(f.b.core->peer_version()->nonce == 111);
+  CHECK(f.a.core->channel().kind() == "noise");
+  // The peers' sendaddrv2 (sent between version and verack) reaches the node.
+  auto msgs = f.a.core->take_messages();
+  REQUIRE(msgs.size() == 1);
+  CHECK(std::holds_alternative<sendaddrv2_message>(msgs[0]));
+}
+
+TEST_CASE("peer session: application messages flow both ways once ready") {
+  pair_fixture f;
+  f.pump();
+  f.a.core->take_messages();
+  f.b.core->take_messages();
+  getheaders_message gh;
+  gh.version = 70015;
+  gh.locator.push_back(hash256{});
+  f.a.core->send(gh);
+  f.b.core->send(inv_message{{inv_item{2, hash256{}}}});
+  f.pump();
+  auto at_b = f.b.core->take_messages();
+  REQUIRE(at_b.size() == 1);
+  CHECK(std::get<getheaders_message>(at_b[0]) == gh);
+  auto at_a = f.a.core->take_messages();
+  REQUIRE(at_a.size() == 1);
+  CHECK(std::holds_alternative<inv_message>(at_a[0]));
+}
+
+TEST_CASE("peer session: ping measures latency and an unanswered ping times out") {
+  side a{1}, b{2};
+  auto sa = a.settings(1);
+  sa.inactivity_timeout = std::chrono::hours{1}; // isolate the ping timeout
+  pair_fixture f{sa, b.settings(2), true};
+  f.pump();
+  // The first tick after ready pings; the answer arrives 30 ms later.
+  f.a.core->tick(f.now);
+  auto ping = f.a.core->take_output();
+  REQUIRE_FALSE(ping.empty());
+  f.now += 30ms;
+  f.b.core->received(ping, f.now);
+  auto pong = f.b.core->take_output();
+  f.a.core->received(pong, f.now);
+  REQUIRE(f.a.core->last_ping());
+  CHECK(*f.a.core->last_ping() == 30ms);
+  CHECK(*f.a.core->min_ping() == 30ms);
+  // Next ping after the interval; this time the responder never sees it.
+  f.now += std::chrono::minutes{2};
+  f.a.core->tick(f.now);
+  (void)f.a.core->take_output();
+  f.now += std::chrono::minutes{19};
+  f.a.core->tick(f.now);
+  CHECK(f.a.core->phase() == session_phase::ready);
+  f.now += std::chrono::minutes{1};
+  f.a.core->tick(f.now);
+  CHECK(f.a.core->phase() == session_phase::closed);
+  CHECK(f.a.core->reason() == close_reason::ping_timeout);
+}
+
+TEST_CASE("peer session: a silent responder hits the connect timeout") {
+  pair_fixture f;
+  // Nothing is delivered: the initiator's first message went out but no answer comes.
+  (void)f.a.core->take_output();
+  f.a.core->written(100, f.now);
+  CHECK(f.a.core->phase() == session_phase::transport_handshake);
+  f.now += 4s;
+  f.a.core->tick(f.now);
+  CHECK(f.a.core->phase() == session_phase::transport_handshake);
+  f.now += 1s;
+  f.a.core->tick(f.now);
+  CHECK(f.a.core->reason() == close_reason::connect_timeout);
+}
+
+TEST_CASE("peer session: a refused connection is connect-failed, a hang-up is peer-closed") {
+  {
+    pair_fixture f;
+    f.a.core->link_down(f.now);
+    CHECK(f.a.core->reason() == close_reason::connect_failed);
+  }
+  {
+    pair_fixture f;
+    f.pump();
+    f.a.core->link_down(f.now);
+    CHECK(f.a.core->reason() == close_reason::peer_closed);
+  }
+  {
+    // Hanging up inside the transport handshake is a truncated handshake.
+    pair_fixture f;
+    auto msg1 = f.a.core->take_output();
+    f.b.core->received(msg1, f.now);
+    f.b.core->link_down(f.now);
+    CHECK(f.b.core->reason() == close_reason::transport_failed);
+    CHECK(f.b.core->transport_failure() == transport_error::truncated);
+  }
+}
+
+TEST_CASE("peer session: version rules: minimum version, self-connection, order") {
+  SUBCASE("too old") {
+    side a{1}, b{2};
+    auto sa = a.settings(1);
+    sa.protocol_version = 70001;
+    pair_fixture f{sa, b.settings(2), true};
+    f.pump();
+    CHECK(f.b.core->reason() == close_reason::version_too_old);
+    CHECK(f.b.core->detail() == "protocol version 70001 is below the minimum 70015");
+  }
+  SUBCASE("self") {
+    side a{1}, b{2};
+    pair_fixture f{a.settings(5), b.settings(5), true};
+    f.pump();
+    CHECK(f.b.core->reason() == close_reason::self_connection);
+  }
+  SUBCASE("message before version") {
+    // A bare Noise initiator completes the transport handshake, then sends ping, not version.
+    time_point now{std::chrono::hours{1}};
+    side a{3}, b{4};
+    auto ch_a = make_initiator(transport_kind::noise, a.ctx, std::nullopt);
+    peer_session_core core_b{b.settings(9), channel_role::responder,
+                             std::make_unique<sniffing_responder>(b.ctx), net_address{}, 3,
+                             now};
+    core_b.start(now);
+    bytes to_b, to_a, plain;
+    REQUIRE(ch_a->start(to_b) == transport_error::none);
+    core_b.received(to_b, now);
+    to_a = core_b.take_output();
+    to_b.clear();
+    REQUIRE(ch_a->receive(to_a, to_b, plain) == transport_error::none);
+    REQUIRE(ch_a->established());
+    bytes framed;
+    append_message(framed, qtcm, ping_message{1});
+    REQUIRE(ch_a->send(framed, to_b) == transport_error::none);
+    core_b.received(to_b, now);
+    CHECK(core_b.reason() == close_reason::protocol_violation);
+    CHECK(core_b.detail() == "'ping' before version");
+  }
+}
+
+TEST_CASE("peer session: a bad frame after the handshake is a typed wire error") {
+  pair_fixture f;
+  f.pump();
+  // A ping frame with an empty payload (a ping carries 8 bytes), through the real channel.
+  f.a.core->send_raw("ping", {});
+  f.pump();
+  CHECK(f.b.core->reason() == close_reason::wire_error);
+  CHECK(f.b.core->detail() == "ping: truncated");
+}
+
+TEST_CASE("peer session: a peer that does not read is disconnected at the send-queue bound") {
+  side a{1}, b{2};
+  auto sa = a.settings(1);
+  sa.max_send_queue = 1 << 20;
+  pair_fixture f{sa, b.settings(2), true};
+  f.pump();
+  REQUIRE(f.a.core->phase() == session_phase::ready);
+  bytes payload(200'000, 0x42);
+  // Nothing is written any more: the link reports no progress.
+  for (int i = 0; i < 6 && f.a.core->phase() == session_phase::ready; ++i) {
+    f.a.core->send_raw("blob", payload);
+    (void)f.a.core->take_output();
+  }
+  CHECK(f.a.core->reason() == close_reason::send_queue_full);
+  CHECK(f.a.core->pending_output() > (1u << 20));
+}
+
+TEST_CASE("peer session: version handshake and inactivity timeouts") {
+  SUBCASE("version") {
+    // The responder never answers version: drop everything it says after the transport.
+    pair_fixture f;
+    auto msg1 = f.a.core->take_output();
+    f.b.core->received(msg1, f.now);
+    auto msg2 = f.b.core->take_output();
+    f.a.core->received(msg2, f.now); // a: established, writes msg3 + version
+    REQUIRE(f.a.core->phase() == session_phase::version_handshake);
+    (void)f.a.core->take_output(); // lost
+    f.now += 59s;
+    f.a.core->tick(f.now);
+    CHECK(f.a.core->phase() == session_phase::version_handshake);
+    f.now += 1s;
+    f.a.core->tick(f.now);
+    CHECK(f.a.core->reason() == close_reason::version_timeout);
+  }
+  SUBCASE("inactivity") {
+    pair_fixture f;
+    f.pump();
+    // b answers nothing at all for 20 minutes (its output is dropped).
+    for (int i = 0; i < 20; ++i) {
+      f.now += std::chrono::minutes{1};
+      f.a.core->tick(f.now);
+      (void)f.a.core->take_output();
+    }
+    CHECK(f.a.core->phase() == session_phase::closed);
+    // Inactivity and the ping timeout both fire at 20 minutes; whichever is checked first wins.
+    CHECK((f.a.core->reason() == close_reason::inactivity
+           || f.a.core->reason() == close_reason::ping_timeout));
+  }
+}
