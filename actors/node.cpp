@@ -30,7 +30,19 @@ child_spec idle(std::string name, std::string purpose) {
 
 } // namespace
 
-supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec) {
+session_settings session_settings_for(const chain_spec& spec) {
+  session_settings s;
+  s.magic = spec.magic;
+  s.max_message_size = spec.max_message_size;
+  s.protocol_version = spec.protocol_version;
+  s.min_protocol_version = spec.min_protocol_version;
+  s.user_agent = std::string{"/qtcnode:"} + QTC_VERSION + "/";
+  s.connect_timeout = spec.connection_timeout;
+  return s;
+}
+
+supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,
+                               std::shared_ptr<const node_identity> identity) {
   supervisor_spec root;
   root.name = "root";
   root.strategy = restart_strategy::one_for_one;
@@ -55,12 +67,33 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   root.children.push_back(idle("sync", "downloads and validates headers and blocks"));
   child_spec peers;
   peers.name = "peers";
-  auto host = options.p2p_host;
+  peer_manager_config pm;
+  pm.host = options.p2p_host;
+  auto shared_spec = std::make_shared<const chain_spec>(spec);
+  pm.spec = shared_spec;
+  pm.settings = session_settings_for(spec);
+  pm.pool.max_connections = spec.max_connections;
+  pm.pool.full_relay_slots = options.outbound_full_relay;
+  pm.pool.block_relay_slots = options.outbound_block_relay;
+  for (const auto& [list, out] : {std::pair{&options.connect, &pm.pool.connect},
+                                  std::pair{&options.addnode, &pm.pool.addnode}})
+    for (const auto& text : *list) {
+      std::string error;
+      if (auto entry = parse_address_entry(text, error)) // checked when the options were read
+        out->push_back(*entry);
+    }
+  // The context holds a pointer to the identity: the shared_ptr captured with it keeps it alive.
+  auto context = std::make_shared<channel_context>();
+  context->identity = identity.get();
+  context->noise_static = noise::keypair::from_private(identity->static_private());
+  context->magic = spec.magic;
+  pm.context = std::shared_ptr<const channel_context>(
+      context.get(), [context, identity](const channel_context*) {});
   std::uint16_t port = options.p2p_any_port    ? 0
                        : options.p2p_port != 0 ? options.p2p_port
                                                : spec.default_port;
-  peers.start = [host, port](caf::actor_system& sys, const caf::actor&) {
-    return start_peer_manager(sys, host, port);
+  peers.start = [pm, port](caf::actor_system& sys, const caf::actor&) {
+    return start_peer_manager(sys, port, pm);
   };
   root.children.push_back(std::move(peers));
   child_spec insp;

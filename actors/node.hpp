@@ -15,10 +15,19 @@
 
 #include "messages/supervision.hpp"
 #include "runtime/chain_spec.hpp"
+#include "runtime/node_identity.hpp"
+#include "runtime/peer_session_core.hpp"
+
+#include <memory>
 #include "runtime/node_options.hpp"
 
 namespace qtc {
 
-supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec);
+/// The session settings the chain spec implies (magic, limits, versions, connect timeout).
+session_settings session_settings_for(const chain_spec& spec);
+
+/// `identity` is the node's long-term key (data-dir/node.key), shared read-only by every session.
+supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,
+                               std::shared_ptr<const node_identity> identity);
 
 } // namespace qtc

@@ -1,41 +1,486 @@
 #include "actors/peer_manager.hpp"
 
+#include "actors/metrics.hpp"
+#include "actors/peer_session.hpp"
+#include "actors/tcp_link.hpp"
 #include "messages/errors.hpp"
+#include "runtime/hex.hpp"
+#include "runtime/tcp_connect.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_registry.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
 
+#include <random>
+
 namespace qtc {
 
+namespace {
+
+constexpr auto tick_interval = std::chrono::seconds{1};
+constexpr std::size_t max_recent_closes = 32;
+constexpr std::size_t max_getaddr_answer = 1000;
+
+using clock_type = std::chrono::steady_clock;
+
+std::size_t count_type(const peer_manager_state& st, connection_type t) {
+  std::size_t n = 0;
+  for (const auto& [id, e] : st.entries)
+    if (e.type == t)
+      ++n;
+  return n;
+}
+
+std::uint32_t outbound_slots(const peer_manager_state& st) {
+  return st.pool.full_relay_slots + st.pool.block_relay_slots
+         + static_cast<std::uint32_t>(st.manual.size());
+}
+
+std::uint32_t inbound_slots(const peer_manager_state& st) {
+  auto out = outbound_slots(st);
+  return st.pool.max_connections > out ? st.pool.max_connections - out : 0;
+}
+
+/// The subnet of `ip` for the chain spec's per-subnet inbound limit.
+std::vector<std::uint8_t> subnet_of(const ip_bytes& ip, const chain_spec& spec) {
+  auto bits = is_ipv4(ip) ? 96u + spec.subnet_prefix_v4 : std::uint32_t{spec.subnet_prefix_v6};
+  std::vector<std::uint8_t> out(ip.begin(), ip.end());
+  for (std::uint32_t i = 0; i < 128; ++i)
+    if (i >= bits)
+      out[i / 8] &= static_cast<std::uint8_t>(~(0x80u >> (i % 8)));
+  return out;
+}
+
+std::optional<static_public_key> parse_pin(const std::string& hex) {
+  if (hex.empty())
+    return std::nullopt;
+  auto raw = from_hex(hex);
+  if (!raw || raw->size() != 32)
+    return std::nullopt;
+  static_public_key key{};
+  std::copy(raw->begin(), raw->end(), key.begin());
+  return key;
+}
+
+bool is_banned(peer_manager_pointer self, const ip_bytes& ip) {
+  auto& st = self->state;
+  auto i = st.banned.find(ip);
+  if (i == st.banned.end())
+    return false;
+  if (i->second <= self->clock().now()) {
+    st.banned.erase(i);
+    return false;
+  }
+  return true;
+}
+
+/// Starts a session for a connection; returns its id. The link is attached by the caller.
+std::uint64_t spawn_session(peer_manager_pointer self, connection_type type, const ip_bytes& ip,
+                            std::uint16_t port, transport_kind transport,
+                            std::optional<static_public_key> pinned,
+                            std::optional<std::size_t> manual) {
+  auto& st = self->state;
+  auto id = st.next_id++;
+  peer_session_config cfg;
+  cfg.id = id;
+  cfg.type = type;
+  cfg.ip = ip;
+  cfg.port = port;
+  cfg.transport = transport;
+  cfg.pinned = pinned;
+  cfg.settings = st.settings;
+  cfg.seed = st.rng();
+  cfg.context = st.context;
+  cfg.manager = caf::actor_cast<peer_observer_actor>(self);
+  cfg.sync = self->system().registry().get<peer_observer_actor>(sync_registry_key);
+  auto session = self->spawn(peer_session, std::move(cfg));
+  pool_entry e;
+  e.session = session;
+  e.type = type;
+  e.ip = ip;
+  e.port = port;
+  e.transport = transport;
+  e.pinned = pinned;
+  e.manual = manual;
+  e.started = self->clock().now();
+  st.entries.emplace(id, std::move(e));
+  return id;
+}
+
+/// Opens an outbound connection; false (and the failure recorded) if it could not even start.
+bool connect_outbound(peer_manager_pointer self, connection_type type, const ip_bytes& ip,
+                      std::uint16_t port, transport_kind transport,
+                      std::optional<static_public_key> pinned,
+                      std::optional<std::size_t> manual) {
+  auto& st = self->state;
+  auto remote = format_endpoint(ip, port);
+  auto fd = start_tcp_connect(ip, port);
+  if (auto* why = std::get_if<std::string>(&fd)) {
+    st.log.warning("cannot connect", {{"remote", remote}, {"reason", *why}});
+    st.candidates.failed(ip, port, self->clock().now());
+    return false;
+  }
+  auto id = spawn_session(self, type, ip, port, transport, pinned, manual);
+  auto session = st.entries.at(id).session;
+  self->system().middleman().spawn_broker(tcp_link_outbound, std::get<int>(fd), session);
+  if (manual)
+    st.manual[*manual].session = id;
+  st.log.debug("connecting", {{"peer", std::to_string(id)},
+                              {"remote", remote},
+                              {"type", to_string(type)},
+                              {"transport", to_string(transport)}});
+  return true;
+}
+
+std::size_t pending_connects(const peer_manager_state& st) {
+  std::size_t n = 0;
+  for (const auto& [id, e] : st.entries)
+    if (e.type != connection_type::inbound && !e.ready)
+      ++n;
+  return n;
+}
+
+/// Keeps the manual peers connected and the automatic outbound slots filled.
+void fill_slots(peer_manager_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (std::size_t i = 0; i < st.manual.size(); ++i) {
+    auto& m = st.manual[i];
+    if (m.session || m.next_try > now)
+      continue;
+    m.next_try = now + st.pool.manual_retry;
+    if (is_banned(self, m.ip))
+      continue;
+    connect_outbound(self, connection_type::manual, m.ip, m.entry.port,
+                     first_transport(m.entry.tls_only), m.pinned, i);
+  }
+  if (!st.pool.connect.empty())
+    return; // --connect: only the operator's peers
+  std::set<std::vector<std::uint8_t>> used;
+  std::set<std::pair<ip_bytes, std::uint16_t>> connected;
+  for (const auto& [id, e] : st.entries) {
+    connected.emplace(e.ip, e.port);
+    if (e.type != connection_type::inbound)
+      used.insert(network_group(e.ip, st.spec->allow_private_addresses));
+  }
+  auto want = [&](connection_type t, std::uint32_t slots) {
+    return count_type(st, t) < slots;
+  };
+  while (pending_connects(st) < st.pool.max_pending_connects) {
+    connection_type type;
+    if (want(connection_type::outbound_full_relay, st.pool.full_relay_slots))
+      type = connection_type::outbound_full_relay;
+    else if (want(connection_type::block_relay, st.pool.block_relay_slots))
+      type = connection_type::block_relay;
+    else
+      return;
+    auto pick = st.candidates.select(used, st.spec->allow_private_addresses, now, st.rng);
+    if (!pick)
+      return;
+    st.candidates.tried(pick->ip, pick->port, now);
+    if (connected.contains({pick->ip, pick->port}) || is_banned(self, pick->ip))
+      continue;
+    used.insert(network_group(pick->ip, st.spec->allow_private_addresses));
+    connected.emplace(pick->ip, pick->port);
+    connect_outbound(self, type, pick->ip, pick->port, first_transport(pick->tls_only),
+                     parse_pin(pick->pubkey_hex), std::nullopt);
+  }
+}
+
+void record_close(peer_manager_pointer self, const peer_closed& closed) {
+  auto& st = self->state;
+  auto i = st.entries.find(closed.id);
+  if (i == st.entries.end())
+    return;
+  auto entry = std::move(i->second);
+  st.entries.erase(i);
+  auto now = self->clock().now();
+  ++st.closes_by_reason[to_string(closed.reason)];
+  st.recent_closes.push_back(closed);
+  if (st.recent_closes.size() > max_recent_closes)
+    st.recent_closes.pop_front();
+  if (entry.manual)
+    st.manual[*entry.manual].session.reset();
+  if (is_violation(closed.reason)) {
+    st.banned[entry.ip] = now + st.spec->ban_duration;
+    st.log.warning("peer banned", {{"remote", closed.remote},
+                                   {"reason", to_string(closed.reason)},
+                                   {"detail", closed.detail},
+                                   {"seconds", std::to_string(st.spec->ban_duration.count())}});
+  }
+  if (entry.type == connection_type::inbound)
+    return;
+  if (!closed.was_ready) {
+    // A Noise attempt that met a peer without Noise is retried once over TLS (same slot).
+    auto failure = static_cast<transport_error>(closed.transport_failure);
+    if (closed.reason == close_reason::transport_failed) {
+      if (auto why = tls_fallback_reason(entry.transport, failure)) {
+        st.log.info("retrying over TLS",
+                    {{"remote", closed.remote}, {"reason", *why}});
+        connect_outbound(self, entry.type, entry.ip, entry.port, transport_kind::tls,
+                         entry.pinned, entry.manual);
+        return;
+      }
+    }
+    st.candidates.failed(entry.ip, entry.port, now);
+  }
+  if (closed.reason == close_reason::self_connection)
+    st.banned[entry.ip] = now + std::chrono::hours{24 * 365}; // never dial ourselves again
+  fill_slots(self);
+}
+
+void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message& msg) {
+  auto& st = self->state;
+  auto i = st.entries.find(id);
+  if (i == st.entries.end())
+    return;
+  auto& e = i->second;
+  if (std::holds_alternative<sendaddrv2_message>(msg)) {
+    e.wants_addrv2 = true;
+    return;
+  }
+  if (std::holds_alternative<getaddr_message>(msg)) {
+    // Answered once per connection and only to inbound peers (Bitcoin Core's rule: answering
+    // outbound peers would let them learn our whole table through repeated connections).
+    if (e.getaddr_answered || e.type != connection_type::inbound)
+      return;
+    e.getaddr_answered = true;
+    auto now_unix = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    addr_message reply;
+    for (const auto& p : st.candidates.sample(max_getaddr_answer, st.rng)) {
+      timed_address a;
+      a.time = now_unix;
+      a.address.services = 1;
+      a.address.ip = p.ip;
+      a.address.port = p.port;
+      reply.addresses.push_back(a);
+    }
+    self->send(e.session, send_atom::value, p2p_message{std::move(reply)});
+    return;
+  }
+  std::vector<discovered_peer> found;
+  auto source = "relay:" + format_endpoint(e.ip, e.port);
+  auto take = [&](const ip_bytes& ip, std::uint16_t port) {
+    if (!usable_peer_address(ip, st.spec->allow_private_addresses) || port == 0)
+      return;
+    discovered_peer p;
+    p.ip = ip;
+    p.port = port;
+    p.source = source;
+    found.push_back(std::move(p));
+  };
+  if (auto* a = std::get_if<addr_message>(&msg)) {
+    for (const auto& t : a->addresses)
+      take(t.address.ip, t.address.port);
+  } else if (auto* a2 = std::get_if<addrv2_message>(&msg)) {
+    for (const auto& t : a2->addresses) {
+      ip_bytes ip{};
+      if (t.network == static_cast<std::uint8_t>(bip155_network::ipv4) && t.address.size() == 4) {
+        ip = ipv4(t.address[0], t.address[1], t.address[2], t.address[3]);
+      } else if (t.network == static_cast<std::uint8_t>(bip155_network::ipv6)
+                 && t.address.size() == 16) {
+        std::copy(t.address.begin(), t.address.end(), ip.begin());
+      } else {
+        continue; // networks this node cannot reach
+      }
+      take(ip, t.port);
+    }
+  }
+  if (!found.empty())
+    st.candidates.add(found);
+}
+
+caf::settings pool_status(peer_manager_pointer self, status_verbosity v) {
+  auto& st = self->state;
+  caf::settings r;
+  caf::put(r, "name", "peers");
+  caf::put(r, "state", "listening");
+  caf::put(r, "address", st.address);
+  using int_t = caf::config_value::integer;
+  std::size_t ready = 0;
+  for (const auto& [id, e] : st.entries)
+    ready += e.ready ? 1 : 0;
+  caf::put(r, "connections", static_cast<int_t>(ready));
+  caf::put(r, "connecting", static_cast<int_t>(st.entries.size() - ready));
+  caf::put(r, "inbound", static_cast<int_t>(count_type(st, connection_type::inbound)));
+  caf::put(r, "outbound-full-relay",
+           static_cast<int_t>(count_type(st, connection_type::outbound_full_relay)));
+  caf::put(r, "block-relay", static_cast<int_t>(count_type(st, connection_type::block_relay)));
+  caf::put(r, "manual", static_cast<int_t>(count_type(st, connection_type::manual)));
+  caf::put(r, "inbound-slots", static_cast<int_t>(inbound_slots(st)));
+  caf::put(r, "inbound-refused", static_cast<int_t>(st.inbound_refused));
+  caf::put(r, "candidates", static_cast<int_t>(st.candidates.size()));
+  caf::put(r, "banned", static_cast<int_t>(st.banned.size()));
+  caf::settings reasons;
+  for (const auto& [reason, n] : st.closes_by_reason)
+    caf::put(reasons, reason, static_cast<int_t>(n));
+  caf::put(r, "closed-by-reason", std::move(reasons));
+  if (v != status_verbosity::info) {
+    caf::config_value::list peers;
+    for (const auto& [id, e] : st.entries) {
+      caf::settings p;
+      caf::put(p, "id", static_cast<int_t>(id));
+      caf::put(p, "remote", format_endpoint(e.ip, e.port));
+      caf::put(p, "type", to_string(e.type));
+      caf::put(p, "transport", e.ready ? e.info.transport : to_string(e.transport));
+      caf::put(p, "state", e.ready ? "ready" : "connecting");
+      if (e.ready) {
+        caf::put(p, "user-agent", e.info.user_agent);
+        caf::put(p, "start-height", static_cast<int_t>(e.info.start_height));
+        caf::put(p, "static-key", e.info.static_key_hex);
+      }
+      peers.emplace_back(std::move(p));
+    }
+    caf::put(r, "peers", std::move(peers));
+    caf::config_value::list closes;
+    for (const auto& c : st.recent_closes) {
+      caf::settings p;
+      caf::put(p, "remote", c.remote);
+      caf::put(p, "type", to_string(c.type));
+      caf::put(p, "reason", to_string(c.reason));
+      caf::put(p, "detail", c.detail);
+      closes.emplace_back(std::move(p));
+    }
+    caf::put(r, "recent-closes", std::move(closes));
+  }
+  return r;
+}
+
+std::optional<manual_peer> make_manual(const network_address_entry& entry, std::string& error) {
+  manual_peer m;
+  m.entry = entry;
+  auto ip = parse_ip(entry.host);
+  if (!ip) {
+    error = "'" + entry.host + "' is not an IP address (peers are given by address)";
+    return std::nullopt;
+  }
+  m.ip = *ip;
+  if (!entry.pubkey_hex.empty())
+    m.pinned = parse_pin(entry.pubkey_hex);
+  return m;
+}
+
+} // namespace
+
 peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
-                                               caf::io::doorman_ptr listener, std::string host) {
+                                               caf::io::doorman_ptr listener,
+                                               peer_manager_config config) {
   auto& st = self->state;
   st.log = logger{self->system(), "peers"};
+  st.metrics = metrics_client{self->system()};
+  st.spec = std::move(config.spec);
+  st.context = std::move(config.context);
+  st.settings = std::move(config.settings);
+  st.pool = std::move(config.pool);
+  st.rng.seed(st.pool.seed != 0 ? st.pool.seed : std::random_device{}());
+  // The version nonce: one per node. Peers learn our static key in the transport handshake
+  // anyway, so a per-connection nonce would hide nothing; one nonce lets every inbound session
+  // recognise a connection to ourselves without asking anyone.
+  if (st.settings.local_nonce == 0)
+    st.settings.local_nonce = st.rng() | 1;
   auto port = listener->port();
-  st.address = host + ":" + std::to_string(port);
+  st.address = config.host + ":" + std::to_string(port);
   self->add_doorman(std::move(listener));
+  for (const auto& list : {st.pool.connect, st.pool.addnode})
+    for (const auto& entry : list) {
+      std::string error;
+      if (auto m = make_manual(entry, error))
+        st.manual.push_back(std::move(*m));
+      else
+        st.log.error("configured peer ignored", {{"peer", entry.host}, {"reason", error}});
+    }
   st.log.info("listening for peers", {{"address", st.address}, {"port", std::to_string(port)}});
+  self->send(self, tick_atom::value);
   return {
-      [self](status_atom, status_verbosity) -> status_report {
-        caf::settings result;
-        caf::put(result, "name", "peers");
-        caf::put(result, "state", "listening");
-        caf::put(result, "address", self->state.address);
-        caf::put(result, "inbound-refused",
-                 static_cast<caf::config_value::integer>(self->state.refused));
-        return result;
+      [self](status_atom, status_verbosity v) -> status_report { return pool_status(self, v); },
+      [self](ready_atom, peer_info& info) {
+        auto& st = self->state;
+        auto i = st.entries.find(info.id);
+        if (i == st.entries.end())
+          return;
+        auto& e = i->second;
+        // Two sessions to the same node (same static key) are one too many: keep the first.
+        for (const auto& [id, other] : st.entries)
+          if (id != info.id && other.ready && other.info.static_key_hex == info.static_key_hex) {
+            self->send(e.session, close_atom::value, close_reason::duplicate,
+                       "already connected to node " + info.static_key_hex.substr(0, 16));
+            return;
+          }
+        e.ready = true;
+        e.info = std::move(info);
+        st.candidates.good(e.ip, e.port);
+        st.metrics.count(metric_names::connections_total);
+        // Outbound full-relay peers are asked for addresses (Bitcoin Core does the same).
+        if (e.type == connection_type::outbound_full_relay || e.type == connection_type::manual)
+          self->send(e.session, send_atom::value, p2p_message{getaddr_message{}});
+      },
+      [self](closed_atom, const peer_closed& closed) { record_close(self, closed); },
+      [self](peer_msg_atom, std::uint64_t id, p2p_message& msg) {
+        on_address_message(self, id, msg);
+      },
+      [self](connect_atom, const std::string& text) {
+        auto& st = self->state;
+        std::string error;
+        auto entry = parse_address_entry(text, error);
+        std::optional<manual_peer> m;
+        if (entry)
+          m = make_manual(*entry, error);
+        if (!m) {
+          st.log.warning("connect request ignored", {{"peer", text}, {"reason", error}});
+          return;
+        }
+        st.manual.push_back(std::move(*m));
+        fill_slots(self);
+      },
+      [self](found_atom, const std::vector<discovered_peer>& found) {
+        auto added = self->state.candidates.add(found);
+        self->state.log.debug("candidates added", {{"new", std::to_string(added)},
+                                                   {"offered", std::to_string(found.size())}});
+        fill_slots(self);
+      },
+      [self](tick_atom) {
+        fill_slots(self);
+        self->delayed_send(self, tick_interval, tick_atom::value);
       },
       [self](const caf::io::new_connection_msg& msg) {
-        ++self->state.refused;
-        auto remote =
-            self->remote_addr(msg.handle) + ":" + std::to_string(self->remote_port(msg.handle));
-        self->state.log.info("inbound connection closed: peer sessions are not implemented yet",
-                             {{"remote", remote}});
-        self->close(msg.handle);
+        auto& st = self->state;
+        auto host = self->remote_addr(msg.handle);
+        auto port = self->remote_port(msg.handle);
+        auto ip = parse_ip(host);
+        auto refuse = [&](const std::string& why) {
+          ++st.inbound_refused;
+          st.log.info("inbound connection refused",
+                      {{"remote", host + ":" + std::to_string(port)}, {"reason", why}});
+          self->close(msg.handle);
+        };
+        if (!ip)
+          return refuse("unparsable remote address");
+        if (is_banned(self, *ip))
+          return refuse("banned");
+        if (count_type(st, connection_type::inbound) >= inbound_slots(st))
+          return refuse("inbound slots full");
+        std::size_t same_ip = 0, same_subnet = 0;
+        auto subnet = subnet_of(*ip, *st.spec);
+        for (const auto& [id, e] : st.entries) {
+          if (e.type != connection_type::inbound)
+            continue;
+          same_ip += e.ip == *ip ? 1 : 0;
+          same_subnet += subnet_of(e.ip, *st.spec) == subnet ? 1 : 0;
+        }
+        if (same_ip >= st.spec->max_connections_per_ip)
+          return refuse("too many connections from this address");
+        if (same_subnet >= st.spec->max_connections_per_subnet)
+          return refuse("too many connections from this subnet");
+        auto id = spawn_session(self, connection_type::inbound, *ip, port, transport_kind::noise,
+                                std::nullopt, std::nullopt);
+        self->fork(tcp_link, msg.handle, st.entries.at(id).session);
       },
       [](const caf::io::new_data_msg&) {
-        // No connection stays open long enough to deliver data.
+        // Connections are forked to their own link brokers before any data is read.
       },
       [](const caf::io::connection_closed_msg&) {},
       [self](const caf::io::acceptor_closed_msg&) {
@@ -45,15 +490,16 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
   };
 }
 
-caf::expected<caf::actor> start_peer_manager(caf::actor_system& sys, const std::string& host,
-                                             std::uint16_t port) {
+caf::expected<caf::actor> start_peer_manager(caf::actor_system& sys, std::uint16_t port,
+                                             peer_manager_config config) {
   auto& mm = sys.middleman();
-  auto listener = mm.backend().new_tcp_doorman(port, host.c_str(), true);
+  auto listener = mm.backend().new_tcp_doorman(port, config.host.c_str(), true);
   if (!listener)
-    return make_error(errc::bind_failed, "peers: cannot listen on " + host + ":"
+    return make_error(errc::bind_failed, "peers: cannot listen on " + config.host + ":"
                                              + std::to_string(port) + ": "
                                              + render_error(listener.error()));
-  return caf::actor_cast<caf::actor>(mm.spawn_broker(peer_manager, std::move(*listener), host));
+  return caf::actor_cast<caf::actor>(
+      mm.spawn_broker(peer_manager, std::move(*listener), std::move(config)));
 }
 
 } // namespace qtc

@@ -1,49 +1,120 @@
-// The peer manager: owns the P2P listening socket.
+// The peer manager: owns the P2P listening socket and the pool of peer sessions.
 //
-// Until the peer-session issue lands it accepts inbound TCP connections and closes each at once,
-// logging that peer sessions are not implemented yet; it makes no outbound connections.
+// - Inbound: every accepted connection gets a session (actors/peer_session) and a TCP link
+//   forked off the listener, unless the pool's inbound slots are full, the address is banned,
+//   or the per-address / per-subnet limits of the chain spec's [dos] table are reached.
+// - Outbound: keeps the full-relay and block-relay-only slots filled from the candidate
+//   addresses (discovery, relay), one network group per outbound peer; keeps the operator's
+//   peers (--connect, --addnode) connected; retries a Noise attempt over TLS when the peer
+//   turned out not to speak Noise, logging why.
+// - Records every session's end with its typed reason; protocol violations ban the address.
+// - Answers getaddr once per connection and takes addr/addrv2 into the candidates.
 #pragma once
 
+#include "actors/broker_of.hpp"
 #include "messages/interfaces.hpp"
+#include "runtime/chain_spec.hpp"
+#include "runtime/channel_select.hpp"
+#include "runtime/ip_address.hpp"
 #include "runtime/logger.hpp"
+#include "runtime/metrics_client.hpp"
+#include "runtime/peer_candidates.hpp"
+#include "runtime/peer_session_core.hpp"
 
 #include <caf/io/doorman.hpp>
-#include <caf/io/typed_broker.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
 #include <string>
 
 namespace qtc {
 
-namespace detail {
-template <class Handle>
-struct broker_of;
-template <class... Sigs>
-struct broker_of<caf::typed_actor<Sigs...>> {
-  using type = caf::io::typed_broker<Sigs...>;
-};
-} // namespace detail
+/// The registry key under which the sync coordinator registers itself (sessions report to it).
+constexpr caf::atom_value sync_registry_key = caf::atom("qtcsync");
 
-/// The typed broker implementing `peer_manager_actor`.
-using peer_manager_broker = detail::broker_of<peer_manager_actor>::type;
+/// Pool sizes and the operator's peers.
+struct peer_pool_options {
+  std::uint32_t max_connections = 125; ///< total (the chain spec's)
+  std::uint32_t full_relay_slots = 8;  ///< automatic outbound full-relay connections
+  std::uint32_t block_relay_slots = 2; ///< automatic outbound block-relay-only connections
+  std::vector<network_address_entry> connect; ///< --connect: only these, no automatic outbound
+  std::vector<network_address_entry> addnode; ///< --addnode: kept connected, besides the slots
+  std::chrono::seconds manual_retry{5};       ///< how often a lost manual peer is retried
+  std::uint32_t max_pending_connects = 4;     ///< outbound attempts under way at once
+  std::uint64_t seed = 0;                     ///< RNG seed (0: from the system RNG)
+};
+
+/// One session the manager knows, from spawn to close.
+struct pool_entry {
+  peer_session_actor session;
+  connection_type type = connection_type::inbound;
+  ip_bytes ip{};
+  std::uint16_t port = 0;
+  transport_kind transport = transport_kind::noise;
+  std::optional<static_public_key> pinned;
+  bool ready = false;
+  bool getaddr_answered = false; ///< getaddr is answered once per connection
+  bool wants_addrv2 = false;
+  std::optional<std::size_t> manual; ///< index into the manual peers
+  peer_info info;
+  std::chrono::steady_clock::time_point started;
+};
+
+/// A manual peer (--connect / --addnode) and when it may be tried again.
+struct manual_peer {
+  network_address_entry entry;
+  ip_bytes ip{};
+  std::optional<static_public_key> pinned;
+  std::optional<std::uint64_t> session; ///< the pool entry while connected or connecting
+  std::chrono::steady_clock::time_point next_try{};
+};
 
 struct peer_manager_state {
   logger log;
-  std::string address;       ///< host:port the listener is bound to
-  std::uint64_t refused = 0; ///< inbound connections closed because sessions do not exist yet
+  metrics_client metrics;
+  std::shared_ptr<const chain_spec> spec;
+  std::shared_ptr<const channel_context> context;
+  session_settings settings; ///< the template every session starts from
+  peer_pool_options pool;
+  std::string address; ///< host:port the listener is bound to
+  std::mt19937_64 rng;
+  std::uint64_t next_id = 1;
+  std::map<std::uint64_t, pool_entry> entries;
+  std::vector<manual_peer> manual;
+  peer_candidates candidates;
+  std::map<ip_bytes, std::chrono::steady_clock::time_point> banned; ///< until when
+  std::deque<peer_closed> recent_closes;                            ///< the last 32, for status
+  std::map<std::string, std::uint64_t> closes_by_reason;
+  std::uint64_t inbound_refused = 0;
   static inline const char* name = "peer_manager";
 };
 
+using peer_manager_broker = broker_of_t<peer_manager_actor>;
 using peer_manager_pointer = caf::stateful_actor<peer_manager_state, peer_manager_broker>*;
+
+/// What the peer manager starts with.
+struct peer_manager_config {
+  std::string host;
+  std::shared_ptr<const chain_spec> spec;
+  std::shared_ptr<const channel_context> context;
+  session_settings settings;
+  peer_pool_options pool;
+};
 
 /// The peer manager's behavior; `listener` is the already bound P2P socket.
 peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
-                                               caf::io::doorman_ptr listener, std::string host);
+                                               caf::io::doorman_ptr listener,
+                                               peer_manager_config config);
 
 /// Binds the P2P listener (synchronously, so a bad address fails the start) and spawns the
 /// peer manager owning it. `port` 0 picks a free port; the bound port is logged.
-caf::expected<caf::actor> start_peer_manager(caf::actor_system& sys, const std::string& host,
-                                             std::uint16_t port);
+caf::expected<caf::actor> start_peer_manager(caf::actor_system& sys, std::uint16_t port,
+                                             peer_manager_config config);
 
 } // namespace qtc

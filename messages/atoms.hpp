@@ -36,6 +36,22 @@ using gauge_atom = caf::atom_constant<caf::atom("gauge")>;
 using found_atom = caf::atom_constant<caf::atom("found")>;
 /// Asks discovery to query its sources again now (the address manager is short of addresses).
 using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
+/// Peer links and sessions: bytes to write, bytes that arrived, bytes written, the link's end.
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using data_atom = caf::atom_constant<caf::atom("data")>;
+using written_atom = caf::atom_constant<caf::atom("written")>;
+using link_atom = caf::atom_constant<caf::atom("link")>;
+using linkdown_atom = caf::atom_constant<caf::atom("linkdown")>;
+/// Ends a link or a session.
+using close_atom = caf::atom_constant<caf::atom("close")>;
+/// Sends a P2P message to a peer.
+using send_atom = caf::atom_constant<caf::atom("send")>;
+/// Peer events: a session is ready, a session closed, a message from a peer.
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using peer_msg_atom = caf::atom_constant<caf::atom("peermsg")>;
+/// Asks the peer manager to connect to an address now (operator, tests).
+using connect_atom = caf::atom_constant<caf::atom("connect")>;
 /// Internal timers: a periodic tick and a deferred poll of an external library.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 

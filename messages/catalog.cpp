@@ -48,6 +48,10 @@ const std::vector<entry>& entries() {
       make_entry<bytes>("qtc::bytes"),
       make_entry<block_header>("qtc::block_header"),
       make_entry<stored_header>("qtc::stored_header"),
+      make_entry<close_reason>("qtc::close_reason"),
+      make_entry<connection_type>("qtc::connection_type"),
+      make_entry<peer_info>("qtc::peer_info"),
+      make_entry<peer_closed>("qtc::peer_closed"),
       make_entry<discovered_peer>("qtc::discovered_peer"),
       make_entry<std::vector<discovered_peer>>("std::vector<qtc::discovered_peer>"),
   };

@@ -7,6 +7,7 @@
 #include "messages/discovery.hpp"
 #include "messages/log_record.hpp"
 #include "messages/metric_update.hpp"
+#include "messages/peer.hpp"
 #include "messages/status.hpp"
 #include "messages/supervision.hpp"
 
@@ -76,14 +77,67 @@ using inspector_actor = status_actor::extend<
     // (internal) Where it has been published, "host:port", for its own status.
     caf::reacts_to<published_atom, std::string>>;
 
-/// The peer manager: a broker that owns the P2P listening socket (and, with the peer-session
-/// issue, the connections).
-using peer_manager_actor = caf::typed_actor<
-    // Returns the listener's address and counters.
+/// The byte carrier of one connection: a broker owning a TCP socket in production, an in-memory
+/// link in the simulator. The session on top does not know which.
+using peer_link_actor = caf::typed_actor<
+    // Writes bytes to the peer (the link acknowledges with `written`).
+    caf::reacts_to<write_atom, bytes>,
+    // Writes what is queued, then closes the connection and stops.
+    caf::reacts_to<close_atom>>;
+
+/// The TCP link broker: a peer link that owns one connection's socket and reports its events.
+using tcp_link_actor = peer_link_actor::extend<
+    // Bytes arrived on the socket.
+    caf::reacts_to<caf::io::new_data_msg>,
+    // The socket accepted bytes for sending (cumulative counts go to the session).
+    caf::reacts_to<caf::io::data_transferred_msg>,
+    // The connection closed or could not be made.
+    caf::reacts_to<caf::io::connection_closed_msg>>;
+
+/// One peer connection's session (actors/peer_session): runs peer_session_core on the bytes of
+/// its link and reports to the peer manager and the sync coordinator.
+using peer_session_actor = status_actor::extend<
+    // The link is attached (for an outbound connection: the connection attempt is under way).
+    caf::reacts_to<link_atom, peer_link_actor>,
+    // Bytes from the peer.
+    caf::reacts_to<data_atom, bytes>,
+    // The link has written this many bytes in total (the send-queue bound counts the rest).
+    caf::reacts_to<written_atom, std::uint64_t>,
+    // The link closed: the peer hung up or the connection failed.
+    caf::reacts_to<linkdown_atom>,
+    // Sends a message to the peer (dropped unless the session is ready).
+    caf::reacts_to<send_atom, p2p_message>,
+    // Sends an already serialized payload under a command (e.g. a stored block).
+    caf::reacts_to<send_atom, std::string, bytes>,
+    // Ends the session for a reason (the peer manager's decision: eviction, misbehaviour...).
+    caf::reacts_to<close_atom, close_reason, std::string>,
+    // (internal) Timeouts and pings, once a second on the actor clock.
+    caf::reacts_to<tick_atom>>;
+
+/// Who hears about peers: the peer manager and the sync coordinator.
+using peer_observer_actor = caf::typed_actor<
+    // A session completed its handshake.
+    caf::reacts_to<ready_atom, peer_info>,
+    // A session ended (also for connections that never became ready).
+    caf::reacts_to<closed_atom, peer_closed>,
+    // A message from a ready peer, by peer id.
+    caf::reacts_to<peer_msg_atom, std::uint64_t, p2p_message>>;
+
+/// The peer manager: a broker that owns the P2P listening socket, starts a session for every
+/// connection, keeps the outbound slots filled from the address manager, and records why each
+/// session ended.
+using peer_manager_actor = peer_observer_actor::extend<
+    // Returns the pool: slots, peers, scores.
     caf::replies_to<status_atom, status_verbosity>::with<status_report>,
+    // Connects to a peer now (`[tls:][<pubkey>@]host:port`), as a manual connection.
+    caf::reacts_to<connect_atom, std::string>,
+    // Candidate addresses from discovery.
+    caf::reacts_to<found_atom, std::vector<discovered_peer>>,
+    // (internal) Fills the outbound slots and checks the pool, periodically.
+    caf::reacts_to<tick_atom>,
     // A peer connected to the listener.
     caf::reacts_to<caf::io::new_connection_msg>,
-    // Bytes arrived on a connection.
+    // Bytes arrived on a connection (none: connections are forked to their links at once).
     caf::reacts_to<caf::io::new_data_msg>,
     // A connection closed.
     caf::reacts_to<caf::io::connection_closed_msg>,

@@ -1,5 +1,8 @@
 #include "runtime/node_options.hpp"
 
+#include "runtime/chain_spec.hpp"
+#include "runtime/ip_address.hpp"
+
 #include "messages/catalog.hpp"
 #include "messages/log_record.hpp"
 
@@ -29,7 +32,15 @@ node_config::node_config() {
       .add<int64_t>("inspector-port", "port where qtc-inspect can attach (CAF remote actor); "
                                       "0 = off, -1 = any free port (default: 0)")
       .add<std::string>("log-level", "error, warning, info, debug or trace (default: info)")
-      .add<std::string>("log-file", "append log lines to this file instead of stderr");
+      .add<std::string>("log-file", "append log lines to this file instead of stderr")
+      .add<std::string>("connect", "connect only to these peers: comma-separated "
+                                   "[tls:][<64 hex key>@]ip:port (no automatic outbound)")
+      .add<std::string>("addnode", "keep these peers connected besides the automatic outbound "
+                                   "slots: comma-separated [tls:][<64 hex key>@]ip:port")
+      .add<int64_t>("outbound-full-relay", "automatic outbound full-relay connections "
+                                           "(default: 8)")
+      .add<int64_t>("outbound-block-relay", "automatic outbound block-relay-only connections "
+                                            "(default: 2)");
 }
 
 std::string node_config::help_text() const {
@@ -110,6 +121,37 @@ node_options read_node_options(const node_config& cfg, const std::vector<std::st
                       "must be error, warning, info, debug or trace, got \"" + o.log_level + "\""});
   auto log_file = caf::get_or(s, "qtcnode.log-file", std::string{});
   o.log_file = log_file.empty() ? std::string{} : resolve(cfg, argv, "log-file", log_file).string();
+  for (auto [key, out] : {std::pair{"connect", &o.connect}, std::pair{"addnode", &o.addnode}}) {
+    auto text = caf::get_or(s, std::string{"qtcnode."} + key, std::string{});
+    std::size_t start = 0;
+    while (start < text.size()) {
+      auto end = text.find(',', start);
+      if (end == std::string::npos)
+        end = text.size();
+      auto item = text.substr(start, end - start);
+      start = end + 1;
+      if (item.empty())
+        continue;
+      std::string error;
+      auto entry = parse_address_entry(item, error);
+      if (!entry)
+        errors.push_back({std::string{"qtcnode."} + key, "\"" + item + "\": " + error});
+      else if (!parse_ip(entry->host))
+        errors.push_back({std::string{"qtcnode."} + key,
+                          "\"" + item + "\": the host must be an IP address"});
+      else
+        out->push_back(item);
+    }
+  }
+  for (auto [key, out] : {std::pair{"outbound-full-relay", &o.outbound_full_relay},
+                          std::pair{"outbound-block-relay", &o.outbound_block_relay}}) {
+    auto v = caf::get_or(s, std::string{"qtcnode."} + key, static_cast<int64_t>(*out));
+    if (v < 0 || v > 64)
+      errors.push_back({std::string{"qtcnode."} + key,
+                        "must be in [0, 64], got " + std::to_string(v)});
+    else
+      *out = static_cast<std::uint32_t>(v);
+  }
   return o;
 }
 

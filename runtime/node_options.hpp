@@ -27,6 +27,12 @@ struct node_options {
   int inspector_port = 0; ///< 0: not published; -1: any free port (logged)
   std::string log_level = "info";
   std::string log_file; ///< empty: stderr
+  /// --qtcnode.connect: connect only to these peers (`[tls:][<pubkey>@]ip:port`, comma-separated)
+  std::vector<std::string> connect;
+  /// --qtcnode.addnode: keep these peers connected besides the automatic outbound slots
+  std::vector<std::string> addnode;
+  std::uint32_t outbound_full_relay = 8; ///< automatic outbound full-relay slots
+  std::uint32_t outbound_block_relay = 2; ///< automatic outbound block-relay-only slots
 };
 
 /// The node's actor system configuration: CAF's own options plus the `qtcnode` section, with

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "messages/p2p.hpp"
+#include "messages/peer.hpp"
 #include "runtime/secure_channel.hpp"
 
 #include <chrono>
@@ -36,35 +37,6 @@ enum class session_phase : std::uint8_t {
 };
 
 std::string to_string(session_phase x);
-
-/// Why a session ended. The peer manager scores the protocol violations among them.
-enum class close_reason : std::uint8_t {
-  none = 0,
-  connect_failed,     ///< the TCP connection could not be made or broke before any byte
-  connect_timeout,    ///< connect plus transport handshake exceeded connect_timeout
-  transport_failed,   ///< the secure channel failed (see transport_error)
-  wire_error,         ///< a frame or payload did not decode (see wire_error)
-  protocol_violation, ///< a message out of order (e.g. before version)
-  version_timeout,    ///< no verack within version_timeout after the transport handshake
-  version_too_old,    ///< the peer's protocol version is below the chain spec's minimum
-  self_connection,    ///< the peer's version nonce is ours: we connected to ourselves
-  ping_timeout,       ///< a ping went unanswered for ping_timeout
-  inactivity,         ///< nothing received for inactivity_timeout
-  send_queue_full,    ///< the peer does not read: unsent bytes exceeded max_send_queue
-  peer_closed,        ///< the peer closed the connection
-  shutdown,           ///< this node is stopping or the operator disconnected the peer
-  evicted,            ///< the peer manager made room for a better peer
-  duplicate,          ///< already connected to this peer (same address or node id)
-  misbehaviour,       ///< the peer's misbehaviour score reached the ban threshold
-  invalid_data,       ///< the peer sent invalid headers or blocks
-  stalling,           ///< the peer held up block download
-  unwanted,           ///< not needed any more (feeler done, pool full, not useful)
-};
-
-std::string to_string(close_reason x);
-
-/// Whether the reason is the peer's fault (the peer manager scores it).
-bool is_violation(close_reason x);
 
 struct session_settings {
   network_magic magic{};

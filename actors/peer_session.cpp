@@ -1,0 +1,200 @@
+#include "actors/peer_session.hpp"
+
+#include "runtime/hex.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+
+namespace qtc {
+
+namespace {
+
+constexpr auto tick_interval = std::chrono::seconds{1};
+
+bool is_address_message(const p2p_message& msg) {
+  return std::holds_alternative<addr_message>(msg) || std::holds_alternative<addrv2_message>(msg)
+         || std::holds_alternative<getaddr_message>(msg)
+         || std::holds_alternative<sendaddrv2_message>(msg);
+}
+
+std::string ms_text(std::optional<std::chrono::steady_clock::duration> d) {
+  if (!d)
+    return "";
+  return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(*d).count() / 1000.0);
+}
+
+/// Sends what the core produced, reports what happened, and ends the actor once closed.
+void after_event(peer_session_pointer self) {
+  auto& st = self->state;
+  if (st.finished)
+    return;
+  auto& core = *st.core;
+  if (st.link) {
+    auto out = core.take_output();
+    if (!out.empty())
+      self->send(st.link, write_atom::value, std::move(out));
+  }
+  if (core.take_ready()) {
+    st.reported_ready = true;
+    peer_info info;
+    info.id = st.config.id;
+    info.session = caf::actor_cast<caf::actor>(self);
+    info.type = st.config.type;
+    info.remote = st.remote;
+    info.transport = std::string{core.channel().kind()};
+    if (auto key = core.channel().remote_static())
+      info.static_key_hex = to_hex(*key);
+    const auto& v = *core.peer_version();
+    info.version = v.version;
+    info.services = v.services;
+    info.user_agent = v.user_agent;
+    info.start_height = v.start_height;
+    info.relay = v.relay;
+    st.log.info("peer connected",
+                {{"peer", std::to_string(info.id)}, {"remote", info.remote},
+                 {"type", to_string(info.type)}, {"transport", info.transport},
+                 {"user_agent", info.user_agent}, {"height", std::to_string(info.start_height)},
+                 {"static_key", info.static_key_hex}});
+    self->send(st.config.manager, ready_atom::value, info);
+    if (st.config.sync)
+      self->send(st.config.sync, ready_atom::value, info);
+  }
+  for (auto& msg : core.take_messages()) {
+    if (is_address_message(msg) || !st.config.sync)
+      self->send(st.config.manager, peer_msg_atom::value, st.config.id, std::move(msg));
+    else
+      self->send(st.config.sync, peer_msg_atom::value, st.config.id, std::move(msg));
+  }
+  if (core.phase() != session_phase::closed)
+    return;
+  st.finished = true;
+  peer_closed closed;
+  closed.id = st.config.id;
+  closed.type = st.config.type;
+  closed.remote = st.remote;
+  closed.was_ready = st.reported_ready;
+  closed.reason = core.reason();
+  closed.detail = core.detail();
+  closed.transport = std::string{core.channel().kind()};
+  closed.transport_failure = static_cast<std::uint8_t>(core.transport_failure());
+  auto level = is_violation(closed.reason) ? log_level::warning : log_level::info;
+  st.log.log(level, "peer disconnected",
+             {{"peer", std::to_string(closed.id)}, {"remote", closed.remote},
+              {"reason", to_string(closed.reason)}, {"detail", closed.detail},
+              {"sent", std::to_string(core.counters().bytes_sent)},
+              {"received", std::to_string(core.counters().bytes_received)}});
+  self->send(st.config.manager, closed_atom::value, closed);
+  if (st.config.sync && st.reported_ready)
+    self->send(st.config.sync, closed_atom::value, closed);
+  if (st.link)
+    self->send(st.link, close_atom::value);
+  self->quit();
+}
+
+} // namespace
+
+peer_session_actor::behavior_type peer_session(peer_session_pointer self,
+                                               peer_session_config config) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.remote = format_endpoint(st.config.ip, st.config.port);
+  st.log = logger{self->system(), "peer"};
+  Botan::secure_vector<std::uint8_t> seed(32);
+  for (std::size_t i = 0; i < 8; ++i)
+    seed[i] = static_cast<std::uint8_t>(st.config.seed >> (8 * i));
+  st.rng = std::make_unique<Botan::ChaCha_RNG>(seed);
+  st.context = *st.config.context;
+  st.context.rng = st.rng.get();
+  auto inbound = st.config.type == connection_type::inbound;
+  std::unique_ptr<secure_channel> channel;
+  if (inbound)
+    channel = std::make_unique<sniffing_responder>(st.context);
+  else
+    channel = make_initiator(st.config.transport, st.context, st.config.pinned);
+  net_address remote;
+  remote.ip = st.config.ip;
+  remote.port = st.config.port;
+  auto now = self->clock().now();
+  st.core = std::make_unique<peer_session_core>(
+      st.config.settings, inbound ? channel_role::responder : channel_role::initiator,
+      std::move(channel), remote, st.config.seed ^ 0x9e3779b97f4a7c15ull, now);
+  st.core->start(now);
+  self->delayed_send(self, tick_interval, tick_atom::value);
+  // A stopped sync coordinator takes its view of this peer with it: end the session so that the
+  // peer manager reconnects and the new coordinator hears about the peer from the start.
+  if (st.config.sync) {
+    self->monitor(st.config.sync);
+    self->set_down_handler([self](const caf::down_msg& msg) {
+      if (msg.source == self->state.config.sync) {
+        self->state.core->close(close_reason::shutdown, "the sync coordinator stopped");
+        after_event(self);
+      }
+    });
+  }
+  return {
+      [self](status_atom, status_verbosity) -> status_report {
+        auto& st = self->state;
+        auto& core = *st.core;
+        caf::settings r;
+        caf::put(r, "name", "peer-" + std::to_string(st.config.id));
+        caf::put(r, "state", to_string(core.phase()));
+        caf::put(r, "remote", st.remote);
+        caf::put(r, "type", to_string(st.config.type));
+        caf::put(r, "transport", std::string{core.channel().kind()});
+        if (core.peer_version()) {
+          caf::put(r, "user-agent", core.peer_version()->user_agent);
+          caf::put(r, "start-height",
+                   static_cast<caf::config_value::integer>(core.peer_version()->start_height));
+        }
+        caf::put(r, "ping-ms", ms_text(core.last_ping()));
+        caf::put(r, "min-ping-ms", ms_text(core.min_ping()));
+        const auto& c = core.counters();
+        caf::put(r, "bytes-sent", static_cast<caf::config_value::integer>(c.bytes_sent));
+        caf::put(r, "bytes-received", static_cast<caf::config_value::integer>(c.bytes_received));
+        caf::put(r, "messages-sent", static_cast<caf::config_value::integer>(c.messages_sent));
+        caf::put(r, "messages-received",
+                 static_cast<caf::config_value::integer>(c.messages_received));
+        caf::put(r, "send-queue", static_cast<caf::config_value::integer>(core.pending_output()));
+        return r;
+      },
+      [self](link_atom, peer_link_actor link) {
+        self->state.link = std::move(link);
+        after_event(self);
+      },
+      [self](data_atom, const bytes& data) {
+        self->state.core->received(data, self->clock().now());
+        after_event(self);
+      },
+      [self](written_atom, std::uint64_t total) {
+        self->state.core->written(total, self->clock().now());
+        after_event(self);
+      },
+      [self](linkdown_atom) {
+        self->state.link = nullptr;
+        self->state.core->link_down(self->clock().now());
+        after_event(self);
+      },
+      [self](send_atom, const p2p_message& msg) {
+        self->state.core->send(msg);
+        after_event(self);
+      },
+      [self](send_atom, const std::string& command, const bytes& payload) {
+        self->state.core->send_raw(command, payload);
+        after_event(self);
+      },
+      [self](close_atom, close_reason reason, std::string& detail) {
+        self->state.core->close(reason, std::move(detail));
+        after_event(self);
+      },
+      [self](tick_atom) {
+        self->state.core->tick(self->clock().now());
+        after_event(self);
+        if (!self->state.finished)
+          self->delayed_send(self, tick_interval, tick_atom::value);
+      },
+  };
+}
+
+} // namespace qtc

@@ -1,0 +1,59 @@
+// The peer-session actor: one per connection. It runs peer_session_core on the bytes of its link
+// (actors/tcp_link in production, actors/memory_link in the simulator), ticks its timeouts on
+// the actor clock, and reports the session's life to its observers: `ready` when the handshake
+// completes, every message from the peer, and `closed` with the typed reason.
+//
+// Routing: address messages (addr, addrv2, getaddr, sendaddrv2) go to the peer manager, which
+// owns the address manager; everything else (headers, blocks, inventory, requests) goes to the
+// sync coordinator.
+#pragma once
+
+#include "messages/interfaces.hpp"
+#include "runtime/channel_select.hpp"
+#include "runtime/ip_address.hpp"
+#include "runtime/logger.hpp"
+#include "runtime/peer_session_core.hpp"
+
+#include <botan/chacha_rng.h>
+
+#include <memory>
+#include <optional>
+
+namespace qtc {
+
+/// Everything a session needs to start.
+struct peer_session_config {
+  std::uint64_t id = 0;
+  connection_type type = connection_type::inbound;
+  ip_bytes ip{};
+  std::uint16_t port = 0;
+  transport_kind transport = transport_kind::noise; ///< outbound: the transport to try
+  std::optional<static_public_key> pinned;          ///< outbound: the expected static key
+  session_settings settings;
+  std::uint64_t seed = 0; ///< seeds the session's RNG (ephemeral keys, ping nonces)
+  /// The node's identity and transport parameters, shared by all sessions (read-only).
+  std::shared_ptr<const channel_context> context;
+  peer_observer_actor manager;
+  peer_observer_actor sync;
+};
+
+struct peer_session_state {
+  peer_session_config config;
+  std::string remote;
+  logger log;
+  // The RNG outlives the channel that holds a reference to it (declared first, destroyed last).
+  std::unique_ptr<Botan::ChaCha_RNG> rng;
+  channel_context context; ///< the shared context with this session's RNG
+  std::unique_ptr<peer_session_core> core;
+  peer_link_actor link;
+  bool reported_ready = false;
+  bool finished = false;
+  static inline const char* name = "peer_session";
+};
+
+using peer_session_pointer = peer_session_actor::stateful_pointer<peer_session_state>;
+
+peer_session_actor::behavior_type peer_session(peer_session_pointer self,
+                                               peer_session_config config);
+
+} // namespace qtc

@@ -1,0 +1,60 @@
+#include "actors/tcp_link.hpp"
+
+#include <caf/io/receive_policy.hpp>
+
+namespace qtc {
+
+namespace {
+
+/// Reads up to this much per event: one full Noise frame plus change.
+constexpr std::size_t read_chunk = 65536 + 2;
+
+} // namespace
+
+tcp_link_actor::behavior_type tcp_link(tcp_link_pointer self, caf::io::connection_handle handle,
+                                       peer_session_actor session) {
+  auto& st = self->state;
+  st.handle = handle;
+  st.session = session;
+  self->configure_read(handle, caf::io::receive_policy::at_most(read_chunk));
+  self->ack_writes(handle, true);
+  // The link lives exactly as long as its session.
+  self->monitor(session);
+  self->set_down_handler([self](const caf::down_msg&) {
+    self->close(self->state.handle);
+    self->quit();
+  });
+  self->send(session, link_atom::value, caf::actor_cast<peer_link_actor>(self));
+  return {
+      [self](write_atom, bytes& data) {
+        auto& buf = self->wr_buf(self->state.handle);
+        buf.insert(buf.end(), data.begin(), data.end());
+        self->flush(self->state.handle);
+      },
+      [self](close_atom) {
+        // Pending bytes (e.g. a TLS alert) go out before the socket closes.
+        self->flush(self->state.handle);
+        self->close(self->state.handle);
+        self->quit();
+      },
+      [self](const caf::io::new_data_msg& msg) {
+        self->send(self->state.session, data_atom::value, bytes{msg.buf.begin(), msg.buf.end()});
+      },
+      [self](const caf::io::data_transferred_msg& msg) {
+        self->state.written += msg.written;
+        self->send(self->state.session, written_atom::value, self->state.written);
+      },
+      [self](const caf::io::connection_closed_msg&) {
+        self->send(self->state.session, linkdown_atom::value);
+        self->quit();
+      },
+  };
+}
+
+tcp_link_actor::behavior_type tcp_link_outbound(tcp_link_pointer self, int fd,
+                                                peer_session_actor session) {
+  auto handle = self->add_scribe(fd);
+  return tcp_link(self, handle, std::move(session));
+}
+
+} // namespace qtc

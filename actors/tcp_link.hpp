@@ -1,0 +1,35 @@
+// The TCP link: a broker that owns one peer connection's socket and does nothing but I/O. It
+// hands received bytes to its session and writes what the session gives it; the session (an
+// ordinary actor on the scheduler's worker threads) does the crypto and the parsing, so peers
+// are not serialized on the multiplexer's thread.
+#pragma once
+
+#include "actors/broker_of.hpp"
+#include "messages/interfaces.hpp"
+
+#include <caf/io/connection_handle.hpp>
+#include <caf/stateful_actor.hpp>
+
+namespace qtc {
+
+using tcp_link_broker = broker_of_t<tcp_link_actor>;
+
+struct tcp_link_state {
+  caf::io::connection_handle handle;
+  peer_session_actor session;
+  std::uint64_t written = 0; ///< bytes the socket accepted so far
+  static inline const char* name = "tcp_link";
+};
+
+using tcp_link_pointer = caf::stateful_actor<tcp_link_state, tcp_link_broker>*;
+
+/// The link of an accepted connection (the peer manager forks it off its listener).
+tcp_link_actor::behavior_type tcp_link(tcp_link_pointer self, caf::io::connection_handle handle,
+                                       peer_session_actor session);
+
+/// The link of an outbound connection: adopts the connecting socket `fd`
+/// (runtime/tcp_connect.hpp).
+tcp_link_actor::behavior_type tcp_link_outbound(tcp_link_pointer self, int fd,
+                                                peer_session_actor session);
+
+} // namespace qtc

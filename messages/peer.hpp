@@ -1,0 +1,106 @@
+// Messages about peers between the node's actors: a session's handshake result, its end, and
+// the close reasons the peer manager records and scores.
+#pragma once
+
+#include "messages/field.hpp"
+#include "messages/p2p.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace qtc {
+
+/// Why a session ended. The peer manager scores the protocol violations among them.
+enum class close_reason : std::uint8_t {
+  none = 0,
+  connect_failed,     ///< the TCP connection could not be made or broke before any byte
+  connect_timeout,    ///< connect plus transport handshake exceeded connect_timeout
+  transport_failed,   ///< the secure channel failed (see transport_error)
+  wire_error,         ///< a frame or payload did not decode (see wire_error)
+  protocol_violation, ///< a message out of order (e.g. before version)
+  version_timeout,    ///< no verack within version_timeout after the transport handshake
+  version_too_old,    ///< the peer's protocol version is below the chain spec's minimum
+  self_connection,    ///< the peer's version nonce is ours: we connected to ourselves
+  ping_timeout,       ///< a ping went unanswered for ping_timeout
+  inactivity,         ///< nothing received for inactivity_timeout
+  send_queue_full,    ///< the peer does not read: unsent bytes exceeded max_send_queue
+  peer_closed,        ///< the peer closed the connection
+  shutdown,           ///< this node is stopping or the operator disconnected the peer
+  evicted,            ///< the peer manager made room for a better peer
+  duplicate,          ///< already connected to this peer (same address or node id)
+  misbehaviour,       ///< the peer's misbehaviour score reached the ban threshold
+  invalid_data,       ///< the peer sent invalid headers or blocks
+  stalling,           ///< the peer held up block download
+  unwanted,           ///< not needed any more (feeler done, pool full, not useful)
+};
+
+std::string to_string(close_reason x);
+
+/// Whether the reason is the peer's fault (the peer manager scores it).
+bool is_violation(close_reason x);
+
+/// How a connection came to be (Bitcoin Core's connection types).
+enum class connection_type : std::uint8_t {
+  inbound,            ///< the peer connected to us
+  outbound_full_relay, ///< one of the automatic outbound slots relaying blocks, addresses, txs
+  block_relay,         ///< an outbound slot relaying blocks only (eclipse resistance)
+  feeler,              ///< a short connection testing an address from the new table
+  manual,              ///< configured by the operator (--connect / --addnode)
+};
+
+std::string to_string(connection_type x);
+
+/// A session that completed its handshake, as the peer manager and the sync coordinator see it.
+struct peer_info {
+  std::uint64_t id = 0;  ///< the peer manager's id of the connection
+  caf::actor session;    ///< the peer_session_actor (untyped here to keep this header light)
+  connection_type type = connection_type::inbound;
+  std::string remote;    ///< "ip:port" as connected
+  std::string transport; ///< "noise" or "tls"
+  std::string static_key_hex; ///< the peer's authenticated static key
+  std::int32_t version = 0;
+  std::uint64_t services = 0;
+  std::string user_agent;
+  std::int32_t start_height = 0;
+  bool relay = true;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
+  return f(caf::meta::type_name("peer_info"), field("id"), x.id, field("session"), x.session,
+           field("type"), x.type, field("remote"), x.remote, field("transport"), x.transport,
+           field("static_key"), x.static_key_hex, field("version"), x.version,
+           field("services"), x.services, field("user_agent"), x.user_agent,
+           field("start_height"), x.start_height, field("relay"), x.relay);
+}
+
+/// A session that ended.
+struct peer_closed {
+  std::uint64_t id = 0;
+  connection_type type = connection_type::inbound;
+  std::string remote;
+  bool was_ready = false;   ///< it had completed the handshake
+  close_reason reason = close_reason::none;
+  std::string detail;
+  std::string transport;    ///< the transport it used or tried
+  std::uint8_t transport_failure = 0; ///< a transport_error (0: none)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_closed& x) {
+  return f(caf::meta::type_name("peer_closed"), field("id"), x.id, field("type"), x.type,
+           field("remote"), x.remote, field("was_ready"), x.was_ready, field("reason"), x.reason,
+           field("detail"), x.detail, field("transport"), x.transport,
+           field("transport_failure"), x.transport_failure);
+}
+
+} // namespace qtc
+
+// P2P messages travel between the node's actors only inside one process (sessions decode them
+// in parallel, the sync coordinator and the peer manager consume them); they are never
+// serialized by CAF.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(qtc::p2p_message)

@@ -1,0 +1,18 @@
+// Starting an outbound TCP connection without blocking: the socket is non-blocking, so connect()
+// returns at once (EINPROGRESS) and the link broker that adopts the socket learns the outcome
+// from the multiplexer — bytes written (connected) or the connection closed (refused,
+// unreachable). The session's connect timeout bounds the wait.
+#pragma once
+
+#include "runtime/ip_address.hpp"
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+namespace qtc {
+
+/// A connecting socket's file descriptor, or why none could be started.
+std::variant<int, std::string> start_tcp_connect(const ip_bytes& ip, std::uint16_t port);
+
+} // namespace qtc
