@@ -1,5 +1,7 @@
 #include "actors/metrics.hpp"
 
+#include "actors/registry_entry.hpp"
+
 #include "messages/errors.hpp"
 #include "runtime/metrics_client.hpp"
 
@@ -81,17 +83,9 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
     return metrics_actor::behavior_type::make_empty_behavior();
   }
   st.exposer->RegisterCollectable(st.registry);
-  // Components find the metrics actor through the registry (runtime/metrics_client.hpp); a
-  // restarted metrics actor replaces the entry.
-  // The entry goes when this actor does (only if it is still ours), so the registry never keeps
-  // a stopped actor alive.
-  self->system().registry().put(metrics_registry_key, caf::actor_cast<caf::strong_actor_ptr>(self));
-  self->attach_functor([sys = &self->system(), me = self->address()] {
-    auto& reg = sys->registry();
-    if (auto current = reg.get(metrics_registry_key); current && current->address() == me)
-      reg.erase(metrics_registry_key);
-  });
   st.exposer->RegisterCollectable(st.process);
+  // Components find the metrics actor through the registry (runtime/metrics_client.hpp).
+  register_as(self, metrics_registry_key);
   auto ports = st.exposer->GetListeningPorts();
   auto port = ports.empty() ? endpoint.port : ports.front();
   st.listen_address = endpoint.host + ":" + std::to_string(port);

@@ -5,6 +5,7 @@
 #include "actors/metrics.hpp"
 #include "actors/peer_manager.hpp"
 #include "actors/storage.hpp"
+#include "actors/sync_coordinator.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -64,12 +65,12 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   root.children.push_back(idle("discovery", "finds peers through the chain spec's DNS seeds"));
   root.children.push_back(idle("nat", "learns the external address (STUN) and maps the P2P "
                                       "port (UPnP)"));
-  root.children.push_back(idle("sync", "downloads and validates headers and blocks"));
+  auto shared_spec = std::make_shared<const chain_spec>(spec);
+  root.children.push_back(child("sync", sync_coordinator, shared_spec));
   child_spec peers;
   peers.name = "peers";
   peer_manager_config pm;
   pm.host = options.p2p_host;
-  auto shared_spec = std::make_shared<const chain_spec>(spec);
   pm.spec = shared_spec;
   pm.settings = session_settings_for(spec);
   pm.pool.max_connections = spec.max_connections;

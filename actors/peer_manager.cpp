@@ -2,6 +2,7 @@
 
 #include "actors/metrics.hpp"
 #include "actors/peer_session.hpp"
+#include "actors/registry_entry.hpp"
 #include "actors/tcp_link.hpp"
 #include "messages/errors.hpp"
 #include "runtime/hex.hpp"
@@ -115,7 +116,7 @@ bool connect_outbound(peer_manager_pointer self, connection_type type, const ip_
                       std::optional<std::size_t> manual) {
   auto& st = self->state;
   auto remote = format_endpoint(ip, port);
-  auto fd = start_tcp_connect(ip, port);
+  auto fd = start_tcp_connect(ip, port, st.bind_address);
   if (auto* why = std::get_if<std::string>(&fd)) {
     st.log.warning("cannot connect", {{"remote", remote}, {"reason", *why}});
     st.candidates.failed(ip, port, self->clock().now());
@@ -384,6 +385,9 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
     st.settings.local_nonce = st.rng() | 1;
   auto port = listener->port();
   st.address = config.host + ":" + std::to_string(port);
+  // Outbound connections leave from the listening address when it is a specific one.
+  if (auto ip = parse_ip(config.host); ip && classify(*ip) != ip_class::unspecified)
+    st.bind_address = *ip;
   self->add_doorman(std::move(listener));
   for (const auto& list : {st.pool.connect, st.pool.addnode})
     for (const auto& entry : list) {
@@ -394,6 +398,7 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
         st.log.error("configured peer ignored", {{"peer", entry.host}, {"reason", error}});
     }
   st.log.info("listening for peers", {{"address", st.address}, {"port", std::to_string(port)}});
+  register_as(self, peers_registry_key);
   self->send(self, tick_atom::value);
   return {
       [self](status_atom, status_verbosity v) -> status_report { return pool_status(self, v); },
@@ -442,6 +447,7 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
                                                    {"offered", std::to_string(found.size())}});
         fill_slots(self);
       },
+      [self](best_atom, std::int32_t height) { self->state.settings.start_height = height; },
       [self](tick_atom) {
         fill_slots(self);
         self->delayed_send(self, tick_interval, tick_atom::value);

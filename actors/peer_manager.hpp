@@ -37,6 +37,9 @@ namespace qtc {
 
 /// The registry key under which the sync coordinator registers itself (sessions report to it).
 constexpr caf::atom_value sync_registry_key = caf::atom("qtcsync");
+/// The registry key under which the peer manager registers itself (the sync coordinator tells it
+/// our height).
+constexpr caf::atom_value peers_registry_key = caf::atom("qtcpeers");
 
 /// Pool sizes and the operator's peers.
 struct peer_pool_options {
@@ -83,6 +86,7 @@ struct peer_manager_state {
   session_settings settings; ///< the template every session starts from
   peer_pool_options pool;
   std::string address; ///< host:port the listener is bound to
+  std::optional<ip_bytes> bind_address; ///< where outbound connections come from
   std::mt19937_64 rng;
   std::uint64_t next_id = 1;
   std::map<std::uint64_t, pool_entry> entries;

@@ -1,5 +1,7 @@
 #include "actors/storage.hpp"
 
+#include "actors/registry_entry.hpp"
+
 #include "messages/errors.hpp"
 #include "runtime/genesis.hpp"
 
@@ -12,6 +14,7 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
                                      std::filesystem::path data_dir,
                                      std::shared_ptr<chain_store> chain) {
   self->state.log = logger{self->system(), "storage"};
+  register_as(self, storage_registry_key); // the sync coordinator finds it here
   self->state.data_dir = std::move(data_dir);
   self->state.chain = std::move(chain);
   self->state.log.info("chain store open",

@@ -133,6 +133,8 @@ using peer_manager_actor = peer_observer_actor::extend<
     caf::reacts_to<connect_atom, std::string>,
     // Candidate addresses from discovery.
     caf::reacts_to<found_atom, std::vector<discovered_peer>>,
+    // Our best block height changed (from the sync coordinator): announced in new versions.
+    caf::reacts_to<best_atom, std::int32_t>,
     // (internal) Fills the outbound slots and checks the pool, periodically.
     caf::reacts_to<tick_atom>,
     // A peer connected to the listener.
@@ -143,6 +145,14 @@ using peer_manager_actor = peer_observer_actor::extend<
     caf::reacts_to<caf::io::connection_closed_msg>,
     // The listener closed.
     caf::reacts_to<caf::io::acceptor_closed_msg>>;
+
+/// The sync coordinator (actors/sync_coordinator): headers-first sync and parallel block
+/// download from the ready peers, serving headers and blocks to them, and relay after sync.
+using sync_actor = peer_observer_actor::extend<
+    // Returns sync progress: headers, blocks, estimated %, per-peer download state.
+    caf::replies_to<status_atom, status_verbosity>::with<status_report>,
+    // (internal) Timeouts, stall detection and the progress line, once a second.
+    caf::reacts_to<tick_atom>>;
 
 /// Where discovered peer addresses go (the peer manager's address manager).
 using address_sink_actor = caf::typed_actor<

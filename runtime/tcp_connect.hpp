@@ -7,12 +7,16 @@
 #include "runtime/ip_address.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 
 namespace qtc {
 
-/// A connecting socket's file descriptor, or why none could be started.
-std::variant<int, std::string> start_tcp_connect(const ip_bytes& ip, std::uint16_t port);
+/// A connecting socket's file descriptor, or why none could be started. With `local`, the
+/// socket is bound to that address first (a node listening on 127.0.0.5 also connects from it,
+/// so that peers on a loopback test network see one address per node).
+std::variant<int, std::string> start_tcp_connect(const ip_bytes& ip, std::uint16_t port,
+                                                 const std::optional<ip_bytes>& local = {});
 
 } // namespace qtc

@@ -101,13 +101,16 @@ TEST_SUITE("process") {
           "process_open_fds"})
       CHECK_MESSAGE(response->body.find(family) != std::string::npos, family);
 
-    // An inbound P2P connection is accepted and, until peer sessions exist, closed at once.
+    // An inbound P2P connection gets a session; one that hangs up inside the transport
+    // handshake ends with a typed reason.
     int fd = tcp_connect("127.0.0.1", p2p_port);
     REQUIRE(fd >= 0);
-    char byte;
-    CHECK(::read(fd, &byte, 1) == 0);
+    CHECK(::write(fd, "\x00\x25hello", 7) == 7);
     ::close(fd);
-    CHECK(node.wait_for_line("inbound connection closed", 5s));
+    auto closed = node.wait_for_line("msg=\"peer disconnected\"", 5s);
+    REQUIRE(closed);
+    CHECK(field_value(*closed, "reason") == "transport-failed");
+    CHECK(field_value(*closed, "detail") == "truncated");
 
     node.signal(SIGTERM);
     auto code = node.wait(5s);

@@ -1,0 +1,27 @@
+// Components that others find by name register in the actor system's registry (the only shared
+// directory the node has): the metrics actor, the storage actor, the sync coordinator. The entry
+// goes when the actor does — only if it is still this actor's, so a restarted successor that
+// already registered is not removed — and the registry never keeps a stopped actor alive.
+#pragma once
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+
+namespace qtc {
+
+constexpr caf::atom_value storage_registry_key = caf::atom("qtcstore");
+
+template <class Self>
+void register_as(Self* self, caf::atom_value key) {
+  auto& reg = self->system().registry();
+  reg.put(key, caf::actor_cast<caf::strong_actor_ptr>(self));
+  self->attach_functor([sys = &self->system(), me = self->address(), key] {
+    auto& r = sys->registry();
+    if (auto current = r.get(key); current && current->address() == me)
+      r.erase(key);
+  });
+}
+
+} // namespace qtc

@@ -1,0 +1,546 @@
+#include "actors/sync_coordinator.hpp"
+
+#include "actors/metrics.hpp"
+#include "actors/peer_manager.hpp"
+#include "actors/registry_entry.hpp"
+#include "messages/errors.hpp"
+#include "runtime/block_check.hpp"
+#include "runtime/genesis.hpp"
+#include "runtime/hex.hpp"
+
+#include <caf/actor_registry.hpp>
+
+#include <algorithm>
+
+namespace qtc {
+
+namespace {
+
+constexpr auto tick_interval = std::chrono::seconds{1};
+constexpr auto progress_interval = std::chrono::seconds{5};
+/// A getheaders unanswered this long moves the headers sync to another peer.
+constexpr auto headers_timeout = std::chrono::seconds{60};
+/// Headers messages that do not connect to our tree before the peer counts as misbehaving
+/// (Bitcoin Core's MAX_NUM_UNCONNECTING_HEADERS_MSGS).
+constexpr std::uint32_t max_unconnecting_headers = 10;
+/// Block writes handed to storage but not yet confirmed: bounds memory while committing.
+constexpr std::uint32_t max_writes_in_flight = 64;
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Whether `node` is on the best header chain.
+bool on_best_chain(const header_tree& tree, const header_node& node) {
+  return tree.ancestor(tree.best(), node.height) == &node;
+}
+
+/// The best-chain hashes from `from_height` to the tip, for the block download's target.
+std::vector<hash256> best_chain_from(const header_tree& tree, std::uint32_t from_height) {
+  std::vector<hash256> out;
+  for (auto* n = &tree.best(); n != nullptr && n->height >= from_height; n = n->parent) {
+    out.push_back(n->hash);
+    if (n->height == 0)
+      break;
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+void disconnect(sync_pointer self, std::uint64_t id, close_reason reason, std::string detail) {
+  auto& st = self->state;
+  auto i = st.peers.find(id);
+  if (i == st.peers.end())
+    return;
+  st.log.warning("peer sent invalid data", {{"peer", std::to_string(id)},
+                                            {"remote", i->second.info.remote},
+                                            {"detail", detail}});
+  self->send(i->second.session, close_atom::value, reason, std::move(detail));
+}
+
+void request_headers(sync_pointer self, sync_peer& p) {
+  auto& st = self->state;
+  getheaders_message gh;
+  gh.version = static_cast<std::uint32_t>(st.spec->protocol_version);
+  gh.locator = st.tree->locator(st.tree->best());
+  p.headers_requested = true;
+  p.asked_once = true;
+  p.headers_sent = self->clock().now();
+  self->send(p.session, send_atom::value, p2p_message{std::move(gh)});
+}
+
+/// While far behind, one peer at a time serves headers (the others would send the same ones);
+/// once the headers peer has nothing more, every peer is asked once, to find any longer chain.
+void drive_headers(sync_pointer self) {
+  auto& st = self->state;
+  if (!st.loaded || st.peers.empty())
+    return;
+  if (st.headers_peer) {
+    auto i = st.peers.find(*st.headers_peer);
+    if (i != st.peers.end() && i->second.headers_requested)
+      return;
+    st.headers_peer.reset();
+  }
+  // Prefer the peer that announced the highest start height and was not asked yet.
+  sync_peer* pick = nullptr;
+  for (auto& [id, p] : st.peers)
+    if (!p.asked_once && (pick == nullptr || p.info.start_height > pick->info.start_height))
+      pick = &p;
+  if (pick == nullptr)
+    return;
+  st.headers_peer = pick->info.id;
+  request_headers(self, *pick);
+}
+
+void schedule_blocks(sync_pointer self);
+void update_progress(sync_pointer self, bool force);
+
+/// The height up to which `p` can serve our best chain: what its headers showed, or else what
+/// its version claimed (verified by the download: a peer without the block answers notfound
+/// or times out).
+std::uint32_t servable_height(const sync_state& st, const sync_peer& p) {
+  std::uint32_t h = 0;
+  if (p.best_known != nullptr)
+    h = st.tree->fork_point(st.tree->best(), *p.best_known).height;
+  if ((p.info.services & 1) != 0 && p.info.start_height > 0)
+    h = std::max(h, std::min<std::uint32_t>(static_cast<std::uint32_t>(p.info.start_height),
+                                            st.tree->best().height));
+  return h;
+}
+
+/// Announces a newly committed block to every peer (BIP130 headers where asked, inv otherwise).
+void announce(sync_pointer self, const header_node& node) {
+  auto& st = self->state;
+  for (auto& [id, p] : st.peers) {
+    if (p.best_known != nullptr && p.best_known->chain_work >= node.chain_work)
+      continue; // it has it (it probably sent it)
+    if (p.wants_headers)
+      self->send(p.session, send_atom::value, p2p_message{headers_message{{node.header}}});
+    else
+      self->send(p.session, send_atom::value,
+                 p2p_message{inv_message{{inv_item{static_cast<std::uint32_t>(inv_type::block),
+                                                   node.hash}}}});
+  }
+}
+
+/// Validates the blocks that are next in height order and hands them to storage.
+void commit_ready(sync_pointer self) {
+  auto& st = self->state;
+  while (st.writes_in_flight < max_writes_in_flight) {
+    auto next = st.download->take_next();
+    if (!next)
+      return;
+    const auto* node = st.tree->find(next->hash);
+    auto raw = serialize(next->block);
+    auto rejection = check_block(next->block, raw.size(), st.spec->max_message_size);
+    if (node == nullptr || rejection != block_rejection::none) {
+      ++st.blocks_rejected;
+      st.download->rejected(next->height, next->from);
+      disconnect(self, next->from, close_reason::invalid_data,
+                 "invalid block at height " + std::to_string(next->height) + ": "
+                     + (node == nullptr ? std::string{"unknown header"} : to_string(rejection)));
+      continue;
+    }
+    ++st.writes_in_flight;
+    st.commit_tip = node;
+    auto was_synced = st.reported_synced;
+    self->request(st.storage, caf::infinite, put_atom::value, block_atom::value, node->hash,
+                  std::move(raw), true)
+        .then(
+            [self, node, was_synced](bool) {
+              auto& st = self->state;
+              --st.writes_in_flight;
+              st.committed = node;
+              if (was_synced)
+                announce(self, *node);
+              commit_ready(self);
+              update_progress(self, false);
+            },
+            [self](const caf::error& err) {
+              self->state.log.error("cannot store a block", {{"reason", render_error(err)}});
+              self->quit(err);
+            });
+  }
+}
+
+void schedule_blocks(sync_pointer self) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  const auto& best = st.tree->best();
+  if (st.target_tip != &best) {
+    // Download what lies between the best header and the last block we committed (or are
+    // committing) on its chain.
+    const auto& base = st.tree->fork_point(best, *st.commit_tip);
+    st.target_first = base.height + 1;
+    st.target_tip = &best;
+    st.download->set_target(st.target_first, best_chain_from(*st.tree, st.target_first));
+  }
+  if (st.download->next_height() >= st.download->end_height())
+    return;
+  auto now = self->clock().now();
+  for (auto& [id, p] : st.peers) {
+    st.download->set_peer(id, servable_height(st, p));
+    auto hashes = st.download->assign(id, now);
+    if (hashes.empty())
+      continue;
+    getdata_message gd;
+    for (const auto& h : hashes)
+      gd.items.push_back(inv_item{static_cast<std::uint32_t>(inv_type::block), h});
+    self->send(p.session, send_atom::value, p2p_message{std::move(gd)});
+  }
+}
+
+void on_block(sync_pointer self, std::uint64_t id, block_message&& msg) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  auto hash = block_hash(msg.block.header);
+  auto r = st.download->received(id, hash, std::move(msg.block), self->clock().now());
+  if (r != block_download::arrival::expected) {
+    ++st.unrequested_blocks; // unsolicited or late: ignored (announcements come as headers)
+    return;
+  }
+  ++st.blocks_received;
+  if (auto i = st.peers.find(id); i != st.peers.end())
+    ++i->second.useful_blocks;
+  commit_ready(self);
+  schedule_blocks(self);
+}
+
+void on_notfound(sync_pointer self, std::uint64_t id, const notfound_message& msg) {
+  for (const auto& item : msg.items)
+    if (item.type == static_cast<std::uint32_t>(inv_type::block))
+      self->state.download->not_found(id, item.hash);
+  schedule_blocks(self);
+}
+
+void on_inv(sync_pointer self, std::uint64_t id, const inv_message& msg) {
+  auto& st = self->state;
+  auto i = st.peers.find(id);
+  if (i == st.peers.end() || !st.loaded)
+    return;
+  for (const auto& item : msg.items)
+    if (item.type == static_cast<std::uint32_t>(inv_type::block)
+        && st.tree->find(item.hash) == nullptr) {
+      // An unknown block: fetch the headers that lead to it (Bitcoin Core does the same).
+      request_headers(self, i->second);
+      return;
+    }
+}
+
+void check_stalls(sync_pointer self) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  for (const auto& slow : st.download->check(self->clock().now()))
+    if (auto i = st.peers.find(slow.peer); i != st.peers.end()) {
+      auto detail = slow.stalling ? "stalled the block download window at height "
+                                  : "a block request timed out at height ";
+      self->send(i->second.session, close_atom::value, close_reason::stalling,
+                 detail + std::to_string(slow.height));
+    }
+}
+
+void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg) {
+  auto& st = self->state;
+  auto i = st.peers.find(id);
+  if (i == st.peers.end() || !st.loaded)
+    return;
+  auto& p = i->second;
+  p.headers_requested = false;
+  if (msg.headers.empty()) {
+    drive_headers(self);
+    return;
+  }
+  auto now = unix_now();
+  std::vector<stored_header> fresh;
+  for (std::size_t k = 0; k < msg.headers.size(); ++k) {
+    const auto& h = msg.headers[k];
+    auto r = st.tree->accept(h, now);
+    if (r.rejection == header_rejection::unknown_parent) {
+      if (k == 0) {
+        // Maybe we are simply behind the peer's announcement: ask from our tip.
+        if (++p.unconnecting_headers > max_unconnecting_headers)
+          return disconnect(self, id, close_reason::misbehaviour,
+                            "too many headers messages that do not connect");
+        request_headers(self, p);
+        return;
+      }
+      return disconnect(self, id, close_reason::invalid_data, "non-continuous headers");
+    }
+    if (r.rejection == header_rejection::time_too_new)
+      break; // may become valid later; not the peer's fault (Bitcoin Core does not punish it)
+    if (r.rejection != header_rejection::none)
+      return disconnect(self, id, close_reason::invalid_data,
+                        "invalid header at height "
+                            + std::to_string(st.tree->find(h.prev_block) != nullptr
+                                                 ? st.tree->find(h.prev_block)->height + 1
+                                                 : 0)
+                            + ": " + to_string(r.rejection));
+    if (p.best_known == nullptr || r.node->chain_work > p.best_known->chain_work)
+      p.best_known = r.node;
+    if (!r.duplicate) {
+      fresh.push_back(stored_header{h, r.node->height});
+      ++p.useful_headers;
+    }
+  }
+  st.headers_received += fresh.size();
+  if (!fresh.empty())
+    self->request(st.storage, caf::infinite, put_atom::value, headers_atom::value, fresh)
+        .then([](bool) {},
+              [self](const caf::error& err) {
+                self->state.log.error("cannot store headers", {{"reason", render_error(err)}});
+                self->quit(err);
+              });
+  if (msg.headers.size() == max_headers_results) {
+    request_headers(self, p); // there is more
+  } else if (st.headers_peer == id) {
+    st.headers_peer.reset();
+  }
+  drive_headers(self);
+  schedule_blocks(self);
+}
+
+void on_getheaders(sync_pointer self, sync_peer& p, const getheaders_message& msg) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  const header_node* fork = &st.tree->genesis();
+  for (const auto& hash : msg.locator)
+    if (auto* n = st.tree->find(hash); n != nullptr && on_best_chain(*st.tree, *n)) {
+      fork = n;
+      break;
+    }
+  // Serve only headers whose blocks we hold: a peer must be able to download what we announce.
+  const header_node* top = st.committed;
+  if (top == nullptr || top->height <= fork->height || !on_best_chain(*st.tree, *top)) {
+    self->send(p.session, send_atom::value, p2p_message{headers_message{}});
+    return;
+  }
+  auto last = std::min<std::uint32_t>(top->height, fork->height + max_headers_results);
+  std::vector<block_header> headers;
+  for (auto* n = st.tree->ancestor(*top, last); n != nullptr && n != fork; n = n->parent)
+    headers.push_back(n->header);
+  std::reverse(headers.begin(), headers.end());
+  // Stop at the requested hash, if it is among them.
+  if (msg.stop != hash256{})
+    for (std::size_t k = 0; k < headers.size(); ++k)
+      if (block_hash(headers[k]) == msg.stop) {
+        headers.resize(k + 1);
+        break;
+      }
+  self->send(p.session, send_atom::value, p2p_message{headers_message{std::move(headers)}});
+}
+
+void on_getdata(sync_pointer self, sync_peer& p, const getdata_message& msg) {
+  auto& st = self->state;
+  for (const auto& item : msg.items) {
+    if (item.type != static_cast<std::uint32_t>(inv_type::block))
+      continue; // transactions: no mempool to serve from yet
+    auto session = p.session;
+    self->request(st.storage, caf::infinite, get_atom::value, block_atom::value, item.hash)
+        .then([self, session](bytes& raw) { self->send(session, send_atom::value, "block", raw); },
+              [self, session, item](const caf::error&) {
+                notfound_message nf;
+                nf.items.push_back(item);
+                self->send(session, send_atom::value, p2p_message{std::move(nf)});
+              });
+  }
+}
+
+void update_progress(sync_pointer self, bool force) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  auto blocks = st.committed != nullptr ? st.committed->height : 0;
+  if (blocks != st.announced_height) {
+    // New sessions announce our height in their version message.
+    if (auto pm = self->system().registry().get<peer_manager_actor>(peers_registry_key)) {
+      self->send(pm, best_atom::value, static_cast<std::int32_t>(blocks));
+      st.announced_height = blocks;
+    }
+  }
+  auto headers = st.tree->best().height;
+  std::uint32_t target = headers;
+  for (const auto& [id, p] : st.peers)
+    target = std::max<std::uint32_t>(target, static_cast<std::uint32_t>(
+                                                 std::max<std::int32_t>(p.info.start_height, 0)));
+  double progress = target == 0 ? 1.0 : static_cast<double>(blocks) / target;
+  st.metrics.gauge(metric_names::sync_progress, {}, progress);
+  auto now = self->clock().now();
+  auto synced = blocks == headers && !st.peers.empty() && target == headers;
+  if (synced) {
+    if (!st.reported_synced) {
+      st.reported_synced = true;
+      st.log.info("sync complete", {{"height", std::to_string(blocks)},
+                                    {"tip", to_display_hex(st.committed->hash)}});
+    }
+    return;
+  }
+  st.reported_synced = false;
+  if (!force && now - st.last_progress_line < progress_interval)
+    return;
+  st.last_progress_line = now;
+  char pct[16];
+  std::snprintf(pct, sizeof(pct), "%.1f", progress * 100);
+  st.log.info("sync progress", {{"headers", std::to_string(headers)},
+                                {"blocks", std::to_string(blocks)},
+                                {"target", std::to_string(target)},
+                                {"progress", std::string{pct} + "%"},
+                                {"peers", std::to_string(st.peers.size())}});
+}
+
+} // namespace
+
+sync_actor::behavior_type sync_coordinator(sync_pointer self,
+                                           std::shared_ptr<const chain_spec> spec) {
+  auto& st = self->state;
+  st.log = logger{self->system(), "sync"};
+  st.metrics = metrics_client{self->system()};
+  st.spec = std::move(spec);
+  st.tree = std::make_unique<header_tree>(chain_params::from(*st.spec),
+                                          make_genesis_block(*st.spec).header);
+  st.storage = self->system().registry().get<storage_actor>(storage_registry_key);
+  if (!st.storage) {
+    self->quit(make_error(errc::storage_failed, "sync: the storage actor is not running"));
+    return sync_actor::behavior_type::make_empty_behavior();
+  }
+  register_as(self, sync_registry_key); // sessions report to the coordinator they find here
+  // Load the stored chain into the tree, then find the best stored block.
+  self->request(st.storage, caf::infinite, get_atom::value, headers_atom::value)
+      .then(
+          [self](std::vector<stored_header>& stored) {
+            auto& st = self->state;
+            std::sort(stored.begin(), stored.end(),
+                      [](const auto& a, const auto& b) { return a.height < b.height; });
+            // Stored headers were validated when they arrived; the future limit does not
+            // apply to what we already accepted.
+            for (const auto& h : stored)
+              st.tree->accept(h.header, std::numeric_limits<std::int64_t>::max() / 2);
+            self->request(st.storage, caf::infinite, get_atom::value, best_atom::value)
+                .then(
+                    [self](const hash256& best) {
+                      auto& st = self->state;
+                      st.committed = st.tree->find(best);
+                      if (st.committed == nullptr)
+                        st.committed = &st.tree->genesis();
+                      st.commit_tip = st.committed;
+                      st.loaded = true;
+                      st.download = std::make_unique<block_download>(block_download::config{});
+                      st.log.info("chain loaded",
+                                  {{"headers", std::to_string(st.tree->best().height)},
+                                   {"blocks", std::to_string(st.committed->height)},
+                                   {"tip", to_display_hex(st.committed->hash)}});
+                      update_progress(self, true);
+                      drive_headers(self);
+                      schedule_blocks(self);
+                    },
+                    [self](const caf::error& err) { self->quit(err); });
+          },
+          [self](const caf::error& err) { self->quit(err); });
+  self->delayed_send(self, tick_interval, tick_atom::value);
+  return {
+      [self](status_atom, status_verbosity v) -> status_report {
+        auto& st = self->state;
+        caf::settings r;
+        using int_t = caf::config_value::integer;
+        caf::put(r, "name", "sync");
+        if (!st.loaded) {
+          caf::put(r, "state", "loading");
+          return r;
+        }
+        auto blocks = st.committed->height;
+        auto headers = st.tree->best().height;
+        caf::put(r, "state", blocks == headers ? "synced" : "syncing");
+        caf::put(r, "headers", static_cast<int_t>(headers));
+        caf::put(r, "blocks", static_cast<int_t>(blocks));
+        caf::put(r, "tip", to_display_hex(st.committed->hash));
+        caf::put(r, "peers", static_cast<int_t>(st.peers.size()));
+        caf::put(r, "headers-received", static_cast<int_t>(st.headers_received));
+        caf::put(r, "blocks-received", static_cast<int_t>(st.blocks_received));
+        if (v != status_verbosity::info) {
+          caf::config_value::list peers;
+          for (const auto& [id, p] : st.peers) {
+            caf::settings e;
+            caf::put(e, "id", static_cast<int_t>(id));
+            caf::put(e, "remote", p.info.remote);
+            caf::put(e, "best-known", static_cast<int_t>(p.best_known ? p.best_known->height : 0));
+            caf::put(e, "useful-headers", static_cast<int_t>(p.useful_headers));
+            caf::put(e, "useful-blocks", static_cast<int_t>(p.useful_blocks));
+            peers.emplace_back(std::move(e));
+          }
+          caf::put(r, "peer-state", std::move(peers));
+        }
+        return r;
+      },
+      [self](ready_atom, peer_info& info) {
+        auto& st = self->state;
+        sync_peer p;
+        p.session = caf::actor_cast<peer_session_actor>(info.session);
+        p.info = std::move(info);
+        auto id = p.info.id;
+        st.peers.emplace(id, std::move(p));
+        // Ask for new blocks to be announced as headers (BIP130).
+        self->send(st.peers.at(id).session, send_atom::value, p2p_message{sendheaders_message{}});
+        drive_headers(self);
+      },
+      [self](closed_atom, const peer_closed& closed) {
+        auto& st = self->state;
+        st.peers.erase(closed.id);
+        if (st.headers_peer == closed.id)
+          st.headers_peer.reset();
+        if (st.download)
+          st.download->remove_peer(closed.id);
+        drive_headers(self);
+        schedule_blocks(self);
+      },
+      [self](peer_msg_atom, std::uint64_t id, p2p_message& msg) {
+        auto& st = self->state;
+        auto i = st.peers.find(id);
+        if (i == st.peers.end())
+          return;
+        auto& p = i->second;
+        std::visit(
+            [&](auto& m) {
+              using T = std::decay_t<decltype(m)>;
+              if constexpr (std::is_same_v<T, headers_message>)
+                on_headers(self, id, m);
+              else if constexpr (std::is_same_v<T, getheaders_message>)
+                on_getheaders(self, p, m);
+              else if constexpr (std::is_same_v<T, getdata_message>)
+                on_getdata(self, p, m);
+              else if constexpr (std::is_same_v<T, block_message>)
+                on_block(self, id, std::move(m));
+              else if constexpr (std::is_same_v<T, notfound_message>)
+                on_notfound(self, id, m);
+              else if constexpr (std::is_same_v<T, sendheaders_message>)
+                p.wants_headers = true;
+              else if constexpr (std::is_same_v<T, inv_message>)
+                on_inv(self, id, m);
+            },
+            msg);
+      },
+      [self](tick_atom) {
+        auto& st = self->state;
+        auto now = self->clock().now();
+        for (auto& [id, p] : st.peers)
+          if (p.headers_requested && now - p.headers_sent > headers_timeout) {
+            st.log.info("headers request timed out; asking another peer",
+                        {{"peer", std::to_string(id)}});
+            p.headers_requested = false;
+            if (st.headers_peer == id)
+              st.headers_peer.reset();
+          }
+        check_stalls(self);
+        drive_headers(self);
+        schedule_blocks(self);
+        update_progress(self, false);
+        self->delayed_send(self, tick_interval, tick_atom::value);
+      },
+  };
+}
+
+} // namespace qtc

@@ -1,0 +1,76 @@
+// The sync coordinator: makes this node's chain the best chain its peers know, and serves its
+// own chain to them.
+//
+// Headers first: one peer at a time is asked for headers (getheaders with a locator) while the
+// chain is far behind, every peer once it has caught up; each header is validated by the header
+// tree (linkage, proof of work, difficulty, median time past, future limit) and stored. Blocks
+// are then downloaded in parallel from every peer that has them (runtime/block_download: moving
+// window, per-peer in-flight limit, stall detection and reassignment), checked, and committed
+// to the store in height order. A peer that sends invalid headers or blocks is disconnected
+// with its data discarded; sync continues from the others.
+//
+// Serving: getheaders is answered from the best chain, getdata from the store.
+#pragma once
+
+#include "messages/interfaces.hpp"
+#include "runtime/block_download.hpp"
+#include "runtime/chain_spec.hpp"
+#include "runtime/header_tree.hpp"
+#include "runtime/logger.hpp"
+#include "runtime/metrics_client.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+
+namespace qtc {
+
+/// What the coordinator knows about one ready peer.
+struct sync_peer {
+  peer_info info;
+  peer_session_actor session;
+  const header_node* best_known = nullptr; ///< the best header we know the peer has
+  bool headers_requested = false;          ///< a getheaders is outstanding
+  std::chrono::steady_clock::time_point headers_sent{};
+  std::uint32_t unconnecting_headers = 0; ///< headers messages that did not connect
+  bool asked_once = false;                ///< asked for headers at least once
+  bool wants_headers = false;             ///< sendheaders: announce new blocks by headers
+  std::uint64_t useful_headers = 0;
+  std::uint64_t useful_blocks = 0;
+};
+
+struct sync_state {
+  logger log;
+  metrics_client metrics;
+  std::shared_ptr<const chain_spec> spec;
+  std::unique_ptr<header_tree> tree;
+  std::unique_ptr<block_download> download;
+  storage_actor storage;
+  bool loaded = false;                   ///< the stored chain is in the tree
+  const header_node* committed = nullptr; ///< the best stored block (confirmed by storage)
+  const header_node* commit_tip = nullptr; ///< the last block handed to storage
+  const header_node* target_tip = nullptr; ///< the best header the download targets
+  std::uint32_t target_first = 0;          ///< the first height the download targets
+  std::uint32_t writes_in_flight = 0;     ///< block writes sent to storage, not yet confirmed
+  std::map<std::uint64_t, sync_peer> peers;
+  std::optional<std::uint64_t> headers_peer; ///< the one peer asked for headers while behind
+  std::chrono::steady_clock::time_point last_progress_line{};
+  bool reported_synced = false;
+  std::optional<std::uint32_t> announced_height; ///< last height told to the peer manager
+  std::uint64_t blocks_received = 0;
+  std::uint64_t blocks_rejected = 0;
+  std::uint64_t unrequested_blocks = 0;
+  std::uint64_t headers_received = 0;
+  static inline const char* name = "sync";
+};
+
+using sync_pointer = sync_actor::stateful_pointer<sync_state>;
+
+sync_actor::behavior_type sync_coordinator(sync_pointer self,
+                                           std::shared_ptr<const chain_spec> spec);
+
+} // namespace qtc
