@@ -22,6 +22,7 @@ void block_download::set_target(std::uint32_t first_height, std::vector<hash256>
   slots_ = std::move(kept);
   first_ = first_height;
   target_ = std::move(hashes);
+  refused_.clear();
   heights_.clear();
   for (std::uint32_t i = 0; i < target_.size(); ++i)
     heights_.emplace(target_[i], first_ + i);
@@ -71,7 +72,7 @@ std::vector<hash256> block_download::assign(peer_id peer, time_point now) {
       break;
     auto height = static_cast<std::uint32_t>(h);
     auto& s = slots_[height];
-    if (s.peer || s.block || s.refused.contains(peer))
+    if (s.peer || s.block || (refused_.contains(height) && refused_[height].contains(peer)))
       continue;
     s.peer = peer;
     s.since = now;
@@ -112,7 +113,7 @@ void block_download::not_found(peer_id peer, const hash256& hash) {
   if (s == slots_.end() || s->second.peer != peer)
     return;
   s->second.peer.reset();
-  s->second.refused.insert(peer);
+  refused_[*h].insert(peer);
   peers_[peer].heights.erase(*h);
 }
 
@@ -126,6 +127,7 @@ std::optional<block_download::ready_block> block_download::take_next() {
   r.block = std::move(*s->second.block);
   r.from = s->second.from;
   slots_.erase(s);
+  refused_.erase(refused_.begin(), refused_.lower_bound(next_)); // only the one just taken stays
   ++next_;
   window_blocked_since_.reset();
   return r;
@@ -135,10 +137,8 @@ void block_download::rejected(std::uint32_t height, peer_id from) {
   if (height < first_ || height >= end_height())
     return;
   next_ = std::min(next_, height);
-  auto& s = slots_[height];
-  s.block.reset();
-  s.peer.reset();
-  s.refused.insert(from);
+  slots_.erase(height);
+  refused_[height].insert(from);
 }
 
 std::vector<block_download::slow_peer> block_download::check(time_point now) {
@@ -164,7 +164,7 @@ std::vector<block_download::slow_peer> block_download::check(time_point now) {
     for (auto h : pi->second.heights)
       if (auto s = slots_.find(h); s != slots_.end() && !s->second.block) {
         s->second.peer.reset();
-        s->second.refused.insert(sp.peer);
+        refused_[h].insert(sp.peer);
       }
     pi->second.heights.clear();
   }

@@ -108,7 +108,6 @@ private:
     time_point since{};
     std::optional<qtc::block> block; ///< arrived, waiting for the commit point
     peer_id from = 0;
-    std::set<peer_id> refused; ///< peers that lack it or sent it invalid
   };
   struct peer_state {
     std::uint32_t best_height = 0;
@@ -125,6 +124,9 @@ private:
   std::map<hash256, std::uint32_t> heights_; ///< hash -> height for the target
   std::uint32_t next_ = 0;
   std::map<std::uint32_t, slot> slots_; ///< requested or arrived heights
+  /// Peers that lack a height (notfound) or sent it invalid; kept past take_next() for the
+  /// block just taken, which may still be rejected.
+  std::map<std::uint32_t, std::set<peer_id>> refused_;
   std::map<peer_id, peer_state> peers_;
   std::optional<time_point> window_blocked_since_;
 };
