@@ -8,6 +8,7 @@
 #include "actors/sync_coordinator.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 
 namespace qtc {
@@ -66,11 +67,19 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   root.children.push_back(idle("nat", "learns the external address (STUN) and maps the P2P "
                                       "port (UPnP)"));
   auto shared_spec = std::make_shared<const chain_spec>(spec);
-  root.children.push_back(child("sync", sync_coordinator, shared_spec));
+  child_spec sync;
+  sync.name = "sync";
+  sync.start = [shared_spec](caf::actor_system& sys,
+                             const caf::actor&) -> caf::expected<caf::actor> {
+    auto handle = sys.spawn(sync_coordinator, shared_spec);
+    // Registered before the peer manager starts sessions that report to it.
+    sys.registry().put(sync_registry_key, caf::actor_cast<caf::strong_actor_ptr>(handle));
+    return caf::actor_cast<caf::actor>(handle);
+  };
+  root.children.push_back(std::move(sync));
   child_spec peers;
   peers.name = "peers";
   peer_manager_config pm;
-  pm.host = options.p2p_host;
   pm.spec = shared_spec;
   pm.settings = session_settings_for(spec);
   pm.pool.max_connections = spec.max_connections;
@@ -93,8 +102,8 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   std::uint16_t port = options.p2p_any_port    ? 0
                        : options.p2p_port != 0 ? options.p2p_port
                                                : spec.default_port;
-  peers.start = [pm, port](caf::actor_system& sys, const caf::actor&) {
-    return start_peer_manager(sys, port, pm);
+  peers.start = [pm, port, host = options.p2p_host](caf::actor_system& sys, const caf::actor&) {
+    return start_peer_manager(sys, host, port, pm);
   };
   root.children.push_back(std::move(peers));
   child_spec insp;

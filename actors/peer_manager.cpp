@@ -3,15 +3,15 @@
 #include "actors/metrics.hpp"
 #include "actors/peer_session.hpp"
 #include "actors/registry_entry.hpp"
-#include "actors/tcp_link.hpp"
+#include "actors/p2p_listener.hpp"
 #include "messages/errors.hpp"
 #include "runtime/hex.hpp"
-#include "runtime/tcp_connect.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_registry.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
+#include <caf/stateful_actor.hpp>
 
 #include <random>
 
@@ -116,15 +116,12 @@ bool connect_outbound(peer_manager_pointer self, connection_type type, const ip_
                       std::optional<std::size_t> manual) {
   auto& st = self->state;
   auto remote = format_endpoint(ip, port);
-  auto fd = start_tcp_connect(ip, port, st.bind_address);
-  if (auto* why = std::get_if<std::string>(&fd)) {
+  auto id = spawn_session(self, type, ip, port, transport, pinned, manual);
+  if (auto why = st.dialer->dial(self->system(), ip, port, st.entries.at(id).session)) {
     st.log.warning("cannot connect", {{"remote", remote}, {"reason", *why}});
-    st.candidates.failed(ip, port, self->clock().now());
+    self->send(st.entries.at(id).session, linkdown_atom::value);
     return false;
   }
-  auto id = spawn_session(self, type, ip, port, transport, pinned, manual);
-  auto session = st.entries.at(id).session;
-  self->system().middleman().spawn_broker(tcp_link_outbound, std::get<int>(fd), session);
   if (manual)
     st.manual[*manual].session = id;
   st.log.debug("connecting", {{"peer", std::to_string(id)},
@@ -368,7 +365,6 @@ std::optional<manual_peer> make_manual(const network_address_entry& entry, std::
 } // namespace
 
 peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
-                                               caf::io::doorman_ptr listener,
                                                peer_manager_config config) {
   auto& st = self->state;
   st.log = logger{self->system(), "peers"};
@@ -377,18 +373,14 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
   st.context = std::move(config.context);
   st.settings = std::move(config.settings);
   st.pool = std::move(config.pool);
+  st.dialer = std::move(config.dialer);
+  st.address = std::move(config.address);
   st.rng.seed(st.pool.seed != 0 ? st.pool.seed : std::random_device{}());
   // The version nonce: one per node. Peers learn our static key in the transport handshake
   // anyway, so a per-connection nonce would hide nothing; one nonce lets every inbound session
   // recognise a connection to ourselves without asking anyone.
   if (st.settings.local_nonce == 0)
     st.settings.local_nonce = st.rng() | 1;
-  auto port = listener->port();
-  st.address = config.host + ":" + std::to_string(port);
-  // Outbound connections leave from the listening address when it is a specific one.
-  if (auto ip = parse_ip(config.host); ip && classify(*ip) != ip_class::unspecified)
-    st.bind_address = *ip;
-  self->add_doorman(std::move(listener));
   for (const auto& list : {st.pool.connect, st.pool.addnode})
     for (const auto& entry : list) {
       std::string error;
@@ -397,7 +389,6 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
       else
         st.log.error("configured peer ignored", {{"peer", entry.host}, {"reason", error}});
     }
-  st.log.info("listening for peers", {{"address", st.address}, {"port", std::to_string(port)}});
   register_as(self, peers_registry_key);
   self->send(self, tick_atom::value);
   return {
@@ -447,21 +438,20 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
                                                    {"offered", std::to_string(found.size())}});
         fill_slots(self);
       },
+      [self](link_atom, const caf::actor& listener) { self->link_to(listener); },
       [self](best_atom, std::int32_t height) { self->state.settings.start_height = height; },
       [self](tick_atom) {
         fill_slots(self);
         self->delayed_send(self, tick_interval, tick_atom::value);
       },
-      [self](const caf::io::new_connection_msg& msg) {
+      [self](accept_atom, const std::string& host, std::uint16_t port, peer_link_actor& link) {
         auto& st = self->state;
-        auto host = self->remote_addr(msg.handle);
-        auto port = self->remote_port(msg.handle);
         auto ip = parse_ip(host);
         auto refuse = [&](const std::string& why) {
           ++st.inbound_refused;
           st.log.info("inbound connection refused",
                       {{"remote", host + ":" + std::to_string(port)}, {"reason", why}});
-          self->close(msg.handle);
+          self->send(link, close_atom::value);
         };
         if (!ip)
           return refuse("unparsable remote address");
@@ -483,29 +473,37 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
           return refuse("too many connections from this subnet");
         auto id = spawn_session(self, connection_type::inbound, *ip, port, transport_kind::noise,
                                 std::nullopt, std::nullopt);
-        self->fork(tcp_link, msg.handle, st.entries.at(id).session);
-      },
-      [](const caf::io::new_data_msg&) {
-        // Connections are forked to their own link brokers before any data is read.
-      },
-      [](const caf::io::connection_closed_msg&) {},
-      [self](const caf::io::acceptor_closed_msg&) {
-        self->state.log.error("P2P listener closed");
-        self->quit(make_error(errc::bind_failed, "peers: the P2P listener closed"));
+        auto session = st.entries.at(id).session;
+        self->send(caf::actor_cast<tcp_link_actor>(link), attach_atom::value, session);
+        self->send(session, link_atom::value, link);
       },
   };
 }
 
-caf::expected<caf::actor> start_peer_manager(caf::actor_system& sys, std::uint16_t port,
-                                             peer_manager_config config) {
+caf::expected<caf::actor> start_peer_manager(caf::actor_system& sys, const std::string& host,
+                                             std::uint16_t port, peer_manager_config config) {
   auto& mm = sys.middleman();
-  auto listener = mm.backend().new_tcp_doorman(port, config.host.c_str(), true);
+  auto listener = mm.backend().new_tcp_doorman(port, host.c_str(), true);
   if (!listener)
-    return make_error(errc::bind_failed, "peers: cannot listen on " + config.host + ":"
+    return make_error(errc::bind_failed, "peers: cannot listen on " + host + ":"
                                              + std::to_string(port) + ": "
                                              + render_error(listener.error()));
-  return caf::actor_cast<caf::actor>(
-      mm.spawn_broker(peer_manager, std::move(*listener), std::move(config)));
+  auto bound = (*listener)->port();
+  config.address = host + ":" + std::to_string(bound);
+  // Outbound connections leave from the listening address when it is a specific one.
+  std::optional<ip_bytes> bind;
+  if (auto ip = parse_ip(host); ip && classify(*ip) != ip_class::unspecified)
+    bind = *ip;
+  config.dialer = std::make_shared<tcp_dialer>(bind);
+  auto manager = sys.spawn(peer_manager, std::move(config));
+  sys.registry().put(peers_registry_key, caf::actor_cast<caf::strong_actor_ptr>(manager));
+  auto broker = mm.spawn_broker(p2p_listener, std::move(*listener), manager);
+  // The listener and the manager live and die together.
+  caf::anon_send(manager, link_atom::value, caf::actor_cast<caf::actor>(broker));
+  qtc::logger{sys, "peers"}.info("listening for peers",
+                                 {{"address", host + ":" + std::to_string(bound)},
+                                  {"port", std::to_string(bound)}});
+  return caf::actor_cast<caf::actor>(manager);
 }
 
 } // namespace qtc

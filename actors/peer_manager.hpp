@@ -11,7 +11,7 @@
 // - Answers getaddr once per connection and takes addr/addrv2 into the candidates.
 #pragma once
 
-#include "actors/broker_of.hpp"
+#include "actors/peer_dialer.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/chain_spec.hpp"
 #include "runtime/channel_select.hpp"
@@ -21,8 +21,8 @@
 #include "runtime/peer_candidates.hpp"
 #include "runtime/peer_session_core.hpp"
 
-#include <caf/io/doorman.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -86,7 +86,7 @@ struct peer_manager_state {
   session_settings settings; ///< the template every session starts from
   peer_pool_options pool;
   std::string address; ///< host:port the listener is bound to
-  std::optional<ip_bytes> bind_address; ///< where outbound connections come from
+  std::shared_ptr<peer_dialer> dialer;
   std::mt19937_64 rng;
   std::uint64_t next_id = 1;
   std::map<std::uint64_t, pool_entry> entries;
@@ -99,26 +99,25 @@ struct peer_manager_state {
   static inline const char* name = "peer_manager";
 };
 
-using peer_manager_broker = broker_of_t<peer_manager_actor>;
-using peer_manager_pointer = caf::stateful_actor<peer_manager_state, peer_manager_broker>*;
+using peer_manager_pointer = peer_manager_actor::stateful_pointer<peer_manager_state>;
 
 /// What the peer manager starts with.
 struct peer_manager_config {
-  std::string host;
+  std::string address; ///< where peers reach us ("host:port"), for status and logs
   std::shared_ptr<const chain_spec> spec;
   std::shared_ptr<const channel_context> context;
   session_settings settings;
   peer_pool_options pool;
+  std::shared_ptr<peer_dialer> dialer; ///< how outbound connections are made
 };
 
-/// The peer manager's behavior; `listener` is the already bound P2P socket.
 peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
-                                               caf::io::doorman_ptr listener,
                                                peer_manager_config config);
 
-/// Binds the P2P listener (synchronously, so a bad address fails the start) and spawns the
-/// peer manager owning it. `port` 0 picks a free port; the bound port is logged.
-caf::expected<caf::actor> start_peer_manager(caf::actor_system& sys, std::uint16_t port,
-                                             peer_manager_config config);
+/// Binds the P2P listener on host:port (synchronously, so a bad address fails the start),
+/// spawns the peer manager with a TCP dialer leaving from `host`, and the listener broker
+/// linked to it. `port` 0 picks a free port; the bound port is logged.
+caf::expected<caf::actor> start_peer_manager(caf::actor_system& sys, const std::string& host,
+                                             std::uint16_t port, peer_manager_config config);
 
 } // namespace qtc

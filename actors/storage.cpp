@@ -2,6 +2,8 @@
 
 #include "actors/registry_entry.hpp"
 
+#include <caf/actor_registry.hpp>
+
 #include "messages/errors.hpp"
 #include "runtime/genesis.hpp"
 
@@ -87,7 +89,10 @@ caf::expected<caf::actor> start_storage(caf::actor_system& sys,
     if (auto err = chain->put_block(genesis_hash, serialize(genesis), true))
       return make_error(errc::data_dir_unusable, *err);
   }
-  return caf::actor_cast<caf::actor>(sys.spawn(storage, data_dir, std::move(chain)));
+  auto handle = sys.spawn(storage, data_dir, std::move(chain));
+  // Registered before the next sibling starts (the actor's own init runs later, concurrently).
+  sys.registry().put(storage_registry_key, caf::actor_cast<caf::strong_actor_ptr>(handle));
+  return caf::actor_cast<caf::actor>(handle);
 }
 
 } // namespace qtc

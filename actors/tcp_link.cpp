@@ -9,23 +9,23 @@ namespace {
 /// Reads up to this much per event: one full Noise frame plus change.
 constexpr std::size_t read_chunk = 65536 + 2;
 
-} // namespace
-
-tcp_link_actor::behavior_type tcp_link(tcp_link_pointer self, caf::io::connection_handle handle,
-                                       peer_session_actor session) {
+/// Starts reading for `session` and ties the link's life to it.
+void attach(tcp_link_pointer self, peer_session_actor session) {
   auto& st = self->state;
-  st.handle = handle;
-  st.session = session;
-  self->configure_read(handle, caf::io::receive_policy::at_most(read_chunk));
-  self->ack_writes(handle, true);
+  st.session = std::move(session);
+  self->configure_read(st.handle, caf::io::receive_policy::at_most(read_chunk));
+  self->ack_writes(st.handle, true);
   // The link lives exactly as long as its session.
-  self->monitor(session);
+  self->monitor(st.session);
   self->set_down_handler([self](const caf::down_msg&) {
     self->close(self->state.handle);
     self->quit();
   });
-  self->send(session, link_atom::value, caf::actor_cast<peer_link_actor>(self));
+}
+
+tcp_link_actor::behavior_type link_behavior(tcp_link_pointer self) {
   return {
+      [self](attach_atom, peer_session_actor& session) { attach(self, std::move(session)); },
       [self](write_atom, bytes& data) {
         auto& buf = self->wr_buf(self->state.handle);
         buf.insert(buf.end(), data.begin(), data.end());
@@ -38,23 +38,40 @@ tcp_link_actor::behavior_type tcp_link(tcp_link_pointer self, caf::io::connectio
         self->quit();
       },
       [self](const caf::io::new_data_msg& msg) {
-        self->send(self->state.session, data_atom::value, bytes{msg.buf.begin(), msg.buf.end()});
+        if (self->state.session)
+          self->send(self->state.session, data_atom::value, bytes{msg.buf.begin(), msg.buf.end()});
       },
       [self](const caf::io::data_transferred_msg& msg) {
         self->state.written += msg.written;
-        self->send(self->state.session, written_atom::value, self->state.written);
+        if (self->state.session)
+          self->send(self->state.session, written_atom::value, self->state.written);
       },
       [self](const caf::io::connection_closed_msg&) {
-        self->send(self->state.session, linkdown_atom::value);
+        if (self->state.session)
+          self->send(self->state.session, linkdown_atom::value);
         self->quit();
       },
   };
 }
 
+} // namespace
+
+tcp_link_actor::behavior_type tcp_link_inbound(tcp_link_pointer self,
+                                               caf::io::connection_handle handle,
+                                               peer_manager_actor manager) {
+  self->state.handle = handle;
+  auto host = self->remote_addr(handle);
+  auto port = self->remote_port(handle);
+  self->send(manager, accept_atom::value, host, port, caf::actor_cast<peer_link_actor>(self));
+  return link_behavior(self);
+}
+
 tcp_link_actor::behavior_type tcp_link_outbound(tcp_link_pointer self, int fd,
                                                 peer_session_actor session) {
-  auto handle = self->add_scribe(fd);
-  return tcp_link(self, handle, std::move(session));
+  self->state.handle = self->add_scribe(fd);
+  attach(self, session);
+  self->send(session, link_atom::value, caf::actor_cast<peer_link_actor>(self));
+  return link_behavior(self);
 }
 
 } // namespace qtc

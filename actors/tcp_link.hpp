@@ -23,9 +23,11 @@ struct tcp_link_state {
 
 using tcp_link_pointer = caf::stateful_actor<tcp_link_state, tcp_link_broker>*;
 
-/// The link of an accepted connection (the peer manager forks it off its listener).
-tcp_link_actor::behavior_type tcp_link(tcp_link_pointer self, caf::io::connection_handle handle,
-                                       peer_session_actor session);
+/// The link of an accepted connection (forked off the listener): offers itself to the peer
+/// manager and starts reading once a session is attached; closes if the manager refuses.
+tcp_link_actor::behavior_type tcp_link_inbound(tcp_link_pointer self,
+                                               caf::io::connection_handle handle,
+                                               peer_manager_actor manager);
 
 /// The link of an outbound connection: adopts the connecting socket `fd`
 /// (runtime/tcp_connect.hpp).

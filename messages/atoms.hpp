@@ -52,6 +52,10 @@ using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using peer_msg_atom = caf::atom_constant<caf::atom("peermsg")>;
 /// Asks the peer manager to connect to an address now (operator, tests).
 using connect_atom = caf::atom_constant<caf::atom("connect")>;
+/// Asks the peer manager to take an inbound connection (returns the session that will own it).
+using accept_atom = caf::atom_constant<caf::atom("accept")>;
+/// Tells an inbound link which session owns it.
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
 /// Internal timers: a periodic tick and a deferred poll of an external library.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 

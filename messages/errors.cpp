@@ -26,6 +26,8 @@ std::string to_string(errc x) {
     return "storage_failed";
   case errc::not_found:
     return "not_found";
+  case errc::refused:
+    return "refused";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -21,6 +21,7 @@ enum class errc : std::uint8_t {
   invalid_config,             ///< a configuration value is wrong
   storage_failed,             ///< the chain store could not read or write
   not_found,                  ///< the requested item is not stored
+  refused,                    ///< a request was refused (e.g. an inbound connection)
 };
 
 std::string to_string(errc x);

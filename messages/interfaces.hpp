@@ -85,15 +85,6 @@ using peer_link_actor = caf::typed_actor<
     // Writes what is queued, then closes the connection and stops.
     caf::reacts_to<close_atom>>;
 
-/// The TCP link broker: a peer link that owns one connection's socket and reports its events.
-using tcp_link_actor = peer_link_actor::extend<
-    // Bytes arrived on the socket.
-    caf::reacts_to<caf::io::new_data_msg>,
-    // The socket accepted bytes for sending (cumulative counts go to the session).
-    caf::reacts_to<caf::io::data_transferred_msg>,
-    // The connection closed or could not be made.
-    caf::reacts_to<caf::io::connection_closed_msg>>;
-
 /// One peer connection's session (actors/peer_session): runs peer_session_core on the bytes of
 /// its link and reports to the peer manager and the sync coordinator.
 using peer_session_actor = status_actor::extend<
@@ -123,13 +114,16 @@ using peer_observer_actor = caf::typed_actor<
     // A message from a ready peer, by peer id.
     caf::reacts_to<peer_msg_atom, std::uint64_t, p2p_message>>;
 
-/// The peer manager: a broker that owns the P2P listening socket, starts a session for every
-/// connection, keeps the outbound slots filled from the address manager, and records why each
-/// session ended.
+/// The peer manager: starts a session for every connection, keeps the outbound slots filled
+/// from the address manager, and records why each session ended. It never touches a socket:
+/// the listener (below) and a dialer make the connections, so the simulator can replace both.
 using peer_manager_actor = peer_observer_actor::extend<
     // Returns the pool: slots, peers, scores.
     caf::replies_to<status_atom, status_verbosity>::with<status_report>,
-    // Connects to a peer now (`[tls:][<pubkey>@]host:port`), as a manual connection.
+    // An inbound connection from ip, port on a link: the manager starts a session and attaches
+    // it to the link, or closes the link (refused).
+    caf::reacts_to<accept_atom, std::string, std::uint16_t, peer_link_actor>,
+    // Connects to a peer now (`[tls:][<pubkey>@]ip:port`), as a manual connection.
     caf::reacts_to<connect_atom, std::string>,
     // Candidate addresses from discovery.
     caf::reacts_to<found_atom, std::vector<discovered_peer>>,
@@ -137,13 +131,31 @@ using peer_manager_actor = peer_observer_actor::extend<
     caf::reacts_to<best_atom, std::int32_t>,
     // (internal) Fills the outbound slots and checks the pool, periodically.
     caf::reacts_to<tick_atom>,
-    // A peer connected to the listener.
-    caf::reacts_to<caf::io::new_connection_msg>,
-    // Bytes arrived on a connection (none: connections are forked to their links at once).
+    // (internal) Links to the listener broker: they live and die together.
+    caf::reacts_to<link_atom, caf::actor>>;
+
+/// The TCP link broker: a peer link that owns one connection's socket and reports its events.
+using tcp_link_actor = peer_link_actor::extend<
+    // (inbound) The session that owns this connection; reading starts now.
+    caf::reacts_to<attach_atom, peer_session_actor>,
+    // Bytes arrived on the socket.
     caf::reacts_to<caf::io::new_data_msg>,
-    // A connection closed.
+    // The socket accepted bytes for sending (cumulative counts go to the session).
+    caf::reacts_to<caf::io::data_transferred_msg>,
+    // The connection closed or could not be made.
+    caf::reacts_to<caf::io::connection_closed_msg>>;
+
+/// The P2P listener: a broker owning the listening socket. Each accepted connection is forked to
+/// a TCP link broker at once; the link offers itself to the peer manager, which attaches a
+/// session to it or closes it.
+using p2p_listener_actor = caf::typed_actor<
+    // A peer connected.
+    caf::reacts_to<caf::io::new_connection_msg>,
+    // Bytes on a connection not yet forked (none are read before the fork).
+    caf::reacts_to<caf::io::new_data_msg>,
+    // A connection closed before it was forked.
     caf::reacts_to<caf::io::connection_closed_msg>,
-    // The listener closed.
+    // The listening socket closed.
     caf::reacts_to<caf::io::acceptor_closed_msg>>;
 
 /// The sync coordinator (actors/sync_coordinator): headers-first sync and parallel block
