@@ -1,12 +1,10 @@
 #include "actors/metrics.hpp"
 
 #include "actors/registry_entry.hpp"
-
 #include "messages/errors.hpp"
 #include "runtime/metrics_client.hpp"
 
 #include <caf/actor_registry.hpp>
-
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -48,8 +46,8 @@ void register_families(metrics_state& st) {
   gauge(m::sync_progress, "Block download progress, 0 to 1.");
   gauge(m::latency_avg, "Average ping round-trip time over connected peers, in seconds.");
   gauge(m::bandwidth_usage, "Current traffic to and from peers, in bytes per second.");
-  counter(m::dns_failures_total,
-          "DNS seed queries that failed, by seed, record type and cause.", false);
+  counter(m::dns_failures_total, "DNS seed queries that failed, by seed, record type and cause.",
+          false);
   counter(m::discovered_addresses_total,
           "Usable peer addresses handed to the address manager, by source kind.", false);
   counter(m::actor_restarts_total, "Actor restarts by the supervision tree, by actor name.", false);

@@ -8,7 +8,6 @@
 #include "actors/sync_coordinator.hpp"
 
 #include <caf/actor_cast.hpp>
-#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 
 namespace qtc {
@@ -70,11 +69,8 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   child_spec sync;
   sync.name = "sync";
   sync.start = [shared_spec](caf::actor_system& sys,
-                             const caf::actor&) -> caf::expected<caf::actor> {
-    auto handle = sys.spawn(sync_coordinator, shared_spec);
-    // Registered before the peer manager starts sessions that report to it.
-    sys.registry().put(sync_registry_key, caf::actor_cast<caf::strong_actor_ptr>(handle));
-    return caf::actor_cast<caf::actor>(handle);
+                             const caf::actor& parent) -> caf::expected<caf::actor> {
+    return caf::actor_cast<caf::actor>(sys.spawn(sync_coordinator, shared_spec, parent));
   };
   root.children.push_back(std::move(sync));
   child_spec peers;
@@ -102,8 +98,11 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   std::uint16_t port = options.p2p_any_port    ? 0
                        : options.p2p_port != 0 ? options.p2p_port
                                                : spec.default_port;
-  peers.start = [pm, port, host = options.p2p_host](caf::actor_system& sys, const caf::actor&) {
-    return start_peer_manager(sys, host, port, pm);
+  peers.start = [pm, port, host = options.p2p_host](caf::actor_system& sys,
+                                                    const caf::actor& parent) {
+    auto config = pm;
+    config.parent = parent;
+    return start_peer_manager(sys, host, port, std::move(config));
   };
   root.children.push_back(std::move(peers));
   child_spec insp;

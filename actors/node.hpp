@@ -16,10 +16,10 @@
 #include "messages/supervision.hpp"
 #include "runtime/chain_spec.hpp"
 #include "runtime/node_identity.hpp"
+#include "runtime/node_options.hpp"
 #include "runtime/peer_session_core.hpp"
 
 #include <memory>
-#include "runtime/node_options.hpp"
 
 namespace qtc {
 

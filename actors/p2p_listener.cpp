@@ -5,9 +5,8 @@
 
 namespace qtc {
 
-p2p_listener_actor::behavior_type p2p_listener(p2p_listener_pointer self,
-                                               caf::io::doorman_ptr listener,
-                                               peer_manager_actor manager) {
+p2p_listener_actor::behavior_type
+p2p_listener(p2p_listener_pointer self, caf::io::doorman_ptr listener, peer_manager_actor manager) {
   self->state.log = logger{self->system(), "peers"};
   self->state.manager = manager;
   self->add_doorman(std::move(listener));

@@ -22,8 +22,7 @@ struct p2p_listener_state {
 
 using p2p_listener_pointer = caf::stateful_actor<p2p_listener_state, p2p_listener_broker>*;
 
-p2p_listener_actor::behavior_type p2p_listener(p2p_listener_pointer self,
-                                               caf::io::doorman_ptr listener,
-                                               peer_manager_actor manager);
+p2p_listener_actor::behavior_type
+p2p_listener(p2p_listener_pointer self, caf::io::doorman_ptr listener, peer_manager_actor manager);
 
 } // namespace qtc

@@ -1,9 +1,9 @@
 #include "actors/peer_manager.hpp"
 
 #include "actors/metrics.hpp"
+#include "actors/p2p_listener.hpp"
 #include "actors/peer_session.hpp"
 #include "actors/registry_entry.hpp"
-#include "actors/p2p_listener.hpp"
 #include "messages/errors.hpp"
 #include "runtime/hex.hpp"
 
@@ -94,7 +94,7 @@ std::uint64_t spawn_session(peer_manager_pointer self, connection_type type, con
   cfg.seed = st.rng();
   cfg.context = st.context;
   cfg.manager = caf::actor_cast<peer_observer_actor>(self);
-  cfg.sync = self->system().registry().get<peer_observer_actor>(sync_registry_key);
+  cfg.sync = st.sync;
   auto session = self->spawn(peer_session, std::move(cfg));
   pool_entry e;
   e.session = session;
@@ -112,8 +112,7 @@ std::uint64_t spawn_session(peer_manager_pointer self, connection_type type, con
 /// Opens an outbound connection; false (and the failure recorded) if it could not even start.
 bool connect_outbound(peer_manager_pointer self, connection_type type, const ip_bytes& ip,
                       std::uint16_t port, transport_kind transport,
-                      std::optional<static_public_key> pinned,
-                      std::optional<std::size_t> manual) {
+                      std::optional<static_public_key> pinned, std::optional<std::size_t> manual) {
   auto& st = self->state;
   auto remote = format_endpoint(ip, port);
   auto id = spawn_session(self, type, ip, port, transport, pinned, manual);
@@ -139,9 +138,37 @@ std::size_t pending_connects(const peer_manager_state& st) {
   return n;
 }
 
+/// Asks the supervisor for the sync coordinator (again after it restarted); retries until found.
+void find_sync(peer_manager_pointer self) {
+  auto& st = self->state;
+  if (!st.parent || st.looking_for_sync)
+    return;
+  st.looking_for_sync = true;
+  self->request(caf::actor_cast<supervisor_actor>(st.parent), std::chrono::seconds{5},
+                whereis_atom::value, std::string{"sync"})
+      .then(
+          [self](const caf::actor& sync) {
+            auto& st = self->state;
+            st.looking_for_sync = false;
+            st.sync = caf::actor_cast<peer_observer_actor>(sync);
+            self->monitor(sync);
+            self->send(caf::actor_cast<sync_actor>(sync), subscribe_atom::value,
+                       caf::actor_cast<caf::actor>(self));
+          },
+          [self](const caf::error&) {
+            // Not running yet (it starts before us, but may be restarting): ask again shortly.
+            self->state.looking_for_sync = false;
+            self->delayed_send(self, std::chrono::milliseconds{200}, tick_atom::value);
+          });
+}
+
 /// Keeps the manual peers connected and the automatic outbound slots filled.
 void fill_slots(peer_manager_pointer self) {
   auto& st = self->state;
+  if (!st.sync) {
+    find_sync(self);
+    return; // sessions need the sync coordinator to report to
+  }
   auto now = self->clock().now();
   for (std::size_t i = 0; i < st.manual.size(); ++i) {
     auto& m = st.manual[i];
@@ -162,9 +189,7 @@ void fill_slots(peer_manager_pointer self) {
     if (e.type != connection_type::inbound)
       used.insert(network_group(e.ip, st.spec->allow_private_addresses));
   }
-  auto want = [&](connection_type t, std::uint32_t slots) {
-    return count_type(st, t) < slots;
-  };
+  auto want = [&](connection_type t, std::uint32_t slots) { return count_type(st, t) < slots; };
   while (pending_connects(st) < st.pool.max_pending_connects) {
     connection_type type;
     if (want(connection_type::outbound_full_relay, st.pool.full_relay_slots))
@@ -214,10 +239,9 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
     auto failure = static_cast<transport_error>(closed.transport_failure);
     if (closed.reason == close_reason::transport_failed) {
       if (auto why = tls_fallback_reason(entry.transport, failure)) {
-        st.log.info("retrying over TLS",
-                    {{"remote", closed.remote}, {"reason", *why}});
-        connect_outbound(self, entry.type, entry.ip, entry.port, transport_kind::tls,
-                         entry.pinned, entry.manual);
+        st.log.info("retrying over TLS", {{"remote", closed.remote}, {"reason", *why}});
+        connect_outbound(self, entry.type, entry.ip, entry.port, transport_kind::tls, entry.pinned,
+                         entry.manual);
         return;
       }
     }
@@ -244,10 +268,10 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
     if (e.getaddr_answered || e.type != connection_type::inbound)
       return;
     e.getaddr_answered = true;
-    auto now_unix = static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    auto now_unix =
+        static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
     addr_message reply;
     for (const auto& p : st.candidates.sample(max_getaddr_answer, st.rng)) {
       timed_address a;
@@ -389,7 +413,23 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
       else
         st.log.error("configured peer ignored", {{"peer", entry.host}, {"reason", error}});
     }
-  register_as(self, peers_registry_key);
+  st.parent = std::move(config.parent);
+  st.sync = std::move(config.sync);
+  if (st.sync) {
+    self->monitor(st.sync);
+    self->send(caf::actor_cast<sync_actor>(st.sync), subscribe_atom::value,
+               caf::actor_cast<caf::actor>(self));
+  } else {
+    find_sync(self);
+  }
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.sync && msg.source == st.sync.address()) {
+      st.log.info("sync coordinator stopped; looking for its successor");
+      st.sync = nullptr;
+      find_sync(self);
+    }
+  });
   self->send(self, tick_atom::value);
   return {
       [self](status_atom, status_verbosity v) -> status_report { return pool_status(self, v); },
@@ -455,6 +495,8 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
         };
         if (!ip)
           return refuse("unparsable remote address");
+        if (!st.sync)
+          return refuse("starting up");
         if (is_banned(self, *ip))
           return refuse("banned");
         if (count_type(st, connection_type::inbound) >= inbound_slots(st))
@@ -496,13 +538,12 @@ caf::expected<caf::actor> start_peer_manager(caf::actor_system& sys, const std::
     bind = *ip;
   config.dialer = std::make_shared<tcp_dialer>(bind);
   auto manager = sys.spawn(peer_manager, std::move(config));
-  sys.registry().put(peers_registry_key, caf::actor_cast<caf::strong_actor_ptr>(manager));
   auto broker = mm.spawn_broker(p2p_listener, std::move(*listener), manager);
   // The listener and the manager live and die together.
   caf::anon_send(manager, link_atom::value, caf::actor_cast<caf::actor>(broker));
-  qtc::logger{sys, "peers"}.info("listening for peers",
-                                 {{"address", host + ":" + std::to_string(bound)},
-                                  {"port", std::to_string(bound)}});
+  qtc::logger{sys, "peers"}.info(
+      "listening for peers",
+      {{"address", host + ":" + std::to_string(bound)}, {"port", std::to_string(bound)}});
   return caf::actor_cast<caf::actor>(manager);
 }
 

@@ -35,17 +35,11 @@
 
 namespace qtc {
 
-/// The registry key under which the sync coordinator registers itself (sessions report to it).
-constexpr caf::atom_value sync_registry_key = caf::atom("qtcsync");
-/// The registry key under which the peer manager registers itself (the sync coordinator tells it
-/// our height).
-constexpr caf::atom_value peers_registry_key = caf::atom("qtcpeers");
-
 /// Pool sizes and the operator's peers.
 struct peer_pool_options {
-  std::uint32_t max_connections = 125; ///< total (the chain spec's)
-  std::uint32_t full_relay_slots = 8;  ///< automatic outbound full-relay connections
-  std::uint32_t block_relay_slots = 2; ///< automatic outbound block-relay-only connections
+  std::uint32_t max_connections = 125;        ///< total (the chain spec's)
+  std::uint32_t full_relay_slots = 8;         ///< automatic outbound full-relay connections
+  std::uint32_t block_relay_slots = 2;        ///< automatic outbound block-relay-only connections
   std::vector<network_address_entry> connect; ///< --connect: only these, no automatic outbound
   std::vector<network_address_entry> addnode; ///< --addnode: kept connected, besides the slots
   std::chrono::seconds manual_retry{5};       ///< how often a lost manual peer is retried
@@ -87,6 +81,9 @@ struct peer_manager_state {
   peer_pool_options pool;
   std::string address; ///< host:port the listener is bound to
   std::shared_ptr<peer_dialer> dialer;
+  caf::actor parent;
+  peer_observer_actor sync; ///< null until found: no sessions start without it
+  bool looking_for_sync = false;
   std::mt19937_64 rng;
   std::uint64_t next_id = 1;
   std::map<std::uint64_t, pool_entry> entries;
@@ -109,6 +106,10 @@ struct peer_manager_config {
   session_settings settings;
   peer_pool_options pool;
   std::shared_ptr<peer_dialer> dialer; ///< how outbound connections are made
+  /// The node's supervisor: the sync coordinator is found there (`whereis "sync"`), again after
+  /// it restarts. Without one, `sync` is used as given (tests).
+  caf::actor parent;
+  peer_observer_actor sync;
 };
 
 peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,

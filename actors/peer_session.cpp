@@ -52,11 +52,13 @@ void after_event(peer_session_pointer self) {
     info.user_agent = v.user_agent;
     info.start_height = v.start_height;
     info.relay = v.relay;
-    st.log.info("peer connected",
-                {{"peer", std::to_string(info.id)}, {"remote", info.remote},
-                 {"type", to_string(info.type)}, {"transport", info.transport},
-                 {"user_agent", info.user_agent}, {"height", std::to_string(info.start_height)},
-                 {"static_key", info.static_key_hex}});
+    st.log.info("peer connected", {{"peer", std::to_string(info.id)},
+                                   {"remote", info.remote},
+                                   {"type", to_string(info.type)},
+                                   {"transport", info.transport},
+                                   {"user_agent", info.user_agent},
+                                   {"height", std::to_string(info.start_height)},
+                                   {"static_key", info.static_key_hex}});
     self->send(st.config.manager, ready_atom::value, info);
     if (st.config.sync)
       self->send(st.config.sync, ready_atom::value, info);
@@ -81,8 +83,10 @@ void after_event(peer_session_pointer self) {
   closed.transport_failure = static_cast<std::uint8_t>(core.transport_failure());
   auto level = is_violation(closed.reason) ? log_level::warning : log_level::info;
   st.log.log(level, "peer disconnected",
-             {{"peer", std::to_string(closed.id)}, {"remote", closed.remote},
-              {"reason", to_string(closed.reason)}, {"detail", closed.detail},
+             {{"peer", std::to_string(closed.id)},
+              {"remote", closed.remote},
+              {"reason", to_string(closed.reason)},
+              {"detail", closed.detail},
               {"sent", std::to_string(core.counters().bytes_sent)},
               {"received", std::to_string(core.counters().bytes_received)}});
   self->send(st.config.manager, closed_atom::value, closed);

@@ -1,5 +1,6 @@
-// Components that others find by name register in the actor system's registry (the only shared
-// directory the node has): the metrics actor, the storage actor, the sync coordinator. The entry
+// Process-wide services register in the actor system's registry: the metrics actor (and the log
+// sink). Node components find each other through their supervisor (`whereis`) instead, so that
+// many nodes can share one actor system in the simulator. The entry
 // goes when the actor does — only if it is still this actor's, so a restarted successor that
 // already registered is not removed — and the registry never keeps a stopped actor alive.
 #pragma once
@@ -10,8 +11,6 @@
 #include <caf/atom.hpp>
 
 namespace qtc {
-
-constexpr caf::atom_value storage_registry_key = caf::atom("qtcstore");
 
 template <class Self>
 void register_as(Self* self, caf::atom_value key) {

@@ -1,9 +1,5 @@
 #include "actors/storage.hpp"
 
-#include "actors/registry_entry.hpp"
-
-#include <caf/actor_registry.hpp>
-
 #include "messages/errors.hpp"
 #include "runtime/genesis.hpp"
 
@@ -16,7 +12,6 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
                                      std::filesystem::path data_dir,
                                      std::shared_ptr<chain_store> chain) {
   self->state.log = logger{self->system(), "storage"};
-  register_as(self, storage_registry_key); // the sync coordinator finds it here
   self->state.data_dir = std::move(data_dir);
   self->state.chain = std::move(chain);
   self->state.log.info("chain store open",
@@ -89,10 +84,7 @@ caf::expected<caf::actor> start_storage(caf::actor_system& sys,
     if (auto err = chain->put_block(genesis_hash, serialize(genesis), true))
       return make_error(errc::data_dir_unusable, *err);
   }
-  auto handle = sys.spawn(storage, data_dir, std::move(chain));
-  // Registered before the next sibling starts (the actor's own init runs later, concurrently).
-  sys.registry().put(storage_registry_key, caf::actor_cast<caf::strong_actor_ptr>(handle));
-  return caf::actor_cast<caf::actor>(handle);
+  return caf::actor_cast<caf::actor>(sys.spawn(storage, data_dir, std::move(chain)));
 }
 
 } // namespace qtc

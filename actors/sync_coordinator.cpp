@@ -2,13 +2,10 @@
 
 #include "actors/metrics.hpp"
 #include "actors/peer_manager.hpp"
-#include "actors/registry_entry.hpp"
 #include "messages/errors.hpp"
 #include "runtime/block_check.hpp"
 #include "runtime/genesis.hpp"
 #include "runtime/hex.hpp"
-
-#include <caf/actor_registry.hpp>
 
 #include <algorithm>
 
@@ -54,9 +51,9 @@ void disconnect(sync_pointer self, std::uint64_t id, close_reason reason, std::s
   auto i = st.peers.find(id);
   if (i == st.peers.end())
     return;
-  st.log.warning("peer sent invalid data", {{"peer", std::to_string(id)},
-                                            {"remote", i->second.info.remote},
-                                            {"detail", detail}});
+  st.log.warning(
+      "peer sent invalid data",
+      {{"peer", std::to_string(id)}, {"remote", i->second.info.remote}, {"detail", detail}});
   self->send(i->second.session, close_atom::value, reason, std::move(detail));
 }
 
@@ -120,8 +117,8 @@ void announce(sync_pointer self, const header_node& node) {
       self->send(p.session, send_atom::value, p2p_message{headers_message{{node.header}}});
     else
       self->send(p.session, send_atom::value,
-                 p2p_message{inv_message{{inv_item{static_cast<std::uint32_t>(inv_type::block),
-                                                   node.hash}}}});
+                 p2p_message{inv_message{
+                     {inv_item{static_cast<std::uint32_t>(inv_type::block), node.hash}}}});
   }
 }
 
@@ -358,16 +355,16 @@ void update_progress(sync_pointer self, bool force) {
   auto blocks = st.committed != nullptr ? st.committed->height : 0;
   if (blocks != st.announced_height) {
     // New sessions announce our height in their version message.
-    if (auto pm = self->system().registry().get<peer_manager_actor>(peers_registry_key)) {
-      self->send(pm, best_atom::value, static_cast<std::int32_t>(blocks));
-      st.announced_height = blocks;
-    }
+    for (const auto& who : st.subscribers)
+      self->send(caf::actor_cast<peer_manager_actor>(who), best_atom::value,
+                 static_cast<std::int32_t>(blocks));
+    st.announced_height = blocks;
   }
   auto headers = st.tree->best().height;
   std::uint32_t target = headers;
   for (const auto& [id, p] : st.peers)
-    target = std::max<std::uint32_t>(target, static_cast<std::uint32_t>(
-                                                 std::max<std::int32_t>(p.info.start_height, 0)));
+    target = std::max<std::uint32_t>(
+        target, static_cast<std::uint32_t>(std::max<std::int32_t>(p.info.start_height, 0)));
   double progress = target == 0 ? 1.0 : static_cast<double>(blocks) / target;
   st.metrics.gauge(metric_names::sync_progress, {}, progress);
   auto now = self->clock().now();
@@ -393,23 +390,8 @@ void update_progress(sync_pointer self, bool force) {
                                 {"peers", std::to_string(st.peers.size())}});
 }
 
-} // namespace
-
-sync_actor::behavior_type sync_coordinator(sync_pointer self,
-                                           std::shared_ptr<const chain_spec> spec) {
+void load_chain(sync_pointer self) {
   auto& st = self->state;
-  st.log = logger{self->system(), "sync"};
-  st.metrics = metrics_client{self->system()};
-  st.spec = std::move(spec);
-  st.tree = std::make_unique<header_tree>(chain_params::from(*st.spec),
-                                          make_genesis_block(*st.spec).header);
-  st.storage = self->system().registry().get<storage_actor>(storage_registry_key);
-  if (!st.storage) {
-    self->quit(make_error(errc::storage_failed, "sync: the storage actor is not running"));
-    return sync_actor::behavior_type::make_empty_behavior();
-  }
-  register_as(self, sync_registry_key); // sessions report to the coordinator they find here
-  // Load the stored chain into the tree, then find the best stored block.
   self->request(st.storage, caf::infinite, get_atom::value, headers_atom::value)
       .then(
           [self](std::vector<stored_header>& stored) {
@@ -441,8 +423,37 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
                     [self](const caf::error& err) { self->quit(err); });
           },
           [self](const caf::error& err) { self->quit(err); });
+}
+
+} // namespace
+
+sync_actor::behavior_type
+sync_coordinator(sync_pointer self, std::shared_ptr<const chain_spec> spec, caf::actor parent) {
+  auto& st = self->state;
+  st.log = logger{self->system(), "sync"};
+  st.metrics = metrics_client{self->system()};
+  st.spec = std::move(spec);
+  st.tree = std::make_unique<header_tree>(chain_params::from(*st.spec),
+                                          make_genesis_block(*st.spec).header);
+  // Find the storage actor, load the stored chain into the tree, then the best stored block.
+  self->request(caf::actor_cast<supervisor_actor>(parent), std::chrono::seconds{10},
+                whereis_atom::value, std::string{"storage"})
+      .then(
+          [self](const caf::actor& storage) {
+            self->state.storage = caf::actor_cast<storage_actor>(storage);
+            load_chain(self);
+          },
+          [self](const caf::error& err) {
+            self->state.log.error("storage not found", {{"reason", render_error(err)}});
+            self->quit(err);
+          });
   self->delayed_send(self, tick_interval, tick_atom::value);
   return {
+      [self](subscribe_atom, const caf::actor& who) {
+        self->state.subscribers.push_back(who);
+        self->state.announced_height.reset(); // tell everyone, including the newcomer
+        update_progress(self, false);
+      },
       [self](status_atom, status_verbosity v) -> status_report {
         auto& st = self->state;
         caf::settings r;

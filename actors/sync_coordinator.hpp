@@ -50,17 +50,18 @@ struct sync_state {
   std::unique_ptr<header_tree> tree;
   std::unique_ptr<block_download> download;
   storage_actor storage;
-  bool loaded = false;                   ///< the stored chain is in the tree
-  const header_node* committed = nullptr; ///< the best stored block (confirmed by storage)
+  bool loaded = false;                     ///< the stored chain is in the tree
+  const header_node* committed = nullptr;  ///< the best stored block (confirmed by storage)
   const header_node* commit_tip = nullptr; ///< the last block handed to storage
   const header_node* target_tip = nullptr; ///< the best header the download targets
   std::uint32_t target_first = 0;          ///< the first height the download targets
-  std::uint32_t writes_in_flight = 0;     ///< block writes sent to storage, not yet confirmed
+  std::uint32_t writes_in_flight = 0;      ///< block writes sent to storage, not yet confirmed
   std::map<std::uint64_t, sync_peer> peers;
   std::optional<std::uint64_t> headers_peer; ///< the one peer asked for headers while behind
   std::chrono::steady_clock::time_point last_progress_line{};
   bool reported_synced = false;
-  std::optional<std::uint32_t> announced_height; ///< last height told to the peer manager
+  std::optional<std::uint32_t> announced_height; ///< last height told to the subscribers
+  std::vector<caf::actor> subscribers;           ///< who hears our height (the peer manager)
   std::uint64_t blocks_received = 0;
   std::uint64_t blocks_rejected = 0;
   std::uint64_t unrequested_blocks = 0;
@@ -70,7 +71,8 @@ struct sync_state {
 
 using sync_pointer = sync_actor::stateful_pointer<sync_state>;
 
-sync_actor::behavior_type sync_coordinator(sync_pointer self,
-                                           std::shared_ptr<const chain_spec> spec);
+/// `parent` is the node's supervisor, where the storage actor is found (`whereis "storage"`).
+sync_actor::behavior_type
+sync_coordinator(sync_pointer self, std::shared_ptr<const chain_spec> spec, caf::actor parent);
 
 } // namespace qtc

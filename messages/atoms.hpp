@@ -56,6 +56,8 @@ using connect_atom = caf::atom_constant<caf::atom("connect")>;
 using accept_atom = caf::atom_constant<caf::atom("accept")>;
 /// Tells an inbound link which session owns it.
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
+/// The peer manager subscribes to the sync coordinator's height updates.
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 /// Internal timers: a periodic tick and a deferred poll of an external library.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 

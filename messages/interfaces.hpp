@@ -164,7 +164,9 @@ using sync_actor = peer_observer_actor::extend<
     // Returns sync progress: headers, blocks, estimated %, per-peer download state.
     caf::replies_to<status_atom, status_verbosity>::with<status_report>,
     // (internal) Timeouts, stall detection and the progress line, once a second.
-    caf::reacts_to<tick_atom>>;
+    caf::reacts_to<tick_atom>,
+    // Sends our best block height to this actor now and whenever it changes.
+    caf::reacts_to<subscribe_atom, caf::actor>>;
 
 /// Where discovered peer addresses go (the peer manager's address manager).
 using address_sink_actor = caf::typed_actor<

@@ -45,7 +45,7 @@ bool is_violation(close_reason x);
 
 /// How a connection came to be (Bitcoin Core's connection types).
 enum class connection_type : std::uint8_t {
-  inbound,            ///< the peer connected to us
+  inbound,             ///< the peer connected to us
   outbound_full_relay, ///< one of the automatic outbound slots relaying blocks, addresses, txs
   block_relay,         ///< an outbound slot relaying blocks only (eclipse resistance)
   feeler,              ///< a short connection testing an address from the new table
@@ -56,11 +56,11 @@ std::string to_string(connection_type x);
 
 /// A session that completed its handshake, as the peer manager and the sync coordinator see it.
 struct peer_info {
-  std::uint64_t id = 0;  ///< the peer manager's id of the connection
-  caf::actor session;    ///< the peer_session_actor (untyped here to keep this header light)
+  std::uint64_t id = 0; ///< the peer manager's id of the connection
+  caf::actor session;   ///< the peer_session_actor (untyped here to keep this header light)
   connection_type type = connection_type::inbound;
-  std::string remote;    ///< "ip:port" as connected
-  std::string transport; ///< "noise" or "tls"
+  std::string remote;         ///< "ip:port" as connected
+  std::string transport;      ///< "noise" or "tls"
   std::string static_key_hex; ///< the peer's authenticated static key
   std::int32_t version = 0;
   std::uint64_t services = 0;
@@ -73,9 +73,9 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
   return f(caf::meta::type_name("peer_info"), field("id"), x.id, field("session"), x.session,
            field("type"), x.type, field("remote"), x.remote, field("transport"), x.transport,
-           field("static_key"), x.static_key_hex, field("version"), x.version,
-           field("services"), x.services, field("user_agent"), x.user_agent,
-           field("start_height"), x.start_height, field("relay"), x.relay);
+           field("static_key"), x.static_key_hex, field("version"), x.version, field("services"),
+           x.services, field("user_agent"), x.user_agent, field("start_height"), x.start_height,
+           field("relay"), x.relay);
 }
 
 /// A session that ended.
@@ -83,10 +83,10 @@ struct peer_closed {
   std::uint64_t id = 0;
   connection_type type = connection_type::inbound;
   std::string remote;
-  bool was_ready = false;   ///< it had completed the handshake
+  bool was_ready = false; ///< it had completed the handshake
   close_reason reason = close_reason::none;
   std::string detail;
-  std::string transport;    ///< the transport it used or tried
+  std::string transport;              ///< the transport it used or tried
   std::uint8_t transport_failure = 0; ///< a transport_error (0: none)
 };
 
@@ -94,8 +94,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_closed& x) {
   return f(caf::meta::type_name("peer_closed"), field("id"), x.id, field("type"), x.type,
            field("remote"), x.remote, field("was_ready"), x.was_ready, field("reason"), x.reason,
-           field("detail"), x.detail, field("transport"), x.transport,
-           field("transport_failure"), x.transport_failure);
+           field("detail"), x.detail, field("transport"), x.transport, field("transport_failure"),
+           x.transport_failure);
 }
 
 } // namespace qtc

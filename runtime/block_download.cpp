@@ -4,8 +4,7 @@
 
 namespace qtc {
 
-block_download::block_download(config cfg) : cfg_(cfg) {
-}
+block_download::block_download(config cfg) : cfg_(cfg) {}
 
 void block_download::set_target(std::uint32_t first_height, std::vector<hash256> hashes) {
   // Keep what is still on the new chain; drop the rest (requests are forgotten: a late answer
@@ -179,8 +178,8 @@ std::size_t block_download::in_flight() const {
 }
 
 std::size_t block_download::buffered() const {
-  return static_cast<std::size_t>(
-      std::count_if(slots_.begin(), slots_.end(), [](const auto& kv) { return kv.second.block.has_value(); }));
+  return static_cast<std::size_t>(std::count_if(
+      slots_.begin(), slots_.end(), [](const auto& kv) { return kv.second.block.has_value(); }));
 }
 
 std::size_t block_download::in_flight(peer_id peer) const {

@@ -94,9 +94,13 @@ public:
   std::vector<slow_peer> check(time_point now);
 
   /// The lowest height not yet handed out by take_next().
-  std::uint32_t next_height() const { return next_; }
+  std::uint32_t next_height() const {
+    return next_;
+  }
   /// The height after the last target block.
-  std::uint32_t end_height() const { return first_ + static_cast<std::uint32_t>(target_.size()); }
+  std::uint32_t end_height() const {
+    return first_ + static_cast<std::uint32_t>(target_.size());
+  }
   std::size_t in_flight() const;
   std::size_t buffered() const;
   std::size_t in_flight(peer_id peer) const;

@@ -1,7 +1,6 @@
 #include "runtime/ip_address.hpp"
 
 #include <arpa/inet.h>
-
 #include <cstring>
 
 namespace qtc {
@@ -68,24 +67,24 @@ std::string format_endpoint(const ip_bytes& ip, std::uint16_t port) {
 
 std::string to_string(ip_class x) {
   switch (x) {
-    case ip_class::routable:
-      return "routable";
-    case ip_class::unspecified:
-      return "unspecified";
-    case ip_class::loopback:
-      return "loopback";
-    case ip_class::private_net:
-      return "private";
-    case ip_class::link_local:
-      return "link-local";
-    case ip_class::multicast:
-      return "multicast";
-    case ip_class::broadcast:
-      return "broadcast";
-    case ip_class::documentation:
-      return "documentation";
-    case ip_class::reserved:
-      return "reserved";
+  case ip_class::routable:
+    return "routable";
+  case ip_class::unspecified:
+    return "unspecified";
+  case ip_class::loopback:
+    return "loopback";
+  case ip_class::private_net:
+    return "private";
+  case ip_class::link_local:
+    return "link-local";
+  case ip_class::multicast:
+    return "multicast";
+  case ip_class::broadcast:
+    return "broadcast";
+  case ip_class::documentation:
+    return "documentation";
+  case ip_class::reserved:
+    return "reserved";
   }
   return "unknown";
 }
@@ -134,14 +133,14 @@ ip_class classify(const ip_bytes& ip) {
 
 bool usable_peer_address(const ip_bytes& ip, bool allow_private) {
   switch (classify(ip)) {
-    case ip_class::routable:
-      return true;
-    case ip_class::loopback:
-    case ip_class::private_net:
-    case ip_class::link_local:
-      return allow_private;
-    default:
-      return false;
+  case ip_class::routable:
+    return true;
+  case ip_class::loopback:
+  case ip_class::private_net:
+  case ip_class::link_local:
+    return allow_private;
+  default:
+    return false;
   }
 }
 

@@ -23,8 +23,8 @@ std::size_t peer_candidates::add(const std::vector<discovered_peer>& peers) {
 }
 
 std::optional<discovered_peer>
-peer_candidates::select(const std::set<std::vector<std::uint8_t>>& used_groups,
-                        bool allow_private, time_point now, std::mt19937_64& rng) {
+peer_candidates::select(const std::set<std::vector<std::uint8_t>>& used_groups, bool allow_private,
+                        time_point now, std::mt19937_64& rng) {
   std::vector<const peer_candidate*> eligible;
   for (const auto& [k, c] : entries_)
     if (c.next_try <= now && !used_groups.contains(network_group(k.first, allow_private)))
@@ -42,7 +42,8 @@ void peer_candidates::failed(const ip_bytes& ip, std::uint16_t port, time_point 
   auto& c = i->second;
   ++c.failures;
   auto backoff = std::chrono::seconds{1} * (1u << std::min<std::uint32_t>(c.failures - 1, 10));
-  c.next_try = now + std::min<std::chrono::steady_clock::duration>(backoff, std::chrono::minutes{10});
+  c.next_try =
+      now + std::min<std::chrono::steady_clock::duration>(backoff, std::chrono::minutes{10});
 }
 
 void peer_candidates::tried(const ip_bytes& ip, std::uint16_t port, time_point now) {
@@ -57,8 +58,7 @@ void peer_candidates::good(const ip_bytes& ip, std::uint16_t port) {
   }
 }
 
-std::vector<discovered_peer> peer_candidates::sample(std::size_t max,
-                                                     std::mt19937_64& rng) const {
+std::vector<discovered_peer> peer_candidates::sample(std::size_t max, std::mt19937_64& rng) const {
   std::vector<discovered_peer> all;
   for (const auto& [k, c] : entries_)
     if (c.failures < 3)

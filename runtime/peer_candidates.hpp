@@ -48,7 +48,9 @@ public:
   /// Up to `max` candidates, for answering getaddr.
   std::vector<discovered_peer> sample(std::size_t max, std::mt19937_64& rng) const;
 
-  std::size_t size() const { return entries_.size(); }
+  std::size_t size() const {
+    return entries_.size();
+  }
 
 private:
   using key = std::pair<ip_bytes, std::uint16_t>;

@@ -6,16 +6,16 @@ namespace qtc {
 
 std::string to_string(session_phase x) {
   switch (x) {
-    case session_phase::connecting:
-      return "connecting";
-    case session_phase::transport_handshake:
-      return "transport-handshake";
-    case session_phase::version_handshake:
-      return "version-handshake";
-    case session_phase::ready:
-      return "ready";
-    case session_phase::closed:
-      return "closed";
+  case session_phase::connecting:
+    return "connecting";
+  case session_phase::transport_handshake:
+    return "transport-handshake";
+  case session_phase::version_handshake:
+    return "version-handshake";
+  case session_phase::ready:
+    return "ready";
+  case session_phase::closed:
+    return "closed";
   }
   return "unknown";
 }
@@ -23,12 +23,11 @@ std::string to_string(session_phase x) {
 peer_session_core::peer_session_core(session_settings settings, channel_role role,
                                      std::unique_ptr<secure_channel> channel, net_address remote,
                                      std::uint64_t seed, time_point now)
-    : settings_(std::move(settings)), role_(role), channel_(std::move(channel)),
-      remote_(remote), rng_(seed), decoder_(settings_.magic, settings_.max_message_size),
+    : settings_(std::move(settings)), role_(role), channel_(std::move(channel)), remote_(remote),
+      rng_(seed), decoder_(settings_.magic, settings_.max_message_size),
       phase_(role == channel_role::initiator ? session_phase::connecting
                                              : session_phase::transport_handshake),
-      started_(now), established_(now), last_received_(now) {
-}
+      started_(now), established_(now), last_received_(now) {}
 
 void peer_session_core::start(time_point now) {
   started_ = now;
@@ -94,35 +93,36 @@ void peer_session_core::link_down(time_point) {
 void peer_session_core::tick(time_point now) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
-  auto ms = [](clock::duration d) { return std::to_string(duration_cast<milliseconds>(d).count()); };
+  auto ms = [](clock::duration d) {
+    return std::to_string(duration_cast<milliseconds>(d).count());
+  };
   switch (phase_) {
-    case session_phase::connecting:
-    case session_phase::transport_handshake:
-      if (now - started_ >= settings_.connect_timeout)
-        fail(close_reason::connect_timeout, to_string(phase_) + " took more than "
-                                                + ms(settings_.connect_timeout) + " ms");
-      break;
-    case session_phase::version_handshake:
-      if (now - established_ >= settings_.version_timeout)
-        fail(close_reason::version_timeout,
-             "no version/verack within " + ms(settings_.version_timeout) + " ms");
-      break;
-    case session_phase::ready:
-      if (now - last_received_ >= settings_.inactivity_timeout) {
-        fail(close_reason::inactivity,
-             "nothing received for " + ms(settings_.inactivity_timeout) + " ms");
-      } else if (ping_nonce_) {
-        if (now - ping_sent_ >= settings_.ping_timeout)
-          fail(close_reason::ping_timeout,
-               "no pong within " + ms(settings_.ping_timeout) + " ms");
-      } else if (now >= next_ping_) {
-        ping_nonce_ = rng_();
-        ping_sent_ = now;
-        send_message(ping_message{*ping_nonce_});
-      }
-      break;
-    case session_phase::closed:
-      break;
+  case session_phase::connecting:
+  case session_phase::transport_handshake:
+    if (now - started_ >= settings_.connect_timeout)
+      fail(close_reason::connect_timeout,
+           to_string(phase_) + " took more than " + ms(settings_.connect_timeout) + " ms");
+    break;
+  case session_phase::version_handshake:
+    if (now - established_ >= settings_.version_timeout)
+      fail(close_reason::version_timeout,
+           "no version/verack within " + ms(settings_.version_timeout) + " ms");
+    break;
+  case session_phase::ready:
+    if (now - last_received_ >= settings_.inactivity_timeout) {
+      fail(close_reason::inactivity,
+           "nothing received for " + ms(settings_.inactivity_timeout) + " ms");
+    } else if (ping_nonce_) {
+      if (now - ping_sent_ >= settings_.ping_timeout)
+        fail(close_reason::ping_timeout, "no pong within " + ms(settings_.ping_timeout) + " ms");
+    } else if (now >= next_ping_) {
+      ping_nonce_ = rng_();
+      ping_sent_ = now;
+      send_message(ping_message{*ping_nonce_});
+    }
+    break;
+  case session_phase::closed:
+    break;
   }
 }
 
@@ -212,9 +212,9 @@ void peer_session_core::write_plain(const bytes& plain) {
 
 void peer_session_core::check_send_queue() {
   if (pending_output() > settings_.max_send_queue)
-    fail(close_reason::send_queue_full,
-         std::to_string(pending_output()) + " bytes not read by the peer (limit "
-             + std::to_string(settings_.max_send_queue) + ")");
+    fail(close_reason::send_queue_full, std::to_string(pending_output())
+                                            + " bytes not read by the peer (limit "
+                                            + std::to_string(settings_.max_send_queue) + ")");
 }
 
 void peer_session_core::on_frame(frame f, time_point now) {
@@ -259,9 +259,9 @@ void peer_session_core::on_handshake_message(p2p_message& msg, time_point now) {
     if (peer_version_)
       return; // a duplicate version is ignored
     if (v->version < settings_.min_protocol_version) {
-      fail(close_reason::version_too_old,
-           "protocol version " + std::to_string(v->version) + " is below the minimum "
-               + std::to_string(settings_.min_protocol_version));
+      fail(close_reason::version_too_old, "protocol version " + std::to_string(v->version)
+                                              + " is below the minimum "
+                                              + std::to_string(settings_.min_protocol_version));
       return;
     }
     if (settings_.local_nonce != 0 && v->nonce == settings_.local_nonce) {

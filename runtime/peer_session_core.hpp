@@ -43,10 +43,10 @@ struct session_settings {
   std::uint32_t max_message_size = 4'000'000;
   std::int32_t protocol_version = 70015;
   std::int32_t min_protocol_version = 70015;
-  std::uint64_t services = 1;       ///< NODE_NETWORK: this node serves the whole chain
+  std::uint64_t services = 1; ///< NODE_NETWORK: this node serves the whole chain
   std::string user_agent = "/qtcnode/";
-  std::uint64_t local_nonce = 0;    ///< this node's version nonce (self-connection detection)
-  std::int32_t start_height = 0;    ///< our best block height, announced in version
+  std::uint64_t local_nonce = 0; ///< this node's version nonce (self-connection detection)
+  std::int32_t start_height = 0; ///< our best block height, announced in version
   std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds{5};
   std::chrono::steady_clock::duration version_timeout = std::chrono::seconds{60};
   std::chrono::steady_clock::duration ping_interval = std::chrono::minutes{2};
@@ -73,8 +73,8 @@ public:
 
   /// `remote` is the peer's address as this side sees it (put in our version's addr_recv).
   peer_session_core(session_settings settings, channel_role role,
-                    std::unique_ptr<secure_channel> channel, net_address remote,
-                    std::uint64_t seed, time_point now);
+                    std::unique_ptr<secure_channel> channel, net_address remote, std::uint64_t seed,
+                    time_point now);
 
   // -- events from the link -------------------------------------------------------------------
 
@@ -117,23 +117,49 @@ public:
   /// True exactly once: on the call after the session became ready.
   bool take_ready();
 
-  session_phase phase() const { return phase_; }
-  close_reason reason() const { return reason_; }
+  session_phase phase() const {
+    return phase_;
+  }
+  close_reason reason() const {
+    return reason_;
+  }
   /// Human-readable detail of the close reason (the transport or wire error, the timeout...).
-  const std::string& detail() const { return detail_; }
-  transport_error transport_failure() const { return transport_failure_; }
-  wire_error decode_failure() const { return wire_failure_; }
-  channel_role role() const { return role_; }
-  const secure_channel& channel() const { return *channel_; }
+  const std::string& detail() const {
+    return detail_;
+  }
+  transport_error transport_failure() const {
+    return transport_failure_;
+  }
+  wire_error decode_failure() const {
+    return wire_failure_;
+  }
+  channel_role role() const {
+    return role_;
+  }
+  const secure_channel& channel() const {
+    return *channel_;
+  }
   /// The peer's version message, once received.
-  const std::optional<version_message>& peer_version() const { return peer_version_; }
+  const std::optional<version_message>& peer_version() const {
+    return peer_version_;
+  }
   /// Round-trip times: the last and the smallest measured.
-  std::optional<clock::duration> last_ping() const { return last_ping_; }
-  std::optional<clock::duration> min_ping() const { return min_ping_; }
-  const session_counters& counters() const { return counters_; }
+  std::optional<clock::duration> last_ping() const {
+    return last_ping_;
+  }
+  std::optional<clock::duration> min_ping() const {
+    return min_ping_;
+  }
+  const session_counters& counters() const {
+    return counters_;
+  }
   /// Bytes produced but not yet written to the socket.
-  std::uint64_t pending_output() const { return counters_.bytes_sent - written_ + output_.size(); }
-  time_point connected_at() const { return started_; }
+  std::uint64_t pending_output() const {
+    return counters_.bytes_sent - written_ + output_.size();
+  }
+  time_point connected_at() const {
+    return started_;
+  }
 
 private:
   void fail(close_reason reason, std::string detail);
@@ -156,9 +182,9 @@ private:
   std::string detail_;
   transport_error transport_failure_ = transport_error::none;
   wire_error wire_failure_ = wire_error::none;
-  time_point started_;          ///< when the link came up (connect_timeout runs from here)
-  time_point established_;      ///< when the transport handshake completed
-  time_point last_received_;    ///< inactivity timeout
+  time_point started_;       ///< when the link came up (connect_timeout runs from here)
+  time_point established_;   ///< when the transport handshake completed
+  time_point last_received_; ///< inactivity timeout
   bool version_sent_ = false;
   bool verack_received_ = false;
   bool ready_event_ = false;

@@ -1,14 +1,14 @@
 #include "runtime/tcp_connect.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
+#include <cerrno>
+#include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace qtc {
 

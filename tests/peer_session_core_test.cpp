@@ -4,7 +4,6 @@
 #include "runtime/peer_session_core.hpp"
 
 #include <botan/chacha_rng.h>
-
 #include <doctest/doctest.h>
 
 using namespace qtc;
@@ -51,9 +50,9 @@ struct pair_fixture {
     a.core = std::make_unique<peer_session_core>(
         sa, channel_role::initiator, make_initiator(transport_kind::noise, a.ctx, std::nullopt),
         net_address{}, 1, now);
-    b.core = std::make_unique<peer_session_core>(
-        sb, channel_role::responder, std::make_unique<sniffing_responder>(b.ctx), net_address{}, 2,
-        now);
+    b.core = std::make_unique<peer_session_core>(sb, channel_role::responder,
+                                                 std::make_unique<sniffing_responder>(b.ctx),
+                                                 net_address{}, 2, now);
     a.core->start(now);
     b.core->start(now);
   }
@@ -210,8 +209,11 @@ TEST_CASE("peer session: version rules: minimum version, self-connection, order"
     time_point now{std::chrono::hours{1}};
     side a{3}, b{4};
     auto ch_a = make_initiator(transport_kind::noise, a.ctx, std::nullopt);
-    peer_session_core core_b{b.settings(9), channel_role::responder,
-                             std::make_unique<sniffing_responder>(b.ctx), net_address{}, 3,
+    peer_session_core core_b{b.settings(9),
+                             channel_role::responder,
+                             std::make_unique<sniffing_responder>(b.ctx),
+                             net_address{},
+                             3,
                              now};
     core_b.start(now);
     bytes to_b, to_a, plain;
