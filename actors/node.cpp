@@ -42,6 +42,36 @@ session_settings session_settings_for(const chain_spec& spec) {
   return s;
 }
 
+std::shared_ptr<const channel_context>
+make_channel_context(std::shared_ptr<const node_identity> identity, const chain_spec& spec) {
+  auto context = std::make_shared<channel_context>();
+  context->identity = identity.get();
+  context->noise_static = noise::keypair::from_private(identity->static_private());
+  context->magic = spec.magic;
+  // The context points at the identity: the deleter's capture keeps the identity alive as long.
+  return std::shared_ptr<const channel_context>(context.get(),
+                                                [context, identity](const channel_context*) {});
+}
+
+child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec) {
+  child_spec store;
+  store.name = "storage";
+  store.start = [dir = std::move(data_dir), spec](caf::actor_system& sys, const caf::actor&) {
+    return start_storage(sys, dir, spec);
+  };
+  return store;
+}
+
+child_spec sync_child(std::shared_ptr<const chain_spec> spec, block_download::config download) {
+  child_spec sync;
+  sync.name = "sync";
+  sync.start = [spec, download](caf::actor_system& sys,
+                                const caf::actor& parent) -> caf::expected<caf::actor> {
+    return caf::actor_cast<caf::actor>(sys.spawn(sync_coordinator, spec, parent, download));
+  };
+  return sync;
+}
+
 supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,
                                std::shared_ptr<const node_identity> identity) {
   supervisor_spec root;
@@ -50,12 +80,7 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   root.intensity = restart_intensity{5, std::chrono::seconds{30}};
   root.backoff = restart_backoff{std::chrono::milliseconds{100}, 2.0, std::chrono::seconds{5}};
   root.event_observer = options.metrics_enabled ? "metrics" : "";
-  child_spec store;
-  store.name = "storage";
-  store.start = [dir = options.data_dir, spec](caf::actor_system& sys, const caf::actor&) {
-    return start_storage(sys, dir, spec);
-  };
-  root.children.push_back(std::move(store));
+  root.children.push_back(storage_child(options.data_dir, spec));
   if (options.metrics_enabled)
     // Detached: stopping the HTTP server joins its threads, which must not hold a scheduler
     // thread.
@@ -66,18 +91,13 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   root.children.push_back(idle("nat", "learns the external address (STUN) and maps the P2P "
                                       "port (UPnP)"));
   auto shared_spec = std::make_shared<const chain_spec>(spec);
-  child_spec sync;
-  sync.name = "sync";
-  sync.start = [shared_spec](caf::actor_system& sys,
-                             const caf::actor& parent) -> caf::expected<caf::actor> {
-    return caf::actor_cast<caf::actor>(sys.spawn(sync_coordinator, shared_spec, parent));
-  };
-  root.children.push_back(std::move(sync));
+  root.children.push_back(sync_child(shared_spec));
   child_spec peers;
   peers.name = "peers";
   peer_manager_config pm;
   pm.spec = shared_spec;
   pm.settings = session_settings_for(spec);
+  pm.context = make_channel_context(identity, spec);
   pm.pool.max_connections = spec.max_connections;
   pm.pool.full_relay_slots = options.outbound_full_relay;
   pm.pool.block_relay_slots = options.outbound_block_relay;
@@ -88,13 +108,6 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
       if (auto entry = parse_address_entry(text, error)) // checked when the options were read
         out->push_back(*entry);
     }
-  // The context holds a pointer to the identity: the shared_ptr captured with it keeps it alive.
-  auto context = std::make_shared<channel_context>();
-  context->identity = identity.get();
-  context->noise_static = noise::keypair::from_private(identity->static_private());
-  context->magic = spec.magic;
-  pm.context = std::shared_ptr<const channel_context>(
-      context.get(), [context, identity](const channel_context*) {});
   std::uint16_t port = options.p2p_any_port    ? 0
                        : options.p2p_port != 0 ? options.p2p_port
                                                : spec.default_port;

@@ -14,7 +14,9 @@
 #pragma once
 
 #include "messages/supervision.hpp"
+#include "runtime/block_download.hpp"
 #include "runtime/chain_spec.hpp"
+#include "runtime/channel_select.hpp"
 #include "runtime/node_identity.hpp"
 #include "runtime/node_options.hpp"
 #include "runtime/peer_session_core.hpp"
@@ -25,6 +27,18 @@ namespace qtc {
 
 /// The session settings the chain spec implies (magic, limits, versions, connect timeout).
 session_settings session_settings_for(const chain_spec& spec);
+
+/// The transport context of a node (identity, static key pair, network magic), shared read-only
+/// by all its sessions.
+std::shared_ptr<const channel_context>
+make_channel_context(std::shared_ptr<const node_identity> identity, const chain_spec& spec);
+
+/// The storage child: the chain store in `<data_dir>/chain`.
+child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec);
+
+/// The sync coordinator child (finds storage through its supervisor).
+/// `download`: the block download's window, per-peer limit and timeouts.
+child_spec sync_child(std::shared_ptr<const chain_spec> spec, block_download::config download = {});
 
 /// `identity` is the node's long-term key (data-dir/node.key), shared read-only by every session.
 supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,

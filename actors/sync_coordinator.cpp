@@ -411,7 +411,7 @@ void load_chain(sync_pointer self) {
                         st.committed = &st.tree->genesis();
                       st.commit_tip = st.committed;
                       st.loaded = true;
-                      st.download = std::make_unique<block_download>(block_download::config{});
+                      st.download = std::make_unique<block_download>(st.download_config);
                       st.log.info("chain loaded",
                                   {{"headers", std::to_string(st.tree->best().height)},
                                    {"blocks", std::to_string(st.committed->height)},
@@ -427,9 +427,11 @@ void load_chain(sync_pointer self) {
 
 } // namespace
 
-sync_actor::behavior_type
-sync_coordinator(sync_pointer self, std::shared_ptr<const chain_spec> spec, caf::actor parent) {
+sync_actor::behavior_type sync_coordinator(sync_pointer self,
+                                           std::shared_ptr<const chain_spec> spec,
+                                           caf::actor parent, block_download::config download) {
   auto& st = self->state;
+  st.download_config = download;
   st.log = logger{self->system(), "sync"};
   st.metrics = metrics_client{self->system()};
   st.spec = std::move(spec);

@@ -49,6 +49,7 @@ struct sync_state {
   std::shared_ptr<const chain_spec> spec;
   std::unique_ptr<header_tree> tree;
   std::unique_ptr<block_download> download;
+  block_download::config download_config;
   storage_actor storage;
   bool loaded = false;                     ///< the stored chain is in the tree
   const header_node* committed = nullptr;  ///< the best stored block (confirmed by storage)
@@ -72,7 +73,8 @@ struct sync_state {
 using sync_pointer = sync_actor::stateful_pointer<sync_state>;
 
 /// `parent` is the node's supervisor, where the storage actor is found (`whereis "storage"`).
-sync_actor::behavior_type
-sync_coordinator(sync_pointer self, std::shared_ptr<const chain_spec> spec, caf::actor parent);
+sync_actor::behavior_type sync_coordinator(sync_pointer self,
+                                           std::shared_ptr<const chain_spec> spec,
+                                           caf::actor parent, block_download::config download);
 
 } // namespace qtc

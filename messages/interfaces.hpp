@@ -145,6 +145,29 @@ using tcp_link_actor = peer_link_actor::extend<
     // The connection closed or could not be made.
     caf::reacts_to<caf::io::connection_closed_msg>>;
 
+/// One end of an in-memory wire (actors/memory_network): the simulator's peer link.
+using memory_link_actor = peer_link_actor::extend<
+    // (accepting end) The session that owns this end.
+    caf::reacts_to<attach_atom, peer_session_actor>,
+    // The other end of the wire.
+    caf::reacts_to<link_atom, peer_link_actor>,
+    // Bytes the other end wrote.
+    caf::reacts_to<data_atom, bytes>,
+    // The other end closed.
+    caf::reacts_to<linkdown_atom>,
+    // From now on this end delivers nothing either way (its node went silent).
+    caf::reacts_to<close_atom, std::string>>;
+
+/// The simulator's network: in-memory wires between the peer managers of many nodes in one
+/// actor system, with a configurable one-way latency and links that can be cut.
+using memory_network_actor = caf::typed_actor<
+    // A node listens at "ip:port" with this peer manager.
+    caf::reacts_to<put_atom, std::string, peer_manager_actor>,
+    // Connects a session of the node at ip (first) to "ip:port" (second).
+    caf::reacts_to<connect_atom, std::string, std::string, peer_session_actor>,
+    // From now on, wires to or from this ip deliver nothing (a peer that went silent).
+    caf::reacts_to<close_atom, std::string>>;
+
 /// The P2P listener: a broker owning the listening socket. Each accepted connection is forked to
 /// a TCP link broker at once; the link offers itself to the peer manager, which attaches a
 /// session to it or closes it.

@@ -76,6 +76,13 @@ public:
     return fired;
   }
 
+  /// Advances virtual time by `d` in steps of `step`, running to quiescence after each, so that
+  /// chains of delayed messages (latency on every hop) progress as they would in real time.
+  void advance_in_steps(caf::timespan d, caf::timespan step) {
+    for (caf::timespan t{0}; t < d; t += step)
+      advance(step);
+  }
+
   /// Takes everything of type T that arrived at the test's own mailbox, in arrival order;
   /// messages of other types stay for their own `inbox` call.
   template <class T>
