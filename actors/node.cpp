@@ -1,11 +1,13 @@
 #include "actors/node.hpp"
 
+#include "actors/dns_seeder.hpp"
 #include "actors/idle_component.hpp"
 #include "actors/inspector.hpp"
 #include "actors/metrics.hpp"
 #include "actors/peer_manager.hpp"
 #include "actors/storage.hpp"
 #include "actors/sync_coordinator.hpp"
+#include "messages/errors.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -87,7 +89,21 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
     root.children.push_back(child<caf::detached>(
         "metrics", metrics, metrics_endpoint{options.metrics_host, options.metrics_port}));
   root.children.push_back(idle("security", "tracks misbehaviour scores and graduated bans"));
-  root.children.push_back(idle("discovery", "finds peers through the chain spec's DNS seeds"));
+  child_spec discovery;
+  discovery.name = "discovery";
+  discovery.start = [servers = options.dns_servers,
+                     spec](caf::actor_system& sys,
+                           const caf::actor& parent) -> caf::expected<caf::actor> {
+    std::string error;
+    std::shared_ptr<dns_resolver> resolver =
+        make_cares_resolver(servers, std::chrono::milliseconds{2000}, 2, error);
+    if (!resolver)
+      return make_error(errc::invalid_config, "discovery: " + error);
+    return caf::actor_cast<caf::actor>(
+        sys.spawn(dns_seeder, std::make_shared<const chain_spec>(spec), resolver,
+                  dns_seeder_options{}, parent, address_sink_actor{}));
+  };
+  root.children.push_back(std::move(discovery));
   root.children.push_back(idle("nat", "learns the external address (STUN) and maps the P2P "
                                       "port (UPnP)"));
   auto shared_spec = std::make_shared<const chain_spec>(spec);

@@ -1,10 +1,9 @@
 #include "runtime/node_options.hpp"
 
-#include "runtime/chain_spec.hpp"
-#include "runtime/ip_address.hpp"
-
 #include "messages/catalog.hpp"
 #include "messages/log_record.hpp"
+#include "runtime/chain_spec.hpp"
+#include "runtime/ip_address.hpp"
 
 #include <caf/config_option_adder.hpp>
 #include <caf/settings.hpp>
@@ -37,6 +36,8 @@ node_config::node_config() {
                                    "[tls:][<64 hex key>@]ip:port (no automatic outbound)")
       .add<std::string>("addnode", "keep these peers connected besides the automatic outbound "
                                    "slots: comma-separated [tls:][<64 hex key>@]ip:port")
+      .add<std::string>("dns-servers", "resolvers for the DNS seeds, comma-separated ip:port "
+                                       "([v6]:port), tried in order (default: /etc/resolv.conf)")
       .add<int64_t>("outbound-full-relay", "automatic outbound full-relay connections "
                                            "(default: 8)")
       .add<int64_t>("outbound-block-relay", "automatic outbound block-relay-only connections "
@@ -137,18 +138,38 @@ node_options read_node_options(const node_config& cfg, const std::vector<std::st
       if (!entry)
         errors.push_back({std::string{"qtcnode."} + key, "\"" + item + "\": " + error});
       else if (!parse_ip(entry->host))
-        errors.push_back({std::string{"qtcnode."} + key,
-                          "\"" + item + "\": the host must be an IP address"});
+        errors.push_back(
+            {std::string{"qtcnode."} + key, "\"" + item + "\": the host must be an IP address"});
       else
         out->push_back(item);
+    }
+  }
+  {
+    auto text = caf::get_or(s, "qtcnode.dns-servers", std::string{});
+    std::size_t start = 0;
+    while (start < text.size()) {
+      auto end = text.find(',', start);
+      if (end == std::string::npos)
+        end = text.size();
+      auto item = text.substr(start, end - start);
+      start = end + 1;
+      if (item.empty())
+        continue;
+      std::string error;
+      auto entry = parse_address_entry(item, error);
+      if (!entry || !entry->pubkey_hex.empty() || entry->tls_only || !parse_ip(entry->host))
+        errors.push_back(
+            {"qtcnode.dns-servers", "\"" + item + "\": expected ip:port (IPv6 as [v6]:port)"});
+      else
+        o.dns_servers.push_back(item);
     }
   }
   for (auto [key, out] : {std::pair{"outbound-full-relay", &o.outbound_full_relay},
                           std::pair{"outbound-block-relay", &o.outbound_block_relay}}) {
     auto v = caf::get_or(s, std::string{"qtcnode."} + key, static_cast<int64_t>(*out));
     if (v < 0 || v > 64)
-      errors.push_back({std::string{"qtcnode."} + key,
-                        "must be in [0, 64], got " + std::to_string(v)});
+      errors.push_back(
+          {std::string{"qtcnode."} + key, "must be in [0, 64], got " + std::to_string(v)});
     else
       *out = static_cast<std::uint32_t>(v);
   }

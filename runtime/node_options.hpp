@@ -31,8 +31,11 @@ struct node_options {
   std::vector<std::string> connect;
   /// --qtcnode.addnode: keep these peers connected besides the automatic outbound slots
   std::vector<std::string> addnode;
-  std::uint32_t outbound_full_relay = 8; ///< automatic outbound full-relay slots
+  std::uint32_t outbound_full_relay = 8;  ///< automatic outbound full-relay slots
   std::uint32_t outbound_block_relay = 2; ///< automatic outbound block-relay-only slots
+  /// --qtcnode.dns-servers: resolvers for the DNS seeds ("ip:port", IPv6 as "[v6]:port"),
+  /// in order of preference; empty: the system's resolvers (/etc/resolv.conf)
+  std::vector<std::string> dns_servers;
 };
 
 /// The node's actor system configuration: CAF's own options plus the `qtcnode` section, with
