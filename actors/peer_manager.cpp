@@ -312,8 +312,13 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
       take(ip, t.port);
     }
   }
-  if (!found.empty())
-    st.candidates.add(found);
+  if (!found.empty()) {
+    auto added = st.candidates.add(found);
+    st.log.info("addresses received", {{"peer", std::to_string(id)},
+                                       {"remote", format_endpoint(e.ip, e.port)},
+                                       {"count", std::to_string(found.size())},
+                                       {"new", std::to_string(added)}});
+  }
 }
 
 caf::settings pool_status(peer_manager_pointer self, status_verbosity v) {

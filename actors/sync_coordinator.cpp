@@ -378,9 +378,12 @@ void update_progress(sync_pointer self, bool force) {
     return;
   }
   st.reported_synced = false;
-  if (!force && now - st.last_progress_line < progress_interval)
+  // A line every few seconds, and every 1000 blocks (operators and tests can follow it).
+  if (!force && now - st.last_progress_line < progress_interval
+      && blocks / 1000 == st.last_progress_blocks / 1000)
     return;
   st.last_progress_line = now;
+  st.last_progress_blocks = blocks;
   char pct[16];
   std::snprintf(pct, sizeof(pct), "%.1f", progress * 100);
   st.log.info("sync progress", {{"headers", std::to_string(headers)},

@@ -60,6 +60,7 @@ struct sync_state {
   std::map<std::uint64_t, sync_peer> peers;
   std::optional<std::uint64_t> headers_peer; ///< the one peer asked for headers while behind
   std::chrono::steady_clock::time_point last_progress_line{};
+  std::uint32_t last_progress_blocks = 0;
   bool reported_synced = false;
   std::optional<std::uint32_t> announced_height; ///< last height told to the subscribers
   std::vector<caf::actor> subscribers;           ///< who hears our height (the peer manager)

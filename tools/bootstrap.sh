@@ -24,6 +24,7 @@ APT_PACKAGES=(
   python3-bitcoinlib   # independent Bitcoin serializer the codec is cross-checked against
   python3-dissononce   # independent Noise implementation (interop tests)
   openssl              # independent TLS 1.3 client and server (interop tests), `openssl speed`
+  dnsmasq-base         # a real DNS server for the seeds (end-to-end tests, the regtest demo)
   clang-14 libclang-rt-14-dev   # libFuzzer targets
 )
 

@@ -1,0 +1,281 @@
+// End to end, as the mission statement puts it: a fresh qtcnode that knows nothing but the chain
+// spec finds its peers through DNS seeds (a real dnsmasq), connects over Noise, and syncs a
+// 10,000-block chain from four serving qtcnode processes on loopback addresses; then the same
+// under trouble (a dead resolver and an NXDOMAIN seed, DNS that answers nothing, a serving node
+// killed mid-sync, the fresh node killed mid-sync and restarted). Real processes, real sockets,
+// real DNS. Each case uses its own 127.0.X.0/24 so cases can run in parallel.
+#include "support/process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <fstream>
+#include <netinet/in.h>
+#include <regex>
+#include <sstream>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace qtc::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string qtcnode = QTCNODE_BINARY;
+const std::string chaingen = QTC_CHAINGEN_BINARY;
+const std::filesystem::path source_dir = QTC_SOURCE_DIR;
+const std::string dnsmasq = "/usr/sbin/dnsmasq";
+constexpr int chain_length = 10000;
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in{p, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, {}};
+}
+
+/// A UDP port nothing listens on right now (the kernel's choice).
+std::uint16_t free_udp_port() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+/// The chain every serving node holds: generated once per test process, copied per node.
+const std::filesystem::path& generated_chain(std::string& tip) {
+  static temp_dir dir;
+  static std::string chain_tip;
+  if (chain_tip.empty()) {
+    auto r = run_to_completion(chaingen,
+                               {"--chain-spec=" + (source_dir / "config" / "regtest.toml").string(),
+                                "--blocks=" + std::to_string(chain_length), "--txs=2",
+                                "--data-dir=" + dir.path().string()},
+                               300s);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    std::smatch m;
+    REQUIRE(std::regex_search(r.output, m, std::regex{"tip ([0-9a-f]{64})"}));
+    chain_tip = m[1];
+  }
+  tip = chain_tip;
+  return dir.path();
+}
+
+/// A network of serving nodes, a DNS server, and a fresh node.
+struct e2e_network {
+  int subnet;   ///< 127.0.<subnet>.0/24
+  temp_dir dir;
+  std::string tip;
+  std::uint16_t dns_port = free_udp_port();
+  std::unique_ptr<child_process> dns;
+  std::vector<std::unique_ptr<child_process>> serving;
+  std::unique_ptr<child_process> fresh;
+  std::filesystem::path spec_file;
+
+  explicit e2e_network(int subnet) : subnet(subnet) {
+    auto chain = generated_chain(tip);
+    for (int i = 1; i <= 4; ++i) {
+      auto data = dir.path() / ("serving" + std::to_string(i));
+      std::filesystem::create_directories(data);
+      std::filesystem::copy(chain / "chain", data / "chain",
+                            std::filesystem::copy_options::recursive);
+    }
+    write_spec({}, 10);
+  }
+
+  ~e2e_network() {
+    for (auto* p : {&fresh, &dns})
+      if (*p)
+        (*p)->signal(SIGKILL);
+    for (auto& s : serving)
+      if (s)
+        s->signal(SIGKILL);
+  }
+
+  std::string ip(int host) const {
+    return "127.0." + std::to_string(subnet) + "." + std::to_string(host);
+  }
+
+  /// The shipped regtest spec with these bootstrap nodes, fallback delay and (optionally) an
+  /// extra seed name put first.
+  void write_spec(const std::vector<std::string>& bootstrap, int fallback_after,
+                  const std::string& extra_seed = "") {
+    auto text = read_text(source_dir / "config" / "regtest.toml");
+    std::string nodes;
+    for (const auto& b : bootstrap)
+      nodes += (nodes.empty() ? "\"" : ", \"") + b + "\"";
+    text = std::regex_replace(text, std::regex{"bootstrap_nodes = \\[[^\\]]*\\]"},
+                              "bootstrap_nodes = [" + nodes + "]");
+    text = std::regex_replace(text, std::regex{"dns_fallback_after = [0-9]+"},
+                              "dns_fallback_after = " + std::to_string(fallback_after));
+    if (!extra_seed.empty())
+      text = std::regex_replace(text, std::regex{"dns_seeds = \\["},
+                                "dns_seeds = [\"" + extra_seed + "\", ");
+    spec_file = dir.write("regtest.toml", text);
+  }
+
+  /// dnsmasq answering the spec's seed names: seed1 A -> serving 1 and 2; seed2 SRV -> a name
+  /// of serving 3; seed2 TXT -> serving 4 by address. With `empty`, it knows no name at all.
+  void start_dns(bool empty = false) {
+    std::vector<std::string> args{"--keep-in-foreground", "--no-resolv", "--no-hosts",
+                                  "--port=" + std::to_string(dns_port),
+                                  "--listen-address=127.0.0.1", "--bind-interfaces",
+                                  "--local=/quantumcoin.test/", "--local-ttl=60",
+                                  "--log-queries", "--log-facility=-"};
+    if (!empty) {
+      args.push_back("--host-record=seed1.regtest.quantumcoin.test," + ip(11));
+      args.push_back("--host-record=seed1.regtest.quantumcoin.test," + ip(12));
+      args.push_back("--host-record=node3.regtest.quantumcoin.test," + ip(13));
+      args.push_back("--srv-host=seed2.regtest.quantumcoin.test,node3.regtest.quantumcoin.test,"
+                     "18444");
+      args.push_back("--txt-record=seed2.regtest.quantumcoin.test," + ip(14) + ":18444");
+    }
+    REQUIRE(std::filesystem::exists(dnsmasq));
+    dns = std::make_unique<child_process>(dnsmasq, args, dir.path() / "dnsmasq.log");
+    REQUIRE_MESSAGE(dns->wait_for_line("started", 10s), dns->output());
+  }
+
+  std::vector<std::string> node_args(const std::string& data, const std::string& host,
+                                     const std::string& dns_servers) {
+    return {"--qtcnode.chain-spec=" + spec_file.string(),
+            "--qtcnode.data-dir=" + (dir.path() / data).string(),
+            "--qtcnode.p2p-host=" + host,
+            "--qtcnode.p2p-port=18444",
+            "--qtcnode.metrics-port=-1",
+            "--qtcnode.dns-servers=" + dns_servers,
+            "--qtcnode.log-level=info",
+            "--scheduler.max-threads=2"};
+  }
+
+  std::string dns_server() const { return "127.0.0.1:" + std::to_string(dns_port); }
+
+  void start_serving() {
+    for (int i = 1; i <= 4; ++i) {
+      auto name = "serving" + std::to_string(i);
+      // Serving nodes know each other only through DNS too; they need nobody, so no slots.
+      auto args = node_args(name, ip(10 + i), dns_server());
+      args.push_back("--qtcnode.outbound-full-relay=0");
+      args.push_back("--qtcnode.outbound-block-relay=0");
+      serving.push_back(
+          std::make_unique<child_process>(qtcnode, args, dir.path() / (name + ".log")));
+      auto loaded = serving.back()->wait_for_line("msg=\"chain loaded\"", 30s);
+      REQUIRE_MESSAGE(loaded, serving.back()->output());
+      CHECK(field_value(*loaded, "blocks") == std::to_string(chain_length));
+    }
+  }
+
+  void start_fresh(const std::string& dns_servers) {
+    fresh = std::make_unique<child_process>(qtcnode, node_args("fresh", ip(20), dns_servers),
+                                            dir.path() / "fresh.log");
+  }
+
+  /// Waits for the fresh node's "sync complete" at the chain's tip.
+  void expect_synced(std::chrono::seconds limit = 180s) {
+    auto done = fresh->wait_for_line("msg=\"sync complete\"", limit);
+    REQUIRE_MESSAGE(done, fresh->output());
+    CHECK(field_value(*done, "height") == std::to_string(chain_length));
+    CHECK(field_value(*done, "tip") == tip);
+  }
+
+  std::size_t count(const std::string& needle) const {
+    auto text = fresh->output();
+    std::size_t n = 0;
+    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+      ++n;
+    return n;
+  }
+};
+
+} // namespace
+
+TEST_SUITE("e2e") {
+
+  TEST_CASE("e2e: a fresh node finds peers through DNS alone and syncs 10,000 blocks") {
+    e2e_network net{61};
+    net.start_dns();
+    net.start_serving();
+    net.start_fresh(net.dns_server());
+    net.expect_synced();
+    auto log = net.fresh->output();
+    // Every record type led to peers.
+    for (auto source : {"source=dns:seed1.regtest.quantumcoin.test/A",
+                        "source=dns:seed2.regtest.quantumcoin.test/SRV",
+                        "source=dns:seed2.regtest.quantumcoin.test/TXT"})
+      CHECK_MESSAGE(log.find(source) != std::string::npos, source);
+    // It connected to all four, as outbound full-relay peers, over Noise.
+    for (int i = 11; i <= 14; ++i)
+      CHECK_MESSAGE(log.find("remote=" + net.ip(i) + ":18444 type=outbound-full-relay "
+                             "transport=noise")
+                        != std::string::npos,
+                    net.ip(i));
+    // Addresses were exchanged: the serving nodes answered its getaddr with what they know.
+    CHECK(net.count("msg=\"addresses received\"") >= 1);
+  }
+
+  TEST_CASE("e2e: an NXDOMAIN seed and a dead resolver are survived (failover)") {
+    e2e_network net{62};
+    net.write_spec({}, 30, "missing.regtest.quantumcoin.test");
+    net.start_dns();
+    net.start_serving();
+    // The first resolver is a UDP port where nothing listens.
+    auto dead = "127.0.0.1:" + std::to_string(free_udp_port());
+    net.start_fresh(dead + "," + net.dns_server());
+    net.expect_synced();
+    auto log = net.fresh->output();
+    CHECK(log.find("name=missing.regtest.quantumcoin.test type=A cause=nxdomain")
+          != std::string::npos);
+    CHECK(log.find("using the bootstrap nodes") == std::string::npos);
+  }
+
+  TEST_CASE("e2e: DNS that answers nothing falls back to the bootstrap nodes") {
+    e2e_network net{63};
+    net.write_spec({net.ip(11) + ":18444", net.ip(12) + ":18444"}, 2);
+    net.start_dns(true);
+    net.start_serving();
+    net.start_fresh(net.dns_server());
+    REQUIRE_MESSAGE(net.fresh->wait_for_line("using the bootstrap nodes", 30s),
+                    net.fresh->output());
+    net.expect_synced();
+    CHECK(net.count("cause=nxdomain") >= 1);
+  }
+
+  TEST_CASE("e2e: a serving node killed mid-sync does not stop the sync") {
+    e2e_network net{64};
+    net.start_dns();
+    net.start_serving();
+    net.start_fresh(net.dns_server());
+    auto progress = net.fresh->wait_for_line("msg=\"sync progress\" headers=10000", 60s);
+    REQUIRE_MESSAGE(progress, net.fresh->output());
+    // Kill the node that answered seed1 first, while blocks are being downloaded.
+    net.serving[0]->signal(SIGKILL);
+    net.serving[0]->wait(5s);
+    net.expect_synced();
+    CHECK(net.fresh->output().find("remote=" + net.ip(11) + ":18444 reason=")
+          != std::string::npos);
+  }
+
+  TEST_CASE("e2e: the fresh node killed mid-sync resumes from its store") {
+    e2e_network net{65};
+    net.start_dns();
+    net.start_serving();
+    net.start_fresh(net.dns_server());
+    auto progress = net.fresh->wait_for_line("msg=\"sync progress\" headers=10000 blocks=", 60s);
+    REQUIRE_MESSAGE(progress, net.fresh->output());
+    net.fresh->signal(SIGKILL);
+    net.fresh->wait(5s);
+    auto first_run = net.fresh->output();
+    net.start_fresh(net.dns_server());
+    auto loaded = net.fresh->wait_for_line("msg=\"chain loaded\"", 30s);
+    REQUIRE_MESSAGE(loaded, net.fresh->output());
+    // What was committed before the kill is there: headers and blocks.
+    CHECK(field_value(*loaded, "headers") == std::to_string(chain_length));
+    auto blocks = std::stoi(field_value(*loaded, "blocks").value_or("0"));
+    CHECK(blocks > 0);
+    MESSAGE("resumed at block " << blocks);
+    net.expect_synced();
+  }
+}
