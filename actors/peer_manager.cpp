@@ -240,6 +240,10 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
     if (closed.reason == close_reason::transport_failed) {
       if (auto why = tls_fallback_reason(entry.transport, failure)) {
         st.log.info("retrying over TLS", {{"remote", closed.remote}, {"reason", *why}});
+        // Remembered: later connections to this peer start with TLS.
+        if (entry.manual)
+          st.manual[*entry.manual].entry.tls_only = true;
+        st.candidates.learned_tls_only(entry.ip, entry.port);
         connect_outbound(self, entry.type, entry.ip, entry.port, transport_kind::tls, entry.pinned,
                          entry.manual);
         return;

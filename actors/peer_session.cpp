@@ -85,6 +85,7 @@ void after_event(peer_session_pointer self) {
   st.log.log(level, "peer disconnected",
              {{"peer", std::to_string(closed.id)},
               {"remote", closed.remote},
+              {"transport", closed.transport},
               {"reason", to_string(closed.reason)},
               {"detail", closed.detail},
               {"sent", std::to_string(core.counters().bytes_sent)},
@@ -178,6 +179,11 @@ peer_session_actor::behavior_type peer_session(peer_session_pointer self,
       [self](linkdown_atom) {
         self->state.link = nullptr;
         self->state.core->link_down(self->clock().now());
+        after_event(self);
+      },
+      [self](linkdown_atom, bool established) {
+        self->state.link = nullptr;
+        self->state.core->link_down(self->clock().now(), established);
         after_event(self);
       },
       [self](send_atom, const p2p_message& msg) {

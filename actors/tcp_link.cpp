@@ -1,6 +1,10 @@
 #include "actors/tcp_link.hpp"
 
+#include "runtime/tcp_probe.hpp"
+
 #include <caf/io/receive_policy.hpp>
+
+#include <unistd.h>
 
 namespace qtc {
 
@@ -47,8 +51,13 @@ tcp_link_actor::behavior_type link_behavior(tcp_link_pointer self) {
           self->send(self->state.session, written_atom::value, self->state.written);
       },
       [self](const caf::io::connection_closed_msg&) {
-        if (self->state.session)
-          self->send(self->state.session, linkdown_atom::value);
+        auto& st = self->state;
+        if (st.session) {
+          if (st.probe_fd >= 0)
+            self->send(st.session, linkdown_atom::value, tcp_was_established(st.probe_fd));
+          else
+            self->send(st.session, linkdown_atom::value);
+        }
         self->quit();
       },
   };
@@ -68,6 +77,13 @@ tcp_link_actor::behavior_type tcp_link_inbound(tcp_link_pointer self,
 
 tcp_link_actor::behavior_type tcp_link_outbound(tcp_link_pointer self, int fd,
                                                 peer_session_actor session) {
+  // The duplicate keeps the socket object alive after CAF closes its descriptor, so the link
+  // can still ask whether the connection was ever made; it is closed with the link.
+  self->state.probe_fd = ::dup(fd);
+  self->attach_functor([probe = self->state.probe_fd] {
+    if (probe >= 0)
+      ::close(probe);
+  });
   self->state.handle = self->add_scribe(fd);
   attach(self, session);
   self->send(session, link_atom::value, caf::actor_cast<peer_link_actor>(self));

@@ -18,6 +18,7 @@ struct tcp_link_state {
   caf::io::connection_handle handle;
   peer_session_actor session;
   std::uint64_t written = 0; ///< bytes the socket accepted so far
+  int probe_fd = -1;         ///< outbound: a duplicate of the socket, to ask if it connected
   static inline const char* name = "tcp_link";
 };
 

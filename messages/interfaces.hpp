@@ -96,6 +96,9 @@ using peer_session_actor = status_actor::extend<
     caf::reacts_to<written_atom, std::uint64_t>,
     // The link closed: the peer hung up or the connection failed.
     caf::reacts_to<linkdown_atom>,
+    // The link closed; the flag says whether the connection had been established (a link that
+    // cannot tell sends the plain form).
+    caf::reacts_to<linkdown_atom, bool>,
     // Sends a message to the peer (dropped unless the session is ready).
     caf::reacts_to<send_atom, p2p_message>,
     // Sends an already serialized payload under a command (e.g. a stored block).

@@ -48,9 +48,9 @@ transport_error sniffing_responder::receive(std::span<const std::uint8_t> in, by
       inner_ = std::make_unique<tls_channel>(channel_role::responder, *ctx_.identity, ctx_.magic,
                                              std::nullopt, *ctx_.rng, ctx_.tls);
     else
-      inner_ = std::make_unique<noise_channel>(channel_role::responder, ctx_.noise_static,
-                                               ctx_.magic, std::nullopt, *ctx_.rng,
-                                               ctx_.noise_payload);
+      inner_ =
+          std::make_unique<noise_channel>(channel_role::responder, ctx_.noise_static, ctx_.magic,
+                                          std::nullopt, *ctx_.rng, ctx_.noise_payload);
     if (auto e = inner_->start(out); e != transport_error::none)
       return e;
   }

@@ -57,7 +57,9 @@ public:
   transport_error failure() const override;
 
   /// The channel chosen, once the first byte arrived.
-  secure_channel* chosen() const { return inner_.get(); }
+  secure_channel* chosen() const {
+    return inner_.get();
+  }
 
 private:
   channel_context ctx_;

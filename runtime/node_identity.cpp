@@ -10,8 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <sys/stat.h>
+
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace qtc {
@@ -54,8 +55,8 @@ node_identity node_identity::from_seed(std::span<const std::uint8_t, 32> seed) {
   id.static_private_[0] &= 248;
   id.static_private_[31] &= 127;
   id.static_private_[31] |= 64;
-  Botan::X25519_PrivateKey x{Botan::secure_vector<std::uint8_t>(id.static_private_.begin(),
-                                                                 id.static_private_.end())};
+  Botan::X25519_PrivateKey x{
+      Botan::secure_vector<std::uint8_t>(id.static_private_.begin(), id.static_private_.end())};
   auto pub = x.public_value();
   std::copy(pub.begin(), pub.end(), id.static_public_.begin());
   Botan::Ed25519_PrivateKey ed{Botan::secure_vector<std::uint8_t>(seed.begin(), seed.end())};

@@ -50,18 +50,26 @@ public:
                                                      std::string& error);
 
   /// The X25519 public key (Noise static key).
-  const static_public_key& static_public() const { return static_public_; }
+  const static_public_key& static_public() const {
+    return static_public_;
+  }
 
   /// The X25519 private scalar, already clamped (32 bytes).
-  std::span<const std::uint8_t> static_private() const { return static_private_; }
+  std::span<const std::uint8_t> static_private() const {
+    return static_private_;
+  }
 
   /// The Ed25519 public key of the TLS certificate (32 bytes).
-  const std::array<std::uint8_t, 32>& tls_public() const { return tls_public_; }
+  const std::array<std::uint8_t, 32>& tls_public() const {
+    return tls_public_;
+  }
 
   /// A fresh Botan Ed25519 private key object for the TLS certificate.
   std::unique_ptr<Botan::Private_Key> tls_private_key() const;
 
-  node_id id() const { return node_id_of(static_public_); }
+  node_id id() const {
+    return node_id_of(static_public_);
+  }
 
 private:
   std::array<std::uint8_t, 32> seed_{};

@@ -42,7 +42,8 @@ bytes encode(const noise_handshake_payload& p) {
   return out;
 }
 
-std::optional<noise_handshake_payload> decode_noise_handshake_payload(std::span<const std::uint8_t> b) {
+std::optional<noise_handshake_payload>
+decode_noise_handshake_payload(std::span<const std::uint8_t> b) {
   if (b.size() < noise_handshake_payload_size || b.size() > max_handshake_payload)
     return std::nullopt;
   byte_reader r{b};
@@ -71,10 +72,7 @@ noise_channel::noise_channel(channel_role role, noise::keypair static_key,
                              std::array<std::uint8_t, 4> magic,
                              std::optional<static_public_key> pinned,
                              Botan::RandomNumberGenerator& rng, noise_handshake_payload local)
-    : role_(role),
-      magic_(magic),
-      pinned_(pinned),
-      local_(local),
+    : role_(role), magic_(magic), pinned_(pinned), local_(local),
       handshake_(config(role, std::move(static_key), magic), rng) {}
 
 std::optional<static_public_key> noise_channel::remote_static() const {

@@ -29,8 +29,8 @@ inline constexpr std::size_t max_noise_plaintext = max_noise_message - noise::ta
 /// What each side tells the other in handshake messages 2 (responder) and 3 (initiator).
 struct noise_handshake_payload {
   std::uint8_t version = noise_transport_version;
-  std::uint64_t features = 0;                  ///< feature bits; unknown bits are ignored
-  std::uint32_t rekey_after_messages = 10'000; ///< the sender rekeys after this many messages...
+  std::uint64_t features = 0;                   ///< feature bits; unknown bits are ignored
+  std::uint32_t rekey_after_messages = 10'000;  ///< the sender rekeys after this many messages...
   std::uint64_t rekey_after_bytes = 1ull << 30; ///< ...or this many ciphertext bytes
   friend bool operator==(const noise_handshake_payload&, const noise_handshake_payload&) = default;
 };
@@ -47,7 +47,8 @@ bytes encode(const noise_handshake_payload& p);
 
 /// Nothing for fewer than 21 bytes, more than 1024, or a rekey interval of zero. Bytes after the
 /// 21 known ones are reserved for later versions and ignored.
-std::optional<noise_handshake_payload> decode_noise_handshake_payload(std::span<const std::uint8_t> b);
+std::optional<noise_handshake_payload>
+decode_noise_handshake_payload(std::span<const std::uint8_t> b);
 
 class noise_channel final : public secure_channel {
 public:
@@ -57,22 +58,36 @@ public:
                 std::optional<static_public_key> pinned, Botan::RandomNumberGenerator& rng,
                 noise_handshake_payload local = {});
 
-  std::string_view kind() const override { return "noise"; }
+  std::string_view kind() const override {
+    return "noise";
+  }
   transport_error start(bytes& out) override;
   transport_error receive(std::span<const std::uint8_t> in, bytes& out, bytes& plain) override;
   transport_error send(std::span<const std::uint8_t> plain, bytes& out) override;
   transport_error end_of_stream() override;
-  bool established() const override { return established_; }
+  bool established() const override {
+    return established_;
+  }
   std::optional<static_public_key> remote_static() const override;
-  transport_error failure() const override { return failure_; }
+  transport_error failure() const override {
+    return failure_;
+  }
 
   /// The peer's handshake payload, once received.
-  const std::optional<noise_handshake_payload>& remote_payload() const { return remote_; }
+  const std::optional<noise_handshake_payload>& remote_payload() const {
+    return remote_;
+  }
   /// The Noise handshake hash: a unique name of this session (for channel binding).
-  const bytes& handshake_hash() const { return handshake_.handshake_hash(); }
+  const bytes& handshake_hash() const {
+    return handshake_.handshake_hash();
+  }
   /// How often each direction has rekeyed (for tests and status).
-  std::uint64_t send_rekeys() const { return send_.rekeys; }
-  std::uint64_t receive_rekeys() const { return receive_.rekeys; }
+  std::uint64_t send_rekeys() const {
+    return send_.rekeys;
+  }
+  std::uint64_t receive_rekeys() const {
+    return receive_.rekeys;
+  }
 
 private:
   struct direction {
@@ -98,7 +113,7 @@ private:
   noise::handshake_state handshake_;
   direction send_;
   direction receive_;
-  bytes rx_;                   ///< received bytes not yet forming a whole frame
+  bytes rx_; ///< received bytes not yet forming a whole frame
   bool received_anything_ = false;
   bool started_ = false;
   bool established_ = false;

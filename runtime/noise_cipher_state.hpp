@@ -46,11 +46,19 @@ public:
   cipher_state(cipher_state&&) noexcept;
   cipher_state& operator=(cipher_state&&) noexcept;
 
-  cipher_kind kind() const { return kind_; }
+  cipher_kind kind() const {
+    return kind_;
+  }
   void initialize_key(const std::optional<key32>& key);
-  bool has_key() const { return key_.has_value(); }
-  void set_nonce(std::uint64_t n) { n_ = n; }
-  std::uint64_t nonce() const { return n_; }
+  bool has_key() const {
+    return key_.has_value();
+  }
+  void set_nonce(std::uint64_t n) {
+    n_ = n;
+  }
+  std::uint64_t nonce() const {
+    return n_;
+  }
 
   /// Appends ENCRYPT(k, n++, ad, plaintext) to `out` (or the plaintext itself without a key).
   cipher_result encrypt_with_ad(std::span<const std::uint8_t> ad,

@@ -76,7 +76,7 @@ std::optional<protocol> parse_protocol_name(std::string_view name, std::string& 
   if (!p.pattern) {
     why = "pattern " + std::string{parts[1]}
           + (parts[1].find("psk") != std::string_view::npos ? " (PSK modifiers are not supported)"
-                                                              : " is not supported");
+                                                            : " is not supported");
     return std::nullopt;
   }
   if (parts[2] != "25519") {
@@ -111,14 +111,9 @@ keypair keypair::from_private(std::span<const std::uint8_t> private_key) {
 }
 
 handshake_state::handshake_state(handshake_config config, Botan::RandomNumberGenerator& rng)
-    : proto_(std::move(config.proto)),
-      initiator_(config.initiator),
-      rng_(rng),
-      symmetric_(proto_.cipher, proto_.hash),
-      s_(std::move(config.s)),
-      e_(std::move(config.e)),
-      rs_(config.rs),
-      re_(config.re) {
+    : proto_(std::move(config.proto)), initiator_(config.initiator), rng_(rng),
+      symmetric_(proto_.cipher, proto_.hash), s_(std::move(config.s)), e_(std::move(config.e)),
+      rs_(config.rs), re_(config.re) {
   symmetric_.initialize_symmetric(proto_.name);
   symmetric_.mix_hash(config.prologue);
   // Pre-messages: the initiator's keys first, then the responder's (section 5.3).
@@ -176,8 +171,7 @@ handshake_result handshake_state::mix_dh(token t) {
   }
 }
 
-handshake_result handshake_state::write_message(std::span<const std::uint8_t> payload,
-                                                bytes& out) {
+handshake_result handshake_state::write_message(std::span<const std::uint8_t> payload, bytes& out) {
   if (status_ != handshake_result::ok)
     return status_;
   if (!my_turn())

@@ -21,8 +21,8 @@ enum class token : std::uint8_t { e, s, ee, es, se, ss };
 
 struct handshake_pattern {
   std::string name;
-  std::vector<token> pre_initiator; ///< keys the responder knows before the handshake
-  std::vector<token> pre_responder; ///< keys the initiator knows before the handshake
+  std::vector<token> pre_initiator;         ///< keys the responder knows before the handshake
+  std::vector<token> pre_responder;         ///< keys the initiator knows before the handshake
   std::vector<std::vector<token>> messages; ///< message i is sent by the initiator if i is even
 };
 
@@ -62,10 +62,10 @@ struct handshake_config {
   protocol proto;
   bool initiator = true;
   bytes prologue;
-  std::optional<keypair> s;        ///< local static key, if the pattern uses one
-  std::optional<keypair> e;        ///< preset ephemeral (test vectors); generated otherwise
-  std::optional<key32> rs;         ///< remote static known in advance (pre-messages)
-  std::optional<key32> re;         ///< remote ephemeral known in advance (pre-messages)
+  std::optional<keypair> s; ///< local static key, if the pattern uses one
+  std::optional<keypair> e; ///< preset ephemeral (test vectors); generated otherwise
+  std::optional<key32> rs;  ///< remote static known in advance (pre-messages)
+  std::optional<key32> re;  ///< remote ephemeral known in advance (pre-messages)
 };
 
 class handshake_state {
@@ -74,13 +74,17 @@ public:
   /// Returns missing_key through `status()` when the pattern needs a key the config lacks.
   handshake_state(handshake_config config, Botan::RandomNumberGenerator& rng);
 
-  handshake_result status() const { return status_; }
+  handshake_result status() const {
+    return status_;
+  }
 
   /// True when it is this side's turn to write.
   bool my_turn() const;
 
   /// True after the last message: split() may be called.
-  bool finished() const { return next_message_ == proto_.pattern->messages.size(); }
+  bool finished() const {
+    return next_message_ == proto_.pattern->messages.size();
+  }
 
   /// WriteMessage: appends the next handshake message carrying `payload` to `out`.
   handshake_result write_message(std::span<const std::uint8_t> payload, bytes& out);
@@ -89,11 +93,19 @@ public:
   handshake_result read_message(std::span<const std::uint8_t> message, bytes& payload);
 
   /// The transport ciphers after the handshake: {initiator-to-responder, responder-to-initiator}.
-  std::pair<cipher_state, cipher_state> split() { return symmetric_.split(); }
+  std::pair<cipher_state, cipher_state> split() {
+    return symmetric_.split();
+  }
 
-  const bytes& handshake_hash() const { return symmetric_.handshake_hash(); }
-  const std::optional<key32>& remote_static() const { return rs_; }
-  const std::optional<key32>& remote_ephemeral() const { return re_; }
+  const bytes& handshake_hash() const {
+    return symmetric_.handshake_hash();
+  }
+  const std::optional<key32>& remote_static() const {
+    return rs_;
+  }
+  const std::optional<key32>& remote_ephemeral() const {
+    return re_;
+  }
 
 private:
   handshake_result dh(const std::optional<keypair>& local, const std::optional<key32>& remote);

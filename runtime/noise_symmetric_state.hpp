@@ -37,15 +37,21 @@ public:
   void mix_key(std::span<const std::uint8_t> input_key_material);
   void mix_hash(std::span<const std::uint8_t> data);
   void mix_key_and_hash(std::span<const std::uint8_t> input_key_material);
-  const bytes& handshake_hash() const { return h_; }
-  bool has_key() const { return cipher_.has_key(); }
+  const bytes& handshake_hash() const {
+    return h_;
+  }
+  bool has_key() const {
+    return cipher_.has_key();
+  }
   cipher_result encrypt_and_hash(std::span<const std::uint8_t> plaintext, bytes& out);
   cipher_result decrypt_and_hash(std::span<const std::uint8_t> ciphertext, bytes& out);
 
   /// The two transport CipherStates: the first for initiator-to-responder traffic.
   std::pair<cipher_state, cipher_state> split();
 
-  hash_kind hash_function() const { return hash_; }
+  hash_kind hash_function() const {
+    return hash_;
+  }
 
 private:
   hash_kind hash_;

@@ -58,6 +58,11 @@ void peer_candidates::good(const ip_bytes& ip, std::uint16_t port) {
   }
 }
 
+void peer_candidates::learned_tls_only(const ip_bytes& ip, std::uint16_t port) {
+  if (auto i = entries_.find({ip, port}); i != entries_.end())
+    i->second.peer.tls_only = true;
+}
+
 std::vector<discovered_peer> peer_candidates::sample(std::size_t max, std::mt19937_64& rng) const {
   std::vector<discovered_peer> all;
   for (const auto& [k, c] : entries_)

@@ -45,6 +45,9 @@ public:
   /// The handshake completed.
   void good(const ip_bytes& ip, std::uint16_t port);
 
+  /// The peer turned out not to speak Noise: connect over TLS from now on.
+  void learned_tls_only(const ip_bytes& ip, std::uint16_t port);
+
   /// Up to `max` candidates, for answering getaddr.
   std::vector<discovered_peer> sample(std::size_t max, std::mt19937_64& rng) const;
 

@@ -75,9 +75,11 @@ void peer_session_core::written(std::uint64_t total_written, time_point) {
     phase_ = session_phase::transport_handshake;
 }
 
-void peer_session_core::link_down(time_point) {
+void peer_session_core::link_down(time_point, std::optional<bool> established) {
   if (phase_ == session_phase::closed)
     return;
+  if (phase_ == session_phase::connecting && established.value_or(false))
+    phase_ = session_phase::transport_handshake;
   if (phase_ == session_phase::connecting) {
     fail(close_reason::connect_failed, "the connection could not be made");
     return;

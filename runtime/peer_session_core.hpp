@@ -88,8 +88,10 @@ public:
   /// taken from take_output() beyond that is still queued (the send-queue bound).
   void written(std::uint64_t total_written, time_point now);
 
-  /// The link closed (the peer hung up or the connection failed).
-  void link_down(time_point now);
+  /// The link closed (the peer hung up or the connection failed). `established`: the link
+  /// knows the connection had been made (nothing: it cannot tell; then a link lost before any
+  /// byte arrived or was acknowledged counts as a failed connection).
+  void link_down(time_point now, std::optional<bool> established = std::nullopt);
 
   /// Checks timeouts and sends pings; call at least every second or so.
   void tick(time_point now);

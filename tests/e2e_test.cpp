@@ -15,6 +15,7 @@
 #include <regex>
 #include <sstream>
 #include <sys/socket.h>
+
 #include <unistd.h>
 
 using namespace qtc::test;
@@ -67,7 +68,7 @@ const std::filesystem::path& generated_chain(std::string& tip) {
 
 /// A network of serving nodes, a DNS server, and a fresh node.
 struct e2e_network {
-  int subnet;   ///< 127.0.<subnet>.0/24
+  int subnet; ///< 127.0.<subnet>.0/24
   temp_dir dir;
   std::string tip;
   std::uint16_t dns_port = free_udp_port();
@@ -121,11 +122,16 @@ struct e2e_network {
   /// dnsmasq answering the spec's seed names: seed1 A -> serving 1 and 2; seed2 SRV -> a name
   /// of serving 3; seed2 TXT -> serving 4 by address. With `empty`, it knows no name at all.
   void start_dns(bool empty = false) {
-    std::vector<std::string> args{"--keep-in-foreground", "--no-resolv", "--no-hosts",
+    std::vector<std::string> args{"--keep-in-foreground",
+                                  "--no-resolv",
+                                  "--no-hosts",
                                   "--port=" + std::to_string(dns_port),
-                                  "--listen-address=127.0.0.1", "--bind-interfaces",
-                                  "--local=/quantumcoin.test/", "--local-ttl=60",
-                                  "--log-queries", "--log-facility=-"};
+                                  "--listen-address=127.0.0.1",
+                                  "--bind-interfaces",
+                                  "--local=/quantumcoin.test/",
+                                  "--local-ttl=60",
+                                  "--log-queries",
+                                  "--log-facility=-"};
     if (!empty) {
       args.push_back("--host-record=seed1.regtest.quantumcoin.test," + ip(11));
       args.push_back("--host-record=seed1.regtest.quantumcoin.test," + ip(12));
@@ -151,7 +157,9 @@ struct e2e_network {
             "--scheduler.max-threads=2"};
   }
 
-  std::string dns_server() const { return "127.0.0.1:" + std::to_string(dns_port); }
+  std::string dns_server() const {
+    return "127.0.0.1:" + std::to_string(dns_port);
+  }
 
   void start_serving() {
     for (int i = 1; i <= 4; ++i) {
@@ -208,8 +216,9 @@ TEST_SUITE("e2e") {
       CHECK_MESSAGE(log.find(source) != std::string::npos, source);
     // It connected to all four, as outbound full-relay peers, over Noise.
     for (int i = 11; i <= 14; ++i)
-      CHECK_MESSAGE(log.find("remote=" + net.ip(i) + ":18444 type=outbound-full-relay "
-                             "transport=noise")
+      CHECK_MESSAGE(log.find("remote=" + net.ip(i)
+                             + ":18444 type=outbound-full-relay "
+                               "transport=noise")
                         != std::string::npos,
                     net.ip(i));
     // Addresses were exchanged: the serving nodes answered its getaddr with what they know.
@@ -254,7 +263,7 @@ TEST_SUITE("e2e") {
     net.serving[0]->signal(SIGKILL);
     net.serving[0]->wait(5s);
     net.expect_synced();
-    CHECK(net.fresh->output().find("remote=" + net.ip(11) + ":18444 reason=")
+    CHECK(net.fresh->output().find("remote=" + net.ip(11) + ":18444 transport=noise reason=")
           != std::string::npos);
   }
 

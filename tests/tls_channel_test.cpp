@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -776,6 +777,62 @@ TEST_CASE("tls interop: our initiator refuses an openssl server that ignores ALP
     CHECK_FALSE(ch.established());
     CHECK_FALSE(ch.remote_static());
   }
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("tls_interop");
+
+TEST_CASE("tls fallback: qtcnode meets a TLS-only peer, logs why and retries over TLS") {
+  REQUIRE(std::filesystem::exists(openssl));
+  test::temp_dir dir;
+  auto peer = make_openssl_identity(dir, "tls-only-peer");
+  // A peer that speaks only TLS: Noise's first message is not a ClientHello, so it hangs up.
+  // s_server exits after a failed handshake; the loop brings it back on the same port.
+  std::uint16_t free_port = 0;
+  {
+    socket_fd probe{::socket(AF_INET, SOCK_STREAM, 0)};
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(probe.fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    socklen_t len = sizeof(a);
+    ::getsockname(probe.fd, reinterpret_cast<sockaddr*>(&a), &len);
+    free_port = ntohs(a.sin_port);
+  }
+  auto port = std::to_string(free_port);
+  std::string loop = "while true; do " + openssl + " s_server -tls1_3 -alpn qtc1-5154434d -cert '"
+                     + peer.tls_cert + "' -key '" + peer.tls_key + "' -cert_chain '"
+                     + peer.identity_cert + "' -Verify 1 -rev -naccept 1 -accept 127.0.0.1:" + port
+                     + "; done";
+  test::child_process server{"/bin/sh", {"-c", loop}, dir.path() / "s_server.out"};
+  REQUIRE_MESSAGE(server.wait_for_line("ACCEPT", 10s), server.output());
+  test::child_process node{
+      QTCNODE_BINARY,
+      {"--qtcnode.chain-spec=" + std::string{QTC_SOURCE_DIR} + "/config/regtest.toml",
+       "--qtcnode.data-dir=" + (dir.path() / "data").string(), "--qtcnode.p2p-port=-1",
+       "--qtcnode.metrics-port=-1", "--qtcnode.connect=127.0.0.1:" + port,
+       "--qtcnode.dns-servers=127.0.0.1:9", "--scheduler.max-threads=2"},
+      dir.path() / "node.log"};
+  // First the Noise attempt fails in a way that says the peer lacks Noise...
+  auto noise_failed = node.wait_for_line("msg=\"peer disconnected\"", 20s);
+  REQUIRE_MESSAGE(noise_failed, node.output());
+  CHECK(test::field_value(*noise_failed, "detail") == "not_noise");
+  // ...then the reason is logged and the same peer is tried over TLS.
+  auto retry = node.wait_for_line("msg=\"retrying over TLS\"", 10s);
+  REQUIRE_MESSAGE(retry, node.output());
+  CHECK(test::field_value(*retry, "remote") == "127.0.0.1:" + port);
+  auto reason = test::field_value(*retry, "reason");
+  REQUIRE(reason);
+  CHECK(reason->find("Noise") != std::string::npos);
+  // A TLS connection reached OpenSSL and completed a TLS 1.3 handshake.
+  // (The immediate retry may meet the s_server loop restarting; the peer is remembered as
+  // TLS-only, so the next attempt, 5 s later, starts with TLS.)
+  CHECK_MESSAGE(server.wait_for_line("CONNECTION ESTABLISHED", 30s), server.output());
+  CHECK(server.wait_for_line("Protocol version: TLSv1.3", 5s));
+  node.signal(SIGTERM);
+  node.wait(5s);
+  server.signal(SIGKILL);
 }
 
 TEST_SUITE_END();
