@@ -153,6 +153,7 @@ void commit_ready(sync_pointer self) {
               if (was_synced)
                 announce(self, *node);
               commit_ready(self);
+              schedule_blocks(self); // the window moved: more may be requested
               update_progress(self, false);
             },
             [self](const caf::error& err) {

@@ -1,11 +1,86 @@
 #!/usr/bin/env bash
-# The main command: sets up a Debian 12 machine (packages, Botan 3), builds the release binary,
-# and runs the node on the shipped regtest defaults (loopback only) until Ctrl-C.
-# Extra arguments go to qtcnode, e.g. --qtcnode.log-level=debug.
+# The main command: sets up a Debian 12 machine (packages, Botan 3), builds the release binaries,
+# and demonstrates the node's mission offline, on loopback addresses only:
+#
+#   1. a regtest chain of QTC_DEMO_BLOCKS blocks (default 10,000) is generated once;
+#   2. four serving nodes hold it, on 127.0.0.11-14;
+#   3. a real DNS server (dnsmasq, 127.0.0.1:15353) answers the chain spec's seed names:
+#      seed1 A -> .11 and .12, seed2 SRV -> node3 (.13), seed2 TXT -> .14;
+#   4. a fresh node (127.0.0.20, empty data directory) that knows only the chain spec and the
+#      resolver's address finds the serving nodes through DNS, connects over Noise and syncs
+#      from zero, printing progress lines;
+#   5. it keeps running with metrics on http://127.0.0.1:19333/metrics and the inspector on
+#      port 19334 (tools: qtc-inspect --port=19334) until Ctrl-C, which stops everything.
+#
+# Extra arguments go to the fresh node's qtcnode, e.g. --qtcnode.log-level=debug.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 prefix=$(tools/bootstrap.sh | sed -n 's/^BOTAN_PREFIX=//p')
 export QTC_BOTAN_PREFIX=$prefix
 cmake --preset release >/dev/null
-cmake --build --preset release --target qtcnode qtc-inspect
-exec build/release/tools/qtcnode --config-file=config/regtest.ini "$@"
+cmake --build --preset release --target qtcnode qtc-inspect qtc-chaingen
+
+bin=$root/build/release/tools
+demo=$root/.data/regtest-demo
+blocks=${QTC_DEMO_BLOCKS:-10000}
+dns_port=15353
+spec=$root/config/regtest.toml
+mkdir -p "$demo"
+
+log() { printf '[run-regtest] %s\n' "$*" >&2; }
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# 1. The chain (kept between runs: the same spec and seed always give the same blocks).
+if [ ! -f "$demo/chain-$blocks/done" ]; then
+  log "generating a regtest chain of $blocks blocks"
+  rm -rf "$demo/chain-$blocks"
+  "$bin/qtc-chaingen" --chain-spec="$spec" --blocks="$blocks" --txs=2 --data-dir="$demo/chain-$blocks" >&2
+  touch "$demo/chain-$blocks/done"
+fi
+
+# 2. DNS: the seed names of config/regtest.toml.
+log "starting dnsmasq on 127.0.0.1:$dns_port for the seed names"
+/usr/sbin/dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=$dns_port \
+  --listen-address=127.0.0.1 --bind-interfaces --local=/quantumcoin.test/ --local-ttl=60 \
+  --host-record=seed1.regtest.quantumcoin.test,127.0.0.11 \
+  --host-record=seed1.regtest.quantumcoin.test,127.0.0.12 \
+  --host-record=node3.regtest.quantumcoin.test,127.0.0.13 \
+  --srv-host=seed2.regtest.quantumcoin.test,node3.regtest.quantumcoin.test,18444 \
+  --txt-record=seed2.regtest.quantumcoin.test,127.0.0.14:18444 \
+  --log-facility="$demo/dnsmasq.log" &
+pids+=($!)
+
+# 3. Serving nodes: each starts from a copy of the chain (own identity, own directory).
+for i in 1 2 3 4; do
+  dir=$demo/serving$i
+  if [ ! -d "$dir/chain" ]; then
+    mkdir -p "$dir"
+    cp -r "$demo/chain-$blocks/chain" "$dir/chain"
+  fi
+  "$bin/qtcnode" --qtcnode.node-name="serving$i" --qtcnode.chain-spec="$spec" \
+    --qtcnode.data-dir="$dir" --qtcnode.p2p-host="127.0.0.1$i" --qtcnode.p2p-port=18444 \
+    --qtcnode.metrics-port=-1 --qtcnode.dns-servers=127.0.0.1:$dns_port \
+    --qtcnode.outbound-full-relay=0 --qtcnode.outbound-block-relay=0 \
+    --scheduler.max-threads=1 >"$demo/serving$i.log" 2>&1 &
+  pids+=($!)
+done
+log "serving nodes on 127.0.0.11-14:18444 (logs in $demo/serving*.log)"
+sleep 1
+
+# 4. The fresh node, from zero, in the foreground.
+rm -rf "$demo/fresh"
+log "starting a fresh node that knows only the chain spec and the resolver (Ctrl-C stops all)"
+"$bin/qtcnode" --config-file=config/regtest.ini --qtcnode.node-name=fresh \
+  --qtcnode.data-dir="$demo/fresh" --qtcnode.p2p-host=127.0.0.20 --qtcnode.p2p-port=18444 \
+  --qtcnode.dns-servers=127.0.0.1:$dns_port "$@" &
+fresh=$!
+pids+=($fresh)
+wait "$fresh"
