@@ -33,6 +33,13 @@ std::size_t count_type(const peer_manager_state& st, connection_type t) {
   return n;
 }
 
+std::size_t ready_count(const peer_manager_state& st) {
+  std::size_t n = 0;
+  for (const auto& [id, e] : st.entries)
+    n += e.ready ? 1 : 0;
+  return n;
+}
+
 std::uint32_t outbound_slots(const peer_manager_state& st) {
   return st.pool.full_relay_slots + st.pool.block_relay_slots
          + static_cast<std::uint32_t>(st.manual.size());
@@ -225,6 +232,8 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
     st.recent_closes.pop_front();
   if (entry.manual)
     st.manual[*entry.manual].session.reset();
+  if (entry.ready)
+    st.metrics.gauge(metric_names::connections_active, {}, static_cast<double>(ready_count(st)));
   if (is_violation(closed.reason)) {
     st.banned[entry.ip] = now + st.spec->ban_duration;
     st.log.warning("peer banned", {{"remote", closed.remote},
@@ -459,6 +468,7 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
         e.info = std::move(info);
         st.candidates.good(e.ip, e.port);
         st.metrics.count(metric_names::connections_total);
+        st.metrics.gauge(metric_names::connections_active, {}, static_cast<double>(ready_count(st)));
         // Outbound full-relay peers are asked for addresses (Bitcoin Core does the same).
         if (e.type == connection_type::outbound_full_relay || e.type == connection_type::manual)
           self->send(e.session, send_atom::value, p2p_message{getaddr_message{}});
