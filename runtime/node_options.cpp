@@ -81,6 +81,21 @@ std::uint16_t port_option(const caf::settings& s, const std::string& key, int64_
   return raw < 0 ? 0 : static_cast<std::uint16_t>(raw);
 }
 
+/// The non-empty items of a comma-separated list.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find(',', start);
+    if (end == std::string::npos)
+      end = text.size();
+    if (end > start)
+      out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 } // namespace
 
 node_options read_node_options(const node_config& cfg, const std::vector<std::string>& argv,
@@ -122,17 +137,9 @@ node_options read_node_options(const node_config& cfg, const std::vector<std::st
                       "must be error, warning, info, debug or trace, got \"" + o.log_level + "\""});
   auto log_file = caf::get_or(s, "qtcnode.log-file", std::string{});
   o.log_file = log_file.empty() ? std::string{} : resolve(cfg, argv, "log-file", log_file).string();
-  for (auto [key, out] : {std::pair{"connect", &o.connect}, std::pair{"addnode", &o.addnode}}) {
-    auto text = caf::get_or(s, std::string{"qtcnode."} + key, std::string{});
-    std::size_t start = 0;
-    while (start < text.size()) {
-      auto end = text.find(',', start);
-      if (end == std::string::npos)
-        end = text.size();
-      auto item = text.substr(start, end - start);
-      start = end + 1;
-      if (item.empty())
-        continue;
+  for (auto [key, out] : {std::pair{"connect", &o.connect}, std::pair{"addnode", &o.addnode}})
+    for (const auto& item :
+         split_list(caf::get_or(s, std::string{"qtcnode."} + key, std::string{}))) {
       std::string error;
       auto entry = parse_address_entry(item, error);
       if (!entry)
@@ -143,26 +150,14 @@ node_options read_node_options(const node_config& cfg, const std::vector<std::st
       else
         out->push_back(item);
     }
-  }
-  {
-    auto text = caf::get_or(s, "qtcnode.dns-servers", std::string{});
-    std::size_t start = 0;
-    while (start < text.size()) {
-      auto end = text.find(',', start);
-      if (end == std::string::npos)
-        end = text.size();
-      auto item = text.substr(start, end - start);
-      start = end + 1;
-      if (item.empty())
-        continue;
-      std::string error;
-      auto entry = parse_address_entry(item, error);
-      if (!entry || !entry->pubkey_hex.empty() || entry->tls_only || !parse_ip(entry->host))
-        errors.push_back(
-            {"qtcnode.dns-servers", "\"" + item + "\": expected ip:port (IPv6 as [v6]:port)"});
-      else
-        o.dns_servers.push_back(item);
-    }
+  for (const auto& item : split_list(caf::get_or(s, "qtcnode.dns-servers", std::string{}))) {
+    std::string error;
+    auto entry = parse_address_entry(item, error);
+    if (!entry || !entry->pubkey_hex.empty() || entry->tls_only || !parse_ip(entry->host))
+      errors.push_back(
+          {"qtcnode.dns-servers", "\"" + item + "\": expected ip:port (IPv6 as [v6]:port)"});
+    else
+      o.dns_servers.push_back(item);
   }
   for (auto [key, out] : {std::pair{"outbound-full-relay", &o.outbound_full_relay},
                           std::pair{"outbound-block-relay", &o.outbound_block_relay}}) {

@@ -8,8 +8,8 @@
 #include <csignal>
 #include <fstream>
 #include <sstream>
-
 #include <sys/stat.h>
+
 #include <unistd.h>
 
 using namespace qtc::test;
@@ -177,9 +177,10 @@ TEST_SUITE("process") {
     auto config = write_config(dir);
     auto data = dir.path() / "ident";
     auto start = [&](const std::string& log) {
-      child_process node{qtcnode,
-                         {"--config-file=" + config.string(), "--qtcnode.data-dir=" + data.string()},
-                         dir.path() / log};
+      child_process node{
+          qtcnode,
+          {"--config-file=" + config.string(), "--qtcnode.data-dir=" + data.string()},
+          dir.path() / log};
       auto line = node.wait_for_line("msg=starting", 15s);
       REQUIRE(line);
       REQUIRE(node.wait_for_line("msg=\"node running\"", 15s));
@@ -298,6 +299,19 @@ TEST_SUITE("process") {
     CHECK(no_spec.exit_code == 2);
     CHECK(no_spec.output.find("qtcnode.chain-spec: missing") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir.path() / "data"));
+    auto bad_peers = run_to_completion(
+        qtcnode,
+        {"--config-file=" + config.string(), "--qtcnode.connect=127.0.0.1:18444,seed.example:18444",
+         "--qtcnode.dns-servers=127.0.0.1,10.0.0.1:53", "--qtcnode.outbound-full-relay=99"});
+    CHECK(bad_peers.exit_code == 2);
+    CHECK(bad_peers.output.find(
+              "qtcnode.connect: \"seed.example:18444\": the host must be an IP address")
+          != std::string::npos);
+    CHECK(bad_peers.output.find(
+              "qtcnode.dns-servers: \"127.0.0.1\": expected ip:port (IPv6 as [v6]:port)")
+          != std::string::npos);
+    CHECK(bad_peers.output.find("qtcnode.outbound-full-relay: must be in [0, 64], got 99")
+          != std::string::npos);
   }
 
   TEST_CASE("a broken chain spec exits 2 with file:line: key: what, and nothing starts") {
