@@ -7,12 +7,14 @@
 #include "messages/errors.hpp"
 #include "runtime/hex.hpp"
 
+#include <botan/system_rng.h>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_registry.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <cstring>
 #include <random>
 
 namespace qtc {
@@ -31,6 +33,99 @@ std::size_t count_type(const peer_manager_state& st, connection_type t) {
     if (e.type == t)
       ++n;
   return n;
+}
+
+/// Unix seconds on the actor clock (virtual in the simulator, so the address manager's ages are).
+std::int64_t unix_now(peer_manager_pointer self) {
+  auto& st = self->state;
+  return st.start_unix
+         + std::chrono::duration_cast<std::chrono::seconds>(self->clock().now() - st.start_steady)
+               .count();
+}
+
+/// The address manager's bucketing secret: from the system RNG in production, from the seed in
+/// the simulator (reproducible runs).
+address_manager::secret new_secret(peer_manager_state& st) {
+  address_manager::secret key{};
+  if (st.pool.seed == 0) {
+    Botan::System_RNG{}.randomize(key.data(), key.size());
+  } else {
+    for (std::size_t i = 0; i < key.size(); i += 8) {
+      auto x = st.rng();
+      std::memcpy(key.data() + i, &x, 8);
+    }
+  }
+  return key;
+}
+
+/// Finds storage through the supervisor and loads the stored address tables; addresses learned
+/// meanwhile are kept.
+void load_addresses(peer_manager_pointer self) {
+  auto& st = self->state;
+  if (!st.parent) {
+    st.addrman_loaded = true; // tests without a node tree: nothing stored
+    return;
+  }
+  self->request(caf::actor_cast<supervisor_actor>(st.parent), std::chrono::seconds{5},
+                whereis_atom::value, std::string{"storage"})
+      .then(
+          [self](const caf::actor& storage) {
+            self->state.storage = caf::actor_cast<storage_actor>(storage);
+            self->request(self->state.storage, std::chrono::seconds{30}, get_atom::value,
+                          peers_atom::value)
+                .then(
+                    [self](const bytes& raw) {
+                      auto& st = self->state;
+                      st.addrman_loaded = true;
+                      if (raw.empty())
+                        return;
+                      std::string error;
+                      auto loaded = address_manager::deserialize(
+                          raw, st.spec->allow_private_addresses, st.rng(), error);
+                      if (!loaded) {
+                        // Lose nothing else: start with an empty table and say why.
+                        st.log.warning("stored peer table unreadable; starting without it",
+                                       {{"reason", error}});
+                        return;
+                      }
+                      auto now = unix_now(self);
+                      auto current = st.addrman->sample(std::size_t(-1), 100, now);
+                      st.addrman = std::make_unique<address_manager>(std::move(*loaded));
+                      for (const auto& p : current)
+                        st.addrman->add({p}, p.ip, now);
+                      st.log.info("peer table loaded",
+                                  {{"new", std::to_string(st.addrman->new_count())},
+                                   {"tried", std::to_string(st.addrman->tried_count())}});
+                    },
+                    [self](const caf::error& err) {
+                      self->state.addrman_loaded = true;
+                      self->state.log.warning("cannot load the peer table",
+                                              {{"reason", render_error(err)}});
+                    });
+          },
+          [self](const caf::error& err) {
+            self->state.addrman_loaded = true;
+            self->state.log.warning("storage not found; the peer table is not kept",
+                                    {{"reason", render_error(err)}});
+          });
+}
+
+/// Stores the address tables when they changed, at most once a minute.
+void save_addresses(peer_manager_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (!st.storage || !st.addrman_loaded || !st.addrman_dirty
+      || now - st.last_save < std::chrono::minutes{1})
+    return;
+  st.last_save = now;
+  st.addrman_dirty = false;
+  self->request(st.storage, std::chrono::seconds{30}, put_atom::value, peers_atom::value,
+                st.addrman->serialize())
+      .then(
+          [](bool) {},
+          [self](const caf::error& err) {
+            self->state.log.warning("cannot store the peer table", {{"reason", render_error(err)}});
+          });
 }
 
 std::size_t ready_count(const peer_manager_state& st) {
@@ -205,10 +300,11 @@ void fill_slots(peer_manager_pointer self) {
       type = connection_type::block_relay;
     else
       return;
-    auto pick = st.candidates.select(used, st.spec->allow_private_addresses, now, st.rng);
+    auto pick = st.addrman->select(used, unix_now(self));
     if (!pick)
       return;
-    st.candidates.tried(pick->ip, pick->port, now);
+    st.addrman->attempt(pick->ip, pick->port, false, unix_now(self));
+    st.addrman_dirty = true;
     if (connected.contains({pick->ip, pick->port}) || is_banned(self, pick->ip))
       continue;
     used.insert(network_group(pick->ip, st.spec->allow_private_addresses));
@@ -252,13 +348,14 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
         // Remembered: later connections to this peer start with TLS.
         if (entry.manual)
           st.manual[*entry.manual].entry.tls_only = true;
-        st.candidates.learned_tls_only(entry.ip, entry.port);
+        st.addrman->learned_tls_only(entry.ip, entry.port);
         connect_outbound(self, entry.type, entry.ip, entry.port, transport_kind::tls, entry.pinned,
                          entry.manual);
         return;
       }
     }
-    st.candidates.failed(entry.ip, entry.port, now);
+    st.addrman->attempt(entry.ip, entry.port, true, unix_now(self));
+    st.addrman_dirty = true;
   }
   if (closed.reason == close_reason::self_connection)
     st.banned[entry.ip] = now + std::chrono::hours{24 * 365}; // never dial ourselves again
@@ -286,7 +383,7 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count());
     addr_message reply;
-    for (const auto& p : st.candidates.sample(max_getaddr_answer, st.rng)) {
+    for (const auto& p : st.addrman->sample(max_getaddr_answer, 23, unix_now(self))) {
       timed_address a;
       a.time = now_unix;
       a.address.services = 1;
@@ -326,7 +423,8 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
     }
   }
   if (!found.empty()) {
-    auto added = st.candidates.add(found);
+    auto added = st.addrman->add(found, e.ip, unix_now(self));
+    st.addrman_dirty |= added > 0;
     st.log.info("addresses received", {{"peer", std::to_string(id)},
                                        {"remote", format_endpoint(e.ip, e.port)},
                                        {"count", std::to_string(found.size())},
@@ -353,7 +451,8 @@ caf::settings pool_status(peer_manager_pointer self, status_verbosity v) {
   caf::put(r, "manual", static_cast<int_t>(count_type(st, connection_type::manual)));
   caf::put(r, "inbound-slots", static_cast<int_t>(inbound_slots(st)));
   caf::put(r, "inbound-refused", static_cast<int_t>(st.inbound_refused));
-  caf::put(r, "candidates", static_cast<int_t>(st.candidates.size()));
+  caf::put(r, "addresses-new", static_cast<int_t>(st.addrman->new_count()));
+  caf::put(r, "addresses-tried", static_cast<int_t>(st.addrman->tried_count()));
   caf::put(r, "banned", static_cast<int_t>(st.banned.size()));
   caf::settings reasons;
   for (const auto& [reason, n] : st.closes_by_reason)
@@ -418,6 +517,13 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
   st.dialer = std::move(config.dialer);
   st.address = std::move(config.address);
   st.rng.seed(st.pool.seed != 0 ? st.pool.seed : std::random_device{}());
+  st.start_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  st.start_steady = self->clock().now();
+  st.addrman =
+      std::make_unique<address_manager>(new_secret(st), st.spec->allow_private_addresses, st.rng());
+  load_addresses(self);
   // The version nonce: one per node. Peers learn our static key in the transport handshake
   // anyway, so a per-connection nonce would hide nothing; one nonce lets every inbound session
   // recognise a connection to ourselves without asking anyone.
@@ -433,6 +539,7 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
     }
   st.parent = std::move(config.parent);
   st.sync = std::move(config.sync);
+  load_addresses(self);
   if (st.sync) {
     self->monitor(st.sync);
     self->send(caf::actor_cast<sync_actor>(st.sync), subscribe_atom::value,
@@ -466,9 +573,12 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
           }
         e.ready = true;
         e.info = std::move(info);
-        st.candidates.good(e.ip, e.port);
+        st.addrman->good(e.ip, e.port, unix_now(self));
+        st.addrman_dirty = true;
+        save_addresses(self); // the first success is kept at once (later ones once a minute)
         st.metrics.count(metric_names::connections_total);
-        st.metrics.gauge(metric_names::connections_active, {}, static_cast<double>(ready_count(st)));
+        st.metrics.gauge(metric_names::connections_active, {},
+                         static_cast<double>(ready_count(st)));
         // Outbound full-relay peers are asked for addresses (Bitcoin Core does the same).
         if (e.type == connection_type::outbound_full_relay || e.type == connection_type::manual)
           self->send(e.session, send_atom::value, p2p_message{getaddr_message{}});
@@ -492,15 +602,21 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
         fill_slots(self);
       },
       [self](found_atom, const std::vector<discovered_peer>& found) {
-        auto added = self->state.candidates.add(found);
-        self->state.log.debug("candidates added", {{"new", std::to_string(added)},
-                                                   {"offered", std::to_string(found.size())}});
+        auto& st = self->state;
+        std::size_t added = 0;
+        // Discovery's addresses are their own source: each is bucketed by its own group.
+        for (const auto& p : found)
+          added += st.addrman->add({p}, p.ip, unix_now(self));
+        st.addrman_dirty |= added > 0;
+        st.log.debug("addresses added",
+                     {{"new", std::to_string(added)}, {"offered", std::to_string(found.size())}});
         fill_slots(self);
       },
       [self](link_atom, const caf::actor& listener) { self->link_to(listener); },
       [self](best_atom, std::int32_t height) { self->state.settings.start_height = height; },
       [self](tick_atom) {
         fill_slots(self);
+        save_addresses(self);
         self->delayed_send(self, tick_interval, tick_atom::value);
       },
       [self](accept_atom, const std::string& host, std::uint16_t port, peer_link_actor& link) {

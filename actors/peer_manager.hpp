@@ -8,7 +8,9 @@
 //   peers (--connect, --addnode) connected; retries a Noise attempt over TLS when the peer
 //   turned out not to speak Noise, logging why.
 // - Records every session's end with its typed reason; protocol violations ban the address.
-// - Answers getaddr once per connection and takes addr/addrv2 into the candidates.
+// - Keeps known addresses in the address manager (runtime/address_manager), stored with the
+//   chain every minute when changed and reloaded at start; answers getaddr once per inbound
+//   connection and takes addr/addrv2 into it.
 #pragma once
 
 #include "actors/peer_dialer.hpp"
@@ -18,7 +20,7 @@
 #include "runtime/ip_address.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/metrics_client.hpp"
-#include "runtime/peer_candidates.hpp"
+#include "runtime/address_manager.hpp"
 #include "runtime/peer_session_core.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -88,7 +90,13 @@ struct peer_manager_state {
   std::uint64_t next_id = 1;
   std::map<std::uint64_t, pool_entry> entries;
   std::vector<manual_peer> manual;
-  peer_candidates candidates;
+  std::unique_ptr<address_manager> addrman; ///< known addresses (keyed new/tried tables)
+  bool addrman_dirty = false;               ///< changed since it was last stored
+  bool addrman_loaded = false;              ///< the stored tables were read (or there were none)
+  storage_actor storage;                    ///< where the tables are kept (found via parent)
+  std::chrono::steady_clock::time_point last_save{};
+  std::int64_t start_unix = 0; ///< wall clock at start; Unix time = start_unix + actor clock
+  std::chrono::steady_clock::time_point start_steady{};
   std::map<ip_bytes, std::chrono::steady_clock::time_point> banned; ///< until when
   std::deque<peer_closed> recent_closes;                            ///< the last 32, for status
   std::map<std::string, std::uint64_t> closes_by_reason;

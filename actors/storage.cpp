@@ -60,6 +60,12 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
           return std::move(*raw);
         return make_error(errc::not_found, "no stored block " + to_display_hex(hash));
       },
+      [self](put_atom, peers_atom, const bytes& raw) -> caf::result<bool> {
+        if (auto err = self->state.chain->put_peer_table(raw))
+          return make_error(errc::storage_failed, *err);
+        return true;
+      },
+      [self](get_atom, peers_atom) { return self->state.chain->peer_table(); },
       [self](get_atom, best_atom) -> caf::result<hash256> {
         if (auto best = self->state.chain->best_block())
           return *best;

@@ -58,6 +58,8 @@ using accept_atom = caf::atom_constant<caf::atom("accept")>;
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
 /// The peer manager subscribes to the sync coordinator's height updates.
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+/// Storage: the address manager's tables.
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
 /// Internal timers: a periodic tick and a deferred poll of an external library.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 

@@ -67,7 +67,11 @@ using storage_actor = status_actor::extend<
     // Returns a serialized block (an error if it is not stored).
     caf::replies_to<get_atom, block_atom, hash256>::with<bytes>,
     // Returns the best block's hash (there always is one: genesis is stored at start).
-    caf::replies_to<get_atom, best_atom>::with<hash256>>;
+    caf::replies_to<get_atom, best_atom>::with<hash256>,
+    // Stores the address manager's tables.
+    caf::replies_to<put_atom, peers_atom, bytes>::with<bool>,
+    // Returns the stored address manager tables (empty if none).
+    caf::replies_to<get_atom, peers_atom>::with<bytes>>;
 
 /// The inspector: the node's live-inspection endpoint, published as a CAF remote actor so that
 /// `qtc-inspect` (or any CAF node) can attach to a running node.

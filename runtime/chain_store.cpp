@@ -25,6 +25,7 @@ constexpr std::string_view key_schema = "schema";
 constexpr std::string_view key_network = "network";
 constexpr std::string_view key_genesis = "genesis";
 constexpr std::string_view key_best = "best_block";
+constexpr std::string_view key_peers = "peer_table";
 
 MDB_val val(std::string_view s) {
   return MDB_val{s.size(), const_cast<char*>(s.data())};
@@ -216,6 +217,27 @@ chain_store::put_block(const hash256& hash, std::span<const std::uint8_t> raw, b
   if (int rc = t.commit(); rc != 0)
     return failure(dir_, "cannot commit a block", rc);
   return std::nullopt;
+}
+
+std::optional<std::string> chain_store::put_peer_table(std::span<const std::uint8_t> raw) {
+  txn t{db_->env, true};
+  if (t.begin_error() != 0)
+    return failure(dir_, "cannot begin a transaction", t.begin_error());
+  MDB_val k = val(key_peers), v = val(raw);
+  if (int rc = mdb_put(t.get(), db_->meta, &k, &v, 0); rc != 0)
+    return failure(dir_, "cannot store the peer table", rc);
+  if (int rc = t.commit(); rc != 0)
+    return failure(dir_, "cannot commit the peer table", rc);
+  return std::nullopt;
+}
+
+bytes chain_store::peer_table() const {
+  txn t{db_->env, false};
+  MDB_val k = val(key_peers), v;
+  if (t.begin_error() != 0 || mdb_get(t.get(), db_->meta, &k, &v) != 0)
+    return {};
+  auto* p = static_cast<const std::uint8_t*>(v.mv_data);
+  return bytes(p, p + v.mv_size);
 }
 
 std::optional<stored_header> chain_store::header(const hash256& hash) const {

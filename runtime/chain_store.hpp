@@ -48,6 +48,11 @@ public:
 
   // -- reads -----------------------------------------------------------------------------------
 
+  /// Stores the address manager's tables (one durable transaction, replacing the last ones).
+  std::optional<std::string> put_peer_table(std::span<const std::uint8_t> raw);
+  /// The stored address manager tables; empty if none were stored.
+  bytes peer_table() const;
+
   std::optional<stored_header> header(const hash256& hash) const;
   std::optional<bytes> block(const hash256& hash) const;
   bool has_block(const hash256& hash) const;

@@ -184,3 +184,20 @@ TEST_CASE("a writer killed with SIGKILL mid-stream loses nothing it committed") 
   CHECK(walked == store->block_count());
   CHECK(walked >= last + 1);
 }
+
+TEST_CASE("the peer table is stored durably and replaced by the next one") {
+  test::temp_dir dir;
+  {
+    auto store = open_store(dir.path());
+    CHECK(store->peer_table().empty());
+    bytes first(1000, 0x11), second(10, 0x22);
+    REQUIRE_FALSE(store->put_peer_table(first));
+    CHECK(store->peer_table() == first);
+    REQUIRE_FALSE(store->put_peer_table(second));
+    CHECK(store->peer_table() == second);
+  }
+  auto reopened = open_store(dir.path());
+  CHECK(reopened->peer_table() == bytes(10, 0x22));
+  // The chain is untouched by it.
+  CHECK(reopened->header_count() == 0);
+}

@@ -280,6 +280,10 @@ TEST_SUITE("e2e") {
     net.start_fresh(net.dns_server());
     auto loaded = net.fresh->wait_for_line("msg=\"chain loaded\"", 30s);
     REQUIRE_MESSAGE(loaded, net.fresh->output());
+    // The peers it had connected to were kept in its address tables.
+    auto table = net.fresh->wait_for_line("msg=\"peer table loaded\"", 10s);
+    REQUIRE_MESSAGE(table, net.fresh->output());
+    CHECK(std::stoi(field_value(*table, "tried").value_or("0")) >= 1);
     // What was committed before the kill is there: headers and blocks.
     CHECK(field_value(*loaded, "headers") == std::to_string(chain_length));
     auto blocks = std::stoi(field_value(*loaded, "blocks").value_or("0"));
