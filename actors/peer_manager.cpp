@@ -14,6 +14,7 @@
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -24,6 +25,10 @@ namespace {
 constexpr auto tick_interval = std::chrono::seconds{1};
 constexpr std::size_t max_recent_closes = 32;
 constexpr std::size_t max_getaddr_answer = 1000;
+constexpr double addr_tokens_per_second = 0.1; ///< Bitcoin Core's MAX_ADDR_RATE_PER_SECOND
+constexpr std::size_t max_relay_entries = 10;  ///< larger addr messages are not relayed
+constexpr std::int64_t relay_max_age = 600;    ///< seconds: only fresh addresses are relayed
+constexpr std::size_t relay_fanout = 2;
 
 using clock_type = std::chrono::steady_clock;
 
@@ -241,6 +246,8 @@ std::size_t pending_connects(const peer_manager_state& st) {
 }
 
 /// Asks the supervisor for the sync coordinator (again after it restarted); retries until found.
+void fill_slots(peer_manager_pointer self);
+
 void find_sync(peer_manager_pointer self) {
   auto& st = self->state;
   if (!st.parent || st.looking_for_sync)
@@ -256,6 +263,7 @@ void find_sync(peer_manager_pointer self) {
             self->monitor(sync);
             self->send(caf::actor_cast<sync_actor>(sync), subscribe_atom::value,
                        caf::actor_cast<caf::actor>(self));
+            fill_slots(self); // connections wait for nothing else
           },
           [self](const caf::error&) {
             // Not running yet (it starts before us, but may be restarting): ask again shortly.
@@ -362,6 +370,35 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
   fill_slots(self);
 }
 
+/// Sends fresh addresses from peer `from` on to two other ready full-relay peers.
+void relay_addresses(peer_manager_pointer self, std::uint64_t from,
+                     const std::vector<timed_address>& addresses) {
+  auto& st = self->state;
+  std::vector<const pool_entry*> targets;
+  for (const auto& [id, e] : st.entries)
+    if (id != from && e.ready && e.type != connection_type::block_relay
+        && e.type != connection_type::feeler)
+      targets.push_back(&e);
+  std::shuffle(targets.begin(), targets.end(), st.rng);
+  for (std::size_t i = 0; i < targets.size() && i < relay_fanout; ++i)
+    self->send(targets[i]->session, send_atom::value, p2p_message{addr_message{addresses}});
+}
+
+/// Tells a peer where we can be reached (if that is an address peers may use).
+void advertise_self(peer_manager_pointer self, const pool_entry& e) {
+  auto& st = self->state;
+  auto colon = st.address.rfind(':');
+  auto ip = parse_ip(st.address.substr(0, colon));
+  if (!ip || !usable_peer_address(*ip, st.spec->allow_private_addresses))
+    return;
+  timed_address t;
+  t.time = static_cast<std::uint32_t>(unix_now(self));
+  t.address.services = 1;
+  t.address.ip = *ip;
+  t.address.port = static_cast<std::uint16_t>(std::stoi(st.address.substr(colon + 1)));
+  self->send(e.session, send_atom::value, p2p_message{addr_message{{t}}});
+}
+
 void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message& msg) {
   auto& st = self->state;
   auto i = st.entries.find(id);
@@ -395,10 +432,30 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
     return;
   }
   std::vector<discovered_peer> found;
+  std::vector<timed_address> relayable;
   auto source = "relay:" + format_endpoint(e.ip, e.port);
-  auto take = [&](const ip_bytes& ip, std::uint16_t port) {
+  auto now = self->clock().now();
+  auto now_unix = unix_now(self);
+  if (!e.addr_tokens)
+    e.addr_tokens.emplace(addr_tokens_per_second, max_getaddr_answer, 1.0, now);
+  std::size_t offered = 0;
+  auto take = [&](const ip_bytes& ip, std::uint16_t port, std::uint32_t time) {
+    ++offered;
+    // Rate limit first (Core processes in order and drops what exceeds the bucket).
+    if (!e.addr_tokens->take(now)) {
+      ++e.addresses_rate_limited;
+      return;
+    }
     if (!usable_peer_address(ip, st.spec->allow_private_addresses) || port == 0)
       return;
+    if (std::llabs(now_unix - static_cast<std::int64_t>(time)) <= relay_max_age) {
+      timed_address t;
+      t.time = time;
+      t.address.services = 1;
+      t.address.ip = ip;
+      t.address.port = port;
+      relayable.push_back(t);
+    }
     discovered_peer p;
     p.ip = ip;
     p.port = port;
@@ -407,7 +464,7 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
   };
   if (auto* a = std::get_if<addr_message>(&msg)) {
     for (const auto& t : a->addresses)
-      take(t.address.ip, t.address.port);
+      take(t.address.ip, t.address.port, t.time);
   } else if (auto* a2 = std::get_if<addrv2_message>(&msg)) {
     for (const auto& t : a2->addresses) {
       ip_bytes ip{};
@@ -419,16 +476,21 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
       } else {
         continue; // networks this node cannot reach
       }
-      take(ip, t.port);
+      take(ip, t.port, t.time);
     }
   }
+  // Small announcements of fresh addresses travel on (Core: <= 10 entries, seen within 10 min)
+  // to two other full-relay peers chosen at random; getaddr answers (large) do not.
+  if (offered <= max_relay_entries && !relayable.empty())
+    relay_addresses(self, id, relayable);
   if (!found.empty()) {
-    auto added = st.addrman->add(found, e.ip, unix_now(self));
+    auto added = st.addrman->add(found, e.ip, now_unix);
     st.addrman_dirty |= added > 0;
     st.log.info("addresses received", {{"peer", std::to_string(id)},
                                        {"remote", format_endpoint(e.ip, e.port)},
                                        {"count", std::to_string(found.size())},
-                                       {"new", std::to_string(added)}});
+                                       {"new", std::to_string(added)},
+                                       {"rate_limited", std::to_string(e.addresses_rate_limited)}});
   }
 }
 
@@ -579,9 +641,15 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
         st.metrics.count(metric_names::connections_total);
         st.metrics.gauge(metric_names::connections_active, {},
                          static_cast<double>(ready_count(st)));
-        // Outbound full-relay peers are asked for addresses (Bitcoin Core does the same).
-        if (e.type == connection_type::outbound_full_relay || e.type == connection_type::manual)
+        // Outbound full-relay peers are asked for addresses (Bitcoin Core does the same), which
+        // grants them a full bucket for the answer, and told where we can be reached.
+        if (e.type == connection_type::outbound_full_relay || e.type == connection_type::manual) {
           self->send(e.session, send_atom::value, p2p_message{getaddr_message{}});
+          e.addr_tokens.emplace(addr_tokens_per_second, max_getaddr_answer, 1.0,
+                                self->clock().now());
+          e.addr_tokens->grant(max_getaddr_answer);
+          advertise_self(self, e);
+        }
       },
       [self](closed_atom, const peer_closed& closed) { record_close(self, closed); },
       [self](peer_msg_atom, std::uint64_t id, p2p_message& msg) {

@@ -15,13 +15,14 @@
 
 #include "actors/peer_dialer.hpp"
 #include "messages/interfaces.hpp"
+#include "runtime/address_manager.hpp"
 #include "runtime/chain_spec.hpp"
 #include "runtime/channel_select.hpp"
 #include "runtime/ip_address.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/metrics_client.hpp"
-#include "runtime/address_manager.hpp"
 #include "runtime/peer_session_core.hpp"
+#include "runtime/token_bucket.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -60,6 +61,9 @@ struct pool_entry {
   bool ready = false;
   bool getaddr_answered = false; ///< getaddr is answered once per connection
   bool wants_addrv2 = false;
+  /// Addresses this peer may still send us: 0.1/s, 1000 granted with our getaddr (Core's rule).
+  std::optional<token_bucket> addr_tokens;
+  std::uint64_t addresses_rate_limited = 0;
   std::optional<std::size_t> manual; ///< index into the manual peers
   peer_info info;
   std::chrono::steady_clock::time_point started;

@@ -221,8 +221,13 @@ TEST_SUITE("e2e") {
                                "transport=noise")
                         != std::string::npos,
                     net.ip(i));
-    // Addresses were exchanged: the serving nodes answered its getaddr with what they know.
+    // Addresses were exchanged: the serving nodes answered its getaddr with what they know, and
+    // it told them where it can be reached.
     CHECK(net.count("msg=\"addresses received\"") >= 1);
+    std::size_t told = 0;
+    for (auto& s : net.serving)
+      told += s->output().find("msg=\"addresses received\" peer=") != std::string::npos ? 1 : 0;
+    CHECK(told == 4);
   }
 
   TEST_CASE("e2e: an NXDOMAIN seed and a dead resolver are survived (failover)") {

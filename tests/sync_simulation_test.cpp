@@ -174,3 +174,55 @@ TEST_CASE_FIXTURE(sim_fixture,
   CHECK(caf::get_or(*pm, "closed-by-reason.stalling", std::int64_t{0}) == 1);
   MESSAGE("synced despite the silent peer in " << *took << " virtual ms");
 }
+
+TEST_CASE_FIXTURE(sim_fixture,
+                  "simulation: addresses are rate-limited per peer and fresh ones relayed") {
+  // A listens; C connects to it, then B. B advertises itself to A, A relays that to C.
+  auto a = start_node("10.0.0.1", {}, 1);
+  auto pm_of = [&](const caf::actor& root) {
+    auto pm = request<caf::actor>(caf::actor_cast<supervisor_actor>(root), whereis_atom::value,
+                                  std::string{"peers"});
+    REQUIRE(pm);
+    return caf::actor_cast<peer_manager_actor>(*pm);
+  };
+  auto known_by = [&](const caf::actor& root) {
+    auto s = request<status_report>(pm_of(root), status_atom::value, status_verbosity::info);
+    REQUIRE(s);
+    return caf::get_or(*s, "addresses-new", std::int64_t{0})
+           + caf::get_or(*s, "addresses-tried", std::int64_t{0});
+  };
+  auto c = start_node("10.0.0.3", {"10.0.0.1:18444"}, 3);
+  advance_in_steps(1s, 10ms);
+  CHECK(known_by(c) == 0); // A knew nobody when C asked
+  start_node("10.0.0.2", {"10.0.0.1:18444"}, 2);
+  advance_in_steps(2s, 10ms);
+  // C learned B's address from A's relay of B's self-advertisement.
+  CHECK(known_by(c) == 1);
+  // An inbound peer (B, at A) that floods addresses unasked gets one token plus 0.1 per second.
+  auto pm_a = pm_of(a);
+  auto status = request<status_report>(pm_a, status_atom::value, status_verbosity::detailed);
+  REQUIRE(status);
+  std::int64_t b_id = 0;
+  for (const auto& p : caf::get_or(*status, "peers", caf::config_value::list{}))
+    if (caf::get_or(caf::get<caf::settings>(p), "remote", std::string{}).rfind("10.0.0.2:", 0) == 0)
+      b_id = caf::get_or(caf::get<caf::settings>(p), "id", std::int64_t{0});
+  REQUIRE(b_id != 0);
+  auto before = known_by(a);
+  addr_message flood;
+  for (int i = 0; i < 2000; ++i) {
+    timed_address t;
+    t.address.ip =
+        ipv4(20, static_cast<std::uint8_t>(i / 250), static_cast<std::uint8_t>(i % 250), 1);
+    t.address.port = 18444;
+    flood.addresses.push_back(t);
+  }
+  self->send(pm_a, peer_msg_atom::value, static_cast<std::uint64_t>(b_id), p2p_message{flood});
+  run();
+  auto after = known_by(a);
+  CHECK(after - before <= 1);
+  // Ten virtual seconds later one more is welcome.
+  advance(10s);
+  self->send(pm_a, peer_msg_atom::value, static_cast<std::uint64_t>(b_id), p2p_message{flood});
+  run();
+  CHECK(known_by(a) - after <= 1);
+}
