@@ -209,9 +209,10 @@ void on_block(sync_pointer self, std::uint64_t id, block_message&& msg) {
 }
 
 void on_notfound(sync_pointer self, std::uint64_t id, const notfound_message& msg) {
+  auto now = self->clock().now();
   for (const auto& item : msg.items)
     if (item.type == static_cast<std::uint32_t>(inv_type::block))
-      self->state.download->not_found(id, item.hash);
+      self->state.download->not_found(id, item.hash, now);
   schedule_blocks(self);
 }
 
