@@ -6,6 +6,7 @@
 #include "actors/registry_entry.hpp"
 #include "messages/errors.hpp"
 #include "runtime/hex.hpp"
+#include "runtime/peer_eviction.hpp"
 
 #include <botan/system_rng.h>
 #include <caf/actor_cast.hpp>
@@ -29,13 +30,16 @@ constexpr double addr_tokens_per_second = 0.1; ///< Bitcoin Core's MAX_ADDR_RATE
 constexpr std::size_t max_relay_entries = 10;  ///< larger addr messages are not relayed
 constexpr std::int64_t relay_max_age = 600;    ///< seconds: only fresh addresses are relayed
 constexpr std::size_t relay_fanout = 2;
+constexpr auto poor_check_interval = std::chrono::seconds{10};
+constexpr auto probe_response_time = std::chrono::minutes{2}; ///< Core's HEADERS_RESPONSE_TIME
+constexpr auto bandwidth_window = std::chrono::seconds{5};
 
 using clock_type = std::chrono::steady_clock;
 
 std::size_t count_type(const peer_manager_state& st, connection_type t) {
   std::size_t n = 0;
   for (const auto& [id, e] : st.entries)
-    if (e.type == t)
+    if (e.type == t && !e.closing)
       ++n;
   return n;
 }
@@ -200,8 +204,10 @@ std::uint64_t spawn_session(peer_manager_pointer self, connection_type type, con
   cfg.settings = st.settings;
   cfg.seed = st.rng();
   cfg.context = st.context;
-  cfg.manager = caf::actor_cast<peer_observer_actor>(self);
-  cfg.sync = st.sync;
+  cfg.manager = caf::actor_cast<peer_manager_actor>(self);
+  // A feeler only tests the address: the sync coordinator never hears of it.
+  if (type != connection_type::feeler)
+    cfg.sync = st.sync;
   auto session = self->spawn(peer_session, std::move(cfg));
   pool_entry e;
   e.session = session;
@@ -296,7 +302,7 @@ void fill_slots(peer_manager_pointer self) {
   std::set<std::pair<ip_bytes, std::uint16_t>> connected;
   for (const auto& [id, e] : st.entries) {
     connected.emplace(e.ip, e.port);
-    if (e.type != connection_type::inbound)
+    if (e.type != connection_type::inbound && !e.closing)
       used.insert(network_group(e.ip, st.spec->allow_private_addresses));
   }
   auto want = [&](connection_type t, std::uint32_t slots) { return count_type(st, t) < slots; };
@@ -306,11 +312,15 @@ void fill_slots(peer_manager_pointer self) {
       type = connection_type::outbound_full_relay;
     else if (want(connection_type::block_relay, st.pool.block_relay_slots))
       type = connection_type::block_relay;
-    else
+    else {
+      st.addresses_short = false;
       return;
+    }
     auto pick = st.addrman->select(used, unix_now(self));
-    if (!pick)
+    if (!pick) {
+      st.addresses_short = true; // a slot is empty for want of an address
       return;
+    }
     st.addrman->attempt(pick->ip, pick->port, false, unix_now(self));
     st.addrman_dirty = true;
     if (connected.contains({pick->ip, pick->port}) || is_banned(self, pick->ip))
@@ -494,6 +504,268 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
   }
 }
 
+std::set<std::vector<std::uint8_t>> outbound_groups(const peer_manager_state& st) {
+  std::set<std::vector<std::uint8_t>> used;
+  for (const auto& [id, e] : st.entries)
+    if (e.type != connection_type::inbound && !e.closing)
+      used.insert(network_group(e.ip, st.spec->allow_private_addresses));
+  return used;
+}
+
+/// Asks the supervisor for the DNS seeder (again after it restarted).
+void find_discovery(peer_manager_pointer self) {
+  auto& st = self->state;
+  if (!st.parent || st.looking_for_discovery)
+    return;
+  st.looking_for_discovery = true;
+  self->request(caf::actor_cast<supervisor_actor>(st.parent), std::chrono::seconds{5},
+                whereis_atom::value, std::string{"discovery"})
+      .then(
+          [self](const caf::actor& discovery) {
+            self->state.looking_for_discovery = false;
+            self->state.discovery = caf::actor_cast<discovery_actor>(discovery);
+            self->monitor(discovery);
+          },
+          [self](const caf::error&) {
+            self->state.looking_for_discovery = false; // not running: asked again next time
+          });
+}
+
+/// While a slot waits for an address the address manager does not have, discovery is asked to
+/// query its seeds again (it honours its cache's TTLs and backoff, so this costs little).
+void refresh_discovery(peer_manager_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (!st.addresses_short || !st.pool.connect.empty() || !st.parent
+      || now - st.last_refresh < st.pool.refresh_interval)
+    return;
+  if (!st.discovery) {
+    find_discovery(self);
+    return;
+  }
+  st.last_refresh = now;
+  ++st.refreshes;
+  st.log.info("addresses short; asking discovery for more",
+              {{"known", std::to_string(st.addrman->size())},
+               {"outbound", std::to_string(count_type(st, connection_type::outbound_full_relay)
+                                           + count_type(st, connection_type::block_relay))}});
+  self->send(st.discovery, refresh_atom::value);
+}
+
+/// Feelers (Core's): once the automatic outbound slots are full, a short connection now and then
+/// to an address from the new table. A handshake moves the address to tried and the connection
+/// ends; a failure counts against the address. The tried table so fills with addresses known to
+/// work, which is what an attacker flooding the new table cannot fake.
+void maybe_start_feeler(peer_manager_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (st.pool.feeler_interval.count() == 0 || !st.pool.connect.empty() || !st.sync)
+    return;
+  auto schedule = [&] {
+    std::exponential_distribution<double> wait{
+        1.0 / static_cast<double>(st.pool.feeler_interval.count())};
+    st.next_feeler = now
+                     + std::chrono::duration_cast<clock_type::duration>(
+                         std::chrono::duration<double>{wait(st.rng)});
+  };
+  if (st.next_feeler == clock_type::time_point{}) {
+    schedule();
+    return;
+  }
+  if (now < st.next_feeler)
+    return;
+  schedule();
+  if (count_type(st, connection_type::outbound_full_relay) < st.pool.full_relay_slots
+      || count_type(st, connection_type::block_relay) < st.pool.block_relay_slots
+      || count_type(st, connection_type::feeler) > 0)
+    return; // the slots come first; one feeler at a time
+  auto pick = st.addrman->select(outbound_groups(st), unix_now(self), true);
+  if (!pick || is_banned(self, pick->ip))
+    return;
+  for (const auto& [id, e] : st.entries)
+    if (e.ip == pick->ip && e.port == pick->port)
+      return;
+  st.addrman->attempt(pick->ip, pick->port, false, unix_now(self));
+  st.addrman_dirty = true;
+  ++st.feelers_started;
+  connect_outbound(self, connection_type::feeler, pick->ip, pick->port,
+                   first_transport(pick->tls_only), parse_pin(pick->pubkey_hex), std::nullopt);
+}
+
+/// Core's chain-sync timeout: an automatic outbound peer whose best chain is behind ours and that
+/// has delivered nothing new for poor_peer_timeout is asked (through the sync coordinator) for
+/// headers from our tip's parent; a peer that has caught up answers with our tip and is kept.
+/// One still behind probe_response_time later holds a slot a better peer could use, so it is
+/// replaced (its address marked tried-just-now, so it is not picked again at once). Operator
+/// peers are never replaced.
+void replace_poor_outbound(peer_manager_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (now - st.last_poor_check < poor_check_interval)
+    return;
+  st.last_poor_check = now;
+  auto ours = st.settings.start_height;
+  for (auto& [id, e] : st.entries) {
+    if (!e.ready || e.closing
+        || (e.type != connection_type::outbound_full_relay
+            && e.type != connection_type::block_relay))
+      continue;
+    auto theirs = std::max(e.info.start_height, e.score.best_height);
+    auto since = std::max(e.score.last_useful, e.started);
+    if (theirs >= ours || now - since < st.pool.poor_peer_timeout) {
+      e.probed.reset();
+      continue;
+    }
+    if (!e.probed) {
+      e.probed = now;
+      if (st.sync)
+        self->send(caf::actor_cast<sync_actor>(st.sync), refresh_atom::value, id);
+      continue;
+    }
+    if (now - *e.probed < probe_response_time)
+      continue;
+    auto idle = std::chrono::duration_cast<std::chrono::seconds>(now - since).count();
+    auto detail = "behind our chain (height " + std::to_string(theirs) + ", ours "
+                  + std::to_string(ours) + ") and nothing new for " + std::to_string(idle) + " s";
+    e.closing = true;
+    ++st.outbound_replaced;
+    st.addrman->attempt(e.ip, e.port, false, unix_now(self));
+    st.addrman_dirty = true;
+    st.log.info("peer replaced", {{"peer", std::to_string(id)},
+                                  {"remote", format_endpoint(e.ip, e.port)},
+                                  {"reason", detail}});
+    self->send(e.session, close_atom::value, close_reason::unwanted, "replaced: " + detail);
+  }
+}
+
+/// Makes room for a new inbound peer when the inbound slots are full: false if every inbound
+/// peer is protected (runtime/peer_eviction) and the newcomer must be refused.
+bool evict_inbound(peer_manager_pointer self) {
+  auto& st = self->state;
+  std::vector<eviction_candidate> candidates;
+  for (const auto& [id, e] : st.entries) {
+    if (e.type != connection_type::inbound || e.closing)
+      continue;
+    eviction_candidate c;
+    c.id = id;
+    c.connected = e.started;
+    c.min_ping_us = e.score.min_ping_us;
+    c.last_block = e.score.last_block;
+    c.last_tx = e.score.last_tx;
+    c.relays_txs = !e.ready || e.info.relay;
+    c.local = classify(e.ip) == ip_class::loopback;
+    c.group = network_group(e.ip, st.spec->allow_private_addresses);
+    c.group_key = siphash24(st.group_key, c.group);
+    candidates.push_back(std::move(c));
+  }
+  auto victim = select_peer_to_evict(std::move(candidates));
+  if (!victim)
+    return false;
+  auto& e = st.entries.at(*victim);
+  e.closing = true;
+  ++st.inbound_evicted;
+  st.log.info("peer evicted", {{"peer", std::to_string(*victim)},
+                               {"remote", format_endpoint(e.ip, e.port)},
+                               {"reason", "inbound slots full"}});
+  self->send(e.session, close_atom::value, close_reason::evicted,
+             "inbound slots full; made room for a new peer");
+  return true;
+}
+
+/// Takes a session's latency and traffic figures into its score and the node's metrics.
+void on_activity(peer_manager_pointer self, const peer_activity& a) {
+  auto& st = self->state;
+  auto i = st.entries.find(a.id);
+  if (i == st.entries.end())
+    return;
+  auto& s = i->second.score;
+  if (a.min_ping_us >= 0)
+    s.min_ping_us = a.min_ping_us;
+  if (a.last_ping_us >= 0)
+    s.last_ping_us = a.last_ping_us;
+  auto sent = a.bytes_sent - std::min(a.bytes_sent, s.bytes_sent);
+  auto received = a.bytes_received - std::min(a.bytes_received, s.bytes_received);
+  s.bytes_sent = a.bytes_sent;
+  s.bytes_received = a.bytes_received;
+  s.messages_sent = a.messages_sent;
+  s.messages_received = a.messages_received;
+  if (sent > 0)
+    st.metrics.count(metric_names::bytes_sent_total, {}, static_cast<double>(sent));
+  if (received > 0)
+    st.metrics.count(metric_names::bytes_received_total, {}, static_cast<double>(received));
+  st.traffic_bytes += sent + received;
+  double total = 0;
+  std::size_t n = 0;
+  for (const auto& [id, e] : st.entries)
+    if (e.score.last_ping_us) {
+      total += static_cast<double>(*e.score.last_ping_us);
+      ++n;
+    }
+  if (n > 0)
+    st.metrics.gauge(metric_names::latency_avg, {}, total / static_cast<double>(n) / 1e6);
+}
+
+/// Peer traffic in bytes per second over the last window, for the bandwidth gauge.
+void update_bandwidth(peer_manager_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto elapsed = now - st.traffic_since;
+  if (elapsed < bandwidth_window)
+    return;
+  auto seconds = std::chrono::duration<double>(elapsed).count();
+  st.metrics.gauge(metric_names::bandwidth_usage, {},
+                   static_cast<double>(st.traffic_bytes) / seconds);
+  st.traffic_bytes = 0;
+  st.traffic_since = now;
+}
+
+/// Takes what the sync coordinator says a peer delivered into its score.
+void on_useful(peer_manager_pointer self, const peer_usefulness& u) {
+  auto& st = self->state;
+  auto i = st.entries.find(u.id);
+  if (i == st.entries.end())
+    return;
+  auto& s = i->second.score;
+  auto now = self->clock().now();
+  s.useful_headers += u.new_headers;
+  s.useful_blocks += u.new_blocks;
+  if (u.new_headers + u.new_blocks > 0)
+    s.last_useful = now;
+  if (u.new_blocks > 0)
+    s.last_block = now;
+  s.best_height = std::max(s.best_height, u.best_height);
+}
+
+/// Seconds from `t` to now, or -1 for never.
+caf::config_value::integer seconds_since(peer_manager_pointer self,
+                                         std::chrono::steady_clock::time_point t) {
+  if (t == std::chrono::steady_clock::time_point{})
+    return -1;
+  return std::chrono::duration_cast<std::chrono::seconds>(self->clock().now() - t).count();
+}
+
+caf::settings score_status(peer_manager_pointer self, const pool_entry& e) {
+  using int_t = caf::config_value::integer;
+  const auto& s = e.score;
+  caf::settings r;
+  auto ms = [](std::optional<std::int64_t> us) {
+    return us ? static_cast<double>(*us) / 1000.0 : -1.0;
+  };
+  caf::put(r, "min-ping-ms", ms(s.min_ping_us));
+  caf::put(r, "ping-ms", ms(s.last_ping_us));
+  caf::put(r, "bytes-sent", static_cast<int_t>(s.bytes_sent));
+  caf::put(r, "bytes-received", static_cast<int_t>(s.bytes_received));
+  caf::put(r, "messages-sent", static_cast<int_t>(s.messages_sent));
+  caf::put(r, "messages-received", static_cast<int_t>(s.messages_received));
+  caf::put(r, "useful-headers", static_cast<int_t>(s.useful_headers));
+  caf::put(r, "useful-blocks", static_cast<int_t>(s.useful_blocks));
+  caf::put(r, "seconds-since-useful", seconds_since(self, s.last_useful));
+  caf::put(r, "seconds-since-block", seconds_since(self, s.last_block));
+  caf::put(r, "best-height", static_cast<int_t>(s.best_height));
+  caf::put(r, "connected-seconds", seconds_since(self, e.started));
+  return r;
+}
+
 caf::settings pool_status(peer_manager_pointer self, status_verbosity v) {
   auto& st = self->state;
   caf::settings r;
@@ -513,6 +785,11 @@ caf::settings pool_status(peer_manager_pointer self, status_verbosity v) {
   caf::put(r, "manual", static_cast<int_t>(count_type(st, connection_type::manual)));
   caf::put(r, "inbound-slots", static_cast<int_t>(inbound_slots(st)));
   caf::put(r, "inbound-refused", static_cast<int_t>(st.inbound_refused));
+  caf::put(r, "inbound-evicted", static_cast<int_t>(st.inbound_evicted));
+  caf::put(r, "outbound-replaced", static_cast<int_t>(st.outbound_replaced));
+  caf::put(r, "feelers-started", static_cast<int_t>(st.feelers_started));
+  caf::put(r, "feelers-succeeded", static_cast<int_t>(st.feelers_succeeded));
+  caf::put(r, "discovery-refreshes", static_cast<int_t>(st.refreshes));
   caf::put(r, "addresses-new", static_cast<int_t>(st.addrman->new_count()));
   caf::put(r, "addresses-tried", static_cast<int_t>(st.addrman->tried_count()));
   caf::put(r, "banned", static_cast<int_t>(st.banned.size()));
@@ -528,7 +805,8 @@ caf::settings pool_status(peer_manager_pointer self, status_verbosity v) {
       caf::put(p, "remote", format_endpoint(e.ip, e.port));
       caf::put(p, "type", to_string(e.type));
       caf::put(p, "transport", e.ready ? e.info.transport : to_string(e.transport));
-      caf::put(p, "state", e.ready ? "ready" : "connecting");
+      caf::put(p, "state", e.closing ? "closing" : e.ready ? "ready" : "connecting");
+      caf::put(p, "score", score_status(self, e));
       if (e.ready) {
         caf::put(p, "user-agent", e.info.user_agent);
         caf::put(p, "start-height", static_cast<int_t>(e.info.start_height));
@@ -547,6 +825,16 @@ caf::settings pool_status(peer_manager_pointer self, status_verbosity v) {
       closes.emplace_back(std::move(p));
     }
     caf::put(r, "recent-closes", std::move(closes));
+    caf::config_value::list bans;
+    for (const auto& [ip, until] : st.banned) {
+      caf::settings b;
+      caf::put(b, "address", format_ip(ip));
+      caf::put(
+          b, "seconds-left",
+          std::chrono::duration_cast<std::chrono::seconds>(until - self->clock().now()).count());
+      bans.emplace_back(std::move(b));
+    }
+    caf::put(r, "bans", std::move(bans));
   }
   return r;
 }
@@ -583,6 +871,10 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
   st.start_steady = self->clock().now();
+  st.last_refresh = st.start_steady; // discovery's own first round is under way
+  st.traffic_since = st.start_steady;
+  auto group_secret = new_secret(st);
+  std::copy_n(group_secret.begin(), st.group_key.size(), st.group_key.begin());
   st.addrman =
       std::make_unique<address_manager>(new_secret(st), st.spec->allow_private_addresses, st.rng());
   load_addresses(self);
@@ -611,6 +903,8 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
   }
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
+    if (st.discovery && msg.source == st.discovery.address())
+      st.discovery = nullptr; // found again when next needed
     if (st.sync && msg.source == st.sync.address()) {
       st.log.info("sync coordinator stopped; looking for its successor");
       st.sync = nullptr;
@@ -626,6 +920,19 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
         if (i == st.entries.end())
           return;
         auto& e = i->second;
+        if (e.type == connection_type::feeler) {
+          // The address works: it moves to tried, and the connection has done its job.
+          st.addrman->good(e.ip, e.port, unix_now(self));
+          st.addrman_dirty = true;
+          ++st.feelers_succeeded;
+          e.ready = true;
+          e.closing = true;
+          e.info = std::move(info);
+          st.log.info("feeler succeeded", {{"remote", format_endpoint(e.ip, e.port)}});
+          self->send(e.session, close_atom::value, close_reason::unwanted,
+                     "feeler: the address works");
+          return;
+        }
         // Two sessions to the same node (same static key) are one too many: keep the first.
         for (const auto& [id, other] : st.entries)
           if (id != info.id && other.ready && other.info.static_key_hex == info.static_key_hex) {
@@ -680,10 +987,16 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
                      {{"new", std::to_string(added)}, {"offered", std::to_string(found.size())}});
         fill_slots(self);
       },
+      [self](activity_atom, const peer_activity& a) { on_activity(self, a); },
+      [self](useful_atom, const peer_usefulness& u) { on_useful(self, u); },
       [self](link_atom, const caf::actor& listener) { self->link_to(listener); },
       [self](best_atom, std::int32_t height) { self->state.settings.start_height = height; },
       [self](tick_atom) {
         fill_slots(self);
+        replace_poor_outbound(self);
+        maybe_start_feeler(self);
+        refresh_discovery(self);
+        update_bandwidth(self);
         save_addresses(self);
         self->delayed_send(self, tick_interval, tick_atom::value);
       },
@@ -702,12 +1015,10 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
           return refuse("starting up");
         if (is_banned(self, *ip))
           return refuse("banned");
-        if (count_type(st, connection_type::inbound) >= inbound_slots(st))
-          return refuse("inbound slots full");
         std::size_t same_ip = 0, same_subnet = 0;
         auto subnet = subnet_of(*ip, *st.spec);
         for (const auto& [id, e] : st.entries) {
-          if (e.type != connection_type::inbound)
+          if (e.type != connection_type::inbound || e.closing)
             continue;
           same_ip += e.ip == *ip ? 1 : 0;
           same_subnet += subnet_of(e.ip, *st.spec) == subnet ? 1 : 0;
@@ -716,6 +1027,9 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
           return refuse("too many connections from this address");
         if (same_subnet >= st.spec->max_connections_per_subnet)
           return refuse("too many connections from this subnet");
+        // Last, so that nobody is evicted for a newcomer refused anyway.
+        if (count_type(st, connection_type::inbound) >= inbound_slots(st) && !evict_inbound(self))
+          return refuse("inbound slots full");
         auto id = spawn_session(self, connection_type::inbound, *ip, port, transport_kind::noise,
                                 std::nullopt, std::nullopt);
         auto session = st.entries.at(id).session;

@@ -10,7 +10,14 @@
 // - Records every session's end with its typed reason; protocol violations ban the address.
 // - Keeps known addresses in the address manager (runtime/address_manager), stored with the
 //   chain every minute when changed and reloaded at start; answers getaddr once per inbound
-//   connection and takes addr/addrv2 into it.
+//   connection and takes addr/addrv2 into it; asks discovery for more when it runs short.
+// - Scores every peer on what its session measures (ping, traffic) and what the sync
+//   coordinator says it delivered (new headers and blocks); the score is in the status.
+// - Keeps the pool healthy as Bitcoin Core does: when the inbound slots are full a new inbound
+//   peer evicts one chosen by runtime/peer_eviction (or is refused); feeler connections test
+//   addresses from the new table every couple of minutes once the outbound slots are full; an
+//   automatic outbound peer that has stayed behind our chain for a long time without delivering
+//   anything is asked for headers from our tip, and replaced if that shows it is still behind.
 #pragma once
 
 #include "actors/peer_dialer.hpp"
@@ -27,6 +34,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -48,6 +56,31 @@ struct peer_pool_options {
   std::chrono::seconds manual_retry{5};       ///< how often a lost manual peer is retried
   std::uint32_t max_pending_connects = 4;     ///< outbound attempts under way at once
   std::uint64_t seed = 0;                     ///< RNG seed (0: from the system RNG)
+  /// Mean time between feeler connections (exponentially distributed, as in Core); 0: none.
+  std::chrono::seconds feeler_interval{120};
+  /// An automatic outbound peer behind our chain that delivered nothing new for this long is
+  /// replaced (Core's chain-sync timeout is 20 minutes).
+  std::chrono::seconds poor_peer_timeout{20 * 60};
+  /// How often discovery is asked for more addresses while the address manager is short.
+  std::chrono::seconds refresh_interval{60};
+};
+
+/// A peer's score: what its session measured and what it delivered. Shown in the status and
+/// used by eviction (inbound) and replacement (outbound).
+struct peer_score {
+  using time_point = std::chrono::steady_clock::time_point;
+  std::optional<std::int64_t> min_ping_us;
+  std::optional<std::int64_t> last_ping_us;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_received = 0;
+  std::uint64_t useful_headers = 0; ///< headers that extended our tree
+  std::uint64_t useful_blocks = 0;  ///< blocks we asked for and accepted
+  time_point last_useful{};         ///< when it last delivered a new header or block
+  time_point last_block{};          ///< when it last delivered a new block (epoch: never)
+  time_point last_tx{};             ///< when it last delivered a new transaction (epoch: never)
+  std::int32_t best_height = -1;    ///< the best height it has shown us
 };
 
 /// One session the manager knows, from spawn to close.
@@ -67,6 +100,10 @@ struct pool_entry {
   std::optional<std::size_t> manual; ///< index into the manual peers
   peer_info info;
   std::chrono::steady_clock::time_point started;
+  peer_score score;
+  bool closing = false; ///< asked to close (evicted, replaced, feeler done): holds no slot
+  /// When the peer, looking behind, was asked for headers from our tip (none: not asked).
+  std::optional<std::chrono::steady_clock::time_point> probed;
 };
 
 /// A manual peer (--connect / --addnode) and when it may be tried again.
@@ -105,6 +142,20 @@ struct peer_manager_state {
   std::deque<peer_closed> recent_closes;                            ///< the last 32, for status
   std::map<std::string, std::uint64_t> closes_by_reason;
   std::uint64_t inbound_refused = 0;
+  std::uint64_t inbound_evicted = 0;
+  std::uint64_t outbound_replaced = 0;
+  std::uint64_t feelers_started = 0;
+  std::uint64_t feelers_succeeded = 0;
+  std::chrono::steady_clock::time_point next_feeler{};
+  std::chrono::steady_clock::time_point last_poor_check{};
+  std::array<std::uint8_t, 16> group_key{}; ///< keys the network-group hash eviction protects by
+  bool addresses_short = false; ///< a slot wanted an address the address manager did not have
+  std::chrono::steady_clock::time_point last_refresh{};
+  std::uint64_t refreshes = 0;
+  std::uint64_t traffic_bytes = 0; ///< peer bytes both ways since traffic_since (bandwidth gauge)
+  std::chrono::steady_clock::time_point traffic_since{};
+  discovery_actor discovery; ///< found via the supervisor when addresses run short
+  bool looking_for_discovery = false;
   static inline const char* name = "peer_manager";
 };
 

@@ -12,6 +12,8 @@ namespace qtc {
 namespace {
 
 constexpr auto tick_interval = std::chrono::seconds{1};
+/// How often (in ticks) a ready session reports its latency and traffic to the peer manager.
+constexpr std::uint32_t activity_ticks = 5;
 
 bool is_address_message(const p2p_message& msg) {
   return std::holds_alternative<addr_message>(msg) || std::holds_alternative<addrv2_message>(msg)
@@ -23,6 +25,26 @@ std::string ms_text(std::optional<std::chrono::steady_clock::duration> d) {
   if (!d)
     return "";
   return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(*d).count() / 1000.0);
+}
+
+std::int64_t micros(std::optional<std::chrono::steady_clock::duration> d) {
+  return d ? std::chrono::duration_cast<std::chrono::microseconds>(*d).count() : -1;
+}
+
+/// The latency and traffic figures of the peer manager's score.
+void report_activity(peer_session_pointer self) {
+  auto& st = self->state;
+  const auto& core = *st.core;
+  const auto& c = core.counters();
+  peer_activity a;
+  a.id = st.config.id;
+  a.min_ping_us = micros(core.min_ping());
+  a.last_ping_us = micros(core.last_ping());
+  a.bytes_sent = c.bytes_sent;
+  a.bytes_received = c.bytes_received;
+  a.messages_sent = c.messages_sent;
+  a.messages_received = c.messages_received;
+  self->send(st.config.manager, activity_atom::value, a);
 }
 
 /// Sends what the core produced, reports what happened, and ends the actor once closed.
@@ -81,6 +103,8 @@ void after_event(peer_session_pointer self) {
   closed.detail = core.detail();
   closed.transport = std::string{core.channel().kind()};
   closed.transport_failure = static_cast<std::uint8_t>(core.transport_failure());
+  if (st.reported_ready)
+    report_activity(self); // the final figures arrive before `closed`
   auto level = is_violation(closed.reason) ? log_level::warning : log_level::info;
   st.log.log(level, "peer disconnected",
              {{"peer", std::to_string(closed.id)},
@@ -199,8 +223,11 @@ peer_session_actor::behavior_type peer_session(peer_session_pointer self,
         after_event(self);
       },
       [self](tick_atom) {
-        self->state.core->tick(self->clock().now());
+        auto& st = self->state;
+        st.core->tick(self->clock().now());
         after_event(self);
+        if (!st.finished && st.reported_ready && ++st.ticks % activity_ticks == 0)
+          report_activity(self);
         if (!self->state.finished)
           self->delayed_send(self, tick_interval, tick_atom::value);
       },

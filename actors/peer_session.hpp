@@ -33,8 +33,8 @@ struct peer_session_config {
   std::uint64_t seed = 0; ///< seeds the session's RNG (ephemeral keys, ping nonces)
   /// The node's identity and transport parameters, shared by all sessions (read-only).
   std::shared_ptr<const channel_context> context;
-  peer_observer_actor manager;
-  peer_observer_actor sync;
+  peer_manager_actor manager;
+  peer_observer_actor sync; ///< null for feelers: they only test the address
 };
 
 struct peer_session_state {
@@ -48,6 +48,7 @@ struct peer_session_state {
   peer_link_actor link;
   bool reported_ready = false;
   bool finished = false;
+  std::uint32_t ticks = 0; ///< activity goes to the manager every activity_ticks ticks
   static inline const char* name = "peer_session";
 };
 

@@ -24,8 +24,7 @@ supervisor_spec make_simulated_node(simulated_node_config config) {
   pm.spec = config.spec;
   pm.settings = session_settings_for(*config.spec);
   pm.context = make_channel_context(config.identity, *config.spec);
-  pm.pool = config.pool;
-  pm.pool.max_connections = config.spec->max_connections;
+  pm.pool = config.pool; // max_connections as given (tests shrink the pool)
   pm.dialer = std::make_shared<memory_dialer>(config.network, config.ip);
   peers.start = [pm, network = config.network](
                     caf::actor_system& sys, const caf::actor& parent) -> caf::expected<caf::actor> {

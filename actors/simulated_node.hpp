@@ -24,7 +24,7 @@ struct simulated_node_config {
   memory_network_actor network;
   std::string ip;                  ///< the node's address on the network, e.g. "10.0.0.1"
   std::uint16_t port = 0;          ///< 0: the chain spec's default port
-  peer_pool_options pool;          ///< connect/addnode lists, slots, seed
+  peer_pool_options pool;          ///< connect/addnode lists, slots, pool size, seed
   block_download::config download; ///< the sync coordinator's download parameters
 };
 

@@ -54,6 +54,12 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
           return make_error(errc::storage_failed, *err);
         return true;
       },
+      [self](put_atom, block_atom, const std::vector<stored_block>& blocks,
+             bool make_best) -> caf::result<bool> {
+        if (auto err = self->state.chain->put_blocks(blocks, make_best))
+          return make_error(errc::storage_failed, *err);
+        return true;
+      },
       [self](get_atom, headers_atom) { return self->state.chain->all_headers(); },
       [self](get_atom, block_atom, const hash256& hash) -> caf::result<bytes> {
         if (auto raw = self->state.chain->block(hash))

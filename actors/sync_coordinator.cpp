@@ -21,7 +21,10 @@ constexpr auto headers_timeout = std::chrono::seconds{60};
 /// (Bitcoin Core's MAX_NUM_UNCONNECTING_HEADERS_MSGS).
 constexpr std::uint32_t max_unconnecting_headers = 10;
 /// Block writes handed to storage but not yet confirmed: bounds memory while committing.
-constexpr std::uint32_t max_writes_in_flight = 64;
+/// Batches being written at once (one on disk, one gathering is enough to keep the disk busy).
+constexpr std::uint32_t max_writes_in_flight = 2;
+constexpr std::size_t max_batch_blocks = 1000;
+constexpr std::size_t max_batch_bytes = std::size_t{32} << 20;
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -57,11 +60,15 @@ void disconnect(sync_pointer self, std::uint64_t id, close_reason reason, std::s
   self->send(i->second.session, close_atom::value, reason, std::move(detail));
 }
 
-void request_headers(sync_pointer self, sync_peer& p) {
+/// Asks `p` for the headers after our best; `from_parent`: after our best's parent, so that a
+/// peer that has our best header sends at least that one (the peer manager's probe of a peer
+/// that looks behind, as Core's chain-sync timeout does).
+void request_headers(sync_pointer self, sync_peer& p, bool from_parent = false) {
   auto& st = self->state;
   getheaders_message gh;
   gh.version = static_cast<std::uint32_t>(st.spec->protocol_version);
-  gh.locator = st.tree->locator(st.tree->best());
+  const auto& best = st.tree->best();
+  gh.locator = st.tree->locator(from_parent && best.parent != nullptr ? *best.parent : best);
   p.headers_requested = true;
   p.asked_once = true;
   p.headers_sent = self->clock().now();
@@ -122,42 +129,56 @@ void announce(sync_pointer self, const header_node& node) {
   }
 }
 
-/// Validates the blocks that are next in height order and hands them to storage.
+/// Validates the blocks that are next in height order and hands them to storage in batches: all
+/// that are ready (up to max_batch_blocks / max_batch_bytes) go in one durable transaction, so
+/// that a disk with slow syncs costs one sync per batch, not per block, while a block is still
+/// only reported committed once it is on disk.
 void commit_ready(sync_pointer self) {
   auto& st = self->state;
   while (st.writes_in_flight < max_writes_in_flight) {
-    auto next = st.download->take_next();
-    if (!next)
-      return;
-    const auto* node = st.tree->find(next->hash);
-    auto raw = serialize(next->block);
-    auto rejection = check_block(next->block, raw.size(), st.spec->max_message_size);
-    if (node == nullptr || rejection != block_rejection::none) {
-      ++st.blocks_rejected;
-      st.download->rejected(next->height, next->from);
-      disconnect(self, next->from, close_reason::invalid_data,
-                 "invalid block at height " + std::to_string(next->height) + ": "
-                     + (node == nullptr ? std::string{"unknown header"} : to_string(rejection)));
-      continue;
+    std::vector<stored_block> batch;
+    std::vector<const header_node*> nodes;
+    std::size_t batch_bytes = 0;
+    while (batch.size() < max_batch_blocks && batch_bytes < max_batch_bytes) {
+      auto next = st.download->take_next();
+      if (!next)
+        break;
+      const auto* node = st.tree->find(next->hash);
+      auto raw = serialize(next->block);
+      auto rejection = check_block(next->block, raw.size(), st.spec->max_message_size);
+      if (node == nullptr || rejection != block_rejection::none) {
+        ++st.blocks_rejected;
+        st.download->rejected(next->height, next->from);
+        disconnect(self, next->from, close_reason::invalid_data,
+                   "invalid block at height " + std::to_string(next->height) + ": "
+                       + (node == nullptr ? std::string{"unknown header"} : to_string(rejection)));
+        break; // what follows the rejected block cannot be committed before it is replaced
+      }
+      batch_bytes += raw.size();
+      batch.push_back(stored_block{node->hash, std::move(raw)});
+      nodes.push_back(node);
+      st.commit_tip = node;
     }
+    if (batch.empty())
+      return;
     ++st.writes_in_flight;
-    st.commit_tip = node;
     auto was_synced = st.reported_synced;
-    self->request(st.storage, caf::infinite, put_atom::value, block_atom::value, node->hash,
-                  std::move(raw), true)
+    self->request(st.storage, caf::infinite, put_atom::value, block_atom::value, std::move(batch),
+                  true)
         .then(
-            [self, node, was_synced](bool) {
+            [self, nodes = std::move(nodes), was_synced](bool) {
               auto& st = self->state;
               --st.writes_in_flight;
-              st.committed = node;
+              st.committed = nodes.back();
               if (was_synced)
-                announce(self, *node);
+                for (const auto* node : nodes)
+                  announce(self, *node);
               commit_ready(self);
               schedule_blocks(self); // the window moved: more may be requested
               update_progress(self, false);
             },
             [self](const caf::error& err) {
-              self->state.log.error("cannot store a block", {{"reason", render_error(err)}});
+              self->state.log.error("cannot store blocks", {{"reason", render_error(err)}});
               self->quit(err);
             });
   }
@@ -350,6 +371,28 @@ void on_getdata(sync_pointer self, sync_peer& p, const getdata_message& msg) {
   }
 }
 
+/// Tells the subscribers (the peer manager) what each peer delivered since the last report and
+/// the best height it has shown: its score, and what protects it from eviction.
+void report_usefulness(sync_pointer self) {
+  auto& st = self->state;
+  for (auto& [id, p] : st.peers) {
+    auto height = p.best_known != nullptr ? static_cast<std::int32_t>(p.best_known->height) : -1;
+    if (p.useful_headers == p.reported_headers && p.useful_blocks == p.reported_blocks
+        && height == p.reported_height)
+      continue;
+    peer_usefulness u;
+    u.id = id;
+    u.new_headers = p.useful_headers - p.reported_headers;
+    u.new_blocks = p.useful_blocks - p.reported_blocks;
+    u.best_height = height;
+    p.reported_headers = p.useful_headers;
+    p.reported_blocks = p.useful_blocks;
+    p.reported_height = height;
+    for (const auto& who : st.subscribers)
+      self->send(caf::actor_cast<peer_manager_actor>(who), useful_atom::value, u);
+  }
+}
+
 void update_progress(sync_pointer self, bool force) {
   auto& st = self->state;
   if (!st.loaded)
@@ -456,6 +499,12 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
           });
   self->delayed_send(self, tick_interval, tick_atom::value);
   return {
+      [self](refresh_atom, std::uint64_t id) {
+        auto& st = self->state;
+        auto i = st.peers.find(id);
+        if (st.loaded && i != st.peers.end() && !i->second.headers_requested)
+          request_headers(self, i->second, true);
+      },
       [self](subscribe_atom, const caf::actor& who) {
         self->state.subscribers.push_back(who);
         self->state.announced_height.reset(); // tell everyone, including the newcomer
@@ -556,6 +605,7 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
         drive_headers(self);
         schedule_blocks(self);
         update_progress(self, false);
+        report_usefulness(self);
         self->delayed_send(self, tick_interval, tick_atom::value);
       },
   };

@@ -41,6 +41,10 @@ struct sync_peer {
   bool wants_headers = false;             ///< sendheaders: announce new blocks by headers
   std::uint64_t useful_headers = 0;
   std::uint64_t useful_blocks = 0;
+  // What the peer manager has been told (it scores peers on what they deliver).
+  std::uint64_t reported_headers = 0;
+  std::uint64_t reported_blocks = 0;
+  std::int32_t reported_height = -1;
 };
 
 struct sync_state {

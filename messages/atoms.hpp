@@ -60,6 +60,10 @@ using attach_atom = caf::atom_constant<caf::atom("attach")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 /// Storage: the address manager's tables.
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
+/// A session's measurements of its peer (latency, traffic), for the peer manager's score.
+using activity_atom = caf::atom_constant<caf::atom("activity")>;
+/// What a peer delivered to the sync coordinator (new headers and blocks), for the score.
+using useful_atom = caf::atom_constant<caf::atom("useful")>;
 /// Internal timers: a periodic tick and a deferred poll of an external library.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 

@@ -81,6 +81,17 @@ struct stored_header {
   friend bool operator==(const stored_header&, const stored_header&) = default;
 };
 
+/// A serialized block under its hash, as the chain store keeps it.
+struct stored_block {
+  hash256 hash{};
+  bytes raw;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stored_block& x) {
+  return f(caf::meta::type_name("stored_block"), field("hash"), x.hash, field("raw"), x.raw);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, block_header& x) {
   return f(caf::meta::type_name("block_header"), field("version"), x.version, field("prev_block"),

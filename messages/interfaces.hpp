@@ -62,6 +62,8 @@ using storage_actor = status_actor::extend<
     caf::replies_to<put_atom, headers_atom, std::vector<stored_header>>::with<bool>,
     // Stores a serialized block under its hash; `true` also makes it the best block.
     caf::replies_to<put_atom, block_atom, hash256, bytes, bool>::with<bool>,
+    // Stores consecutive blocks in one transaction; `true` makes the last the best block.
+    caf::replies_to<put_atom, block_atom, std::vector<stored_block>, bool>::with<bool>,
     // Returns every stored header (to rebuild the header tree at start-up).
     caf::replies_to<get_atom, headers_atom>::with<std::vector<stored_header>>,
     // Returns a serialized block (an error if it is not stored).
@@ -134,6 +136,10 @@ using peer_manager_actor = peer_observer_actor::extend<
     caf::reacts_to<connect_atom, std::string>,
     // Candidate addresses from discovery.
     caf::reacts_to<found_atom, std::vector<discovered_peer>>,
+    // A session's latency and traffic figures for its peer (score, eviction).
+    caf::reacts_to<activity_atom, peer_activity>,
+    // New headers and blocks a peer delivered, and its best height (from the sync coordinator).
+    caf::reacts_to<useful_atom, peer_usefulness>,
     // Our best block height changed (from the sync coordinator): announced in new versions.
     caf::reacts_to<best_atom, std::int32_t>,
     // (internal) Fills the outbound slots and checks the pool, periodically.
@@ -196,7 +202,10 @@ using sync_actor = peer_observer_actor::extend<
     // (internal) Timeouts, stall detection and the progress line, once a second.
     caf::reacts_to<tick_atom>,
     // Sends our best block height to this actor now and whenever it changes.
-    caf::reacts_to<subscribe_atom, caf::actor>>;
+    caf::reacts_to<subscribe_atom, caf::actor>,
+    // Asks a peer (by id) for headers from our best's parent, to learn whether it has our chain
+    // (the peer manager's check of a peer that looks behind; the answer updates its score).
+    caf::reacts_to<refresh_atom, std::uint64_t>>;
 
 /// Where discovered peer addresses go (the peer manager's address manager).
 using address_sink_actor = caf::typed_actor<

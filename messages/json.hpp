@@ -112,7 +112,8 @@ struct is_optional<std::optional<T>> : std::true_type {};
 
 /// A (name, value) pair: lists of these render as JSON objects.
 template <class T>
-concept named_pair = is_pair<T>::value && std::is_convertible_v<typename T::first_type, std::string>;
+concept named_pair =
+    is_pair<T>::value && std::is_convertible_v<typename T::first_type, std::string>;
 
 } // namespace detail
 

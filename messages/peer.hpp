@@ -98,6 +98,41 @@ typename Inspector::result_type inspect(Inspector& f, peer_closed& x) {
            x.transport_failure);
 }
 
+/// What a session has measured about its peer, sent to the peer manager every few seconds and
+/// when the session ends: the latency and traffic parts of the peer's score.
+struct peer_activity {
+  std::uint64_t id = 0;
+  std::int64_t min_ping_us = -1;  ///< lowest ping round trip seen (-1: no pong yet)
+  std::int64_t last_ping_us = -1; ///< the latest round trip
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_received = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_activity& x) {
+  return f(caf::meta::type_name("peer_activity"), field("id"), x.id, field("min_ping_us"),
+           x.min_ping_us, field("last_ping_us"), x.last_ping_us, field("bytes_sent"), x.bytes_sent,
+           field("bytes_received"), x.bytes_received, field("messages_sent"), x.messages_sent,
+           field("messages_received"), x.messages_received);
+}
+
+/// What a peer delivered to the sync coordinator since its last report: the usefulness part of
+/// the peer's score (and what inbound eviction protects: recent block senders).
+struct peer_usefulness {
+  std::uint64_t id = 0;
+  std::uint64_t new_headers = 0; ///< headers that extended our header tree
+  std::uint64_t new_blocks = 0;  ///< blocks we had asked for and accepted
+  std::int32_t best_height = -1; ///< the best height the peer has shown us (-1: none yet)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_usefulness& x) {
+  return f(caf::meta::type_name("peer_usefulness"), field("id"), x.id, field("new_headers"),
+           x.new_headers, field("new_blocks"), x.new_blocks, field("best_height"), x.best_height);
+}
+
 } // namespace qtc
 
 // P2P messages travel between the node's actors only inside one process (sessions decode them

@@ -191,8 +191,9 @@ void address_manager::learned_tls_only(const ip_bytes& ip, std::uint16_t port) {
 }
 
 std::optional<discovered_peer>
-address_manager::select(const std::set<std::vector<std::uint8_t>>& used_groups, std::int64_t now) {
-  if (entries_.empty())
+address_manager::select(const std::set<std::vector<std::uint8_t>>& used_groups, std::int64_t now,
+                        bool new_only) {
+  if (entries_.empty() || (new_only && new_table_.empty()))
     return std::nullopt;
   // Core's GetChance: recently tried addresses and repeated failures are less likely.
   auto chance = [now](const entry& e) {
@@ -215,7 +216,7 @@ address_manager::select(const std::set<std::vector<std::uint8_t>>& used_groups, 
   std::uniform_real_distribution<double> unit{0.0, 1.0};
   double factor = 1.0;
   for (std::size_t round = 0; round < max_select_rounds; ++round) {
-    bool use_tried = !tried_table_.empty() && (new_table_.empty() || rng_() % 2 == 0);
+    bool use_tried = !new_only && !tried_table_.empty() && (new_table_.empty() || rng_() % 2 == 0);
     const auto& table = use_tried ? tried_table_ : new_table_;
     // A random occupied slot: a random point in the table, then the next occupant after it.
     auto nb = use_tried ? tried_buckets : new_buckets;
@@ -233,7 +234,7 @@ address_manager::select(const std::set<std::vector<std::uint8_t>>& used_groups, 
   }
   // Everything eligible is unlikely: take any eligible one rather than nothing.
   for (const auto& [k, e] : entries_)
-    if (eligible(e))
+    if (eligible(e) && !(new_only && e.tried))
       return e.peer;
   return std::nullopt;
 }

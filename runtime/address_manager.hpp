@@ -75,8 +75,9 @@ public:
   /// An address to connect to: tried or new at even odds, biased against recent failures, not in
   /// `used_groups`, not tried in the last 60 s, and not retried before its backoff (2^attempts s,
   /// at most 10 min) has passed.
+  /// `new_only`: from the new table only (a feeler tests an address never connected to).
   std::optional<discovered_peer> select(const std::set<std::vector<std::uint8_t>>& used_groups,
-                                        std::int64_t now);
+                                        std::int64_t now, bool new_only = false);
 
   /// For getaddr: up to min(max_count, pct% of the known addresses rounded up), random, none
   /// terrible.

@@ -219,6 +219,28 @@ chain_store::put_block(const hash256& hash, std::span<const std::uint8_t> raw, b
   return std::nullopt;
 }
 
+std::optional<std::string> chain_store::put_blocks(std::span<const stored_block> blocks,
+                                                   bool make_best) {
+  if (blocks.empty())
+    return std::nullopt;
+  txn t{db_->env, true};
+  if (t.begin_error() != 0)
+    return failure(dir_, "cannot begin a transaction", t.begin_error());
+  for (const auto& b : blocks) {
+    MDB_val k = val(b.hash), v = val(b.raw);
+    if (int rc = mdb_put(t.get(), db_->blocks, &k, &v, 0); rc != 0)
+      return failure(dir_, "cannot store a block", rc);
+  }
+  if (make_best) {
+    MDB_val bk = val(key_best), bv = val(blocks.back().hash);
+    if (int rc = mdb_put(t.get(), db_->meta, &bk, &bv, 0); rc != 0)
+      return failure(dir_, "cannot store the best block", rc);
+  }
+  if (int rc = t.commit(); rc != 0)
+    return failure(dir_, "cannot commit blocks", rc);
+  return std::nullopt;
+}
+
 std::optional<std::string> chain_store::put_peer_table(std::span<const std::uint8_t> raw) {
   txn t{db_->env, true};
   if (t.begin_error() != 0)

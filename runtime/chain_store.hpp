@@ -45,6 +45,9 @@ public:
   /// Stores a block and, in the same transaction, makes it the best block.
   std::optional<std::string> put_block(const hash256& hash, std::span<const std::uint8_t> raw,
                                        bool make_best);
+  /// Stores blocks in one transaction (one durable commit for all: initial sync and chain
+  /// generation write many consecutive blocks); `make_best` makes the last one the best block.
+  std::optional<std::string> put_blocks(std::span<const stored_block> blocks, bool make_best);
 
   // -- reads -----------------------------------------------------------------------------------
 

@@ -79,6 +79,30 @@ TEST_CASE("headers and blocks survive closing and reopening") {
   CHECK_FALSE(store->has_block(hash256{9}));
 }
 
+TEST_CASE("a batch of blocks is one commit and the last becomes the best") {
+  test::temp_dir dir;
+  std::vector<stored_block> batch;
+  hash256 prev{};
+  for (std::uint32_t i = 0; i < 20; ++i) {
+    auto b = make_block(prev, i, 50);
+    prev = block_hash(b.header);
+    batch.push_back(stored_block{prev, serialize(b)});
+  }
+  {
+    auto store = open_store(dir.path());
+    CHECK_FALSE(store->put_blocks(std::span{batch}.first(10), true));
+    CHECK(*store->best_block() == batch[9].hash);
+    // Without make_best the blocks are stored and the best stays where it was.
+    CHECK_FALSE(store->put_blocks(std::span{batch}.subspan(10), false));
+    CHECK(*store->best_block() == batch[9].hash);
+    CHECK_FALSE(store->put_blocks({}, true)); // nothing to do is not an error
+  }
+  auto store = open_store(dir.path());
+  CHECK(store->block_count() == 20);
+  for (const auto& b : batch)
+    CHECK(store->block(b.hash) == b.raw);
+}
+
 TEST_CASE("a data directory of another network is refused and left untouched") {
   test::temp_dir dir;
   {

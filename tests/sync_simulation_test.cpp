@@ -1,103 +1,11 @@
 // Whole nodes (storage, sync coordinator, peer manager, peer sessions with Noise) on the
 // simulator's in-memory network, in virtual time: a fresh node syncs from serving nodes, a
 // silent peer is detected as stalling and sync completes from the others.
-#include "actors/simulated_node.hpp"
-#include "actors/supervisor.hpp"
-#include "runtime/genesis.hpp"
-#include "support/process.hpp"
-#include "support/simulation.hpp"
-
-#include <caf/actor_cast.hpp>
+#include "support/node_simulation.hpp"
 
 using namespace qtc;
+using namespace qtc::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-const std::filesystem::path source_dir = QTC_SOURCE_DIR;
-
-std::shared_ptr<const chain_spec> regtest() {
-  auto r = load_chain_spec(source_dir / "config" / "regtest.toml");
-  REQUIRE(r.spec);
-  return std::make_shared<const chain_spec>(*r.spec);
-}
-
-/// Mines `blocks` blocks into `dir` with the real chain generator (same seed: same chain).
-void mine(const std::filesystem::path& dir, int blocks) {
-  auto r = test::run_to_completion(
-      QTC_CHAINGEN_BINARY,
-      {"--chain-spec=" + (source_dir / "config" / "regtest.toml").string(),
-       "--blocks=" + std::to_string(blocks), "--txs=2", "--data-dir=" + dir.string()},
-      60s);
-  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
-}
-
-struct sim_fixture : test::simulation {
-  test::temp_dir dir;
-  std::shared_ptr<const chain_spec> spec = regtest();
-  memory_network_actor net;
-  std::vector<caf::actor> roots;
-
-  sim_fixture() {
-    net = own(sys.spawn(memory_network, caf::timespan{20ms}));
-  }
-
-  /// Starts a node at `ip`; `connect` lists the peers it connects to ("ip:port").
-  caf::actor start_node(const std::string& ip, std::vector<std::string> connect, std::uint8_t seed,
-                        block_download::config download = {}) {
-    simulated_node_config cfg;
-    cfg.download = download;
-    cfg.data_dir = dir.path() / ip;
-    cfg.spec = spec;
-    cfg.identity = std::make_shared<const node_identity>(
-        node_identity::from_seed(std::array<std::uint8_t, 32>{seed, 0x51}));
-    cfg.network = net;
-    cfg.ip = ip;
-    cfg.pool.full_relay_slots = 0;
-    cfg.pool.block_relay_slots = 0;
-    cfg.pool.seed = seed;
-    for (const auto& c : connect) {
-      std::string error;
-      auto entry = parse_address_entry(c, error);
-      REQUIRE_MESSAGE(entry, error);
-      cfg.pool.connect.push_back(*entry);
-    }
-    auto root = caf::actor_cast<caf::actor>(
-        own(sys.spawn(supervisor, make_simulated_node(cfg), caf::actor{})));
-    roots.push_back(root);
-    run();
-    return root;
-  }
-
-  std::optional<caf::settings> sync_status(const caf::actor& root) {
-    auto sync = request<caf::actor>(caf::actor_cast<supervisor_actor>(root), whereis_atom::value,
-                                    std::string{"sync"});
-    if (!sync)
-      return std::nullopt;
-    return request<status_report>(caf::actor_cast<sync_actor>(*sync), status_atom::value,
-                                  status_verbosity::detailed);
-  }
-
-  std::int64_t blocks_of(const caf::actor& root) {
-    auto s = sync_status(root);
-    return s ? caf::get_or(*s, "blocks", std::int64_t{-1}) : -1;
-  }
-
-  /// Advances virtual time in 10 ms steps until the node has `height` blocks; returns the
-  /// virtual milliseconds it took, or nothing within `limit`.
-  std::optional<std::int64_t> run_until_synced(const caf::actor& root, std::int64_t height,
-                                               caf::timespan limit) {
-    const auto step = caf::timespan{10ms};
-    for (caf::timespan t{0}; t <= limit; t += 10 * step) {
-      if (blocks_of(root) == height)
-        return std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
-      advance_in_steps(10 * step, step);
-    }
-    return std::nullopt;
-  }
-};
-
-} // namespace
 
 TEST_CASE_FIXTURE(sim_fixture, "simulation: a fresh node syncs 300 blocks from two serving nodes") {
   mine(dir.path() / "10.0.0.1", 300);
@@ -165,13 +73,9 @@ TEST_CASE_FIXTURE(sim_fixture,
   REQUIRE(status);
   CHECK(caf::get_or(*status, "peers", std::int64_t{0}) == 1);
   // The peer manager recorded why node 2 was dropped.
-  auto peers = request<caf::actor>(caf::actor_cast<supervisor_actor>(fresh), whereis_atom::value,
-                                   std::string{"peers"});
-  REQUIRE(peers);
-  auto pm = request<status_report>(caf::actor_cast<peer_manager_actor>(*peers), status_atom::value,
-                                   status_verbosity::info);
-  REQUIRE(pm);
-  CHECK(caf::get_or(*pm, "closed-by-reason.stalling", std::int64_t{0}) == 1);
+  CHECK(caf::get_or(pool_status(fresh, status_verbosity::info), "closed-by-reason.stalling",
+                    std::int64_t{0})
+        == 1);
   MESSAGE("synced despite the silent peer in " << *took << " virtual ms");
 }
 
@@ -179,14 +83,8 @@ TEST_CASE_FIXTURE(sim_fixture,
                   "simulation: addresses are rate-limited per peer and fresh ones relayed") {
   // A listens; C connects to it, then B. B advertises itself to A, A relays that to C.
   auto a = start_node("10.0.0.1", {}, 1);
-  auto pm_of = [&](const caf::actor& root) {
-    auto pm = request<caf::actor>(caf::actor_cast<supervisor_actor>(root), whereis_atom::value,
-                                  std::string{"peers"});
-    REQUIRE(pm);
-    return caf::actor_cast<peer_manager_actor>(*pm);
-  };
   auto known_by = [&](const caf::actor& root) {
-    auto s = request<status_report>(pm_of(root), status_atom::value, status_verbosity::info);
+    auto s = request<status_report>(peers_of(root), status_atom::value, status_verbosity::info);
     REQUIRE(s);
     return caf::get_or(*s, "addresses-new", std::int64_t{0})
            + caf::get_or(*s, "addresses-tried", std::int64_t{0});
@@ -199,7 +97,7 @@ TEST_CASE_FIXTURE(sim_fixture,
   // C learned B's address from A's relay of B's self-advertisement.
   CHECK(known_by(c) == 1);
   // An inbound peer (B, at A) that floods addresses unasked gets one token plus 0.1 per second.
-  auto pm_a = pm_of(a);
+  auto pm_a = peers_of(a);
   auto status = request<status_report>(pm_a, status_atom::value, status_verbosity::detailed);
   REQUIRE(status);
   std::int64_t b_id = 0;

@@ -1,0 +1,124 @@
+// Whole simulated nodes on the simulator's in-memory network (actors/simulated_node), for the
+// actor-level tests of sync and the peer manager: start nodes, mine their chains with the real
+// chain generator, read their status, and run virtual time.
+#pragma once
+
+#include "actors/simulated_node.hpp"
+#include "actors/supervisor.hpp"
+#include "runtime/genesis.hpp"
+#include "support/process.hpp"
+#include "support/simulation.hpp"
+
+#include <caf/actor_cast.hpp>
+
+#include <functional>
+
+namespace qtc::test {
+
+using namespace std::chrono_literals;
+
+inline const std::filesystem::path sim_source_dir = QTC_SOURCE_DIR;
+
+inline std::shared_ptr<const chain_spec> regtest() {
+  auto r = load_chain_spec(sim_source_dir / "config" / "regtest.toml");
+  REQUIRE(r.spec);
+  return std::make_shared<const chain_spec>(*r.spec);
+}
+
+/// Mines `blocks` blocks into `dir` with the real chain generator (same seed: same chain).
+inline void mine(const std::filesystem::path& dir, int blocks) {
+  auto r = run_to_completion(
+      QTC_CHAINGEN_BINARY,
+      {"--chain-spec=" + (sim_source_dir / "config" / "regtest.toml").string(),
+       "--blocks=" + std::to_string(blocks), "--txs=2", "--data-dir=" + dir.string()},
+      60s);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+}
+
+struct sim_fixture : simulation {
+  temp_dir dir;
+  std::shared_ptr<const chain_spec> spec = regtest();
+  memory_network_actor net;
+  std::vector<caf::actor> roots;
+
+  sim_fixture() {
+    net = own(sys.spawn(memory_network, caf::timespan{20ms}));
+  }
+
+  /// Starts a node at `ip`; `connect` lists the peers it connects to ("ip:port").
+  /// `tune` adjusts the pool options (slots, timers) before the node starts.
+  caf::actor start_node(const std::string& ip, std::vector<std::string> connect, std::uint8_t seed,
+                        block_download::config download = {},
+                        const std::function<void(peer_pool_options&)>& tune = {}) {
+    simulated_node_config cfg;
+    cfg.download = download;
+    cfg.data_dir = dir.path() / ip;
+    cfg.spec = spec;
+    cfg.identity = std::make_shared<const node_identity>(
+        node_identity::from_seed(std::array<std::uint8_t, 32>{seed, 0x51}));
+    cfg.network = net;
+    cfg.ip = ip;
+    cfg.pool.full_relay_slots = 0;
+    cfg.pool.block_relay_slots = 0;
+    cfg.pool.seed = seed;
+    cfg.pool.max_connections = spec->max_connections;
+    for (const auto& c : connect) {
+      std::string error;
+      auto entry = parse_address_entry(c, error);
+      REQUIRE_MESSAGE(entry, error);
+      cfg.pool.connect.push_back(*entry);
+    }
+    if (tune)
+      tune(cfg.pool);
+    auto root = caf::actor_cast<caf::actor>(
+        own(sys.spawn(supervisor, make_simulated_node(cfg), caf::actor{})));
+    roots.push_back(root);
+    run();
+    return root;
+  }
+
+  std::optional<caf::settings> sync_status(const caf::actor& root) {
+    auto sync = request<caf::actor>(caf::actor_cast<supervisor_actor>(root), whereis_atom::value,
+                                    std::string{"sync"});
+    if (!sync)
+      return std::nullopt;
+    return request<status_report>(caf::actor_cast<sync_actor>(*sync), status_atom::value,
+                                  status_verbosity::detailed);
+  }
+
+  /// The node's peer manager.
+  peer_manager_actor peers_of(const caf::actor& root) {
+    auto pm = request<caf::actor>(caf::actor_cast<supervisor_actor>(root), whereis_atom::value,
+                                  std::string{"peers"});
+    REQUIRE(pm);
+    return caf::actor_cast<peer_manager_actor>(*pm);
+  }
+
+  /// The peer manager's status (pool counts, per-peer scores, recent closes).
+  caf::settings pool_status(const caf::actor& root,
+                            status_verbosity v = status_verbosity::detailed) {
+    auto s = request<status_report>(peers_of(root), status_atom::value, v);
+    REQUIRE(s);
+    return *s;
+  }
+
+  std::int64_t blocks_of(const caf::actor& root) {
+    auto s = sync_status(root);
+    return s ? caf::get_or(*s, "blocks", std::int64_t{-1}) : -1;
+  }
+
+  /// Advances virtual time in 10 ms steps until the node has `height` blocks; returns the
+  /// virtual milliseconds it took, or nothing within `limit`.
+  std::optional<std::int64_t> run_until_synced(const caf::actor& root, std::int64_t height,
+                                               caf::timespan limit) {
+    const auto step = caf::timespan{10ms};
+    for (caf::timespan t{0}; t <= limit; t += 10 * step) {
+      if (blocks_of(root) == height)
+        return std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
+      advance_in_steps(10 * step, step);
+    }
+    return std::nullopt;
+  }
+};
+
+} // namespace qtc::test
