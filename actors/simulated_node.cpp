@@ -1,5 +1,6 @@
 #include "actors/simulated_node.hpp"
 
+#include "actors/dns_seeder.hpp"
 #include "actors/node.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -15,6 +16,17 @@ supervisor_spec make_simulated_node(simulated_node_config config) {
   root.intensity = restart_intensity{5, std::chrono::seconds{30}};
   root.backoff = restart_backoff{std::chrono::milliseconds{100}, 2.0, std::chrono::seconds{5}};
   root.children.push_back(storage_child(config.data_dir, *config.spec));
+  if (config.resolver) {
+    child_spec discovery;
+    discovery.name = "discovery";
+    discovery.start = [spec = config.spec, resolver = config.resolver](
+                          caf::actor_system& sys,
+                          const caf::actor& parent) -> caf::expected<caf::actor> {
+      return caf::actor_cast<caf::actor>(sys.spawn(dns_seeder, spec, resolver, dns_seeder_options{},
+                                                   parent, address_sink_actor{}));
+    };
+    root.children.push_back(std::move(discovery));
+  }
   root.children.push_back(sync_child(config.spec, config.download));
   child_spec peers;
   peers.name = "peers";

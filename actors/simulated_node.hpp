@@ -9,6 +9,7 @@
 #include "messages/supervision.hpp"
 #include "runtime/block_download.hpp"
 #include "runtime/chain_spec.hpp"
+#include "runtime/dns_resolver.hpp"
 #include "runtime/node_identity.hpp"
 
 #include <filesystem>
@@ -26,9 +27,13 @@ struct simulated_node_config {
   std::uint16_t port = 0;          ///< 0: the chain spec's default port
   peer_pool_options pool;          ///< connect/addnode lists, slots, pool size, seed
   block_download::config download; ///< the sync coordinator's download parameters
+  /// With a resolver (the simulator's table_resolver), the node runs the production DNS seeder
+  /// on it, asking the chain spec's seeds; without one, it has no discovery.
+  std::shared_ptr<dns_resolver> resolver;
 };
 
-/// The node's supervision tree: storage, sync, peers (registered with the network as it starts).
+/// The node's supervision tree: storage, [discovery,] sync, peers (registered with the network as
+/// it starts).
 supervisor_spec make_simulated_node(simulated_node_config config);
 
 } // namespace qtc

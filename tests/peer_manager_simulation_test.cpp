@@ -203,3 +203,38 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: the score counts what a peer deliver
   // Our own traffic is counted too: the blocks were ~120 x 0.4 KB at least.
   CHECK(caf::get_or(score, "bytes-received", std::int64_t{0}) > 120 * 400);
 }
+
+TEST_CASE_FIXTURE(sim_fixture,
+                  "simulation: a node short of addresses asks its DNS seeds again and fills up") {
+  // The seeds (answered by a table, 50 ms per query) first know one node; the node wants two
+  // outbound peers, so a slot stays empty and discovery is asked again once a minute.
+  auto dns = std::make_shared<table_resolver>(50ms);
+  auto a_record = [&](std::vector<std::string> ips) {
+    table_resolver::entry e;
+    e.ttl = 30;
+    for (const auto& ip : ips)
+      e.records.push_back(dns_record{*parse_ip(ip), "", 0, ""});
+    dns->set("seed1.regtest.quantumcoin.test", dns_type::a, e);
+  };
+  a_record({ip_of(7, 1)});
+  mine(dir.path() / ip_of(7, 1), 40);
+  mine(dir.path() / ip_of(7, 2), 40);
+  start_node(ip_of(7, 1), {}, 1);
+  start_node(ip_of(7, 2), {}, 2);
+  auto fresh = start_node(
+      ip_of(7, 9), {}, 9, {}, [](peer_pool_options& pool) { only_full_relay(2)(pool); }, dns);
+  advance_in_steps(20s, 10ms);
+  auto status = pool_status(fresh);
+  CHECK(caf::get_or(status, "outbound-full-relay", std::int64_t{0}) == 1);
+  CHECK(caf::get_or(status, "discovery-refreshes", std::int64_t{0}) == 0);
+  CHECK(blocks_of(fresh) == 40); // the one peer it found serves the chain
+  // The seed learns of a second node; the next refresh (the answer's 30 s TTL has run out by
+  // then) finds it and the empty slot is filled.
+  a_record({ip_of(7, 1), ip_of(7, 2)});
+  advance_in_steps(60s, 10ms);
+  status = pool_status(fresh);
+  CHECK(caf::get_or(status, "discovery-refreshes", std::int64_t{0}) >= 1);
+  CHECK(caf::get_or(status, "outbound-full-relay", std::int64_t{0}) == 2);
+  auto peers = peers_by_remote(status);
+  CHECK(peers.contains(ip_of(7, 2) + ":18444"));
+}

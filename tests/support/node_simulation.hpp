@@ -49,7 +49,8 @@ struct sim_fixture : simulation {
   /// `tune` adjusts the pool options (slots, timers) before the node starts.
   caf::actor start_node(const std::string& ip, std::vector<std::string> connect, std::uint8_t seed,
                         block_download::config download = {},
-                        const std::function<void(peer_pool_options&)>& tune = {}) {
+                        const std::function<void(peer_pool_options&)>& tune = {},
+                        std::shared_ptr<dns_resolver> resolver = nullptr) {
     simulated_node_config cfg;
     cfg.download = download;
     cfg.data_dir = dir.path() / ip;
@@ -62,6 +63,7 @@ struct sim_fixture : simulation {
     cfg.pool.block_relay_slots = 0;
     cfg.pool.seed = seed;
     cfg.pool.max_connections = spec->max_connections;
+    cfg.resolver = std::move(resolver);
     for (const auto& c : connect) {
       std::string error;
       auto entry = parse_address_entry(c, error);
