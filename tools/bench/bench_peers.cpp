@@ -11,8 +11,9 @@
 // read again: (after - before) / ready is the node's cost per peer.
 //
 // The same N sessions' cost on this side — session core, Noise channel, RNG, buffers, without any
-// actor — is measured from this process's own VmRSS: the floor for what a node must keep per
-// peer, measured in the same run. Kernel socket buffers are in neither figure.
+// actor or link — is measured as this process's heap in use (malloc's own count, mallinfo2): the
+// floor for what a node must keep per peer, measured in the same run. Kernel socket buffers are
+// in neither figure.
 //
 //   qtc-bench-peers [--peers=100,1000] [--chain-spec=config/regtest.toml]
 //                   [--dir=/tmp/qtc-bench-peers] [--settle=5] [--runs=3]
@@ -40,6 +41,7 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 
 using namespace qtc;
@@ -247,12 +249,18 @@ private:
   std::string reasons_;
 };
 
+/// Bytes this process has allocated and not freed (the heap and malloc's own mappings).
+std::uint64_t heap_in_use() {
+  auto mi = ::mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+
 struct measurement {
   std::size_t ready = 0;          ///< sessions ready on our side
   std::size_t node_connected = 0; ///< "peer connected" lines in the node's log
   std::uint64_t node_before = 0;  ///< node VmRSS with no peer
   std::uint64_t node_after = 0;   ///< node VmRSS with the peers connected and idle
-  std::uint64_t own_before = 0;   ///< this process's VmRSS before opening sessions
+  std::uint64_t own_before = 0;   ///< this process's heap in use before opening sessions
   std::uint64_t own_after = 0;    ///< and with them
   bool ok = false;
 };
@@ -281,7 +289,7 @@ measurement measure(std::size_t peers, const fs::path& spec_source, const chain_
   auto pid = bench::node_pid(data);
   std::this_thread::sleep_for(std::chrono::seconds{settle});
   m.node_before = bench::rss_bytes(pid);
-  m.own_before = bench::rss_bytes(::getpid());
+  m.own_before = heap_in_use();
   {
     peer_pool pool{session_settings_for(spec), spec};
     for (std::size_t from = 0; from < peers; from += batch) {
@@ -302,7 +310,7 @@ measurement measure(std::size_t peers, const fs::path& spec_source, const chain_
     m.ready = pool.ready();
     m.node_connected = bench::lines_with(node.output(), "msg=\"peer connected\"").size();
     m.node_after = bench::rss_bytes(pid);
-    m.own_after = bench::rss_bytes(::getpid());
+    m.own_after = heap_in_use();
     if (m.ready < peers)
       std::fprintf(stderr, "%zu of %zu sessions ready, %zu closed (first: %s)\n", m.ready, peers,
                    pool.closed(), pool.first_close_reason().c_str());
@@ -367,10 +375,11 @@ int main(int argc, char** argv) {
         continue;
       }
       double per = static_cast<double>(m.node_after - m.node_before) / static_cast<double>(m.ready);
-      std::printf(
-          "%zu peers, run %d: node %.1f -> %.1f MB (%.0f bytes/peer); bench %.1f -> %.1f MB\n", n,
-          r + 1, static_cast<double>(m.node_before) / 1e6, static_cast<double>(m.node_after) / 1e6,
-          per, static_cast<double>(m.own_before) / 1e6, static_cast<double>(m.own_after) / 1e6);
+      std::printf("%zu peers, run %d: node %.1f -> %.1f MB (%.0f bytes/peer); bench heap in use "
+                  "%.1f -> %.1f MB\n",
+                  n, r + 1, static_cast<double>(m.node_before) / 1e6,
+                  static_cast<double>(m.node_after) / 1e6, per,
+                  static_cast<double>(m.own_before) / 1e6, static_cast<double>(m.own_after) / 1e6);
       if (!best || m.node_after - m.node_before < best->node_after - best->node_before)
         best = m;
     }
@@ -387,8 +396,8 @@ int main(int argc, char** argv) {
     bench::report("  node VmRSS before", static_cast<double>(best->node_before) / 1e6, "MB");
     bench::report("  node VmRSS with the peers", static_cast<double>(best->node_after) / 1e6, "MB");
     bench::report("  node memory per idle peer", node_per / 1024, "KiB");
-    bench::report("  bare session (core + Noise + RNG), this process", own_per / 1024, "KiB");
-    bench::report("  ratio bare session / node per peer", own_per / node_per, "");
+    bench::report("  bare session (core + Noise + RNG), heap in use here", own_per / 1024, "KiB");
+    bench::report_ratio("  ratio bare session / node per peer", own_per / node_per);
   }
   fs::remove_all(dir);
   return 0;

@@ -259,6 +259,7 @@ int main(int argc, char** argv) {
   node_config cfg;
   cfg.load<caf::io::middleman>();
   cfg.set("logger.console", caf::atom("none"));
+  cfg.set("scheduler.max-threads", 1); // the poller should take as little CPU as it can
   caf::actor_system sys{cfg};
   std::vector<run_result> results;
   for (int r = 0; r < runs; ++r) {
@@ -359,7 +360,7 @@ int main(int argc, char** argv) {
     double hps = static_cast<double>(info->blocks) / best_headers;
     bench::report("  header sync (first peer ready -> all headers)", hps, "headers/s");
     if (header_rate)
-      bench::report("  ratio header sync / header validation (one core)", hps / *header_rate, "");
+      bench::report_ratio("  ratio header sync / header validation (one core)", hps / *header_rate);
   } else {
     std::printf("  header sync: no valid run (the first poll already saw every header)\n");
   }
@@ -368,19 +369,19 @@ int main(int argc, char** argv) {
   bench::report("  block download (first peer ready -> sync complete)", bps, "MB/s");
   bench::report("  block download", blocks_per_s, "blocks/s");
   if (decode_rate)
-    bench::report("  ratio block download / frame + message decode", bps / *decode_rate, "");
+    bench::report_ratio("  ratio block download / frame + message decode", bps / *decode_rate);
   if (noise_rate)
-    bench::report("  ratio block download / Noise channel", bps / *noise_rate, "");
+    bench::report_ratio("  ratio block download / Noise channel", bps / *noise_rate);
   if (lmdb_rate)
-    bench::report("  ratio block download / LMDB durable writes (MB/s)", bps / *lmdb_rate, "");
-  bench::report("  fresh node CPU / wall time of the sync (2 cores = 2.0)",
-                best_run->fresh_cpu / best_blocks, "");
-  bench::report("  serving nodes' CPU / wall time (4 processes)",
-                best_run->serving_cpu / best_blocks, "");
+    bench::report_ratio("  ratio block download / LMDB durable writes (MB/s)", bps / *lmdb_rate);
+  bench::report_ratio("  fresh node CPU / wall time of the sync (2 cores = 2.0)",
+                      best_run->fresh_cpu / best_blocks);
+  bench::report_ratio("  serving nodes' CPU / wall time (4 processes)",
+                      best_run->serving_cpu / best_blocks);
   if (lmdb_blocks_per_s) {
     bench::report("  LMDB durable block commits (chain bench's block size)", *lmdb_blocks_per_s,
                   "blocks/s");
-    bench::report("  ratio blocks/s / durable commits/s", blocks_per_s / *lmdb_blocks_per_s, "");
+    bench::report_ratio("  ratio blocks/s / durable commits/s", blocks_per_s / *lmdb_blocks_per_s);
   }
   if (!keep_logs)
     fs::remove_all(work);

@@ -28,6 +28,11 @@ inline void report(const char* what, double value, const char* unit) {
   std::printf("%-62s %12.2f %s\n", what, value, unit);
 }
 
+/// A ratio, with enough digits for small ones.
+inline void report_ratio(const char* what, double value) {
+  std::printf("%-62s %12.4g\n", what, value);
+}
+
 /// The chain spec in `file`, or nothing after printing every error in it.
 inline std::optional<chain_spec> load_spec(const std::filesystem::path& file) {
   auto loaded = load_chain_spec(file);
