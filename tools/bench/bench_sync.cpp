@@ -8,14 +8,20 @@
 //   block download — block bytes/s from the first ready peer until "sync complete" (the node's
 //                    own log timestamps), vs qtc-bench-chain's frame + message decode rate,
 //                    qtc-bench-transport's Noise channel rate, and qtc-bench-chain's LMDB write
-//                    rate with one durable transaction per block (what the sync coordinator does)
+//                    rate with one durable transaction per block (what the sync coordinator does),
+//                    and — since a shared disk's fsync rate drifts by the minute — the durable
+//                    commit rate of this chain's own blocks in a fresh store, measured right after
+//                    each run on the same file system
 //
 // The chain comes from qtc-chaingen (generated once, kept in --dir between runs). The serving
 // nodes listen on 127.0.88.11-14:18444; the fresh node (127.0.88.20) reaches them with
 // --qtcnode.connect, so no DNS is involved and the clock starts at its first "peer connected".
 //
-//   qtc-bench-sync [--chain-spec=config/regtest.toml] [--blocks=50000] [--txs=10] [--runs=3]
+//   qtc-bench-sync [--chain-spec=config/regtest.toml] [--blocks=10000] [--txs=10] [--runs=3]
 //                  [--dir=/tmp/qtc-bench-sync] [--no-component-benches] [--keep-logs]
+//
+// Every store (the chain, the nodes', the probes) lives under --dir: --dir=/dev/shm/... puts them
+// on tmpfs, where fsync costs nothing — the sync rate without the disk.
 //
 // The best (fastest) of --runs runs is reported, for headers and blocks separately.
 #include "bench_node.hpp"
@@ -29,9 +35,11 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <netinet/in.h>
@@ -137,12 +145,52 @@ std::optional<std::int64_t> headers_in(const status_report& report) {
   return std::nullopt;
 }
 
+/// The first `n` blocks after genesis of the generated chain, serialized.
+std::vector<bytes> sample_blocks(const fs::path& chain_dir, const chain_spec& spec, std::size_t n) {
+  std::string error;
+  auto store = chain_store::open(
+      chain_dir / "chain",
+      chain_identity{spec.network, block_hash(make_genesis_block(spec).header)}, error);
+  std::vector<bytes> out;
+  if (!store)
+    return out;
+  auto headers = store->all_headers();
+  std::sort(headers.begin(), headers.end(),
+            [](const auto& a, const auto& b) { return a.height < b.height; });
+  for (const auto& h : headers)
+    if (h.height > 0 && out.size() < n)
+      out.push_back(*store->block(block_hash(h.header)));
+  return out;
+}
+
+/// Durable block commits per second on this file system right now: `blocks` written to a fresh
+/// chain store in `dir`, one durable transaction each, as the sync coordinator stores them.
+double commit_rate(const fs::path& dir, const std::vector<bytes>& blocks) {
+  fs::remove_all(dir);
+  std::string error;
+  auto store = chain_store::open(dir, chain_identity{"probe", hash256{}}, error);
+  if (!store || blocks.empty())
+    return 0;
+  auto start = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    hash256 key{};
+    std::memcpy(key.data(), &i, sizeof i);
+    if (store->put_block(key, blocks[i], true))
+      return 0;
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  store.reset();
+  fs::remove_all(dir);
+  return static_cast<double>(blocks.size()) / seconds;
+}
+
 struct run_result {
   double header_seconds = 0;
   double block_seconds = 0;
   std::int64_t first_poll_headers = -1;
-  double fresh_cpu = 0;   ///< CPU seconds of the fresh node, start to sync complete
-  double serving_cpu = 0; ///< CPU seconds of the four serving nodes during the run
+  double fresh_cpu = 0;     ///< CPU seconds of the fresh node, start to sync complete
+  double serving_cpu = 0;   ///< CPU seconds of the four serving nodes during the run
+  double commits_per_s = 0; ///< durable commits of this chain's blocks/s, right after the run
   bool ok = false;
 };
 
@@ -151,7 +199,7 @@ struct run_result {
 int main(int argc, char** argv) {
   fs::path spec_path = "config/regtest.toml";
   fs::path dir = "/tmp/qtc-bench-sync";
-  std::uint64_t blocks = 50000, txs = 10;
+  std::uint64_t blocks = 10000, txs = 10;
   int runs = 3;
   bool component_benches = true, keep_logs = false;
   for (int i = 1; i < argc; ++i) {
@@ -215,6 +263,9 @@ int main(int argc, char** argv) {
   auto info = prepare_chain(chaingen, spec_path, spec, chain_dir, blocks, txs);
   if (!info)
     return 1;
+  // The disk's durable-commit rate can change by the minute on a shared machine: it is measured
+  // right after each run, with this chain's own blocks.
+  auto probe_blocks = sample_blocks(chain_dir, spec, 300);
   auto work = dir / "run";
   fs::remove_all(work);
   fs::create_directories(work);
@@ -330,6 +381,11 @@ int main(int argc, char** argv) {
                 r + 1, res.header_seconds, static_cast<long long>(res.first_poll_headers),
                 res.block_seconds, connected.size(), res.fresh_cpu, res.serving_cpu,
                 bench::load_average().c_str());
+    res.commits_per_s = commit_rate(work / "probe", probe_blocks);
+    std::printf("run %d: durable commits right after: %.0f blocks/s (sync: %.0f blocks/s, ratio "
+                "%.3f)\n",
+                r + 1, res.commits_per_s, static_cast<double>(info->blocks) / res.block_seconds,
+                static_cast<double>(info->blocks) / res.block_seconds / res.commits_per_s);
     results.push_back(res);
     fs::remove_all(work / name);
   }
@@ -378,10 +434,14 @@ int main(int argc, char** argv) {
                       best_run->fresh_cpu / best_blocks);
   bench::report_ratio("  serving nodes' CPU / wall time (4 processes)",
                       best_run->serving_cpu / best_blocks);
+  bench::report("  durable commits of this chain's blocks, right after that run",
+                best_run->commits_per_s, "blocks/s");
+  bench::report_ratio("  ratio blocks/s / durable commits/s (same minute)",
+                      blocks_per_s / best_run->commits_per_s);
   if (lmdb_blocks_per_s) {
     bench::report("  LMDB durable block commits (chain bench's block size)", *lmdb_blocks_per_s,
                   "blocks/s");
-    bench::report_ratio("  ratio blocks/s / durable commits/s", blocks_per_s / *lmdb_blocks_per_s);
+    bench::report_ratio("  ratio blocks/s / those commits/s", blocks_per_s / *lmdb_blocks_per_s);
   }
   if (!keep_logs)
     fs::remove_all(work);
