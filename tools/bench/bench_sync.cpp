@@ -19,6 +19,10 @@
 //
 //   qtc-bench-sync [--chain-spec=config/regtest.toml] [--blocks=10000] [--txs=10] [--runs=3]
 //                  [--dir=/tmp/qtc-bench-sync] [--no-component-benches] [--keep-logs]
+//                  [--headers-only]
+//
+// --headers-only stops each run once the headers are in (for long header chains whose blocks
+// would take too long to download).
 //
 // Every store (the chain, the nodes', the probes) lives under --dir: --dir=/dev/shm/... puts them
 // on tmpfs, where fsync costs nothing — the sync rate without the disk.
@@ -201,7 +205,7 @@ int main(int argc, char** argv) {
   fs::path dir = "/tmp/qtc-bench-sync";
   std::uint64_t blocks = 10000, txs = 10;
   int runs = 3;
-  bool component_benches = true, keep_logs = false;
+  bool component_benches = true, keep_logs = false, headers_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const std::string& p) -> std::optional<std::string> {
@@ -221,6 +225,8 @@ int main(int argc, char** argv) {
       component_benches = false;
     else if (a == "--keep-logs")
       keep_logs = true;
+    else if (a == "--headers-only")
+      headers_only = true;
     else {
       std::cerr << "qtc-bench-sync: unknown argument " << a << "\n";
       return 2;
@@ -350,7 +356,8 @@ int main(int argc, char** argv) {
       else
         std::this_thread::sleep_for(10ms);
     }
-    auto complete = fresh.wait_for_line("msg=\"sync complete\"", 1800s);
+    auto complete =
+        headers_only ? std::nullopt : fresh.wait_for_line("msg=\"sync complete\"", 1800s);
     // CPU the processes used (the fresh node since its start, the serving nodes during the run).
     res.fresh_cpu = bench::cpu_seconds(bench::node_pid(work / name));
     for (std::size_t i = 0; i < serving.size(); ++i)
@@ -364,15 +371,17 @@ int main(int argc, char** argv) {
       end_ms = bench::log_time_ms(*complete);
     fresh.signal(SIGTERM);
     fresh.wait(10s);
-    if (!start_ms || !end_ms || headers_done_ms == 0
-        || test::field_value(*complete, "height") != std::to_string(info->blocks)) {
+    if (!start_ms || headers_done_ms == 0
+        || (!headers_only
+            && (!end_ms
+                || test::field_value(*complete, "height") != std::to_string(info->blocks)))) {
       std::cerr << "run " << r + 1
                 << ": the fresh node did not sync (log: " << (work / (name + ".log")).string()
                 << ")\n";
       return 1;
     }
     res.header_seconds = static_cast<double>(headers_done_ms - *start_ms) / 1000;
-    res.block_seconds = static_cast<double>(*end_ms - *start_ms) / 1000;
+    res.block_seconds = headers_only ? 0 : static_cast<double>(*end_ms - *start_ms) / 1000;
     // A first poll that already saw every header would make the header time meaningless.
     res.ok = res.first_poll_headers >= 0
              && static_cast<std::uint64_t>(res.first_poll_headers) < info->blocks;
@@ -381,6 +390,10 @@ int main(int argc, char** argv) {
                 r + 1, res.header_seconds, static_cast<long long>(res.first_poll_headers),
                 res.block_seconds, connected.size(), res.fresh_cpu, res.serving_cpu,
                 bench::load_average().c_str());
+    if (headers_only) {
+      results.push_back(res);
+      continue;
+    }
     res.commits_per_s = commit_rate(work / "probe", probe_blocks);
     std::printf("run %d: durable commits right after: %.0f blocks/s (sync: %.0f blocks/s, ratio "
                 "%.3f)\n",
@@ -394,8 +407,7 @@ int main(int argc, char** argv) {
   for (auto& s : serving)
     s->wait(10s);
 
-  // -- report
-  // ---------------------------------------------------------------------------------------
+  // -- report -------------------------------------------------------------------------------------
   double best_headers = 1e100, best_blocks = 1e100;
   const run_result* best_run = nullptr;
   for (const auto& r : results) {
@@ -419,6 +431,11 @@ int main(int argc, char** argv) {
       bench::report_ratio("  ratio header sync / header validation (one core)", hps / *header_rate);
   } else {
     std::printf("  header sync: no valid run (the first poll already saw every header)\n");
+  }
+  if (headers_only) {
+    if (!keep_logs)
+      fs::remove_all(work);
+    return 0;
   }
   double bps = mb / best_blocks;
   double blocks_per_s = static_cast<double>(info->blocks) / best_blocks;
