@@ -77,13 +77,10 @@ int main(int argc, char** argv) {
     else if (a.rfind("--dir=", 0) == 0)
       dir = a.substr(6);
   }
-  auto loaded = load_chain_spec(spec_path);
-  if (!loaded.spec) {
-    for (auto& e : loaded.errors)
-      std::cerr << e.to_string() << "\n";
+  auto loaded = bench::load_spec(spec_path);
+  if (!loaded)
     return 2;
-  }
-  const auto& spec = *loaded.spec;
+  const auto& spec = *loaded;
   std::mt19937_64 rng{42};
   const network_magic magic = spec.magic;
 

@@ -15,8 +15,8 @@
 //
 // Each figure is the best of 5 runs.
 #include "bench_util.hpp"
-#include "runtime/noise_channel.hpp"
 #include "runtime/node_identity.hpp"
+#include "runtime/noise_channel.hpp"
 
 #include <botan/aead.h>
 #include <botan/chacha_rng.h>
@@ -24,8 +24,8 @@
 #include <botan/x25519.h>
 
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -60,7 +60,8 @@ struct channel_pair {
 
 /// `openssl speed` encryption rate in bytes/s, or 0 if it could not be run.
 double openssl_rate() {
-  FILE* p = ::popen("openssl speed -evp chacha20-poly1305 -bytes 65536 -seconds 3 -mr 2>/dev/null", "r");
+  FILE* p =
+      ::popen("openssl speed -evp chacha20-poly1305 -bytes 65536 -seconds 3 -mr 2>/dev/null", "r");
   if (!p)
     return 0;
   char line[512];
