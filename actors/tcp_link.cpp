@@ -10,14 +10,19 @@ namespace qtc {
 
 namespace {
 
-/// Reads up to this much per event: one full Noise frame plus change.
-constexpr std::size_t read_chunk = 65536 + 2;
+/// Reads start small and grow to a full Noise frame (plus its length) once a read fills the
+/// buffer: the read buffer is most of an idle peer's memory (64 KiB of the ~90 KiB a peer cost
+/// with full-size reads, tools/bench/bench_peers.cpp), and most peers are idle most of the time.
+/// CAF keeps a buffer's capacity, so it does not shrink again; a busy link stays fast.
+constexpr std::size_t small_read = 4096;
+constexpr std::size_t full_read = 65536 + 2;
 
 /// Starts reading for `session` and ties the link's life to it.
 void attach(tcp_link_pointer self, peer_session_actor session) {
   auto& st = self->state;
   st.session = std::move(session);
-  self->configure_read(st.handle, caf::io::receive_policy::at_most(read_chunk));
+  st.read_size = small_read;
+  self->configure_read(st.handle, caf::io::receive_policy::at_most(st.read_size));
   self->ack_writes(st.handle, true);
   // The link lives exactly as long as its session.
   self->monitor(st.session);
@@ -42,8 +47,13 @@ tcp_link_actor::behavior_type link_behavior(tcp_link_pointer self) {
         self->quit();
       },
       [self](const caf::io::new_data_msg& msg) {
-        if (self->state.session)
-          self->send(self->state.session, data_atom::value, bytes{msg.buf.begin(), msg.buf.end()});
+        auto& st = self->state;
+        if (msg.buf.size() >= st.read_size && st.read_size < full_read) {
+          st.read_size = full_read; // data is flowing: full frames per read from now on
+          self->configure_read(st.handle, caf::io::receive_policy::at_most(st.read_size));
+        }
+        if (st.session)
+          self->send(st.session, data_atom::value, bytes{msg.buf.begin(), msg.buf.end()});
       },
       [self](const caf::io::data_transferred_msg& msg) {
         self->state.written += msg.written;

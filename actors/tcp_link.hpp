@@ -19,6 +19,7 @@ struct tcp_link_state {
   peer_session_actor session;
   std::uint64_t written = 0; ///< bytes the socket accepted so far
   int probe_fd = -1;         ///< outbound: a duplicate of the socket, to ask if it connected
+  std::size_t read_size = 0; ///< the current read limit (grows once data flows)
   static inline const char* name = "tcp_link";
 };
 
