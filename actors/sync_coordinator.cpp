@@ -393,6 +393,20 @@ void report_usefulness(sync_pointer self) {
   }
 }
 
+/// The height we are syncing towards: our best header, or a peer's announced start height if
+/// higher (its headers are still to come).
+std::uint32_t sync_target(const sync_state& st) {
+  std::uint32_t target = st.tree->best().height;
+  for (const auto& [id, p] : st.peers)
+    target = std::max<std::uint32_t>(
+        target, static_cast<std::uint32_t>(std::max<std::int32_t>(p.info.start_height, 0)));
+  return target;
+}
+
+double sync_fraction(std::uint32_t blocks, std::uint32_t target) {
+  return target == 0 ? 1.0 : std::min(1.0, static_cast<double>(blocks) / target);
+}
+
 void update_progress(sync_pointer self, bool force) {
   auto& st = self->state;
   if (!st.loaded)
@@ -406,11 +420,8 @@ void update_progress(sync_pointer self, bool force) {
     st.announced_height = blocks;
   }
   auto headers = st.tree->best().height;
-  std::uint32_t target = headers;
-  for (const auto& [id, p] : st.peers)
-    target = std::max<std::uint32_t>(
-        target, static_cast<std::uint32_t>(std::max<std::int32_t>(p.info.start_height, 0)));
-  double progress = target == 0 ? 1.0 : static_cast<double>(blocks) / target;
+  auto target = sync_target(st);
+  double progress = sync_fraction(blocks, target);
   st.metrics.gauge(metric_names::sync_progress, {}, progress);
   auto now = self->clock().now();
   auto synced = blocks == headers && !st.peers.empty() && target == headers;
@@ -528,6 +539,22 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
         caf::put(r, "peers", static_cast<int_t>(st.peers.size()));
         caf::put(r, "headers-received", static_cast<int_t>(st.headers_received));
         caf::put(r, "blocks-received", static_cast<int_t>(st.blocks_received));
+        auto target = sync_target(st);
+        caf::put(r, "target", static_cast<int_t>(target));
+        caf::put(r, "progress", sync_fraction(blocks, target));
+        auto d = st.download->stats();
+        caf::settings download;
+        caf::put(download, "in-flight", static_cast<int_t>(d.in_flight));
+        caf::put(download, "buffered", static_cast<int_t>(d.buffered));
+        caf::put(download, "queued", static_cast<int_t>(d.queued));
+        caf::put(download, "commit-point", static_cast<int_t>(d.next_height));
+        caf::put(download, "end-height", static_cast<int_t>(d.end_height));
+        caf::put(
+            download, "stall-timeout-ms",
+            static_cast<int_t>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(d.stall_timeout).count()));
+        caf::put(download, "writes-in-flight", static_cast<int_t>(st.writes_in_flight));
+        caf::put(r, "download", std::move(download));
         if (v != status_verbosity::info) {
           caf::config_value::list peers;
           for (const auto& [id, p] : st.peers) {
@@ -537,6 +564,12 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
             caf::put(e, "best-known", static_cast<int_t>(p.best_known ? p.best_known->height : 0));
             caf::put(e, "useful-headers", static_cast<int_t>(p.useful_headers));
             caf::put(e, "useful-blocks", static_cast<int_t>(p.useful_blocks));
+            if (auto dp = st.download->peer_stats(id)) {
+              caf::put(e, "in-flight", static_cast<int_t>(dp->in_flight));
+              caf::put(e, "delivered", static_cast<int_t>(dp->delivered));
+              caf::put(e, "timeouts", static_cast<int_t>(dp->timeouts));
+              caf::put(e, "retired", dp->retired);
+            }
             peers.emplace_back(std::move(e));
           }
           caf::put(r, "peer-state", std::move(peers));

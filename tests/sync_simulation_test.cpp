@@ -20,6 +20,10 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: a fresh node syncs 300 blocks from t
   auto status = sync_status(fresh);
   REQUIRE(status);
   CHECK(caf::get_or(*status, "headers", std::int64_t{0}) == 300);
+  CHECK(caf::get_or(*status, "target", std::int64_t{0}) == 300);
+  CHECK(caf::get_or(*status, "progress", 0.0) == doctest::Approx(1.0));
+  CHECK(caf::get_or(*status, "download.commit-point", std::int64_t{0}) == 301);
+  CHECK(caf::get_or(*status, "download.in-flight", std::int64_t{-1}) == 0);
   CHECK(caf::get_or(*status, "tip", std::string{})
         == caf::get_or(*sync_status(a), "tip", std::string{"?"}));
   // Both serving nodes delivered blocks (the download runs in parallel).
@@ -30,6 +34,8 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: a fresh node syncs 300 blocks from t
     auto entry = caf::get_if<caf::settings>(&p);
     REQUIRE(entry);
     CHECK(caf::get_or(*entry, "useful-blocks", std::int64_t{0}) > 0);
+    CHECK(caf::get_or(*entry, "delivered", std::int64_t{0})
+          == caf::get_or(*entry, "useful-blocks", std::int64_t{-1}));
   }
   // Each round trip costs 40 ms of virtual latency; 300 blocks in rounds of 2 x 16 blocks plus
   // the handshakes and headers take well under two seconds.
