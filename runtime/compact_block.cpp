@@ -59,6 +59,8 @@ partial_block::status partial_block::init(const cmpctblock_message& m, const tx_
   auto total = m.short_ids.size() + m.prefilled.size();
   if (total == 0 || total > max_txs)
     return status::invalid;
+  if (total > max_compact_slots)
+    return status::failed;
   slots_.resize(total);
 
   // Prefilled transactions at their absolute indexes, strictly ascending, inside the block.
@@ -152,6 +154,42 @@ block partial_block::take() {
   slots_.clear();
   done_ = false;
   return b;
+}
+
+high_bandwidth_peers::change high_bandwidth_peers::delivered_first(peer_id peer, bool outbound) {
+  auto it =
+      std::find_if(members_.begin(), members_.end(), [&](const member& m) { return m.id == peer; });
+  if (it != members_.end()) {
+    // Already high-bandwidth: it becomes the most recent.
+    auto m = *it;
+    members_.erase(it);
+    members_.push_back(m);
+    return {};
+  }
+  change c;
+  c.enable = peer;
+  if (members_.size() >= max_peers) {
+    auto victim = members_.begin();
+    auto outbound_members =
+        std::count_if(members_.begin(), members_.end(), [](const member& m) { return m.outbound; });
+    if (!outbound && outbound_members == 1 && victim->outbound)
+      ++victim; // keep the last outbound peer
+    c.disable = victim->id;
+    members_.erase(victim);
+  }
+  members_.push_back(member{peer, outbound});
+  return c;
+}
+
+void high_bandwidth_peers::remove(peer_id peer) {
+  std::erase_if(members_, [&](const member& m) { return m.id == peer; });
+}
+
+std::vector<high_bandwidth_peers::peer_id> high_bandwidth_peers::peers() const {
+  std::vector<peer_id> out;
+  for (const auto& m : members_)
+    out.push_back(m.id);
+  return out;
 }
 
 } // namespace qtc

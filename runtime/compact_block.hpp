@@ -42,6 +42,9 @@ namespace qtc {
 /// The compact-block protocol version this node speaks: 1 (txids; no segwit).
 constexpr std::uint64_t compact_block_version = 1;
 
+/// Indexes in getblocktxn and prefilled transactions stop at 65535 (BIP152, Core).
+constexpr std::size_t max_compact_slots = 65536;
+
 /// A cmpctblock for `b` with `nonce`: the coinbase (index 0) prefilled, every other transaction
 /// as its short id. `b` must have at least its coinbase.
 cmpctblock_message make_compact_block(const block& b, std::uint64_t nonce);
@@ -55,7 +58,10 @@ public:
   enum class status : std::uint8_t { complete, need_txs, failed, invalid };
 
   /// Reads the announcement and fills what the pool has. `max_txs` bounds the block's
-  /// transaction count (as the decoder's max_block_txs does).
+  /// transaction count: pass the largest count a block of the chain's maximum size can hold
+  /// (max size / min_tx_size), not the decoder's generous default, since every slot costs
+  /// memory here. A block of more than 65536 transactions is `failed` (fetch it whole):
+  /// getblocktxn cannot name indexes above 65535.
   status init(const cmpctblock_message& m, const tx_pool& pool, std::size_t max_txs);
 
   /// After need_txs: the blocktxn answering request().
@@ -91,5 +97,41 @@ private:
 };
 
 std::string to_string(partial_block::status x);
+
+/// The peers we ask to push new blocks to us as cmpctblock without announcing them first (BIP152
+/// high-bandwidth mode), picked as Bitcoin Core picks them: the (at most) three peers that most
+/// recently were first to deliver a new valid block at our tip. Making a fourth one
+/// high-bandwidth turns the longest-serving one back to low bandwidth, except that an inbound
+/// newcomer never pushes out the last outbound peer (the next-oldest goes instead): an attacker
+/// filling our inbound slots cannot take over block relay. Only peers that sent sendcmpct
+/// version 1 are candidates (the caller checks), and only after initial sync.
+class high_bandwidth_peers {
+public:
+  using peer_id = std::uint64_t;
+  static constexpr std::size_t max_peers = 3;
+
+  /// What to send: sendcmpct(high_bandwidth = true) to `enable`, (false) to `disable`.
+  struct change {
+    std::optional<peer_id> enable;
+    std::optional<peer_id> disable;
+    friend bool operator==(const change&, const change&) = default;
+  };
+
+  /// `peer` was first to deliver a new valid block.
+  change delivered_first(peer_id peer, bool outbound);
+
+  /// The peer is gone (no message needed).
+  void remove(peer_id peer);
+
+  /// Oldest first.
+  std::vector<peer_id> peers() const;
+
+private:
+  struct member {
+    peer_id id = 0;
+    bool outbound = false;
+  };
+  std::vector<member> members_; ///< oldest first
+};
 
 } // namespace qtc

@@ -211,6 +211,36 @@ TEST_CASE("two block transactions with one short id: fall back to the full block
   CHECK(pb.init(over_the_wire(m), pool_with(b, {1, 2, 3, 4, 5, 6}), 1'000'000) == status::failed);
 }
 
+TEST_CASE("two pool transactions with one short id: the slot is requested, not guessed") {
+  // A real 48-bit collision, found by a birthday search over 2^26 spends (the prevout index
+  // varied) under the key of this block and nonce 0: two different transactions, one short id.
+  auto b = sample_block(3);
+  auto key = short_id_key(b.header, 0);
+  auto a = spend_of(1000, 21'883'249);
+  auto c = spend_of(1000, 24'000'226);
+  REQUIRE(txid(a) != txid(c));
+  REQUIRE(make_short_id(key, txid(a)) == 0x175a9030ca7dULL);
+  REQUIRE(make_short_id(key, txid(c)) == 0x175a9030ca7dULL);
+  // Slot 2 is announced with that short id (the block cannot contain one of them without
+  // changing its own key, so the test stands in the block's transaction for it).
+  auto m = make_compact_block(b, 0);
+  m.short_ids[1] = make_short_id(key, txid(a));
+  auto pool = pool_with(b, {1, 3});
+  REQUIRE(pool.add(a).rejection == tx_rejection::none);
+  {
+    // One match: the slot takes it, and the merkle root tells it was the wrong one.
+    partial_block pb;
+    CHECK(pb.init(over_the_wire(m), pool, 1'000'000) == status::failed);
+  }
+  REQUIRE(pool.add(c).rejection == tx_rejection::none);
+  partial_block pb;
+  REQUIRE(pb.init(over_the_wire(m), pool, 1'000'000) == status::need_txs);
+  CHECK(pb.missing() == std::vector<std::uint32_t>{2});
+  CHECK(pb.from_pool() == 2); // slots 1 and 3
+  REQUIRE(pb.fill(*answer_getblocktxn(b, pb.request())) == status::complete);
+  CHECK(pb.take() == b);
+}
+
 TEST_CASE("a pool transaction taking a block transaction's short id: merkle mismatch, full "
           "block") {
   // The pool holds a transaction that is not in the block but whose short id is one of the
@@ -269,6 +299,17 @@ TEST_CASE("protocol violations in cmpctblock and blocktxn are invalid, not a fal
   }
   CHECK(pb.init(m, pool, 4) == status::invalid); // 5 transactions, at most 4 allowed
   {
+    // More slots than getblocktxn could name: not a violation, but fetch the block whole.
+    auto huge = m;
+    huge.short_ids.resize(max_compact_slots);
+    for (std::size_t i = 0; i < huge.short_ids.size(); ++i)
+      huge.short_ids[i] = i;
+    CHECK(pb.init(huge, pool, 1'000'000) == status::failed);
+    huge.short_ids.pop_back(); // 65536 slots with the coinbase: still fine
+    CHECK(pb.init(huge, pool, 1'000'000) == status::need_txs);
+    CHECK(pb.missing().back() == 65535);
+  }
+  {
     auto bad = m;
     bad.prefilled[0].index = 5; // past the last of 5 slots
     CHECK(pb.init(bad, pool, 1'000'000) == status::invalid);
@@ -303,4 +344,30 @@ TEST_CASE("protocol violations in cmpctblock and blocktxn are invalid, not a fal
   REQUIRE(pb.fill(answer) == status::complete);
   CHECK(pb.take() == b);
   CHECK(pb.fill(answer) == status::invalid); // nothing pending any more
+}
+
+TEST_CASE("high-bandwidth peers: the last three first deliverers, keeping one outbound") {
+  using change = high_bandwidth_peers::change;
+  high_bandwidth_peers hb;
+  CHECK(hb.delivered_first(1, true) == change{1, std::nullopt});
+  CHECK(hb.delivered_first(2, false) == change{2, std::nullopt});
+  CHECK(hb.delivered_first(3, false) == change{3, std::nullopt});
+  CHECK(hb.peers() == std::vector<std::uint64_t>{1, 2, 3});
+  // Already high-bandwidth: nothing to send, it just becomes the most recent.
+  CHECK(hb.delivered_first(1, true) == change{});
+  CHECK(hb.peers() == std::vector<std::uint64_t>{2, 3, 1});
+  // A fourth: the oldest goes back to low bandwidth.
+  CHECK(hb.delivered_first(4, false) == change{4, 2});
+  CHECK(hb.peers() == std::vector<std::uint64_t>{3, 1, 4});
+  CHECK(hb.delivered_first(5, false) == change{5, 3});
+  CHECK(hb.peers() == std::vector<std::uint64_t>{1, 4, 5});
+  // Peer 1 is the oldest and the only outbound one: an inbound newcomer takes 4's place instead.
+  CHECK(hb.delivered_first(6, false) == change{6, 4});
+  CHECK(hb.peers() == std::vector<std::uint64_t>{1, 5, 6});
+  // An outbound newcomer may replace it (another outbound peer is then in the set).
+  CHECK(hb.delivered_first(7, true) == change{7, 1});
+  CHECK(hb.peers() == std::vector<std::uint64_t>{5, 6, 7});
+  hb.remove(6);
+  CHECK(hb.peers() == std::vector<std::uint64_t>{5, 7});
+  CHECK(hb.delivered_first(8, false) == change{8, std::nullopt});
 }
