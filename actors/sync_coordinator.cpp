@@ -22,6 +22,9 @@ constexpr auto headers_timeout = std::chrono::seconds{60};
 constexpr std::uint32_t max_unconnecting_headers = 10;
 /// Block writes handed to storage but not yet confirmed: bounds memory while committing.
 constexpr std::uint32_t max_writes_in_flight = 64;
+/// A transaction asked for and not delivered this long may be asked of another announcer (Core's
+/// GETDATA_TX_INTERVAL).
+constexpr auto tx_request_timeout = std::chrono::seconds{60};
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -140,6 +143,7 @@ void commit_ready(sync_pointer self) {
                      + (node == nullptr ? std::string{"unknown header"} : to_string(rejection)));
       continue;
     }
+    st.pool.remove_for_block(next->block);
     ++st.writes_in_flight;
     st.commit_tip = node;
     auto was_synced = st.reported_synced;
@@ -213,6 +217,8 @@ void on_notfound(sync_pointer self, std::uint64_t id, const notfound_message& ms
   for (const auto& item : msg.items)
     if (item.type == static_cast<std::uint32_t>(inv_type::block))
       self->state.download->not_found(id, item.hash, now);
+    else if (item.type == static_cast<std::uint32_t>(inv_type::tx))
+      self->state.txs_requested.erase(item.hash);
   schedule_blocks(self);
 }
 
@@ -221,13 +227,64 @@ void on_inv(sync_pointer self, std::uint64_t id, const inv_message& msg) {
   auto i = st.peers.find(id);
   if (i == st.peers.end() || !st.loaded)
     return;
+  auto& p = i->second;
+  // Unknown transactions: ask the first announcer.
+  getdata_message wanted;
+  auto now = self->clock().now();
+  for (const auto& item : msg.items) {
+    if (item.type != static_cast<std::uint32_t>(inv_type::tx))
+      continue;
+    p.known.insert(item.hash);
+    if (st.pool.contains(item.hash) || st.txs_requested.contains(item.hash)
+        || st.txs_requested.size() >= st.pool.bounds().max_count)
+      continue; // have it, asked for it, or a pool's worth of requests outstanding
+    st.txs_requested.emplace(item.hash, now);
+    wanted.items.push_back(item);
+  }
+  if (!wanted.items.empty())
+    self->send(p.session, send_atom::value, p2p_message{std::move(wanted)});
   for (const auto& item : msg.items)
     if (item.type == static_cast<std::uint32_t>(inv_type::block)
         && st.tree->find(item.hash) == nullptr) {
       // An unknown block: fetch the headers that lead to it (Bitcoin Core does the same).
-      request_headers(self, i->second);
+      request_headers(self, p);
       return;
     }
+}
+
+/// Announces a transaction now in the pool to every other peer that wants it.
+void relay_tx(sync_pointer self, std::uint64_t from, const tx_pool::entry& e) {
+  auto& st = self->state;
+  for (auto& [id, p] : st.peers) {
+    if (id == from || !p.info.relay || p.known.contains(e.id)
+        || !p.feefilter.should_announce(e.rate))
+      continue;
+    p.known.insert(e.id);
+    self->send(
+        p.session, send_atom::value,
+        p2p_message{inv_message{{inv_item{static_cast<std::uint32_t>(inv_type::tx), e.id}}}});
+  }
+}
+
+void on_tx(sync_pointer self, std::uint64_t id, tx_message&& msg) {
+  auto& st = self->state;
+  auto i = st.peers.find(id);
+  if (i == st.peers.end() || !st.loaded)
+    return;
+  auto r = st.pool.add(std::move(msg.tx));
+  st.txs_requested.erase(r.id);
+  i->second.known.insert(r.id);
+  if (r.rejection == tx_rejection::already_have)
+    return;
+  if (r.rejection != tx_rejection::none) {
+    // Policy, conflicts and a full pool are not the peer's fault; nor is an unchecked one.
+    ++st.txs_rejected;
+    st.log.debug("transaction not accepted",
+                 {{"peer", std::to_string(id)}, {"reason", to_string(r.rejection)}});
+    return;
+  }
+  ++st.txs_accepted;
+  relay_tx(self, id, *st.pool.find(r.id));
 }
 
 void check_stalls(sync_pointer self) {
@@ -336,9 +393,19 @@ void on_getheaders(sync_pointer self, sync_peer& p, const getheaders_message& ms
 
 void on_getdata(sync_pointer self, sync_peer& p, const getdata_message& msg) {
   auto& st = self->state;
+  notfound_message missing_txs;
   for (const auto& item : msg.items) {
+    if (item.type == static_cast<std::uint32_t>(inv_type::tx)) {
+      if (const auto* e = st.pool.find(item.hash)) {
+        p.known.insert(item.hash);
+        self->send(p.session, send_atom::value, p2p_message{tx_message{e->tx}});
+      } else {
+        missing_txs.items.push_back(item);
+      }
+      continue;
+    }
     if (item.type != static_cast<std::uint32_t>(inv_type::block))
-      continue; // transactions: no mempool to serve from yet
+      continue;
     auto session = p.session;
     self->request(st.storage, caf::infinite, get_atom::value, block_atom::value, item.hash)
         .then([self, session](bytes& raw) { self->send(session, send_atom::value, "block", raw); },
@@ -348,6 +415,8 @@ void on_getdata(sync_pointer self, sync_peer& p, const getdata_message& msg) {
                 self->send(session, send_atom::value, p2p_message{std::move(nf)});
               });
   }
+  if (!missing_txs.items.empty())
+    self->send(p.session, send_atom::value, p2p_message{std::move(missing_txs)});
 }
 
 void update_progress(sync_pointer self, bool force) {
@@ -479,6 +548,10 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
         caf::put(r, "peers", static_cast<int_t>(st.peers.size()));
         caf::put(r, "headers-received", static_cast<int_t>(st.headers_received));
         caf::put(r, "blocks-received", static_cast<int_t>(st.blocks_received));
+        caf::put(r, "pool-txs", static_cast<int_t>(st.pool.size()));
+        caf::put(r, "pool-bytes", static_cast<int_t>(st.pool.bytes()));
+        caf::put(r, "txs-accepted", static_cast<int_t>(st.txs_accepted));
+        caf::put(r, "txs-rejected", static_cast<int_t>(st.txs_rejected));
         if (v != status_verbosity::info) {
           caf::config_value::list peers;
           for (const auto& [id, p] : st.peers) {
@@ -538,6 +611,10 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
                 p.wants_headers = true;
               else if constexpr (std::is_same_v<T, inv_message>)
                 on_inv(self, id, m);
+              else if constexpr (std::is_same_v<T, tx_message>)
+                on_tx(self, id, std::move(m));
+              else if constexpr (std::is_same_v<T, feefilter_message>)
+                p.feefilter.set(m.feerate);
             },
             msg);
       },
@@ -552,6 +629,8 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
             if (st.headers_peer == id)
               st.headers_peer.reset();
           }
+        std::erase_if(st.txs_requested,
+                      [&](const auto& kv) { return now - kv.second > tx_request_timeout; });
         check_stalls(self);
         drive_headers(self);
         schedule_blocks(self);

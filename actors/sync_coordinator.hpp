@@ -10,6 +10,12 @@
 // with its data discarded; sync continues from the others.
 //
 // Serving: getheaders is answered from the best chain, getdata from the store.
+//
+// Transactions: `tx` goes into a bounded pool (stateless checks only; no UTXO set) and is
+// announced by `inv` to the other peers that relay, do not know it yet and whose feefilter it
+// passes; `inv` of unknown txids is answered with getdata, `getdata` for txids from the pool.
+// A committed block's transactions (and their double spends) leave the pool. Compact blocks
+// (runtime/compact_block) are not wired in yet.
 #pragma once
 
 #include "messages/interfaces.hpp"
@@ -18,6 +24,7 @@
 #include "runtime/header_tree.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/metrics_client.hpp"
+#include "runtime/tx_pool.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -41,6 +48,8 @@ struct sync_peer {
   bool wants_headers = false;             ///< sendheaders: announce new blocks by headers
   std::uint64_t useful_headers = 0;
   std::uint64_t useful_blocks = 0;
+  fee_filter feefilter; ///< its BIP133 minimum: what we announce to it
+  known_txs known;      ///< txids it has (announced, sent, or announced to it)
 };
 
 struct sync_state {
@@ -68,6 +77,12 @@ struct sync_state {
   std::uint64_t blocks_rejected = 0;
   std::uint64_t unrequested_blocks = 0;
   std::uint64_t headers_received = 0;
+  /// Unconfirmed transactions (stateless checks only: runtime/tx_pool) for relay.
+  tx_pool pool{tx_pool::limits{}};
+  /// Transactions asked for with getdata and when; one request per txid at a time.
+  std::map<hash256, std::chrono::steady_clock::time_point> txs_requested;
+  std::uint64_t txs_accepted = 0;
+  std::uint64_t txs_rejected = 0;
   static inline const char* name = "sync";
 };
 

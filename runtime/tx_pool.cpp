@@ -106,8 +106,9 @@ tx_pool::rank tx_pool::rank_of(const entry& e) {
 
 tx_pool::add_result tx_pool::add(transaction tx, std::optional<std::int64_t> fee) {
   add_result result;
-  auto raw_size = serialize(tx).size();
-  result.id = txid(tx);
+  auto raw = serialize(tx);
+  auto raw_size = raw.size();
+  result.id = sha256d(raw);
   result.rejection = check_transaction(tx, raw_size, limits_.max_tx_size);
   if (result.rejection != tx_rejection::none)
     return result;
@@ -206,6 +207,16 @@ std::size_t tx_pool::remove_for_block(const block& b) {
 const tx_pool::entry* tx_pool::find(const hash256& id) const {
   auto it = by_id_.find(id);
   return it == by_id_.end() ? nullptr : &it->second;
+}
+
+void known_txs::insert(const hash256& id) {
+  if (capacity_ == 0 || !set_.insert(id).second)
+    return;
+  order_.push_back(id);
+  if (order_.size() > capacity_) {
+    set_.erase(order_.front());
+    order_.pop_front();
+  }
 }
 
 std::int64_t round_fee_filter(std::int64_t rate, std::uint64_t draw) {

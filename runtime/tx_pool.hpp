@@ -29,6 +29,7 @@
 #include "messages/block.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -144,6 +145,26 @@ private:
   std::set<rank> eviction_;
   std::size_t bytes_ = 0;
   std::uint64_t next_sequence_ = 0;
+};
+
+/// The txids a peer is known to have (it announced or sent them, or we announced them to it), so
+/// that nothing is announced to it twice or back to where it came from. Bounded: past `capacity`
+/// the oldest are forgotten (at worst a transaction is announced to a peer twice).
+class known_txs {
+public:
+  explicit known_txs(std::size_t capacity = 5000) : capacity_(capacity) {}
+  bool contains(const hash256& id) const {
+    return set_.contains(id);
+  }
+  void insert(const hash256& id);
+  std::size_t size() const {
+    return set_.size();
+  }
+
+private:
+  std::set<hash256> set_;
+  std::deque<hash256> order_; ///< insertion order, oldest first
+  std::size_t capacity_;
 };
 
 /// BIP133 feefilter, per peer: the minimum fee rate a peer asked for, and what to announce to it.

@@ -272,3 +272,22 @@ TEST_CASE("our feefilter is rounded to a bucket, two times out of three the one 
   }
   CHECK(seen.size() == 2);
 }
+
+TEST_CASE("known txids per peer are bounded, the oldest forgotten first") {
+  known_txs known{3};
+  auto id = [](std::uint32_t i) { return txid(spend_of(i)); };
+  known.insert(id(1));
+  known.insert(id(2));
+  known.insert(id(2)); // once only
+  known.insert(id(3));
+  CHECK(known.size() == 3);
+  CHECK(known.contains(id(1)));
+  known.insert(id(4));
+  CHECK(known.size() == 3);
+  CHECK_FALSE(known.contains(id(1)));
+  for (std::uint32_t i = 2; i <= 4; ++i)
+    CHECK(known.contains(id(i)));
+  known_txs none{0};
+  none.insert(id(1));
+  CHECK_FALSE(none.contains(id(1)));
+}
