@@ -189,6 +189,8 @@ bool tx_pool::remove(const hash256& id) {
 
 std::size_t tx_pool::remove_for_block(const block& b) {
   std::size_t removed = 0;
+  if (by_id_.empty())
+    return removed; // the common case during initial sync: no hashing at all
   for (const auto& tx : b.txs) {
     if (remove(txid(tx)))
       ++removed;
