@@ -191,6 +191,15 @@ void schedule_blocks(sync_pointer self) {
     getdata_message gd;
     for (const auto& h : hashes)
       gd.items.push_back(inv_item{static_cast<std::uint32_t>(inv_type::block), h});
+    // The one block past our tip, from a peer that speaks compact blocks: ask for it compact
+    // (Bitcoin Core does the same when it fetches a newly announced block directly).
+    const auto* node = st.tree->find(hashes.front());
+    if (p.compact && hashes.size() == 1 && node != nullptr && node == &best
+        && node->height == st.commit_tip->height + 1) {
+      gd.items[0].type = static_cast<std::uint32_t>(inv_type::compact_block);
+      p.cmpct_requested = node->hash;
+      p.cmpct_pending.reset();
+    }
     self->send(p.session, send_atom::value, p2p_message{std::move(gd)});
   }
 }
@@ -266,14 +275,13 @@ void relay_tx(sync_pointer self, std::uint64_t from, const tx_pool::entry& e) {
   }
 }
 
-void on_tx(sync_pointer self, std::uint64_t id, tx_message&& msg) {
+void on_tx(sync_pointer self, std::uint64_t id, sync_peer& p, tx_message&& msg) {
   auto& st = self->state;
-  auto i = st.peers.find(id);
-  if (i == st.peers.end() || !st.loaded)
+  if (!st.loaded)
     return;
   auto r = st.pool.add(std::move(msg.tx));
   st.txs_requested.erase(r.id);
-  i->second.known.insert(r.id);
+  p.known.insert(r.id);
   if (r.rejection == tx_rejection::already_have)
     return;
   if (r.rejection != tx_rejection::none) {
@@ -391,6 +399,128 @@ void on_getheaders(sync_pointer self, sync_peer& p, const getheaders_message& ms
   self->send(p.session, send_atom::value, p2p_message{headers_message{std::move(headers)}});
 }
 
+/// Decodes a block the store handed out (it was checked before it was stored).
+std::optional<block> decode_stored(const sync_state& st, const bytes& raw) {
+  byte_reader r{raw};
+  auto b = read_block(r, st.spec->max_message_size / min_tx_size);
+  r.expect_end();
+  if (!r.ok())
+    return std::nullopt;
+  return b;
+}
+
+/// Whether `hash` is a stored best-chain block at most `depth` below our best block.
+bool recent_block(const sync_state& st, const hash256& hash, std::uint32_t depth) {
+  const auto* node = st.tree->find(hash);
+  return node != nullptr && st.committed != nullptr && node->height <= st.committed->height
+         && node->height + depth >= st.committed->height && on_best_chain(*st.tree, *node);
+}
+
+/// getdata type 4: a cmpctblock for a recent block (Core: within 5 of the tip), else the block.
+void serve_compact(sync_pointer self, sync_peer& p, const inv_item& item) {
+  auto& st = self->state;
+  auto session = p.session;
+  bool recent = recent_block(st, item.hash, 5);
+  self->request(st.storage, caf::infinite, get_atom::value, block_atom::value, item.hash)
+      .then(
+          [self, session, recent](bytes& raw) {
+            auto& st = self->state;
+            auto b = recent ? decode_stored(st, raw) : std::nullopt;
+            if (!b) {
+              self->send(session, send_atom::value, "block", raw);
+              return;
+            }
+            ++st.cmpct_served;
+            self->send(session, send_atom::value, p2p_message{make_compact_block(*b, st.rng())});
+          },
+          [self, session, item](const caf::error&) {
+            notfound_message nf;
+            nf.items.push_back(item);
+            self->send(session, send_atom::value, p2p_message{std::move(nf)});
+          });
+}
+
+/// getblocktxn: the transactions of a recent block (Core: within 10 of the tip), else the block.
+void on_getblocktxn(sync_pointer self, std::uint64_t id, sync_peer& p,
+                    const getblocktxn_message& msg) {
+  auto& st = self->state;
+  if (!st.loaded || st.tree->find(msg.block_hash) == nullptr)
+    return;
+  auto session = p.session;
+  bool recent = recent_block(st, msg.block_hash, 10);
+  self->request(st.storage, caf::infinite, get_atom::value, block_atom::value, msg.block_hash)
+      .then(
+          [self, id, session, recent, msg](bytes& raw) {
+            auto b = recent ? decode_stored(self->state, raw) : std::nullopt;
+            if (!b) {
+              self->send(session, send_atom::value, "block", raw);
+              return;
+            }
+            auto answer = answer_getblocktxn(*b, msg);
+            if (!answer)
+              return disconnect(self, id, close_reason::misbehaviour,
+                                "getblocktxn for an index outside the block");
+            self->send(session, send_atom::value, p2p_message{std::move(*answer)});
+          },
+          [](const caf::error&) {});
+}
+
+/// Acts on a compact block's reconstruction state (after cmpctblock or blocktxn).
+void after_reconstruction(sync_pointer self, std::uint64_t id, sync_peer& p, partial_block pb,
+                          partial_block::status status) {
+  auto& st = self->state;
+  switch (status) {
+  case partial_block::status::complete:
+    ++st.cmpct_rebuilt;
+    st.cmpct_from_pool += pb.from_pool();
+    on_block(self, id, block_message{pb.take()});
+    return;
+  case partial_block::status::need_txs: {
+    auto request = pb.request();
+    st.cmpct_requested_txs += request.indexes.size();
+    p.cmpct_pending = std::move(pb);
+    self->send(p.session, send_atom::value, p2p_message{std::move(request)});
+    return;
+  }
+  case partial_block::status::failed:
+    // A short-id collision or a merkle mismatch: the block itself, from the same peer (the
+    // download still counts it as in flight from it).
+    ++st.cmpct_fallbacks;
+    self->send(p.session, send_atom::value,
+               p2p_message{getdata_message{
+                   {{inv_item{static_cast<std::uint32_t>(inv_type::block), pb.hash()}}}}});
+    return;
+  case partial_block::status::invalid:
+    return disconnect(self, id, close_reason::misbehaviour, "invalid compact block messages");
+  }
+}
+
+void on_cmpctblock(sync_pointer self, std::uint64_t id, sync_peer& p,
+                   const cmpctblock_message& msg) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  // Only what we asked for: we never ask for high-bandwidth pushes.
+  if (!p.cmpct_requested || *p.cmpct_requested != block_hash(msg.header))
+    return;
+  p.cmpct_requested.reset();
+  partial_block pb;
+  auto status = pb.init(msg, st.pool, st.spec->max_message_size / min_tx_size);
+  after_reconstruction(self, id, p, std::move(pb), status);
+}
+
+void on_blocktxn(sync_pointer self, std::uint64_t id, sync_peer& p, const blocktxn_message& msg) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  if (!p.cmpct_pending || p.cmpct_pending->hash() != msg.block_hash)
+    return; // not asked for (or no longer): ignored, as Core does
+  auto pb = std::move(*p.cmpct_pending);
+  p.cmpct_pending.reset();
+  auto status = pb.fill(msg);
+  after_reconstruction(self, id, p, std::move(pb), status);
+}
+
 void on_getdata(sync_pointer self, sync_peer& p, const getdata_message& msg) {
   auto& st = self->state;
   notfound_message missing_txs;
@@ -402,6 +532,10 @@ void on_getdata(sync_pointer self, sync_peer& p, const getdata_message& msg) {
       } else {
         missing_txs.items.push_back(item);
       }
+      continue;
+    }
+    if (item.type == static_cast<std::uint32_t>(inv_type::compact_block)) {
+      serve_compact(self, p, item);
       continue;
     }
     if (item.type != static_cast<std::uint32_t>(inv_type::block))
@@ -552,6 +686,11 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
         caf::put(r, "pool-bytes", static_cast<int_t>(st.pool.bytes()));
         caf::put(r, "txs-accepted", static_cast<int_t>(st.txs_accepted));
         caf::put(r, "txs-rejected", static_cast<int_t>(st.txs_rejected));
+        caf::put(r, "compact-rebuilt", static_cast<int_t>(st.cmpct_rebuilt));
+        caf::put(r, "compact-from-pool", static_cast<int_t>(st.cmpct_from_pool));
+        caf::put(r, "compact-requested-txs", static_cast<int_t>(st.cmpct_requested_txs));
+        caf::put(r, "compact-fallbacks", static_cast<int_t>(st.cmpct_fallbacks));
+        caf::put(r, "compact-served", static_cast<int_t>(st.cmpct_served));
         if (v != status_verbosity::info) {
           caf::config_value::list peers;
           for (const auto& [id, p] : st.peers) {
@@ -574,8 +713,11 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
         p.info = std::move(info);
         auto id = p.info.id;
         st.peers.emplace(id, std::move(p));
-        // Ask for new blocks to be announced as headers (BIP130).
+        // Ask for new blocks to be announced as headers (BIP130); we take compact blocks, in
+        // low-bandwidth mode (BIP152: we ask for them).
         self->send(st.peers.at(id).session, send_atom::value, p2p_message{sendheaders_message{}});
+        self->send(st.peers.at(id).session, send_atom::value,
+                   p2p_message{sendcmpct_message{false, compact_block_version}});
         drive_headers(self);
       },
       [self](closed_atom, const peer_closed& closed) {
@@ -612,9 +754,17 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
               else if constexpr (std::is_same_v<T, inv_message>)
                 on_inv(self, id, m);
               else if constexpr (std::is_same_v<T, tx_message>)
-                on_tx(self, id, std::move(m));
+                on_tx(self, id, p, std::move(m));
               else if constexpr (std::is_same_v<T, feefilter_message>)
                 p.feefilter.set(m.feerate);
+              else if constexpr (std::is_same_v<T, sendcmpct_message>)
+                p.compact = p.compact || m.version == compact_block_version;
+              else if constexpr (std::is_same_v<T, cmpctblock_message>)
+                on_cmpctblock(self, id, p, m);
+              else if constexpr (std::is_same_v<T, blocktxn_message>)
+                on_blocktxn(self, id, p, m);
+              else if constexpr (std::is_same_v<T, getblocktxn_message>)
+                on_getblocktxn(self, id, p, m);
             },
             msg);
       },

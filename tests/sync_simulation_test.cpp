@@ -291,3 +291,39 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: a transaction is relayed by inv/getd
   CHECK(caf::get_or(*sync_status(a), "txs-rejected", std::int64_t{0}) == 1);
   CHECK(pool_of(c) == 2);
 }
+
+TEST_CASE_FIXTURE(sim_fixture, "simulation: the block past the tip comes as a compact block, its "
+                               "transactions by getblocktxn") {
+  // The same generated chain, one block longer at A. B, one block behind, fetches that block as
+  // a cmpctblock; its pool is empty, so every transaction but the coinbase comes by getblocktxn.
+  mine(dir.path() / "10.0.0.1", 301);
+  mine(dir.path() / "10.0.0.2", 300);
+  auto a = start_node("10.0.0.1", {}, 1);
+  auto b = start_node("10.0.0.2", {"10.0.0.1:18444"}, 2);
+  REQUIRE(blocks_of(b) == 300);
+  REQUIRE(run_until_synced(b, 301, 10s));
+  auto tip = caf::get_or(*sync_status(a), "tip", std::string{});
+  CHECK(caf::get_or(*sync_status(b), "tip", std::string{"?"}) == tip);
+
+  // The block as A stores it.
+  auto storage = request<caf::actor>(caf::actor_cast<supervisor_actor>(a), whereis_atom::value,
+                                     std::string{"storage"});
+  REQUIRE(storage);
+  hash256 hash{};
+  REQUIRE(from_display_hex(tip, hash));
+  auto raw = request<bytes>(caf::actor_cast<storage_actor>(*storage), get_atom::value,
+                            block_atom::value, hash);
+  REQUIRE(raw);
+  byte_reader r{*raw};
+  auto stored = read_block(r, 100'000);
+  REQUIRE(r.ok());
+  REQUIRE(stored.txs.size() > 1);
+
+  auto sb = *sync_status(b);
+  CHECK(caf::get_or(sb, "compact-rebuilt", std::int64_t{0}) == 1);
+  CHECK(caf::get_or(sb, "compact-from-pool", std::int64_t{-1}) == 0);
+  CHECK(caf::get_or(sb, "compact-requested-txs", std::int64_t{0})
+        == static_cast<std::int64_t>(stored.txs.size() - 1));
+  CHECK(caf::get_or(sb, "compact-fallbacks", std::int64_t{-1}) == 0);
+  CHECK(caf::get_or(*sync_status(a), "compact-served", std::int64_t{0}) == 1);
+}
