@@ -224,7 +224,8 @@ void on_block(sync_pointer self, std::uint64_t id, block_message&& msg) {
 void on_notfound(sync_pointer self, std::uint64_t id, const notfound_message& msg) {
   auto now = self->clock().now();
   for (const auto& item : msg.items)
-    if (item.type == static_cast<std::uint32_t>(inv_type::block))
+    if (item.type == static_cast<std::uint32_t>(inv_type::block)
+        || item.type == static_cast<std::uint32_t>(inv_type::compact_block))
       self->state.download->not_found(id, item.hash, now);
     else if (item.type == static_cast<std::uint32_t>(inv_type::tx))
       self->state.txs_requested.erase(item.hash);
