@@ -20,11 +20,13 @@ constexpr auto headers_timeout = std::chrono::seconds{60};
 /// Headers messages that do not connect to our tree before the peer counts as misbehaving
 /// (Bitcoin Core's MAX_NUM_UNCONNECTING_HEADERS_MSGS).
 constexpr std::uint32_t max_unconnecting_headers = 10;
-/// Block writes handed to storage but not yet confirmed: bounds memory while committing.
 /// Batches being written at once (one on disk, one gathering is enough to keep the disk busy).
 constexpr std::uint32_t max_writes_in_flight = 2;
 constexpr std::size_t max_batch_blocks = 1000;
 constexpr std::size_t max_batch_bytes = std::size_t{32} << 20;
+/// A transaction asked for and not delivered this long may be asked of another announcer (Core's
+/// GETDATA_TX_INTERVAL).
+constexpr auto tx_request_timeout = std::chrono::seconds{60};
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -154,6 +156,7 @@ void commit_ready(sync_pointer self) {
                        + (node == nullptr ? std::string{"unknown header"} : to_string(rejection)));
         break; // what follows the rejected block cannot be committed before it is replaced
       }
+      st.pool.remove_for_block(next->block); // its transactions are confirmed now
       batch_bytes += raw.size();
       batch.push_back(stored_block{node->hash, std::move(raw)});
       nodes.push_back(node);
@@ -208,6 +211,15 @@ void schedule_blocks(sync_pointer self) {
     getdata_message gd;
     for (const auto& h : hashes)
       gd.items.push_back(inv_item{static_cast<std::uint32_t>(inv_type::block), h});
+    // The one block past our tip, from a peer that speaks compact blocks: ask for it compact
+    // (Bitcoin Core does the same when it fetches a newly announced block directly).
+    const auto* node = st.tree->find(hashes.front());
+    if (p.compact && hashes.size() == 1 && node != nullptr && node == &best
+        && node->height == st.commit_tip->height + 1) {
+      gd.items[0].type = static_cast<std::uint32_t>(inv_type::compact_block);
+      p.cmpct_requested = node->hash;
+      p.cmpct_pending.reset();
+    }
     self->send(p.session, send_atom::value, p2p_message{std::move(gd)});
   }
 }
@@ -232,8 +244,11 @@ void on_block(sync_pointer self, std::uint64_t id, block_message&& msg) {
 void on_notfound(sync_pointer self, std::uint64_t id, const notfound_message& msg) {
   auto now = self->clock().now();
   for (const auto& item : msg.items)
-    if (item.type == static_cast<std::uint32_t>(inv_type::block))
+    if (item.type == static_cast<std::uint32_t>(inv_type::block)
+        || item.type == static_cast<std::uint32_t>(inv_type::compact_block))
       self->state.download->not_found(id, item.hash, now);
+    else if (item.type == static_cast<std::uint32_t>(inv_type::tx))
+      self->state.txs_requested.erase(item.hash);
   schedule_blocks(self);
 }
 
@@ -242,13 +257,63 @@ void on_inv(sync_pointer self, std::uint64_t id, const inv_message& msg) {
   auto i = st.peers.find(id);
   if (i == st.peers.end() || !st.loaded)
     return;
+  auto& p = i->second;
+  // Unknown transactions: ask the first announcer.
+  getdata_message wanted;
+  auto now = self->clock().now();
+  for (const auto& item : msg.items) {
+    if (item.type != static_cast<std::uint32_t>(inv_type::tx))
+      continue;
+    p.known.insert(item.hash);
+    if (st.pool.contains(item.hash) || st.txs_requested.contains(item.hash)
+        || st.txs_requested.size() >= st.pool.bounds().max_count)
+      continue; // have it, asked for it, or a pool's worth of requests outstanding
+    st.txs_requested.emplace(item.hash, now);
+    wanted.items.push_back(item);
+  }
+  if (!wanted.items.empty())
+    self->send(p.session, send_atom::value, p2p_message{std::move(wanted)});
   for (const auto& item : msg.items)
     if (item.type == static_cast<std::uint32_t>(inv_type::block)
         && st.tree->find(item.hash) == nullptr) {
       // An unknown block: fetch the headers that lead to it (Bitcoin Core does the same).
-      request_headers(self, i->second);
+      request_headers(self, p);
       return;
     }
+}
+
+/// Announces a transaction now in the pool to every other peer that wants it.
+void relay_tx(sync_pointer self, std::uint64_t from, const tx_pool::entry& e) {
+  auto& st = self->state;
+  for (auto& [id, p] : st.peers) {
+    if (id == from || !p.info.relay || p.known.contains(e.id)
+        || !p.feefilter.should_announce(e.rate))
+      continue;
+    p.known.insert(e.id);
+    self->send(
+        p.session, send_atom::value,
+        p2p_message{inv_message{{inv_item{static_cast<std::uint32_t>(inv_type::tx), e.id}}}});
+  }
+}
+
+void on_tx(sync_pointer self, std::uint64_t id, sync_peer& p, tx_message&& msg) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  auto r = st.pool.add(std::move(msg.tx));
+  st.txs_requested.erase(r.id);
+  p.known.insert(r.id);
+  if (r.rejection == tx_rejection::already_have)
+    return;
+  if (r.rejection != tx_rejection::none) {
+    // Policy, conflicts and a full pool are not the peer's fault; nor is an unchecked one.
+    ++st.txs_rejected;
+    st.log.debug("transaction not accepted",
+                 {{"peer", std::to_string(id)}, {"reason", to_string(r.rejection)}});
+    return;
+  }
+  ++st.txs_accepted;
+  relay_tx(self, id, *st.pool.find(r.id));
 }
 
 void check_stalls(sync_pointer self) {
@@ -355,11 +420,147 @@ void on_getheaders(sync_pointer self, sync_peer& p, const getheaders_message& ms
   self->send(p.session, send_atom::value, p2p_message{headers_message{std::move(headers)}});
 }
 
+/// Decodes a block the store handed out (it was checked before it was stored).
+std::optional<block> decode_stored(const sync_state& st, const bytes& raw) {
+  byte_reader r{raw};
+  auto b = read_block(r, st.spec->max_message_size / min_tx_size);
+  r.expect_end();
+  if (!r.ok())
+    return std::nullopt;
+  return b;
+}
+
+/// Whether `hash` is a stored best-chain block at most `depth` below our best block.
+bool recent_block(const sync_state& st, const hash256& hash, std::uint32_t depth) {
+  const auto* node = st.tree->find(hash);
+  return node != nullptr && st.committed != nullptr && node->height <= st.committed->height
+         && node->height + depth >= st.committed->height && on_best_chain(*st.tree, *node);
+}
+
+/// getdata type 4: a cmpctblock for a recent block (Core: within 5 of the tip), else the block.
+void serve_compact(sync_pointer self, sync_peer& p, const inv_item& item) {
+  auto& st = self->state;
+  auto session = p.session;
+  bool recent = recent_block(st, item.hash, 5);
+  self->request(st.storage, caf::infinite, get_atom::value, block_atom::value, item.hash)
+      .then(
+          [self, session, recent](bytes& raw) {
+            auto& st = self->state;
+            auto b = recent ? decode_stored(st, raw) : std::nullopt;
+            if (!b) {
+              self->send(session, send_atom::value, "block", raw);
+              return;
+            }
+            ++st.cmpct_served;
+            self->send(session, send_atom::value, p2p_message{make_compact_block(*b, st.rng())});
+          },
+          [self, session, item](const caf::error&) {
+            notfound_message nf;
+            nf.items.push_back(item);
+            self->send(session, send_atom::value, p2p_message{std::move(nf)});
+          });
+}
+
+/// getblocktxn: the transactions of a recent block (Core: within 10 of the tip), else the block.
+void on_getblocktxn(sync_pointer self, std::uint64_t id, sync_peer& p,
+                    const getblocktxn_message& msg) {
+  auto& st = self->state;
+  if (!st.loaded || st.tree->find(msg.block_hash) == nullptr)
+    return;
+  auto session = p.session;
+  bool recent = recent_block(st, msg.block_hash, 10);
+  self->request(st.storage, caf::infinite, get_atom::value, block_atom::value, msg.block_hash)
+      .then(
+          [self, id, session, recent, msg](bytes& raw) {
+            auto b = recent ? decode_stored(self->state, raw) : std::nullopt;
+            if (!b) {
+              self->send(session, send_atom::value, "block", raw);
+              return;
+            }
+            auto answer = answer_getblocktxn(*b, msg);
+            if (!answer)
+              return disconnect(self, id, close_reason::misbehaviour,
+                                "getblocktxn for an index outside the block");
+            self->send(session, send_atom::value, p2p_message{std::move(*answer)});
+          },
+          [](const caf::error&) {});
+}
+
+/// Acts on a compact block's reconstruction state (after cmpctblock or blocktxn).
+void after_reconstruction(sync_pointer self, std::uint64_t id, sync_peer& p, partial_block pb,
+                          partial_block::status status) {
+  auto& st = self->state;
+  switch (status) {
+  case partial_block::status::complete:
+    ++st.cmpct_rebuilt;
+    st.cmpct_from_pool += pb.from_pool();
+    on_block(self, id, block_message{pb.take()});
+    return;
+  case partial_block::status::need_txs: {
+    auto request = pb.request();
+    st.cmpct_requested_txs += request.indexes.size();
+    p.cmpct_pending = std::move(pb);
+    self->send(p.session, send_atom::value, p2p_message{std::move(request)});
+    return;
+  }
+  case partial_block::status::failed:
+    // A short-id collision or a merkle mismatch: the block itself, from the same peer (the
+    // download still counts it as in flight from it).
+    ++st.cmpct_fallbacks;
+    self->send(p.session, send_atom::value,
+               p2p_message{getdata_message{
+                   {{inv_item{static_cast<std::uint32_t>(inv_type::block), pb.hash()}}}}});
+    return;
+  case partial_block::status::invalid:
+    return disconnect(self, id, close_reason::misbehaviour, "invalid compact block messages");
+  }
+}
+
+void on_cmpctblock(sync_pointer self, std::uint64_t id, sync_peer& p,
+                   const cmpctblock_message& msg) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  // Only what we asked for: we never ask for high-bandwidth pushes.
+  if (!p.cmpct_requested || *p.cmpct_requested != block_hash(msg.header))
+    return;
+  p.cmpct_requested.reset();
+  partial_block pb;
+  auto status = pb.init(msg, st.pool, st.spec->max_message_size / min_tx_size);
+  after_reconstruction(self, id, p, std::move(pb), status);
+}
+
+void on_blocktxn(sync_pointer self, std::uint64_t id, sync_peer& p, const blocktxn_message& msg) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  if (!p.cmpct_pending || p.cmpct_pending->hash() != msg.block_hash)
+    return; // not asked for (or no longer): ignored, as Core does
+  auto pb = std::move(*p.cmpct_pending);
+  p.cmpct_pending.reset();
+  auto status = pb.fill(msg);
+  after_reconstruction(self, id, p, std::move(pb), status);
+}
+
 void on_getdata(sync_pointer self, sync_peer& p, const getdata_message& msg) {
   auto& st = self->state;
+  notfound_message missing_txs;
   for (const auto& item : msg.items) {
+    if (item.type == static_cast<std::uint32_t>(inv_type::tx)) {
+      if (const auto* e = st.pool.find(item.hash)) {
+        p.known.insert(item.hash);
+        self->send(p.session, send_atom::value, p2p_message{tx_message{e->tx}});
+      } else {
+        missing_txs.items.push_back(item);
+      }
+      continue;
+    }
+    if (item.type == static_cast<std::uint32_t>(inv_type::compact_block)) {
+      serve_compact(self, p, item);
+      continue;
+    }
     if (item.type != static_cast<std::uint32_t>(inv_type::block))
-      continue; // transactions: no mempool to serve from yet
+      continue;
     auto session = p.session;
     self->request(st.storage, caf::infinite, get_atom::value, block_atom::value, item.hash)
         .then([self, session](bytes& raw) { self->send(session, send_atom::value, "block", raw); },
@@ -369,6 +570,8 @@ void on_getdata(sync_pointer self, sync_peer& p, const getdata_message& msg) {
                 self->send(session, send_atom::value, p2p_message{std::move(nf)});
               });
   }
+  if (!missing_txs.items.empty())
+    self->send(p.session, send_atom::value, p2p_message{std::move(missing_txs)});
 }
 
 /// Tells the subscribers (the peer manager) what each peer delivered since the last report and
@@ -555,6 +758,15 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
                 std::chrono::duration_cast<std::chrono::milliseconds>(d.stall_timeout).count()));
         caf::put(download, "writes-in-flight", static_cast<int_t>(st.writes_in_flight));
         caf::put(r, "download", std::move(download));
+        caf::put(r, "pool-txs", static_cast<int_t>(st.pool.size()));
+        caf::put(r, "pool-bytes", static_cast<int_t>(st.pool.bytes()));
+        caf::put(r, "txs-accepted", static_cast<int_t>(st.txs_accepted));
+        caf::put(r, "txs-rejected", static_cast<int_t>(st.txs_rejected));
+        caf::put(r, "compact-rebuilt", static_cast<int_t>(st.cmpct_rebuilt));
+        caf::put(r, "compact-from-pool", static_cast<int_t>(st.cmpct_from_pool));
+        caf::put(r, "compact-requested-txs", static_cast<int_t>(st.cmpct_requested_txs));
+        caf::put(r, "compact-fallbacks", static_cast<int_t>(st.cmpct_fallbacks));
+        caf::put(r, "compact-served", static_cast<int_t>(st.cmpct_served));
         if (v != status_verbosity::info) {
           caf::config_value::list peers;
           for (const auto& [id, p] : st.peers) {
@@ -583,8 +795,11 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
         p.info = std::move(info);
         auto id = p.info.id;
         st.peers.emplace(id, std::move(p));
-        // Ask for new blocks to be announced as headers (BIP130).
+        // Ask for new blocks to be announced as headers (BIP130); we take compact blocks, in
+        // low-bandwidth mode (BIP152: we ask for them).
         self->send(st.peers.at(id).session, send_atom::value, p2p_message{sendheaders_message{}});
+        self->send(st.peers.at(id).session, send_atom::value,
+                   p2p_message{sendcmpct_message{false, compact_block_version}});
         drive_headers(self);
       },
       [self](closed_atom, const peer_closed& closed) {
@@ -620,6 +835,18 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
                 p.wants_headers = true;
               else if constexpr (std::is_same_v<T, inv_message>)
                 on_inv(self, id, m);
+              else if constexpr (std::is_same_v<T, tx_message>)
+                on_tx(self, id, p, std::move(m));
+              else if constexpr (std::is_same_v<T, feefilter_message>)
+                p.feefilter.set(m.feerate);
+              else if constexpr (std::is_same_v<T, sendcmpct_message>)
+                p.compact = p.compact || m.version == compact_block_version;
+              else if constexpr (std::is_same_v<T, cmpctblock_message>)
+                on_cmpctblock(self, id, p, m);
+              else if constexpr (std::is_same_v<T, blocktxn_message>)
+                on_blocktxn(self, id, p, m);
+              else if constexpr (std::is_same_v<T, getblocktxn_message>)
+                on_getblocktxn(self, id, p, m);
             },
             msg);
       },
@@ -634,6 +861,8 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
             if (st.headers_peer == id)
               st.headers_peer.reset();
           }
+        std::erase_if(st.txs_requested,
+                      [&](const auto& kv) { return now - kv.second > tx_request_timeout; });
         check_stalls(self);
         drive_headers(self);
         schedule_blocks(self);

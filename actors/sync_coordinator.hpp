@@ -10,14 +10,28 @@
 // with its data discarded; sync continues from the others.
 //
 // Serving: getheaders is answered from the best chain, getdata from the store.
+//
+// Transactions: `tx` goes into a bounded pool (stateless checks only; no UTXO set) and is
+// announced by `inv` to the other peers that relay, do not know it yet and whose feefilter it
+// passes; `inv` of unknown txids is answered with getdata, `getdata` for txids from the pool.
+// A committed block's transactions (and their double spends) leave the pool.
+//
+// Compact blocks (BIP152 version 1, low bandwidth only): every ready peer is sent
+// sendcmpct(false, 1). A block that is the single next one past our tip is requested as a
+// compact block (getdata type 4) from a peer that sent sendcmpct version 1, rebuilt from the pool
+// (runtime/compact_block) with a getblocktxn for what is missing, and fetched whole if that fails.
+// getdata type 4 and getblocktxn are served from the store. Not yet: high-bandwidth mode and
+// pushing cmpctblock announcements.
 #pragma once
 
 #include "messages/interfaces.hpp"
 #include "runtime/block_download.hpp"
 #include "runtime/chain_spec.hpp"
+#include "runtime/compact_block.hpp"
 #include "runtime/header_tree.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/metrics_client.hpp"
+#include "runtime/tx_pool.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -26,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 
 namespace qtc {
 
@@ -45,6 +60,11 @@ struct sync_peer {
   std::uint64_t reported_headers = 0;
   std::uint64_t reported_blocks = 0;
   std::int32_t reported_height = -1;
+  fee_filter feefilter; ///< its BIP133 minimum: what we announce to it
+  known_txs known;      ///< txids it has (announced, sent, or announced to it)
+  bool compact = false; ///< sent sendcmpct version 1: serves and takes compact blocks
+  std::optional<hash256> cmpct_requested;     ///< asked for with getdata type 4
+  std::optional<partial_block> cmpct_pending; ///< waiting for its blocktxn
 };
 
 struct sync_state {
@@ -72,6 +92,18 @@ struct sync_state {
   std::uint64_t blocks_rejected = 0;
   std::uint64_t unrequested_blocks = 0;
   std::uint64_t headers_received = 0;
+  /// Unconfirmed transactions (stateless checks only: runtime/tx_pool) for relay.
+  tx_pool pool{tx_pool::limits{}};
+  /// Transactions asked for with getdata and when; one request per txid at a time.
+  std::map<hash256, std::chrono::steady_clock::time_point> txs_requested;
+  std::uint64_t txs_accepted = 0;
+  std::uint64_t txs_rejected = 0;
+  std::uint64_t cmpct_rebuilt = 0;             ///< blocks rebuilt from a compact block
+  std::uint64_t cmpct_from_pool = 0;           ///< their transactions found in the pool
+  std::uint64_t cmpct_requested_txs = 0;       ///< their transactions fetched with getblocktxn
+  std::uint64_t cmpct_fallbacks = 0;           ///< compact blocks fetched whole after all
+  std::uint64_t cmpct_served = 0;              ///< cmpctblock messages sent
+  std::mt19937_64 rng{std::random_device{}()}; ///< compact block nonces
   static inline const char* name = "sync";
 };
 

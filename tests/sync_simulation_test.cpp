@@ -1,7 +1,9 @@
 // Whole nodes (storage, sync coordinator, peer manager, peer sessions with Noise) on the
 // simulator's in-memory network, in virtual time: a fresh node syncs from serving nodes, a
-// silent peer is detected as stalling and sync completes from the others.
+// silent peer is detected as stalling and sync completes from the others; transactions are
+// relayed, honouring feefilter.
 #include "support/node_simulation.hpp"
+#include "support/tx_fixtures.hpp"
 
 using namespace qtc;
 using namespace qtc::test;
@@ -129,4 +131,97 @@ TEST_CASE_FIXTURE(sim_fixture,
   self->send(pm_a, peer_msg_atom::value, static_cast<std::uint64_t>(b_id), p2p_message{flood});
   run();
   CHECK(known_by(a) - after <= 1);
+}
+
+TEST_CASE_FIXTURE(sim_fixture, "simulation: a transaction is relayed by inv/getdata/tx, and a "
+                               "peer's feefilter is honoured") {
+  // B and C connect to A. A transaction "from B" reaches A's coordinator; A announces it to C
+  // (not back to B), C asks for it and pools it.
+  auto a = start_node("10.0.0.1", {}, 1);
+  auto b = start_node("10.0.0.2", {"10.0.0.1:18444"}, 2);
+  auto c = start_node("10.0.0.3", {"10.0.0.1:18444"}, 3);
+  advance_in_steps(2s, 10ms);
+  auto pool_of = [&](const caf::actor& root) {
+    auto s = sync_status(root);
+    REQUIRE(s);
+    return caf::get_or(*s, "pool-txs", std::int64_t{-1});
+  };
+  auto id_at_a = [&](const std::string& ip) {
+    auto s = sync_status(a);
+    REQUIRE(s);
+    for (const auto& p : caf::get_or(*s, "peer-state", caf::config_value::list{}))
+      if (caf::get_or(caf::get<caf::settings>(p), "remote", std::string{}).rfind(ip + ":", 0) == 0)
+        return static_cast<std::uint64_t>(
+            caf::get_or(caf::get<caf::settings>(p), "id", std::int64_t{0}));
+    FAIL("no peer " << ip << " at A");
+    return std::uint64_t{0};
+  };
+  auto b_id = id_at_a("10.0.0.2");
+  auto c_id = id_at_a("10.0.0.3");
+  auto found = sync_of(a);
+  REQUIRE(found);
+  auto sync_a = *found;
+  auto from_b = [&](const transaction& tx) {
+    self->send(sync_a, peer_msg_atom::value, b_id, p2p_message{tx_message{tx}});
+    advance_in_steps(1s, 10ms);
+  };
+
+  from_b(test::spend_of(1));
+  CHECK(pool_of(a) == 1);
+  CHECK(pool_of(c) == 1); // inv -> getdata -> tx over the Noise sessions
+  CHECK(pool_of(b) == 0); // not announced back to where it came from
+  // C does not announce it back to A either (A is known to have it): A still counts one.
+  CHECK(caf::get_or(*sync_status(a), "txs-accepted", std::int64_t{0}) == 1);
+
+  // C asks for transactions paying at least 1000 per kB: this node cannot know any fee, so C
+  // hears of no more transactions until it lifts the filter.
+  self->send(sync_a, peer_msg_atom::value, c_id, p2p_message{feefilter_message{1000}});
+  from_b(test::spend_of(2));
+  CHECK(pool_of(a) == 2);
+  CHECK(pool_of(c) == 1);
+  self->send(sync_a, peer_msg_atom::value, c_id, p2p_message{feefilter_message{0}});
+  from_b(test::spend_of(3));
+  CHECK(pool_of(a) == 3);
+  CHECK(pool_of(c) == 2);
+  // An invalid transaction is counted and not relayed.
+  from_b(test::coinbase_at(9));
+  CHECK(pool_of(a) == 3);
+  CHECK(caf::get_or(*sync_status(a), "txs-rejected", std::int64_t{0}) == 1);
+  CHECK(pool_of(c) == 2);
+}
+
+TEST_CASE_FIXTURE(sim_fixture, "simulation: the block past the tip comes as a compact block, its "
+                               "transactions by getblocktxn") {
+  // The same generated chain, one block longer at A. B, one block behind, fetches that block as
+  // a cmpctblock; its pool is empty, so every transaction but the coinbase comes by getblocktxn.
+  mine(dir.path() / "10.0.0.1", 301);
+  mine(dir.path() / "10.0.0.2", 300);
+  auto a = start_node("10.0.0.1", {}, 1);
+  auto b = start_node("10.0.0.2", {"10.0.0.1:18444"}, 2);
+  REQUIRE(blocks_of(b) == 300);
+  REQUIRE(run_until_synced(b, 301, 10s));
+  auto tip = caf::get_or(*sync_status(a), "tip", std::string{});
+  CHECK(caf::get_or(*sync_status(b), "tip", std::string{"?"}) == tip);
+
+  // The block as A stores it.
+  auto storage = request<caf::actor>(caf::actor_cast<supervisor_actor>(a), whereis_atom::value,
+                                     std::string{"storage"});
+  REQUIRE(storage);
+  hash256 hash{};
+  REQUIRE(from_display_hex(tip, hash));
+  auto raw = request<bytes>(caf::actor_cast<storage_actor>(*storage), get_atom::value,
+                            block_atom::value, hash);
+  REQUIRE(raw);
+  byte_reader r{*raw};
+  auto stored = read_block(r, 100'000);
+  REQUIRE(r.ok());
+  REQUIRE(stored.txs.size() > 1);
+
+  auto sb = *sync_status(b);
+  CHECK(caf::get_or(sb, "compact-rebuilt", std::int64_t{0}) == 1);
+  CHECK(caf::get_or(sb, "compact-from-pool", std::int64_t{-1}) == 0);
+  CHECK(caf::get_or(sb, "compact-requested-txs", std::int64_t{0})
+        == static_cast<std::int64_t>(stored.txs.size() - 1));
+  CHECK(caf::get_or(sb, "compact-fallbacks", std::int64_t{-1}) == 0);
+  CHECK(caf::get_or(*sync_status(a), "compact-served", std::int64_t{0}) == 1);
 }

@@ -79,13 +79,19 @@ struct sim_fixture : simulation {
     return root;
   }
 
-  std::optional<caf::settings> sync_status(const caf::actor& root) {
+  std::optional<sync_actor> sync_of(const caf::actor& root) {
     auto sync = request<caf::actor>(caf::actor_cast<supervisor_actor>(root), whereis_atom::value,
                                     std::string{"sync"});
     if (!sync)
       return std::nullopt;
-    return request<status_report>(caf::actor_cast<sync_actor>(*sync), status_atom::value,
-                                  status_verbosity::detailed);
+    return caf::actor_cast<sync_actor>(*sync);
+  }
+
+  std::optional<caf::settings> sync_status(const caf::actor& root) {
+    auto sync = sync_of(root);
+    if (!sync)
+      return std::nullopt;
+    return request<status_report>(*sync, status_atom::value, status_verbosity::detailed);
   }
 
   /// The node's peer manager.
