@@ -189,7 +189,7 @@ TEST_CASE_FIXTURE(sim_fixture,
 }
 
 TEST_CASE_FIXTURE(sim_fixture, "simulation: headers before an invalid one are kept and stored, "
-                               "the sender is dropped as invalid_data and banned") {
+                               "the sender is dropped as invalid-data and banned") {
   mine(dir.path() / "10.0.0.1", 300);
   mine(dir.path() / "10.0.0.2", 300);
   // The same chain (same seed) once more, to read headers from while the nodes hold theirs.
@@ -246,7 +246,7 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: headers before an invalid one are ke
   REQUIRE(stored);
   CHECK(stored->size() == 301);
   auto pm = peer_manager_status(fresh);
-  CHECK(caf::get_or(pm, "closed-by-reason.invalid_data", std::int64_t{0}) == 1);
+  CHECK(caf::get_or(pm, "closed-by-reason.invalid-data", std::int64_t{0}) == 1);
   CHECK(caf::get_or(pm, "banned", std::int64_t{0}) == 1);
 }
 
