@@ -49,6 +49,7 @@
 #include <netinet/in.h>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/socket.h>
 #include <unordered_map>
 #include <variant>
@@ -93,33 +94,26 @@ struct options {
   bool check_only = false;
 };
 
-std::string to_string(corruption m) {
-  switch (m) {
-  case corruption::pow:
-    return "pow";
-  case corruption::difficulty:
-    return "difficulty";
-  case corruption::time:
-    return "time";
-  case corruption::gap:
-    return "gap";
-  }
-  return "?";
+/// Each mode's name (as --corrupt takes it) and what the header tree must say about its header.
+struct corruption_mode {
+  corruption mode;
+  std::string_view name;
+  header_rejection rejection;
+};
+constexpr corruption_mode corruption_modes[] = {
+    {corruption::pow, "pow", header_rejection::bad_proof_of_work},
+    {corruption::difficulty, "difficulty", header_rejection::bad_difficulty},
+    {corruption::time, "time", header_rejection::time_too_old},
+    {corruption::gap, "gap", header_rejection::unknown_parent},
+};
+
+const corruption_mode& mode_info(corruption m) {
+  return *std::find_if(std::begin(corruption_modes), std::end(corruption_modes),
+                       [m](const auto& x) { return x.mode == m; });
 }
 
-/// What the header tree must say about the bad header of each mode.
-header_rejection expected_rejection(corruption m) {
-  switch (m) {
-  case corruption::pow:
-    return header_rejection::bad_proof_of_work;
-  case corruption::difficulty:
-    return header_rejection::bad_difficulty;
-  case corruption::time:
-    return header_rejection::time_too_old;
-  case corruption::gap:
-    return header_rejection::unknown_parent;
-  }
-  return header_rejection::none;
+std::string to_string(corruption m) {
+  return std::string{mode_info(m).name};
 }
 
 /// "a.b.c.d:port" or "[v6]:port".
@@ -167,16 +161,11 @@ std::variant<options, int> parse(int argc, char** argv) {
       if (!parse_listen(value, o))
         return bad("--listen: expected IP:PORT (IPv6 as [addr]:PORT), got \"" + value + "\"");
     } else if (key == "--corrupt" && has_value) {
-      if (value == "pow")
-        o.mode = corruption::pow;
-      else if (value == "difficulty")
-        o.mode = corruption::difficulty;
-      else if (value == "time")
-        o.mode = corruption::time;
-      else if (value == "gap")
-        o.mode = corruption::gap;
-      else
+      auto known = std::find_if(std::begin(corruption_modes), std::end(corruption_modes),
+                                [&](const auto& x) { return x.name == value; });
+      if (known == std::end(corruption_modes))
         return bad("--corrupt: expected pow, difficulty, time or gap, got \"" + value + "\"");
+      o.mode = known->mode;
     } else if (key == "--bad-height" && has_value) {
       char* end = nullptr;
       o.bad_height = std::strtoull(value.c_str(), &end, 10);
@@ -340,10 +329,10 @@ std::optional<bad_chain> build_chain(const chain_spec& spec, const chain_store& 
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
   chain.rejection = tree.accept(*bad, now).rejection;
-  if (chain.rejection != expected_rejection(o.mode)) {
+  if (chain.rejection != mode_info(o.mode).rejection) {
     error = "internal error: the " + to_string(o.mode) + " header at height "
             + std::to_string(bad_height) + " is judged " + to_string(chain.rejection) + ", not "
-            + to_string(expected_rejection(o.mode));
+            + to_string(mode_info(o.mode).rejection);
     return std::nullopt;
   }
   chain.headers.push_back(*bad);
