@@ -8,6 +8,7 @@
 #include "runtime/hex.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace qtc {
 
@@ -342,6 +343,10 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
   }
   auto now = unix_now();
   std::vector<stored_header> fresh;
+  // Set when a header is invalid: the peer is disconnected once the valid headers before it,
+  // which the tree has already taken, are stored too (else the store misses them for good: a
+  // duplicate is never stored again).
+  std::optional<std::pair<close_reason, std::string>> violation;
   for (std::size_t k = 0; k < msg.headers.size(); ++k) {
     const auto& h = msg.headers[k];
     auto r = st.tree->accept(h, now);
@@ -354,17 +359,20 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
         request_headers(self, p);
         return;
       }
-      return disconnect(self, id, close_reason::invalid_data, "non-continuous headers");
+      violation.emplace(close_reason::invalid_data, "non-continuous headers");
+      break;
     }
     if (r.rejection == header_rejection::time_too_new)
       break; // may become valid later; not the peer's fault (Bitcoin Core does not punish it)
-    if (r.rejection != header_rejection::none)
-      return disconnect(self, id, close_reason::invalid_data,
+    if (r.rejection != header_rejection::none) {
+      violation.emplace(close_reason::invalid_data,
                         "invalid header at height "
                             + std::to_string(st.tree->find(h.prev_block) != nullptr
                                                  ? st.tree->find(h.prev_block)->height + 1
                                                  : 0)
                             + ": " + to_string(r.rejection));
+      break;
+    }
     if (p.best_known == nullptr || r.node->chain_work > p.best_known->chain_work)
       p.best_known = r.node;
     if (!r.duplicate) {
@@ -380,6 +388,8 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
                 self->state.log.error("cannot store headers", {{"reason", render_error(err)}});
                 self->quit(err);
               });
+  if (violation)
+    return disconnect(self, id, violation->first, std::move(violation->second));
   if (msg.headers.size() == max_headers_results) {
     request_headers(self, p); // there is more
   } else if (st.headers_peer == id) {

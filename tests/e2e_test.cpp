@@ -2,8 +2,9 @@
 // spec finds its peers through DNS seeds (a real dnsmasq), connects over Noise, and syncs a
 // 10,000-block chain from four serving qtcnode processes on loopback addresses; then the same
 // under trouble (a dead resolver and an NXDOMAIN seed, DNS that answers nothing, a serving node
-// killed mid-sync, the fresh node killed mid-sync and restarted). Real processes, real sockets,
-// real DNS. Each case uses its own 127.0.X.0/24 so cases can run in parallel.
+// killed mid-sync, the fresh node killed mid-sync and restarted, a peer serving an invalid header
+// chain). Real processes, real sockets, real DNS. Each case uses its own 127.0.X.0/24 so cases can
+// run in parallel.
 #include "support/process.hpp"
 
 #include <doctest/doctest.h>
@@ -25,6 +26,7 @@ namespace {
 
 const std::string qtcnode = QTCNODE_BINARY;
 const std::string chaingen = QTC_CHAINGEN_BINARY;
+const std::string badpeer = QTC_BADPEER_BINARY;
 const std::filesystem::path source_dir = QTC_SOURCE_DIR;
 const std::string dnsmasq = "/usr/sbin/dnsmasq";
 constexpr int chain_length = 10000;
@@ -75,6 +77,7 @@ struct e2e_network {
   std::unique_ptr<child_process> dns;
   std::vector<std::unique_ptr<child_process>> serving;
   std::unique_ptr<child_process> fresh;
+  std::unique_ptr<child_process> bad; ///< qtc-badpeer on .15, when started
   std::filesystem::path spec_file;
 
   explicit e2e_network(int subnet) : subnet(subnet) {
@@ -89,7 +92,7 @@ struct e2e_network {
   }
 
   ~e2e_network() {
-    for (auto* p : {&fresh, &dns})
+    for (auto* p : {&fresh, &dns, &bad})
       if (*p)
         (*p)->signal(SIGKILL);
     for (auto& s : serving)
@@ -119,9 +122,10 @@ struct e2e_network {
     spec_file = dir.write("regtest.toml", text);
   }
 
-  /// dnsmasq answering the spec's seed names: seed1 A -> serving 1 and 2; seed2 SRV -> a name
-  /// of serving 3; seed2 TXT -> serving 4 by address. With `empty`, it knows no name at all.
-  void start_dns(bool empty = false) {
+  /// dnsmasq answering the spec's seed names: seed1 A -> serving 1 and 2 (and the bad peer on
+  /// .15 with `with_bad_peer`); seed2 SRV -> a name of serving 3; seed2 TXT -> serving 4 by
+  /// address. With `empty`, it knows no name at all.
+  void start_dns(bool empty = false, bool with_bad_peer = false) {
     std::vector<std::string> args{"--keep-in-foreground",
                                   "--no-resolv",
                                   "--no-hosts",
@@ -135,6 +139,8 @@ struct e2e_network {
     if (!empty) {
       args.push_back("--host-record=seed1.regtest.quantumcoin.test," + ip(11));
       args.push_back("--host-record=seed1.regtest.quantumcoin.test," + ip(12));
+      if (with_bad_peer)
+        args.push_back("--host-record=seed1.regtest.quantumcoin.test," + ip(15));
       args.push_back("--host-record=node3.regtest.quantumcoin.test," + ip(13));
       args.push_back("--srv-host=seed2.regtest.quantumcoin.test,node3.regtest.quantumcoin.test,"
                      "18444");
@@ -176,6 +182,23 @@ struct e2e_network {
     }
   }
 
+  /// qtc-badpeer on .15:18444 with its own copy of the chain, serving it with the header at
+  /// `bad_height` corrupted as `mode` says.
+  void start_bad_peer(const std::string& mode, int bad_height) {
+    auto data = dir.path() / "badpeer";
+    std::filesystem::create_directories(data);
+    std::string unused;
+    std::filesystem::copy(generated_chain(unused) / "chain", data / "chain",
+                          std::filesystem::copy_options::recursive);
+    bad = std::make_unique<child_process>(
+        badpeer,
+        std::vector<std::string>{"--chain-spec=" + spec_file.string(),
+                                 "--data-dir=" + data.string(), "--listen=" + ip(15) + ":18444",
+                                 "--corrupt=" + mode, "--bad-height=" + std::to_string(bad_height)},
+        dir.path() / "badpeer.log");
+    REQUIRE_MESSAGE(bad->wait_for_line("listening on", 60s), bad->output());
+  }
+
   void start_fresh(const std::string& dns_servers) {
     fresh = std::make_unique<child_process>(qtcnode, node_args("fresh", ip(20), dns_servers),
                                             dir.path() / "fresh.log");
@@ -187,6 +210,16 @@ struct e2e_network {
     REQUIRE_MESSAGE(done, fresh->output());
     CHECK(field_value(*done, "height") == std::to_string(chain_length));
     CHECK(field_value(*done, "tip") == tip);
+  }
+
+  /// The fresh node's log lines that contain both `a` and `b`.
+  std::vector<std::string> lines_with(const std::string& a, const std::string& b) const {
+    std::vector<std::string> out;
+    std::istringstream lines{fresh->output()};
+    for (std::string line; std::getline(lines, line);)
+      if (line.find(a) != std::string::npos && line.find(b) != std::string::npos)
+        out.push_back(line);
+    return out;
   }
 
   std::size_t count(const std::string& needle) const {
@@ -295,5 +328,51 @@ TEST_SUITE("e2e") {
     CHECK(blocks > 0);
     MESSAGE("resumed at block " << blocks);
     net.expect_synced();
+  }
+
+  TEST_CASE("e2e: a peer serving an invalid header chain is disconnected, banned, and sync "
+            "completes") {
+    e2e_network net{66};
+    net.start_dns(false, true);
+    net.start_serving();
+    // The header at 5000 misses its target; the bad peer announces the 2000 headers ending at
+    // it as soon as a peer is ready, and answers getheaders from the same chain.
+    net.start_bad_peer("pow", 5000);
+    net.start_fresh(net.dns_server());
+    auto bad_remote = "remote=" + net.ip(15) + ":18444";
+    // The fresh node found the bad peer through DNS, completed both handshakes with it (else this
+    // test proves nothing), and banned it for invalid data ...
+    auto banned = net.fresh->wait_for_line("msg=\"peer banned\" " + bad_remote, 180s);
+    REQUIRE_MESSAGE(banned, net.fresh->output());
+    CHECK(field_value(*banned, "reason").value_or("(none)") == "invalid-data");
+    // ... while syncing every block from the honest nodes to their tip.
+    net.expect_synced();
+    auto connected = net.lines_with("msg=\"peer connected\"", bad_remote + " type=outbound-");
+    CHECK_MESSAGE(connected.size() == 1, net.fresh->output()); // banned: never dialled again
+    CHECK(net.count("msg=\"peer connected\"") >= 5);
+    auto bad_log = net.bad->output();
+    CHECK_MESSAGE(bad_log.find("peer ready remote=" + net.ip(20) + ":") != std::string::npos,
+                  bad_log);
+    CHECK(bad_log.find("invalid=yes") != std::string::npos);
+    // The sync coordinator's header checks closed the session, naming the header and the rule.
+    auto disconnected = net.lines_with("msg=\"peer disconnected\"", bad_remote);
+    REQUIRE_MESSAGE(disconnected.size() == 1, net.fresh->output());
+    CHECK(field_value(disconnected[0], "reason").value_or("(none)") == "invalid-data");
+    CHECK(field_value(disconnected[0], "detail").value_or("(none)")
+          == "invalid header at height 5000: bad_proof_of_work");
+    // No honest node was punished.
+    CHECK(net.count("msg=\"peer banned\"") == 1);
+    CHECK_MESSAGE(net.bad->wait_for_line("connection closed remote=" + net.ip(20), 10s),
+                  net.bad->output());
+    // Every header the fresh node accepted is in its store, also those that came from the bad
+    // peer in front of the bad one: a restart loads the whole chain.
+    net.fresh->signal(SIGTERM);
+    REQUIRE(net.fresh->wait(30s) == 0);
+    net.start_fresh(net.dns_server());
+    auto loaded = net.fresh->wait_for_line("msg=\"chain loaded\"", 30s);
+    REQUIRE_MESSAGE(loaded, net.fresh->output());
+    CHECK(field_value(*loaded, "headers").value_or("(none)") == std::to_string(chain_length));
+    CHECK(field_value(*loaded, "blocks").value_or("(none)") == std::to_string(chain_length));
+    CHECK(field_value(*loaded, "tip").value_or("(none)") == net.tip);
   }
 }

@@ -1,7 +1,11 @@
 // Whole nodes (storage, sync coordinator, peer manager, peer sessions with Noise) on the
 // simulator's in-memory network, in virtual time: a fresh node syncs from serving nodes, a
-// silent peer is detected as stalling and sync completes from the others; transactions are
-// relayed, honouring feefilter.
+// silent peer is detected as stalling and sync completes from the others, a peer whose headers
+// turn invalid is dropped without losing the valid ones it sent first; transactions are relayed,
+// honouring feefilter.
+#include "runtime/chain_store.hpp"
+#include "runtime/header_tree.hpp"
+#include "runtime/pow.hpp"
 #include "support/node_simulation.hpp"
 #include "support/tx_fixtures.hpp"
 
@@ -85,6 +89,68 @@ TEST_CASE_FIXTURE(sim_fixture,
                     std::int64_t{0})
         == 1);
   MESSAGE("synced despite the silent peer in " << *took << " virtual ms");
+}
+
+TEST_CASE_FIXTURE(sim_fixture, "simulation: headers before an invalid one are kept and stored, "
+                               "the sender is dropped as invalid-data and banned") {
+  mine(dir.path() / "10.0.0.1", 300);
+  mine(dir.path() / "10.0.0.2", 300);
+  // The same chain (same seed) once more, to read headers from while the nodes hold theirs.
+  mine(dir.path() / "source", 300);
+  std::vector<block_header> chain;
+  {
+    std::string error;
+    auto store = chain_store::open(
+        dir.path() / "source" / "chain",
+        chain_identity{spec->network, block_hash(make_genesis_block(*spec).header)}, error);
+    REQUIRE_MESSAGE(store, error);
+    for (auto hash = store->best_block().value();;) {
+      auto h = store->header(hash).value();
+      chain.insert(chain.begin(), h.header);
+      if (h.height == 0)
+        break;
+      hash = h.header.prev_block;
+    }
+  }
+  REQUIRE(chain.size() == 301);
+  start_node("10.0.0.1", {}, 1);
+  start_node("10.0.0.2", {}, 2);
+  auto fresh = start_node("10.0.0.9", {"10.0.0.1:18444", "10.0.0.2:18444"}, 9);
+  // As soon as node 1's session is ready at the fresh node, and before any headers arrived (they
+  // are a 40 ms round trip away), node 1 "sends" headers 1..150 and then a header 151 whose hash
+  // misses its target.
+  std::int64_t node1 = 0;
+  for (int i = 0; i < 500 && node1 == 0; ++i) {
+    advance(1ms);
+    if (auto status = sync_status(fresh))
+      for (const auto& p : caf::get_or(*status, "peer-state", caf::config_value::list{}))
+        if (caf::get_or(caf::get<caf::settings>(p), "remote", std::string{}) == "10.0.0.1:18444")
+          node1 = caf::get_or(caf::get<caf::settings>(p), "id", std::int64_t{0});
+  }
+  REQUIRE(node1 != 0);
+  REQUIRE(caf::get_or(*sync_status(fresh), "headers", std::int64_t{-1}) == 0);
+  headers_message msg;
+  msg.headers.assign(chain.begin() + 1, chain.begin() + 152);
+  auto limit = chain_params::from(*spec).pow_limit.to_big_endian();
+  auto& bad = msg.headers.back();
+  do
+    ++bad.nonce;
+  while (check_proof_of_work(block_hash(bad), bad.bits, limit));
+  self->send(caf::actor_cast<sync_actor>(component(fresh, "sync")), peer_msg_atom::value,
+             static_cast<std::uint64_t>(node1), p2p_message{msg});
+  run();
+  CHECK(caf::get_or(*sync_status(fresh), "headers", std::int64_t{-1}) == 150);
+  REQUIRE(run_until_synced(fresh, 300, 60s));
+  // Node 2 sent the first 150 headers again, as duplicates: the store has them only because
+  // they were stored when node 1's message brought them.
+  auto stored = request<std::vector<stored_header>>(
+      caf::actor_cast<storage_actor>(component(fresh, "storage")), get_atom::value,
+      headers_atom::value);
+  REQUIRE(stored);
+  CHECK(stored->size() == 301);
+  auto pm = pool_status(fresh, status_verbosity::info);
+  CHECK(caf::get_or(pm, "closed-by-reason.invalid-data", std::int64_t{0}) == 1);
+  CHECK(caf::get_or(pm, "banned", std::int64_t{0}) == 1);
 }
 
 TEST_CASE_FIXTURE(sim_fixture,

@@ -94,6 +94,14 @@ struct sim_fixture : simulation {
     return request<status_report>(*sync, status_atom::value, status_verbosity::detailed);
   }
 
+  /// A component of a node, by its name in the node's supervision tree.
+  caf::actor component(const caf::actor& root, const std::string& name) {
+    auto a =
+        request<caf::actor>(caf::actor_cast<supervisor_actor>(root), whereis_atom::value, name);
+    REQUIRE_MESSAGE(a, name);
+    return *a;
+  }
+
   /// The node's peer manager.
   peer_manager_actor peers_of(const caf::actor& root) {
     auto pm = request<caf::actor>(caf::actor_cast<supervisor_actor>(root), whereis_atom::value,
