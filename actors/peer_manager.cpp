@@ -140,7 +140,7 @@ void save_addresses(peer_manager_pointer self) {
 std::size_t ready_count(const peer_manager_state& st) {
   std::size_t n = 0;
   for (const auto& [id, e] : st.entries)
-    n += e.ready ? 1 : 0;
+    n += e.ready && !e.closing ? 1 : 0; // a feeler's moment of readiness is not a connection
   return n;
 }
 
@@ -251,6 +251,15 @@ std::size_t pending_connects(const peer_manager_state& st) {
   return n;
 }
 
+/// The network groups of our outbound peers: a new outbound peer comes from another one.
+std::set<std::vector<std::uint8_t>> outbound_groups(const peer_manager_state& st) {
+  std::set<std::vector<std::uint8_t>> used;
+  for (const auto& [id, e] : st.entries)
+    if (e.type != connection_type::inbound && !e.closing)
+      used.insert(network_group(e.ip, st.spec->allow_private_addresses));
+  return used;
+}
+
 /// Asks the supervisor for the sync coordinator (again after it restarted); retries until found.
 void fill_slots(peer_manager_pointer self);
 
@@ -298,13 +307,10 @@ void fill_slots(peer_manager_pointer self) {
   }
   if (!st.pool.connect.empty())
     return; // --connect: only the operator's peers
-  std::set<std::vector<std::uint8_t>> used;
+  auto used = outbound_groups(st);
   std::set<std::pair<ip_bytes, std::uint16_t>> connected;
-  for (const auto& [id, e] : st.entries) {
+  for (const auto& [id, e] : st.entries)
     connected.emplace(e.ip, e.port);
-    if (e.type != connection_type::inbound && !e.closing)
-      used.insert(network_group(e.ip, st.spec->allow_private_addresses));
-  }
   auto want = [&](connection_type t, std::uint32_t slots) { return count_type(st, t) < slots; };
   while (pending_connects(st) < st.pool.max_pending_connects) {
     connection_type type;
@@ -502,14 +508,6 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
                                        {"new", std::to_string(added)},
                                        {"rate_limited", std::to_string(e.addresses_rate_limited)}});
   }
-}
-
-std::set<std::vector<std::uint8_t>> outbound_groups(const peer_manager_state& st) {
-  std::set<std::vector<std::uint8_t>> used;
-  for (const auto& [id, e] : st.entries)
-    if (e.type != connection_type::inbound && !e.closing)
-      used.insert(network_group(e.ip, st.spec->allow_private_addresses));
-  return used;
 }
 
 /// Asks the supervisor for the DNS seeder (again after it restarted).
