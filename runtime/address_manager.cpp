@@ -207,7 +207,9 @@ address_manager::select(const std::set<std::vector<std::uint8_t>>& used_groups, 
   auto eligible = [&](const entry& e) {
     if (used_groups.contains(network_group(e.peer.ip, allow_private_)))
       return false;
-    if (e.last_try != 0 && now - e.last_try < recent_try)
+    // An attempt in the last minute that has not (yet) succeeded rules the address out; one that
+    // succeeded does not: a restarted node reconnects to the peers it had at once.
+    if (e.last_try != 0 && now - e.last_try < recent_try && e.last_try > e.last_success)
       return false;
     auto backoff =
         std::min<std::int64_t>(std::int64_t{1} << std::min<std::uint32_t>(e.attempts, 10), 600);

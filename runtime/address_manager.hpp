@@ -73,8 +73,8 @@ public:
   void learned_tls_only(const ip_bytes& ip, std::uint16_t port);
 
   /// An address to connect to: tried or new at even odds, biased against recent failures, not in
-  /// `used_groups`, not tried in the last 60 s, and not retried before its backoff (2^attempts s,
-  /// at most 10 min) has passed.
+  /// `used_groups`, not tried in the last 60 s unless that attempt succeeded, and not retried
+  /// before its backoff (2^attempts s, at most 10 min) has passed.
   /// `new_only`: from the new table only (a feeler tests an address never connected to).
   std::optional<discovered_peer> select(const std::set<std::vector<std::uint8_t>>& used_groups,
                                         std::int64_t now, bool new_only = false);

@@ -74,6 +74,19 @@ TEST_CASE("address manager: select skips used groups and backs off failures") {
   CHECK(am.select(used, now + 61));       // backoff after one failure: 2 s, and 60 s passed
 }
 
+TEST_CASE("address manager: an address just connected to may be chosen again at once") {
+  // A node restarted seconds after it connected to its peers reconnects at once; an attempt
+  // still under way (or given up without success) keeps the address out for a minute.
+  address_manager am{key(2), false, 11};
+  am.add({peer(7, 7, 7, 7)}, ipv4(9, 9, 9, 9), now);
+  am.attempt(ipv4(7, 7, 7, 7), 8333, false, now);
+  CHECK_FALSE(am.select({}, now + 5)); // connecting
+  am.good(ipv4(7, 7, 7, 7), 8333, now + 1);
+  CHECK(am.select({}, now + 5)); // connected: a restart may dial it again
+  am.attempt(ipv4(7, 7, 7, 7), 8333, false, now + 10);
+  CHECK_FALSE(am.select({}, now + 20)); // e.g. replaced as a poor peer: not again at once
+}
+
 TEST_CASE("address manager: getaddr samples are capped and exclude terrible entries") {
   address_manager am{key(3), false, 5};
   std::vector<discovered_peer> many;
