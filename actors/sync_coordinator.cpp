@@ -117,19 +117,49 @@ std::uint32_t servable_height(const sync_state& st, const sync_peer& p) {
   return h;
 }
 
-/// Announces a newly committed block to every peer (BIP130 headers where asked, inv otherwise).
-void announce(sync_pointer self, const header_node& node) {
+/// Announces a newly committed block to every peer: pushed as cmpctblock to peers that asked for
+/// high-bandwidth mode (`b`: the block, given for the new tip only), BIP130 headers where asked,
+/// inv otherwise.
+void announce(sync_pointer self, const header_node& node, const block* b) {
   auto& st = self->state;
   for (auto& [id, p] : st.peers) {
     if (p.best_known != nullptr && p.best_known->chain_work >= node.chain_work)
       continue; // it has it (it probably sent it)
-    if (p.wants_headers)
+    if (b != nullptr && p.wants_cmpct_push) {
+      ++st.cmpct_served;
+      ++st.cmpct_announced;
+      self->send(p.session, send_atom::value, p2p_message{make_compact_block(*b, st.rng())});
+    } else if (p.wants_headers)
       self->send(p.session, send_atom::value, p2p_message{headers_message{{node.header}}});
     else
       self->send(p.session, send_atom::value,
                  p2p_message{inv_message{
                      {inv_item{static_cast<std::uint32_t>(inv_type::block), node.hash}}}});
   }
+}
+
+/// A valid block that became our new tip after initial sync was first delivered by `from`:
+/// Core makes such a compact peer high bandwidth (the last three to do so), so that the next
+/// block reaches us one round trip sooner. A local submission (no peer) changes nothing.
+void note_first_delivery(sync_pointer self, const header_node& node, std::uint64_t from) {
+  auto& st = self->state;
+  auto i = st.peers.find(from);
+  if (!st.synced_once || i == st.peers.end() || !i->second.compact || &node != &st.tree->best())
+    return;
+  // A peer that is already high bandwidth becomes the most recent one; no message.
+  auto change = st.hb_peers.delivered_first(from, i->second.info.type != connection_type::inbound);
+  auto tell = [&](std::optional<std::uint64_t> id, bool on) {
+    if (!id)
+      return;
+    if (auto j = st.peers.find(*id); j != st.peers.end()) {
+      st.log.info(on ? "high-bandwidth peer added" : "high-bandwidth peer dropped",
+                  {{"peer", std::to_string(*id)}, {"remote", j->second.info.remote}});
+      self->send(j->second.session, send_atom::value,
+                 p2p_message{sendcmpct_message{on, compact_block_version}});
+    }
+  };
+  tell(change.enable, true);
+  tell(change.disable, false);
 }
 
 /// Validates the blocks that are next in height order and hands them to storage in batches: all
@@ -142,6 +172,7 @@ void commit_ready(sync_pointer self) {
     std::vector<stored_block> batch;
     std::vector<const header_node*> nodes;
     std::size_t batch_bytes = 0;
+    std::optional<block> last_block;
     while (batch.size() < max_batch_blocks && batch_bytes < max_batch_bytes) {
       auto next = st.download->take_next();
       if (!next)
@@ -158,6 +189,9 @@ void commit_ready(sync_pointer self) {
         break; // what follows the rejected block cannot be committed before it is replaced
       }
       st.pool.remove_for_block(next->block); // its transactions are confirmed now
+      note_first_delivery(self, *node, next->from);
+      if (st.reported_synced)
+        last_block = next->block; // announced by cmpctblock to high-bandwidth peers
       batch_bytes += raw.size();
       batch.push_back(stored_block{node->hash, std::move(raw)});
       nodes.push_back(node);
@@ -170,13 +204,14 @@ void commit_ready(sync_pointer self) {
     self->request(st.storage, caf::infinite, put_atom::value, block_atom::value, std::move(batch),
                   true)
         .then(
-            [self, nodes = std::move(nodes), was_synced](bool) {
+            [self, nodes = std::move(nodes), was_synced, last_block = std::move(last_block)](bool) {
               auto& st = self->state;
               --st.writes_in_flight;
               st.committed = nodes.back();
               if (was_synced)
                 for (const auto* node : nodes)
-                  announce(self, *node);
+                  announce(self, *node,
+                           node == nodes.back() && last_block ? &*last_block : nullptr);
               commit_ready(self);
               schedule_blocks(self); // the window moved: more may be requested
               update_progress(self, false);
@@ -188,10 +223,9 @@ void commit_ready(sync_pointer self) {
   }
 }
 
-void schedule_blocks(sync_pointer self) {
+/// Points the block download at the best header chain if it moved.
+void update_target(sync_pointer self) {
   auto& st = self->state;
-  if (!st.loaded)
-    return;
   const auto& best = st.tree->best();
   if (st.target_tip != &best) {
     // Download what lies between the best header and the last block we committed (or are
@@ -201,6 +235,14 @@ void schedule_blocks(sync_pointer self) {
     st.target_tip = &best;
     st.download->set_target(st.target_first, best_chain_from(*st.tree, st.target_first));
   }
+}
+
+void schedule_blocks(sync_pointer self) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  update_target(self);
+  const auto& best = st.tree->best();
   if (st.download->next_height() >= st.download->end_height())
     return;
   auto now = self->clock().now();
@@ -330,6 +372,55 @@ void check_stalls(sync_pointer self) {
     }
 }
 
+void store_headers(sync_pointer self, std::vector<stored_header> fresh) {
+  if (fresh.empty())
+    return;
+  self->request(self->state.storage, caf::infinite, put_atom::value, headers_atom::value,
+                std::move(fresh))
+      .then([](bool) {},
+            [self](const caf::error& err) {
+              self->state.log.error("cannot store headers", {{"reason", render_error(err)}});
+              self->quit(err);
+            });
+}
+
+/// A block (its header) that arrived without a request and claims to be the one after our tip
+/// (a high-bandwidth cmpctblock, a local submission): the header goes through the header tree
+/// and is stored like any header. The node if it is valid and is now the best header, one past
+/// the commit point; else the reason (for a rejection, whether the sender is at fault).
+struct next_block_header {
+  const header_node* node = nullptr;
+  std::string error;
+  bool invalid = false; ///< the header itself is invalid (not merely not the next block)
+};
+
+next_block_header accept_next_header(sync_pointer self, const block_header& h) {
+  auto& st = self->state;
+  next_block_header out;
+  if (h.prev_block != st.commit_tip->hash) {
+    out.error = "not the next block: it extends " + to_display_hex(h.prev_block) + ", our tip is "
+                + to_display_hex(st.commit_tip->hash);
+    return out;
+  }
+  auto r = st.tree->accept(h, unix_now());
+  if (r.rejection != header_rejection::none) {
+    out.error = "invalid header: " + to_string(r.rejection);
+    out.invalid = r.rejection != header_rejection::time_too_new;
+    return out;
+  }
+  if (!r.duplicate) {
+    ++st.headers_received;
+    store_headers(self, {stored_header{h, r.node->height}});
+  }
+  if (r.node != &st.tree->best()) {
+    out.error = "not the next block: another header at its height is our best";
+    return out;
+  }
+  update_target(self);
+  out.node = r.node;
+  return out;
+}
+
 void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg) {
   auto& st = self->state;
   auto i = st.peers.find(id);
@@ -381,13 +472,7 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
     }
   }
   st.headers_received += fresh.size();
-  if (!fresh.empty())
-    self->request(st.storage, caf::infinite, put_atom::value, headers_atom::value, fresh)
-        .then([](bool) {},
-              [self](const caf::error& err) {
-                self->state.log.error("cannot store headers", {{"reason", render_error(err)}});
-                self->quit(err);
-              });
+  store_headers(self, std::move(fresh));
   if (violation)
     return disconnect(self, id, violation->first, std::move(violation->second));
   if (msg.headers.size() == max_headers_results) {
@@ -531,10 +616,26 @@ void on_cmpctblock(sync_pointer self, std::uint64_t id, sync_peer& p,
   auto& st = self->state;
   if (!st.loaded)
     return;
-  // Only what we asked for: we never ask for high-bandwidth pushes.
-  if (!p.cmpct_requested || *p.cmpct_requested != block_hash(msg.header))
-    return;
-  p.cmpct_requested.reset();
+  auto hash = block_hash(msg.header);
+  if (p.cmpct_requested && *p.cmpct_requested == hash) {
+    p.cmpct_requested.reset();
+  } else {
+    // Unasked (a high-bandwidth push): only the block right after our tip, and only while no
+    // other compact block of this peer is being rebuilt (Core: one partial block per peer).
+    if (!p.compact || p.cmpct_pending || msg.header.prev_block != st.commit_tip->hash)
+      return;
+    auto next = accept_next_header(self, msg.header);
+    if (next.invalid)
+      return disconnect(self, id, close_reason::invalid_data, "cmpctblock: " + next.error);
+    if (next.node == nullptr)
+      return;
+    if (p.best_known == nullptr || next.node->chain_work > p.best_known->chain_work)
+      p.best_known = next.node;
+    // Claimed for this peer: the download will not request it elsewhere, and times it out.
+    if (!st.download->announced(id, hash, self->clock().now()))
+      return; // already buffered, or no longer the commit point's block
+    ++st.cmpct_unsolicited;
+  }
   partial_block pb;
   auto status = pb.init(msg, st.pool, st.spec->max_message_size / min_tx_size);
   after_reconstruction(self, id, p, std::move(pb), status);
@@ -641,6 +742,7 @@ void update_progress(sync_pointer self, bool force) {
   if (synced) {
     if (!st.reported_synced) {
       st.reported_synced = true;
+      st.synced_once = true;
       st.log.info("sync complete", {{"height", std::to_string(blocks)},
                                     {"tip", to_display_hex(st.committed->hash)}});
     }
@@ -723,6 +825,35 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
           });
   self->delayed_send(self, tick_interval, tick_atom::value);
   return {
+      [self](put_atom, block_atom, const bytes& raw) -> caf::result<hash256> {
+        auto& st = self->state;
+        if (!st.loaded)
+          return make_error(errc::invalid_block, "the chain is still loading");
+        byte_reader r{raw};
+        auto b = read_block(r, st.spec->max_message_size / min_tx_size);
+        r.expect_end();
+        if (!r.ok())
+          return make_error(errc::invalid_block, "not a serialized block");
+        // The body first: an invalid block must not leave its header as our best.
+        auto rejection = check_block(b, raw.size(), st.spec->max_message_size);
+        if (rejection != block_rejection::none)
+          return make_error(errc::invalid_block, "invalid block: " + to_string(rejection));
+        auto next = accept_next_header(self, b.header);
+        if (next.node == nullptr)
+          return make_error(errc::invalid_block, next.error);
+        auto hash = next.node->hash;
+        auto now = self->clock().now();
+        // Peer id 0 is never a connection's (the peer manager counts from 1): the local one.
+        if (!st.download->announced(0, hash, now)
+            || st.download->received(0, hash, std::move(b), now)
+                   != block_download::arrival::expected)
+          return make_error(errc::invalid_block, "already have it");
+        ++st.blocks_received;
+        st.log.info("block submitted", {{"height", std::to_string(next.node->height)},
+                                        {"hash", to_display_hex(hash)}});
+        commit_ready(self);
+        return hash;
+      },
       [self](refresh_atom, std::uint64_t id) {
         auto& st = self->state;
         auto i = st.peers.find(id);
@@ -777,6 +908,9 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
         caf::put(r, "compact-requested-txs", static_cast<int_t>(st.cmpct_requested_txs));
         caf::put(r, "compact-fallbacks", static_cast<int_t>(st.cmpct_fallbacks));
         caf::put(r, "compact-served", static_cast<int_t>(st.cmpct_served));
+        caf::put(r, "compact-announced", static_cast<int_t>(st.cmpct_announced));
+        caf::put(r, "compact-unsolicited", static_cast<int_t>(st.cmpct_unsolicited));
+        caf::put(r, "high-bandwidth-peers", static_cast<int_t>(st.hb_peers.peers().size()));
         if (v != status_verbosity::info) {
           caf::config_value::list peers;
           for (const auto& [id, p] : st.peers) {
@@ -786,6 +920,7 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
             caf::put(e, "best-known", static_cast<int_t>(p.best_known ? p.best_known->height : 0));
             caf::put(e, "useful-headers", static_cast<int_t>(p.useful_headers));
             caf::put(e, "useful-blocks", static_cast<int_t>(p.useful_blocks));
+            caf::put(e, "wants-compact-push", p.wants_cmpct_push);
             if (auto dp = st.download->peer_stats(id)) {
               caf::put(e, "in-flight", static_cast<int_t>(dp->in_flight));
               caf::put(e, "delivered", static_cast<int_t>(dp->delivered));
@@ -815,6 +950,7 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
       [self](closed_atom, const peer_closed& closed) {
         auto& st = self->state;
         st.peers.erase(closed.id);
+        st.hb_peers.remove(closed.id);
         if (st.headers_peer == closed.id)
           st.headers_peer.reset();
         if (st.download)
@@ -849,9 +985,12 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
                 on_tx(self, id, p, std::move(m));
               else if constexpr (std::is_same_v<T, feefilter_message>)
                 p.feefilter.set(m.feerate);
-              else if constexpr (std::is_same_v<T, sendcmpct_message>)
+              else if constexpr (std::is_same_v<T, sendcmpct_message>) {
                 p.compact = p.compact || m.version == compact_block_version;
-              else if constexpr (std::is_same_v<T, cmpctblock_message>)
+                // Its latest sendcmpct of our version decides how it hears of new blocks.
+                if (m.version == compact_block_version)
+                  p.wants_cmpct_push = m.high_bandwidth;
+              } else if constexpr (std::is_same_v<T, cmpctblock_message>)
                 on_cmpctblock(self, id, p, m);
               else if constexpr (std::is_same_v<T, blocktxn_message>)
                 on_blocktxn(self, id, p, m);

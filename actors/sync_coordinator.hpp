@@ -20,8 +20,18 @@
 // sendcmpct(false, 1). A block that is the single next one past our tip is requested as a
 // compact block (getdata type 4) from a peer that sent sendcmpct version 1, rebuilt from the pool
 // (runtime/compact_block) with a getblocktxn for what is missing, and fetched whole if that fails.
-// getdata type 4 and getblocktxn are served from the store. Not yet: high-bandwidth mode and
-// pushing cmpctblock announcements.
+// getdata type 4 and getblocktxn are served from the store.
+//
+// High bandwidth (BIP152, as Core does it): after initial sync, a compact peer that was first to
+// deliver a new valid tip block becomes one of our (at most 3) high-bandwidth peers
+// (runtime/compact_block's high_bandwidth_peers) and is sent sendcmpct(true, 1); the one it
+// displaces is sent sendcmpct(false, 1). To a peer that sent us sendcmpct(true, 1), a newly
+// committed tip is pushed as cmpctblock instead of headers/inv. An unsolicited cmpctblock whose
+// header extends our tip is validated by the header tree, claimed in the block download
+// (block_download::announced) and rebuilt like a requested one.
+//
+// Local blocks: `put_atom, block_atom, bytes` (Core's submitblock) takes a block that extends our
+// tip and commits and announces it like one from a peer.
 #pragma once
 
 #include "messages/interfaces.hpp"
@@ -65,6 +75,7 @@ struct sync_peer {
   bool compact = false; ///< sent sendcmpct version 1: serves and takes compact blocks
   std::optional<hash256> cmpct_requested;     ///< asked for with getdata type 4
   std::optional<partial_block> cmpct_pending; ///< waiting for its blocktxn
+  bool wants_cmpct_push = false; ///< sent sendcmpct(true, 1): new tips go to it as cmpctblock
 };
 
 struct sync_state {
@@ -86,6 +97,7 @@ struct sync_state {
   std::chrono::steady_clock::time_point last_progress_line{};
   std::uint32_t last_progress_blocks = 0;
   bool reported_synced = false;
+  bool synced_once = false; ///< initial sync is over: high-bandwidth peers may be picked
   std::optional<std::uint32_t> announced_height; ///< last height told to the subscribers
   std::vector<caf::actor> subscribers;           ///< who hears our height (the peer manager)
   std::uint64_t blocks_received = 0;
@@ -103,6 +115,9 @@ struct sync_state {
   std::uint64_t cmpct_requested_txs = 0;       ///< their transactions fetched with getblocktxn
   std::uint64_t cmpct_fallbacks = 0;           ///< compact blocks fetched whole after all
   std::uint64_t cmpct_served = 0;              ///< cmpctblock messages sent
+  std::uint64_t cmpct_announced = 0;           ///< of those, pushed unasked (high bandwidth)
+  std::uint64_t cmpct_unsolicited = 0;         ///< cmpctblock pushes taken for our next block
+  high_bandwidth_peers hb_peers;               ///< whom we asked to push new blocks to us
   std::mt19937_64 rng{std::random_device{}()}; ///< compact block nonces
   static inline const char* name = "sync";
 };

@@ -28,6 +28,8 @@ std::string to_string(errc x) {
     return "not_found";
   case errc::refused:
     return "refused";
+  case errc::invalid_block:
+    return "invalid_block";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

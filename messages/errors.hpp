@@ -22,6 +22,7 @@ enum class errc : std::uint8_t {
   storage_failed,             ///< the chain store could not read or write
   not_found,                  ///< the requested item is not stored
   refused,                    ///< a request was refused (e.g. an inbound connection)
+  invalid_block,              ///< a submitted block is invalid or does not extend our tip
 };
 
 std::string to_string(errc x);

@@ -205,7 +205,10 @@ using sync_actor = peer_observer_actor::extend<
     caf::reacts_to<subscribe_atom, caf::actor>,
     // Asks a peer (by id) for headers from our best's parent, to learn whether it has our chain
     // (the peer manager's check of a peer that looks behind; the answer updates its score).
-    caf::reacts_to<refresh_atom, std::uint64_t>>;
+    caf::reacts_to<refresh_atom, std::uint64_t>,
+    // Takes a serialized block that extends our tip (Core's submitblock): checks its header and
+    // body, commits it and announces it; returns its hash once it is handed to storage.
+    caf::replies_to<put_atom, block_atom, bytes>::with<hash256>>;
 
 /// Where discovered peer addresses go (the peer manager's address manager).
 using address_sink_actor = caf::typed_actor<

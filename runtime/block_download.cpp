@@ -94,6 +94,21 @@ block_download::arrival block_download::received(peer_id peer, const hash256& ha
   return arrival::expected;
 }
 
+bool block_download::announced(peer_id peer, const hash256& hash, time_point now) {
+  auto hi = heights_.find(hash);
+  if (hi == heights_.end() || hi->second != next_ || arrived_.contains(next_))
+    return false;
+  auto& p = peers_[peer]; // a local submitter is known to no one else: it gets no requests
+  if (auto r = requested_.find(next_); r != requested_.end()) {
+    if (r->second.peer == peer)
+      return true;
+    end_request(next_, std::nullopt);
+  }
+  queue_.erase(next_);
+  start_request(p, peer, next_, now);
+  return true;
+}
+
 void block_download::not_found(peer_id peer, const hash256& hash, time_point now) {
   auto hi = heights_.find(hash);
   if (hi == heights_.end())

@@ -120,6 +120,14 @@ public:
   /// slots are full, nothing inside the window is left for it, or it is retired.
   std::vector<hash256> assign(peer_id peer, time_point now);
 
+  /// A block is coming from `peer` without our request: pushed by a BIP152 high-bandwidth peer
+  /// (an unsolicited cmpctblock) or submitted locally. Only the block at the commit point is
+  /// taken: it is then counted as requested from `peer` now (a request of it from another peer
+  /// is withdrawn: its late answer becomes `unrequested`), so that received() keeps it and the
+  /// request timeout covers a reconstruction that never completes. False, and nothing changes,
+  /// for any other block, or one already buffered.
+  bool announced(peer_id peer, const hash256& hash, time_point now);
+
   /// A block arrived from `peer`; only `expected` ones are kept.
   arrival received(peer_id peer, const hash256& hash, qtc::block block, time_point now);
 

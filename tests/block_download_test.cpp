@@ -205,6 +205,33 @@ TEST_CASE("block download: unrequested, duplicate and unknown blocks are told ap
   CHECK(d.delivered(2) == 0);
 }
 
+TEST_CASE("block download: a block announced unasked is taken only at the commit point") {
+  auto d = downloading(small(8, 2), 10, 2);
+  CHECK(heights_in(d.assign(1, t0)) == heights{1, 2});
+  // Above the commit point, off the chain: refused, nothing changes.
+  CHECK_FALSE(d.announced(2, hash_of(2), t0));
+  CHECK_FALSE(d.announced(2, hash_of(1, 9), t0));
+  CHECK(d.received(2, hash_of(1), block_at(1), t0) == arrival::unrequested);
+  // The commit point's block: withdrawn from peer 1, now counted as in flight from peer 2.
+  CHECK(d.announced(2, hash_of(1), t0));
+  CHECK(d.announced(2, hash_of(1), t0)); // again: still its own
+  CHECK(d.in_flight(1) == 1);
+  CHECK(d.in_flight(2) == 1);
+  CHECK(d.received(1, hash_of(1), block_at(1), t0) == arrival::unrequested);
+  CHECK(d.received(2, hash_of(1), block_at(1), t0) == arrival::expected);
+  CHECK_FALSE(d.announced(2, hash_of(1), t0)); // buffered already
+  CHECK(take_all(d) == heights{1});
+  // A submitter the scheduler has never seen (no set_peer): the next block, from the queue.
+  deliver(d, 1, chain(2, 2), t0);
+  CHECK(take_all(d) == heights{2});
+  CHECK(d.announced(0, hash_of(3), t0));
+  CHECK(d.received(0, hash_of(3), block_at(3), t0) == arrival::expected);
+  CHECK(take_all(d) == heights{3});
+  // Its best height is unknown (0): it is never handed requests.
+  CHECK(d.assign(0, t0).empty());
+  CHECK(d.in_flight(0) == 0);
+}
+
 TEST_CASE("block download: a disconnected peer's requests go to another peer first") {
   auto d = downloading(small(8, 3), 10, 2);
   CHECK(heights_in(d.assign(1, t0)) == heights{1, 2, 3});

@@ -2,12 +2,15 @@
 // simulator's in-memory network, in virtual time: a fresh node syncs from serving nodes, a
 // silent peer is detected as stalling and sync completes from the others, a peer whose headers
 // turn invalid is dropped without losing the valid ones it sent first; transactions are relayed,
-// honouring feefilter.
+// honouring feefilter; compact blocks, low and high bandwidth (blocks submitted to a node).
 #include "runtime/chain_store.hpp"
 #include "runtime/header_tree.hpp"
+#include "runtime/hex.hpp"
 #include "runtime/pow.hpp"
 #include "support/node_simulation.hpp"
 #include "support/tx_fixtures.hpp"
+
+#include <sstream>
 
 using namespace qtc;
 using namespace qtc::test;
@@ -290,4 +293,118 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: the block past the tip comes as a co
         == static_cast<std::int64_t>(stored.txs.size() - 1));
   CHECK(caf::get_or(sb, "compact-fallbacks", std::int64_t{-1}) == 0);
   CHECK(caf::get_or(*sync_status(a), "compact-served", std::int64_t{0}) == 1);
+}
+
+namespace {
+
+/// The first `n` blocks after genesis of the generated chain (the chain `mine` stores), each
+/// serialized: block N+1 of a node mined with N blocks is element N.
+std::vector<bytes> generated_blocks(int n) {
+  auto r =
+      run_to_completion(QTC_CHAINGEN_BINARY,
+                        {"--chain-spec=" + (sim_source_dir / "config" / "regtest.toml").string(),
+                         "--blocks=" + std::to_string(n), "--txs=2", "--print-hex"},
+                        60s);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  std::vector<bytes> out;
+  std::istringstream lines{r.output};
+  for (std::string line; std::getline(lines, line);)
+    if (auto raw = from_hex(line); raw && raw->size() > 80)
+      out.push_back(std::move(*raw));
+  REQUIRE(out.size() == static_cast<std::size_t>(n));
+  return out;
+}
+
+/// The id under which `root`'s sync coordinator knows the peer at `ip`, and whether that peer
+/// asked for high-bandwidth compact blocks.
+std::pair<std::uint64_t, bool> peer_at(const caf::settings& status, const std::string& ip) {
+  for (const auto& p : caf::get_or(status, "peer-state", caf::config_value::list{})) {
+    const auto& e = caf::get<caf::settings>(p);
+    if (caf::get_or(e, "remote", std::string{}).rfind(ip + ":", 0) == 0)
+      return {static_cast<std::uint64_t>(caf::get_or(e, "id", std::int64_t{0})),
+              caf::get_or(e, "wants-compact-push", false)};
+  }
+  FAIL("no peer " << ip);
+  return {0, false};
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(sim_fixture, "simulation: after sync, the peer that first delivered a new block "
+                               "becomes high bandwidth and pushes the next one as cmpctblock") {
+  // A and B hold the same 300 blocks; B is connected to A. Blocks 301 and 302 of the same
+  // generated chain are submitted to A.
+  mine(dir.path() / "10.0.0.1", 300);
+  mine(dir.path() / "10.0.0.2", 300);
+  auto blocks = generated_blocks(303);
+  auto a = start_node("10.0.0.1", {}, 1);
+  auto b = start_node("10.0.0.2", {"10.0.0.1:18444"}, 2);
+  advance_in_steps(3s, 10ms);
+  REQUIRE(blocks_of(a) == 300);
+  REQUIRE(blocks_of(b) == 300);
+  auto sync_a = *sync_of(a);
+  auto sync_b = *sync_of(b);
+  auto counter = [&](const caf::actor& root, const std::string& name) {
+    auto s = sync_status(root);
+    REQUIRE(s);
+    return caf::get_or(*s, name, std::int64_t{-1});
+  };
+
+  // Submission errors: not a block, not the next block, an invalid body (its header must not
+  // become our best).
+  CHECK_FALSE(request<hash256>(sync_a, put_atom::value, block_atom::value, bytes{1, 2, 3}));
+  CHECK_FALSE(request<hash256>(sync_a, put_atom::value, block_atom::value, blocks[301]));
+  {
+    byte_reader r{blocks[300]};
+    auto bad = read_block(r, 100'000);
+    REQUIRE(r.ok());
+    REQUIRE(bad.txs.size() > 1);
+    bad.txs[1].lock_time += 1; // no longer what the merkle root commits to
+    CHECK_FALSE(request<hash256>(sync_a, put_atom::value, block_atom::value, serialize(bad)));
+    CHECK(counter(a, "headers") == 300);
+  }
+
+  // Block 301: B has not asked A for high bandwidth (nobody has delivered a new block to it
+  // yet), so A announces it by headers and B fetches it (getdata type 4, getblocktxn).
+  CHECK_FALSE(peer_at(*sync_status(a), "10.0.0.2").second);
+  REQUIRE(request<hash256>(sync_a, put_atom::value, block_atom::value, blocks[300]));
+  REQUIRE(run_until_synced(b, 301, 10s));
+  CHECK(counter(a, "compact-announced") == 0);
+  CHECK(counter(a, "compact-served") == 1);
+  CHECK(counter(b, "compact-unsolicited") == 0);
+  // A delivered B's new tip first: B made it high bandwidth with sendcmpct(true, 1).
+  CHECK(counter(b, "high-bandwidth-peers") == 1);
+  advance_in_steps(200ms, 10ms);
+  CHECK(peer_at(*sync_status(a), "10.0.0.2").second);
+
+  // Block 302's transactions in both pools (as if relayed earlier).
+  byte_reader r{blocks[301]};
+  auto next = read_block(r, 100'000);
+  REQUIRE(r.ok());
+  REQUIRE(next.txs.size() > 1);
+  auto b_at_a = peer_at(*sync_status(a), "10.0.0.2").first;
+  auto a_at_b = peer_at(*sync_status(b), "10.0.0.1").first;
+  for (std::size_t k = 1; k < next.txs.size(); ++k) {
+    self->send(sync_a, peer_msg_atom::value, b_at_a, p2p_message{tx_message{next.txs[k]}});
+    self->send(sync_b, peer_msg_atom::value, a_at_b, p2p_message{tx_message{next.txs[k]}});
+  }
+  advance_in_steps(500ms, 10ms);
+  auto in_pool = static_cast<std::int64_t>(next.txs.size() - 1);
+  REQUIRE(counter(b, "pool-txs") == in_pool);
+  auto requested_before = counter(b, "compact-requested-txs");
+
+  // Block 302: pushed to B as cmpctblock, no headers/getdata round trip, rebuilt from B's pool.
+  REQUIRE(request<hash256>(sync_a, put_atom::value, block_atom::value, blocks[301]));
+  REQUIRE(run_until_synced(b, 302, 10s));
+  CHECK(caf::get_or(*sync_status(b), "tip", std::string{"?"})
+        == caf::get_or(*sync_status(a), "tip", std::string{}));
+  CHECK(counter(a, "compact-announced") == 1);
+  CHECK(counter(a, "compact-served") == 2); // the push; no getdata type 4 for 302
+  CHECK(counter(b, "compact-unsolicited") == 1);
+  CHECK(counter(b, "compact-rebuilt") == 2);
+  CHECK(counter(b, "compact-from-pool") == in_pool);
+  CHECK(counter(b, "compact-requested-txs") == requested_before);
+  CHECK(counter(b, "compact-fallbacks") == 0);
+  CHECK(counter(b, "pool-txs") == 0); // confirmed: they left the pool
+  CHECK(counter(a, "pool-txs") == 0);
 }
