@@ -356,6 +356,9 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
     st.metrics.gauge(metric_names::connections_active, {}, static_cast<double>(ready_count(st)));
   if (is_violation(closed.reason)) {
     st.banned[entry.ip] = now + st.spec->ban_duration;
+    auto& v = st.violations[entry.ip];
+    ++v.first;
+    v.second = to_string(closed.reason) + ": " + closed.detail;
     st.log.warning("peer banned", {{"remote", closed.remote},
                                    {"reason", to_string(closed.reason)},
                                    {"detail", closed.detail},
@@ -761,6 +764,9 @@ caf::settings score_status(peer_manager_pointer self, const pool_entry& e) {
   caf::put(r, "seconds-since-block", seconds_since(self, s.last_block));
   caf::put(r, "best-height", static_cast<int_t>(s.best_height));
   caf::put(r, "connected-seconds", seconds_since(self, e.started));
+  auto v = self->state.violations.find(e.ip);
+  caf::put(r, "violations",
+           static_cast<int_t>(v != self->state.violations.end() ? v->second.first : 0));
   return r;
 }
 
@@ -827,6 +833,10 @@ caf::settings pool_status(peer_manager_pointer self, status_verbosity v) {
     for (const auto& [ip, until] : st.banned) {
       caf::settings b;
       caf::put(b, "address", format_ip(ip));
+      if (auto v = st.violations.find(ip); v != st.violations.end()) {
+        caf::put(b, "violations", static_cast<caf::config_value::integer>(v->second.first));
+        caf::put(b, "last-violation", v->second.second);
+      }
       caf::put(
           b, "seconds-left",
           std::chrono::duration_cast<std::chrono::seconds>(until - self->clock().now()).count());

@@ -139,7 +139,10 @@ struct peer_manager_state {
   std::int64_t start_unix = 0; ///< wall clock at start; Unix time = start_unix + actor clock
   std::chrono::steady_clock::time_point start_steady{};
   std::map<ip_bytes, std::chrono::steady_clock::time_point> banned; ///< until when
-  std::deque<peer_closed> recent_closes;                            ///< the last 32, for status
+  /// Protocol violations per address (every one ends its session and bans the address), with the
+  /// last one's reason: the violation part of a peer's score, kept after the ban expires.
+  std::map<ip_bytes, std::pair<std::uint32_t, std::string>> violations;
+  std::deque<peer_closed> recent_closes; ///< the last 32, for status
   std::map<std::string, std::uint64_t> closes_by_reason;
   std::uint64_t inbound_refused = 0;
   std::uint64_t inbound_evicted = 0;

@@ -154,6 +154,12 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: headers before an invalid one are ke
   auto pm = pool_status(fresh, status_verbosity::info);
   CHECK(caf::get_or(pm, "closed-by-reason.invalid-data", std::int64_t{0}) == 1);
   CHECK(caf::get_or(pm, "banned", std::int64_t{0}) == 1);
+  // The ban names the violation: the violation part of that address's score.
+  auto bans = caf::get_or(pool_status(fresh), "bans", caf::config_value::list{});
+  REQUIRE(bans.size() == 1);
+  const auto& ban = caf::get<caf::settings>(bans[0]);
+  CHECK(caf::get_or(ban, "violations", std::int64_t{0}) == 1);
+  CHECK(caf::get_or(ban, "last-violation", std::string{}).rfind("invalid-data: ", 0) == 0);
 }
 
 TEST_CASE_FIXTURE(sim_fixture,
