@@ -1,6 +1,6 @@
 #include "actors/dns_seeder.hpp"
 
-#include "actors/metrics.hpp"
+#include "actors/support/metric_names.hpp"
 #include "messages/errors.hpp"
 
 #include <caf/actor_cast.hpp>

@@ -5,20 +5,20 @@
 // turn); TXT carries address entries `host:port`, `<pubkey>@host:port` or `tls:...` (names
 // resolved in turn). Answers are cached for their TTL; a network or server failure is retried
 // with exponential backoff; NXDOMAIN and empty answers are answers. Every usable address
-// (runtime/ip_address: never unspecified, multicast, broadcast or documentation; loopback and
+// (runtime/net/ip_address: never unspecified, multicast, broadcast or documentation; loopback and
 // private only where the chain spec allows) goes to the address sink with its source. When DNS
 // has yielded nothing usable after the chain spec's dns_fallback_after, the bootstrap nodes are
 // used. Each failure is logged once per (seed, type, cause) and counted.
 //
-// The resolver is behind runtime/dns_resolver: c-ares in production, a table in the simulator.
+// The resolver is behind runtime/io/dns_resolver: c-ares in production, a table in the simulator.
 // The actor polls it on its own timer (never blocking) while queries are under way.
 #pragma once
 
 #include "messages/interfaces.hpp"
-#include "runtime/chain_spec.hpp"
-#include "runtime/dns_resolver.hpp"
-#include "runtime/logger.hpp"
-#include "runtime/metrics_client.hpp"
+#include "runtime/chain/chain_spec.hpp"
+#include "runtime/io/dns_resolver.hpp"
+#include "actors/support/logger.hpp"
+#include "actors/support/metrics_client.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
-#include "runtime/logger.hpp"
+#include "actors/support/logger.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>

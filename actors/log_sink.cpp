@@ -1,7 +1,7 @@
 #include "actors/log_sink.hpp"
 
 #include "messages/errors.hpp"
-#include "runtime/logger.hpp"
+#include "actors/support/logger.hpp"
 
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>

@@ -1,8 +1,9 @@
 #include "actors/metrics.hpp"
+#include "actors/support/metric_names.hpp"
 
-#include "actors/registry_entry.hpp"
+#include "actors/support/registry_entry.hpp"
 #include "messages/errors.hpp"
-#include "runtime/metrics_client.hpp"
+#include "actors/support/metrics_client.hpp"
 
 #include <caf/actor_registry.hpp>
 #include <caf/stateful_actor.hpp>
@@ -82,7 +83,7 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
   }
   st.exposer->RegisterCollectable(st.registry);
   st.exposer->RegisterCollectable(st.process);
-  // Components find the metrics actor through the registry (runtime/metrics_client.hpp).
+  // Components find the metrics actor through the registry (actors/support/metrics_client.hpp).
   register_as(self, metrics_registry_key);
   auto ports = st.exposer->GetListeningPorts();
   auto port = ports.empty() ? endpoint.port : ports.front();

@@ -7,8 +7,8 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
-#include "runtime/logger.hpp"
-#include "runtime/process_metrics.hpp"
+#include "actors/support/logger.hpp"
+#include "runtime/io/process_metrics.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -48,20 +48,5 @@ struct metrics_state {
 metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_state> self,
                                      metrics_endpoint endpoint);
 
-/// The metric families every node exports (names as in the architecture spec).
-namespace metric_names {
-constexpr const char* connections_total = "quantumcoin_connections_total";
-constexpr const char* connections_active = "quantumcoin_connections_active";
-constexpr const char* bytes_sent_total = "quantumcoin_bytes_sent_total";
-constexpr const char* bytes_received_total = "quantumcoin_bytes_received_total";
-constexpr const char* sync_progress = "quantumcoin_sync_progress";
-constexpr const char* latency_avg = "quantumcoin_latency_avg";
-constexpr const char* bandwidth_usage = "quantumcoin_bandwidth_usage";
-constexpr const char* actor_restarts_total = "quantumcoin_actor_restarts_total";
-constexpr const char* supervisor_escalations_total = "quantumcoin_supervisor_escalations_total";
-constexpr const char* dns_failures_total = "quantumcoin_dns_failures_total";
-constexpr const char* discovered_addresses_total = "quantumcoin_discovered_addresses_total";
-constexpr const char* build_info = "quantumcoin_build_info";
-} // namespace metric_names
 
 } // namespace qtc

@@ -3,9 +3,9 @@
 // session the manager started, or closed if the manager refused it.
 #pragma once
 
-#include "actors/broker_of.hpp"
+#include "actors/support/broker_of.hpp"
 #include "messages/interfaces.hpp"
-#include "runtime/logger.hpp"
+#include "actors/support/logger.hpp"
 
 #include <caf/io/doorman.hpp>
 #include <caf/stateful_actor.hpp>

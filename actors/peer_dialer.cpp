@@ -1,7 +1,7 @@
 #include "actors/peer_dialer.hpp"
 
 #include "actors/tcp_link.hpp"
-#include "runtime/tcp_connect.hpp"
+#include "runtime/io/tcp_connect.hpp"
 
 #include <caf/io/middleman.hpp>
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
-#include "runtime/ip_address.hpp"
+#include "runtime/net/ip_address.hpp"
 
 #include <optional>
 #include <string>

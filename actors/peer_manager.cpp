@@ -1,12 +1,12 @@
 #include "actors/peer_manager.hpp"
 
-#include "actors/metrics.hpp"
+#include "actors/support/metric_names.hpp"
 #include "actors/p2p_listener.hpp"
 #include "actors/peer_session.hpp"
-#include "actors/registry_entry.hpp"
+#include "actors/support/registry_entry.hpp"
 #include "messages/errors.hpp"
-#include "runtime/hex.hpp"
-#include "runtime/peer_eviction.hpp"
+#include "messages/primitives/hex.hpp"
+#include "runtime/net/peer_eviction.hpp"
 
 #include <botan/system_rng.h>
 #include <caf/actor_cast.hpp>
@@ -640,7 +640,7 @@ void replace_poor_outbound(peer_manager_pointer self) {
 }
 
 /// Makes room for a new inbound peer when the inbound slots are full: false if every inbound
-/// peer is protected (runtime/peer_eviction) and the newcomer must be refused.
+/// peer is protected (runtime/net/peer_eviction) and the newcomer must be refused.
 bool evict_inbound(peer_manager_pointer self) {
   auto& st = self->state;
   std::vector<eviction_candidate> candidates;

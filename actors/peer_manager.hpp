@@ -8,13 +8,13 @@
 //   peers (--connect, --addnode) connected; retries a Noise attempt over TLS when the peer
 //   turned out not to speak Noise, logging why.
 // - Records every session's end with its typed reason; protocol violations ban the address.
-// - Keeps known addresses in the address manager (runtime/address_manager), stored with the
+// - Keeps known addresses in the address manager (runtime/net/address_manager), stored with the
 //   chain every minute when changed and reloaded at start; answers getaddr once per inbound
 //   connection and takes addr/addrv2 into it; asks discovery for more when it runs short.
 // - Scores every peer on what its session measures (ping, traffic) and what the sync
 //   coordinator says it delivered (new headers and blocks); the score is in the status.
 // - Keeps the pool healthy as Bitcoin Core does: when the inbound slots are full a new inbound
-//   peer evicts one chosen by runtime/peer_eviction (or is refused); feeler connections test
+//   peer evicts one chosen by runtime/net/peer_eviction (or is refused); feeler connections test
 //   addresses from the new table every couple of minutes once the outbound slots are full; an
 //   automatic outbound peer that has stayed behind our chain for a long time without delivering
 //   anything is asked for headers from our tip, and replaced if that shows it is still behind.
@@ -22,14 +22,14 @@
 
 #include "actors/peer_dialer.hpp"
 #include "messages/interfaces.hpp"
-#include "runtime/address_manager.hpp"
-#include "runtime/chain_spec.hpp"
-#include "runtime/channel_select.hpp"
-#include "runtime/ip_address.hpp"
-#include "runtime/logger.hpp"
-#include "runtime/metrics_client.hpp"
-#include "runtime/peer_session_core.hpp"
-#include "runtime/token_bucket.hpp"
+#include "runtime/net/address_manager.hpp"
+#include "runtime/chain/chain_spec.hpp"
+#include "runtime/transport/channel_select.hpp"
+#include "runtime/net/ip_address.hpp"
+#include "actors/support/logger.hpp"
+#include "actors/support/metrics_client.hpp"
+#include "runtime/session/peer_session_core.hpp"
+#include "runtime/net/token_bucket.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>

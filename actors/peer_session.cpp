@@ -1,6 +1,6 @@
 #include "actors/peer_session.hpp"
 
-#include "runtime/hex.hpp"
+#include "messages/primitives/hex.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>

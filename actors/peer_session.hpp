@@ -9,10 +9,10 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
-#include "runtime/channel_select.hpp"
-#include "runtime/ip_address.hpp"
-#include "runtime/logger.hpp"
-#include "runtime/peer_session_core.hpp"
+#include "runtime/transport/channel_select.hpp"
+#include "runtime/net/ip_address.hpp"
+#include "actors/support/logger.hpp"
+#include "runtime/session/peer_session_core.hpp"
 
 #include <botan/chacha_rng.h>
 

@@ -1,7 +1,7 @@
 #include "actors/storage.hpp"
 
 #include "messages/errors.hpp"
-#include "runtime/genesis.hpp"
+#include "runtime/chain/genesis.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>

@@ -3,9 +3,9 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
-#include "runtime/chain_spec.hpp"
-#include "runtime/chain_store.hpp"
-#include "runtime/logger.hpp"
+#include "runtime/chain/chain_spec.hpp"
+#include "runtime/store/chain_store.hpp"
+#include "actors/support/logger.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>

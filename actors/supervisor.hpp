@@ -15,7 +15,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
-#include "runtime/logger.hpp"
+#include "actors/support/logger.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>

@@ -1,11 +1,11 @@
 #include "actors/sync_coordinator.hpp"
 
-#include "actors/metrics.hpp"
+#include "actors/support/metric_names.hpp"
 #include "actors/peer_manager.hpp"
 #include "messages/errors.hpp"
-#include "runtime/block_check.hpp"
-#include "runtime/genesis.hpp"
-#include "runtime/hex.hpp"
+#include "runtime/chain/block_check.hpp"
+#include "runtime/chain/genesis.hpp"
+#include "messages/primitives/hex.hpp"
 
 #include <algorithm>
 #include <optional>

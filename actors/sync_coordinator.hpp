@@ -4,7 +4,7 @@
 // Headers first: one peer at a time is asked for headers (getheaders with a locator) while the
 // chain is far behind, every peer once it has caught up; each header is validated by the header
 // tree (linkage, proof of work, difficulty, median time past, future limit) and stored. Blocks
-// are then downloaded in parallel from every peer that has them (runtime/block_download: moving
+// are then downloaded in parallel from every peer that has them (runtime/sync/block_download: moving
 // window, per-peer in-flight limit, stall detection and reassignment), checked, and committed
 // to the store in height order. A peer that sends invalid headers or blocks is disconnected
 // with its data discarded; sync continues from the others.
@@ -19,12 +19,12 @@
 // Compact blocks (BIP152 version 1, low bandwidth only): every ready peer is sent
 // sendcmpct(false, 1). A block that is the single next one past our tip is requested as a
 // compact block (getdata type 4) from a peer that sent sendcmpct version 1, rebuilt from the pool
-// (runtime/compact_block) with a getblocktxn for what is missing, and fetched whole if that fails.
+// (runtime/sync/compact_block) with a getblocktxn for what is missing, and fetched whole if that fails.
 // getdata type 4 and getblocktxn are served from the store.
 //
 // High bandwidth (BIP152, as Core does it): after initial sync, a compact peer that was first to
 // deliver a new valid tip block becomes one of our (at most 3) high-bandwidth peers
-// (runtime/compact_block's high_bandwidth_peers) and is sent sendcmpct(true, 1); the one it
+// (runtime/sync/compact_block's high_bandwidth_peers) and is sent sendcmpct(true, 1); the one it
 // displaces is sent sendcmpct(false, 1). To a peer that sent us sendcmpct(true, 1), a newly
 // committed tip is pushed as cmpctblock instead of headers/inv. An unsolicited cmpctblock whose
 // header extends our tip is validated by the header tree, claimed in the block download
@@ -35,13 +35,13 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
-#include "runtime/block_download.hpp"
-#include "runtime/chain_spec.hpp"
-#include "runtime/compact_block.hpp"
-#include "runtime/header_tree.hpp"
-#include "runtime/logger.hpp"
-#include "runtime/metrics_client.hpp"
-#include "runtime/tx_pool.hpp"
+#include "runtime/sync/block_download.hpp"
+#include "runtime/chain/chain_spec.hpp"
+#include "runtime/sync/compact_block.hpp"
+#include "runtime/chain/header_tree.hpp"
+#include "actors/support/logger.hpp"
+#include "actors/support/metrics_client.hpp"
+#include "runtime/sync/tx_pool.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -104,7 +104,7 @@ struct sync_state {
   std::uint64_t blocks_rejected = 0;
   std::uint64_t unrequested_blocks = 0;
   std::uint64_t headers_received = 0;
-  /// Unconfirmed transactions (stateless checks only: runtime/tx_pool) for relay.
+  /// Unconfirmed transactions (stateless checks only: runtime/sync/tx_pool) for relay.
   tx_pool pool{tx_pool::limits{}};
   /// Transactions asked for with getdata and when; one request per txid at a time.
   std::map<hash256, std::chrono::steady_clock::time_point> txs_requested;

@@ -1,6 +1,6 @@
 #include "actors/tcp_link.hpp"
 
-#include "runtime/tcp_probe.hpp"
+#include "runtime/io/tcp_probe.hpp"
 
 #include <caf/io/receive_policy.hpp>
 

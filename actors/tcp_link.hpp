@@ -4,7 +4,7 @@
 // are not serialized on the multiplexer's thread.
 #pragma once
 
-#include "actors/broker_of.hpp"
+#include "actors/support/broker_of.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/io/connection_handle.hpp>
@@ -32,7 +32,7 @@ tcp_link_actor::behavior_type tcp_link_inbound(tcp_link_pointer self,
                                                peer_manager_actor manager);
 
 /// The link of an outbound connection: adopts the connecting socket `fd`
-/// (runtime/tcp_connect.hpp).
+/// (runtime/io/tcp_connect.hpp).
 tcp_link_actor::behavior_type tcp_link_outbound(tcp_link_pointer self, int fd,
                                                 peer_session_actor session);
 

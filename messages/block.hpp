@@ -10,9 +10,9 @@
 // by MAX_SCRIPT_SIZE before anything is allocated.
 #pragma once
 
-#include "messages/byte_io.hpp"
+#include "messages/primitives/byte_io.hpp"
 #include "messages/field.hpp"
-#include "runtime/hash.hpp"
+#include "messages/primitives/hash.hpp"
 
 #include <caf/meta/type_name.hpp>
 

@@ -1,6 +1,6 @@
 #include "messages/framing.hpp"
 
-#include "runtime/hash.hpp"
+#include "messages/primitives/hash.hpp"
 
 #include <algorithm>
 #include <stdexcept>

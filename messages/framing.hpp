@@ -12,7 +12,7 @@
 // foreign frame is refused before its payload is buffered.
 #pragma once
 
-#include "messages/byte_io.hpp"
+#include "messages/primitives/byte_io.hpp"
 
 #include <array>
 #include <cstdint>

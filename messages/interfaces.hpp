@@ -158,7 +158,7 @@ using tcp_link_actor = peer_link_actor::extend<
     // The connection closed or could not be made.
     caf::reacts_to<caf::io::connection_closed_msg>>;
 
-/// One end of an in-memory wire (actors/memory_network): the simulator's peer link.
+/// One end of an in-memory wire (actors/simulation/memory_network): the simulator's peer link.
 using memory_link_actor = peer_link_actor::extend<
     // (accepting end) The session that owns this end.
     caf::reacts_to<attach_atom, peer_session_actor>,

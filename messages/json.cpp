@@ -1,6 +1,6 @@
 #include "messages/json.hpp"
 
-#include "runtime/hex.hpp"
+#include "messages/primitives/hex.hpp"
 
 #include <caf/variant.hpp>
 

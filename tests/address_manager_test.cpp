@@ -1,6 +1,6 @@
 // The address manager: keyed new/tried tables, terrible entries, selection, getaddr samples,
 // eclipse resistance under a flood from few groups, and its stored form.
-#include "runtime/address_manager.hpp"
+#include "runtime/net/address_manager.hpp"
 
 #include <doctest/doctest.h>
 

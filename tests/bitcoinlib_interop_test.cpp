@@ -2,8 +2,8 @@
 // Debian's interpreter. Blocks made here decode there with the same hashes and merkle roots, and
 // blocks made there decode here.
 #include "messages/block.hpp"
-#include "runtime/hex.hpp"
-#include "runtime/merkle.hpp"
+#include "messages/primitives/hex.hpp"
+#include "runtime/chain/merkle.hpp"
 #include "support/process.hpp"
 
 #include <doctest/doctest.h>

@@ -1,6 +1,6 @@
 // Context-free block checks: each broken rule is its own rejection.
-#include "runtime/block_check.hpp"
-#include "runtime/merkle.hpp"
+#include "runtime/chain/block_check.hpp"
+#include "runtime/chain/merkle.hpp"
 
 #include <doctest/doctest.h>
 

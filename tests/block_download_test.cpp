@@ -1,7 +1,7 @@
 // The block download scheduler in explicit time: window and per-peer limits, distribution,
 // in-order commits, re-requests after disconnect, notfound and invalid blocks, stall and timeout
 // detection, reorgs, counters, and a randomized run.
-#include "runtime/block_download.hpp"
+#include "runtime/sync/block_download.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // Chain spec loading: the shipped specs, and every class of mistake reported as
 // `file:line: key: what`.
-#include "runtime/chain_spec.hpp"
-#include "runtime/genesis.hpp"
+#include "runtime/chain/chain_spec.hpp"
+#include "runtime/chain/genesis.hpp"
 
 #include <doctest/doctest.h>
 

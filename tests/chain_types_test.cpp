@@ -1,8 +1,8 @@
 // Block, transaction, merkle and proof-of-work primitives against Bitcoin's own known answers.
 #include "messages/block.hpp"
-#include "runtime/hex.hpp"
-#include "runtime/merkle.hpp"
-#include "runtime/pow.hpp"
+#include "messages/primitives/hex.hpp"
+#include "runtime/chain/merkle.hpp"
+#include "runtime/chain/pow.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // One port, two transports: the sniffing responder picks Noise or TLS from the first byte, and
 // an outbound Noise attempt against a TLS-only peer falls back to TLS with a reason to log.
-#include "runtime/channel_select.hpp"
+#include "runtime/transport/channel_select.hpp"
 
 #include <botan/chacha_rng.h>
 

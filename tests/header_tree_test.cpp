@@ -1,7 +1,7 @@
 // The header tree: acceptance rules, best chain by work, reorgs, locators and retargeting, on
 // headers mined for real at easy targets.
-#include "runtime/genesis.hpp"
-#include "runtime/header_tree.hpp"
+#include "runtime/chain/genesis.hpp"
+#include "runtime/chain/header_tree.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "runtime/ip_address.hpp"
+#include "runtime/net/ip_address.hpp"
 
 #include <doctest/doctest.h>
 

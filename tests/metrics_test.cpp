@@ -1,5 +1,6 @@
 // The metrics actor under the simulation harness, scraped over real HTTP.
 #include "actors/metrics.hpp"
+#include "actors/support/metric_names.hpp"
 #include "messages/errors.hpp"
 #include "support/process.hpp"
 #include "support/simulation.hpp"

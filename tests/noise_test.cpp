@@ -2,9 +2,9 @@
 // nonce exhaustion), the node's channel between two in-memory peers (tamper, replay, reorder,
 // truncation, rekey, pinning, network binding, not-Noise detection), node identity files, and
 // interoperability with python3-dissononce over real loopback TCP in both roles.
-#include "runtime/hex.hpp"
-#include "runtime/noise_channel.hpp"
-#include "runtime/node_identity.hpp"
+#include "messages/primitives/hex.hpp"
+#include "runtime/transport/noise_channel.hpp"
+#include "runtime/transport/node_identity.hpp"
 #include "support/process.hpp"
 
 #include <botan/aead.h>

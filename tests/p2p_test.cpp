@@ -1,8 +1,8 @@
 // The P2P message catalog: every message round-trips, strict decoding errors are distinct,
 // unknown commands are skipped, and frames match python-bitcoinlib byte for byte both ways.
 #include "messages/p2p.hpp"
-#include "runtime/hex.hpp"
-#include "runtime/merkle.hpp"
+#include "messages/primitives/hex.hpp"
+#include "runtime/chain/merkle.hpp"
 #include "support/process.hpp"
 
 #include <doctest/doctest.h>

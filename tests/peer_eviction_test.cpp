@@ -1,6 +1,6 @@
-// Inbound eviction (runtime/peer_eviction): which peers are protected, who is evicted, and that
+// Inbound eviction (runtime/net/peer_eviction): which peers are protected, who is evicted, and that
 // nobody is evicted when everyone is protected.
-#include "runtime/peer_eviction.hpp"
+#include "runtime/net/peer_eviction.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // The storage actor's typed protocol, on the simulation harness over a real LMDB store.
 #include "actors/storage.hpp"
 #include "messages/errors.hpp"
-#include "runtime/genesis.hpp"
+#include "runtime/chain/genesis.hpp"
 #include "support/process.hpp"
 #include "support/simulation.hpp"
 

@@ -1,8 +1,8 @@
 // The TLS 1.3 fallback channel: two of ours back to back in memory (handshake over the hybrid
 // group, pinning, network binding, errors, determinism), then against Debian's OpenSSL 3.0 as an
 // independent TLS 1.3 peer on both sides over real loopback sockets.
-#include "runtime/hex.hpp"
-#include "runtime/tls_channel.hpp"
+#include "messages/primitives/hex.hpp"
+#include "runtime/transport/tls_channel.hpp"
 #include "support/process.hpp"
 
 #include <botan/chacha_rng.h>

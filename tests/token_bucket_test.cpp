@@ -1,4 +1,4 @@
-#include "runtime/token_bucket.hpp"
+#include "runtime/net/token_bucket.hpp"
 
 #include <doctest/doctest.h>
 

@@ -2,7 +2,7 @@
 // eviction by fee rate (unknown fees first, then oldest), removal for a connected block; the
 // BIP133 fee filter and the rounding of our own.
 #include "messages/p2p.hpp"
-#include "runtime/tx_pool.hpp"
+#include "runtime/sync/tx_pool.hpp"
 #include "support/tx_fixtures.hpp"
 
 #include <doctest/doctest.h>

@@ -1,5 +1,6 @@
 // 256-bit arithmetic for chain work and retargeting, checked against known values.
-#include "runtime/uint256.hpp"
+#include "messages/primitives/uint256.hpp"
+#include "runtime/chain/pow.hpp"
 
 #include <doctest/doctest.h>
 

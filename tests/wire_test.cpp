@@ -1,8 +1,8 @@
 // Wire primitives and v1 framing: byte-exact encodings, bounded decoding, streaming.
-#include "messages/byte_io.hpp"
+#include "messages/primitives/byte_io.hpp"
 #include "messages/framing.hpp"
-#include "runtime/hash.hpp"
-#include "runtime/hex.hpp"
+#include "messages/primitives/hash.hpp"
+#include "messages/primitives/hex.hpp"
 
 #include <doctest/doctest.h>
 

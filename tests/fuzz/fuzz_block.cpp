@@ -1,7 +1,7 @@
 // Fuzz target: arbitrary bytes as a serialized block, decoded and checked.
 // Invariants: no crash; a block that decodes without trailing bytes re-encodes to the input.
 #include "messages/block.hpp"
-#include "runtime/block_check.hpp"
+#include "runtime/chain/block_check.hpp"
 
 #include <algorithm>
 #include <cstdlib>

@@ -2,8 +2,8 @@
 // (genesis and rules as the shipped regtest chain spec defines them, built in).
 // Invariants: no crash; the best tip always has the most work of all accepted headers and links
 // back to genesis.
-#include "runtime/genesis.hpp"
-#include "runtime/header_tree.hpp"
+#include "runtime/chain/genesis.hpp"
+#include "runtime/chain/header_tree.hpp"
 
 #include <cstdlib>
 

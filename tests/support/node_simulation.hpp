@@ -1,11 +1,11 @@
-// Whole simulated nodes on the simulator's in-memory network (actors/simulated_node), for the
+// Whole simulated nodes on the simulator's in-memory network (actors/simulation/simulated_node), for the
 // actor-level tests of sync and the peer manager: start nodes, mine their chains with the real
 // chain generator, read their status, and run virtual time.
 #pragma once
 
-#include "actors/simulated_node.hpp"
+#include "actors/simulation/simulated_node.hpp"
 #include "actors/supervisor.hpp"
-#include "runtime/genesis.hpp"
+#include "runtime/chain/genesis.hpp"
 #include "support/process.hpp"
 #include "support/simulation.hpp"
 

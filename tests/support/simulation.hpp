@@ -9,7 +9,7 @@
 // and collect what arrived with `inbox<T>()` after `run()`.
 #pragma once
 
-#include "runtime/node_options.hpp"
+#include "runtime/config/node_options.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>

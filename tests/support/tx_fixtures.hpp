@@ -3,7 +3,7 @@
 #pragma once
 
 #include "messages/block.hpp"
-#include "runtime/merkle.hpp"
+#include "runtime/chain/merkle.hpp"
 
 #include <cstdint>
 

@@ -15,8 +15,8 @@
 //
 // Each figure is the best of 5 runs.
 #include "bench_util.hpp"
-#include "runtime/node_identity.hpp"
-#include "runtime/noise_channel.hpp"
+#include "runtime/transport/node_identity.hpp"
+#include "runtime/transport/noise_channel.hpp"
 
 #include <botan/aead.h>
 #include <botan/chacha_rng.h>

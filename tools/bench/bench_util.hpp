@@ -1,7 +1,7 @@
 // Shared by the benchmarks: best-of-N wall time, the aligned report line, the chain spec.
 #pragma once
 
-#include "runtime/chain_spec.hpp"
+#include "runtime/chain/chain_spec.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -8,7 +8,7 @@
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/json.hpp"
-#include "runtime/node_options.hpp"
+#include "runtime/config/node_options.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>

@@ -11,8 +11,8 @@
 //   SKIP <file>#<index> <protocol>: <why>
 // Exit status: 0 when nothing failed and at least one entry ran, 1 on any failure, 2 on
 // unreadable input, 3 when no entry could be run at all.
-#include "runtime/hex.hpp"
-#include "runtime/noise_handshake_state.hpp"
+#include "messages/primitives/hex.hpp"
+#include "runtime/transport/noise_handshake_state.hpp"
 
 #include <botan/rng.h>
 #include <nlohmann/json.hpp>

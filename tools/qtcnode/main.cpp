@@ -8,13 +8,13 @@
 #include "actors/node.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
-#include "runtime/chain_spec.hpp"
-#include "runtime/data_dir.hpp"
-#include "runtime/genesis.hpp"
-#include "runtime/hex.hpp"
-#include "runtime/node_identity.hpp"
-#include "runtime/logger.hpp"
-#include "runtime/node_options.hpp"
+#include "runtime/chain/chain_spec.hpp"
+#include "runtime/io/data_dir.hpp"
+#include "runtime/chain/genesis.hpp"
+#include "messages/primitives/hex.hpp"
+#include "runtime/transport/node_identity.hpp"
+#include "actors/support/logger.hpp"
+#include "runtime/config/node_options.hpp"
 
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>

@@ -1,0 +1,297 @@
+#include "runtime/session/peer_session_core.hpp"
+
+#include <type_traits>
+
+namespace qtc {
+
+std::string to_string(session_phase x) {
+  switch (x) {
+  case session_phase::connecting:
+    return "connecting";
+  case session_phase::transport_handshake:
+    return "transport-handshake";
+  case session_phase::version_handshake:
+    return "version-handshake";
+  case session_phase::ready:
+    return "ready";
+  case session_phase::closed:
+    return "closed";
+  }
+  return "unknown";
+}
+
+peer_session_core::peer_session_core(session_settings settings, channel_role role,
+                                     std::unique_ptr<secure_channel> channel, net_address remote,
+                                     std::uint64_t seed, time_point now)
+    : settings_(std::move(settings)), role_(role), channel_(std::move(channel)), remote_(remote),
+      rng_(seed), decoder_(settings_.magic, settings_.max_message_size),
+      phase_(role == channel_role::initiator ? session_phase::connecting
+                                             : session_phase::transport_handshake),
+      started_(now), established_(now), last_received_(now) {}
+
+void peer_session_core::start(time_point now) {
+  started_ = now;
+  last_received_ = now;
+  if (auto e = channel_->start(output_); e != transport_error::none) {
+    transport_failure_ = e;
+    fail(close_reason::transport_failed, to_string(e));
+  }
+}
+
+void peer_session_core::received(std::span<const std::uint8_t> data, time_point now) {
+  if (phase_ == session_phase::closed || data.empty())
+    return;
+  if (phase_ == session_phase::connecting)
+    phase_ = session_phase::transport_handshake;
+  counters_.bytes_received += data.size();
+  last_received_ = now;
+  bytes plain;
+  auto was_established = channel_->established();
+  if (auto e = channel_->receive(data, output_, plain); e != transport_error::none) {
+    transport_failure_ = e;
+    fail(close_reason::transport_failed, to_string(e));
+    return;
+  }
+  if (!was_established && channel_->established())
+    on_established(now);
+  if (plain.empty())
+    return;
+  decoder_.feed(plain);
+  while (phase_ != session_phase::closed) {
+    auto f = decoder_.next();
+    if (!f)
+      break;
+    on_frame(std::move(*f), now);
+  }
+  if (phase_ != session_phase::closed && decoder_.error() != wire_error::none) {
+    wire_failure_ = decoder_.error();
+    fail(close_reason::wire_error, "frame: " + to_string(wire_failure_));
+  }
+}
+
+void peer_session_core::written(std::uint64_t total_written, time_point) {
+  written_ = total_written;
+  if (phase_ == session_phase::connecting && total_written > 0)
+    phase_ = session_phase::transport_handshake;
+}
+
+void peer_session_core::link_down(time_point, std::optional<bool> established) {
+  if (phase_ == session_phase::closed)
+    return;
+  if (phase_ == session_phase::connecting && established.value_or(false))
+    phase_ = session_phase::transport_handshake;
+  if (phase_ == session_phase::connecting) {
+    fail(close_reason::connect_failed, "the connection could not be made");
+    return;
+  }
+  if (auto e = channel_->end_of_stream(); e != transport_error::none) {
+    transport_failure_ = e;
+    fail(close_reason::transport_failed, to_string(e));
+    return;
+  }
+  fail(close_reason::peer_closed, "the peer closed the connection");
+}
+
+void peer_session_core::tick(time_point now) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  auto ms = [](clock::duration d) {
+    return std::to_string(duration_cast<milliseconds>(d).count());
+  };
+  switch (phase_) {
+  case session_phase::connecting:
+  case session_phase::transport_handshake:
+    if (now - started_ >= settings_.connect_timeout)
+      fail(close_reason::connect_timeout,
+           to_string(phase_) + " took more than " + ms(settings_.connect_timeout) + " ms");
+    break;
+  case session_phase::version_handshake:
+    if (now - established_ >= settings_.version_timeout)
+      fail(close_reason::version_timeout,
+           "no version/verack within " + ms(settings_.version_timeout) + " ms");
+    break;
+  case session_phase::ready:
+    if (now - last_received_ >= settings_.inactivity_timeout) {
+      fail(close_reason::inactivity,
+           "nothing received for " + ms(settings_.inactivity_timeout) + " ms");
+    } else if (ping_nonce_) {
+      if (now - ping_sent_ >= settings_.ping_timeout)
+        fail(close_reason::ping_timeout, "no pong within " + ms(settings_.ping_timeout) + " ms");
+    } else if (now >= next_ping_) {
+      ping_nonce_ = rng_();
+      ping_sent_ = now;
+      send_message(ping_message{*ping_nonce_});
+    }
+    break;
+  case session_phase::closed:
+    break;
+  }
+}
+
+void peer_session_core::send(const p2p_message& msg) {
+  if (phase_ == session_phase::ready)
+    send_message(msg);
+}
+
+void peer_session_core::send_raw(std::string_view command, std::span<const std::uint8_t> payload) {
+  if (phase_ != session_phase::ready)
+    return;
+  bytes framed;
+  append_frame(framed, settings_.magic, command, payload);
+  ++counters_.messages_sent;
+  write_plain(framed);
+}
+
+void peer_session_core::close(close_reason reason, std::string detail) {
+  if (phase_ != session_phase::closed)
+    fail(reason, std::move(detail));
+}
+
+bytes peer_session_core::take_output() {
+  bytes out;
+  out.swap(output_);
+  counters_.bytes_sent += out.size();
+  return out;
+}
+
+std::vector<p2p_message> peer_session_core::take_messages() {
+  std::vector<p2p_message> out;
+  out.swap(inbox_);
+  return out;
+}
+
+bool peer_session_core::take_ready() {
+  auto result = ready_event_;
+  ready_event_ = false;
+  return result;
+}
+
+void peer_session_core::fail(close_reason reason, std::string detail) {
+  phase_ = session_phase::closed;
+  reason_ = reason;
+  detail_ = std::move(detail);
+}
+
+void peer_session_core::on_established(time_point now) {
+  phase_ = session_phase::version_handshake;
+  established_ = now;
+  // The initiator speaks first, as in Bitcoin.
+  if (role_ == channel_role::initiator)
+    send_version();
+}
+
+void peer_session_core::send_version() {
+  version_message v;
+  v.version = settings_.protocol_version;
+  v.services = settings_.services;
+  // Bitcoin Core sends a zero timestamp-free addr_from; the receiver learns our address from the
+  // connection and from `addr` self-advertisement instead.
+  v.timestamp = 0;
+  v.addr_recv = remote_;
+  v.nonce = settings_.local_nonce;
+  v.user_agent = settings_.user_agent;
+  v.start_height = settings_.start_height;
+  v.relay = true;
+  version_sent_ = true;
+  send_message(v);
+}
+
+void peer_session_core::send_message(const p2p_message& msg) {
+  bytes framed;
+  append_message(framed, settings_.magic, msg);
+  ++counters_.messages_sent;
+  write_plain(framed);
+}
+
+void peer_session_core::write_plain(const bytes& plain) {
+  if (auto e = channel_->send(plain, output_); e != transport_error::none) {
+    transport_failure_ = e;
+    fail(close_reason::transport_failed, to_string(e));
+    return;
+  }
+  check_send_queue();
+}
+
+void peer_session_core::check_send_queue() {
+  if (pending_output() > settings_.max_send_queue)
+    fail(close_reason::send_queue_full, std::to_string(pending_output())
+                                            + " bytes not read by the peer (limit "
+                                            + std::to_string(settings_.max_send_queue) + ")");
+}
+
+void peer_session_core::on_frame(frame f, time_point now) {
+  ++counters_.messages_received;
+  auto decoded = decode_message(f);
+  if (decoded.error != wire_error::none) {
+    wire_failure_ = decoded.error;
+    fail(close_reason::wire_error, f.command + ": " + to_string(decoded.error));
+    return;
+  }
+  if (std::holds_alternative<unknown_message>(decoded.message)) {
+    ++counters_.unknown_messages; // unknown commands are skipped, as Bitcoin Core does
+    return;
+  }
+  if (phase_ != session_phase::ready) {
+    on_handshake_message(decoded.message, now);
+    return;
+  }
+  if (auto* ping = std::get_if<ping_message>(&decoded.message)) {
+    send_message(pong_message{ping->nonce});
+    return;
+  }
+  if (auto* pong = std::get_if<pong_message>(&decoded.message)) {
+    if (ping_nonce_ && pong->nonce == *ping_nonce_) {
+      auto rtt = now - ping_sent_;
+      last_ping_ = rtt;
+      if (!min_ping_ || rtt < *min_ping_)
+        min_ping_ = rtt;
+      ping_nonce_.reset();
+      next_ping_ = now + settings_.ping_interval;
+    }
+    return;
+  }
+  if (std::holds_alternative<version_message>(decoded.message)
+      || std::holds_alternative<verack_message>(decoded.message))
+    return; // duplicates after the handshake are ignored, as Bitcoin Core does
+  inbox_.push_back(std::move(decoded.message));
+}
+
+void peer_session_core::on_handshake_message(p2p_message& msg, time_point now) {
+  if (auto* v = std::get_if<version_message>(&msg)) {
+    if (peer_version_)
+      return; // a duplicate version is ignored
+    if (v->version < settings_.min_protocol_version) {
+      fail(close_reason::version_too_old, "protocol version " + std::to_string(v->version)
+                                              + " is below the minimum "
+                                              + std::to_string(settings_.min_protocol_version));
+      return;
+    }
+    if (settings_.local_nonce != 0 && v->nonce == settings_.local_nonce) {
+      fail(close_reason::self_connection, "the peer's version nonce is ours");
+      return;
+    }
+    peer_version_ = std::move(*v);
+    if (!version_sent_)
+      send_version();
+    // BIP155: sendaddrv2 goes between version and verack.
+    send_message(sendaddrv2_message{});
+    send_message(verack_message{});
+    return;
+  }
+  if (!peer_version_) {
+    fail(close_reason::protocol_violation, "'" + command_of(msg) + "' before version");
+    return;
+  }
+  if (std::holds_alternative<verack_message>(msg)) {
+    verack_received_ = true;
+    phase_ = session_phase::ready;
+    ready_event_ = true;
+    next_ping_ = now; // the first ping measures latency right away
+    return;
+  }
+  // Between version and verack only feature negotiation is meaningful; keep it for the node.
+  if (std::holds_alternative<sendaddrv2_message>(msg))
+    inbox_.push_back(std::move(msg));
+}
+
+} // namespace qtc

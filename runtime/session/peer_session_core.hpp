@@ -1,0 +1,205 @@
+// The protocol logic of one peer connection, without the connection: bytes in, bytes out.
+//
+// The peer-session actor (actors/peer_session) feeds it what its link delivers — a TCP socket's
+// bytes in production, an in-memory link's in the simulator — and writes what it produces. It
+// knows nothing of sockets, threads or clocks: every call takes `now` from the caller (the actor
+// clock), and the only randomness (ping nonces) comes from a seed the caller picks.
+//
+// Lifecycle (docs/architecture.md, "Peer sessions"):
+//   connecting          outbound only: until the first write is acknowledged or bytes arrive
+//   transport_handshake Noise XX or TLS 1.3 (secure_channel); both bounded by connect_timeout
+//   version_handshake   version/verack (minimum version, network, self-connection by nonce),
+//                       bounded by version_timeout
+//   ready               application messages flow; ping every ping_interval, latency measured
+//   closed              with a typed close_reason (recorded and scored by the peer manager)
+#pragma once
+
+#include "messages/p2p.hpp"
+#include "messages/peer.hpp"
+#include "runtime/transport/secure_channel.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace qtc {
+
+enum class session_phase : std::uint8_t {
+  connecting,
+  transport_handshake,
+  version_handshake,
+  ready,
+  closed,
+};
+
+std::string to_string(session_phase x);
+
+struct session_settings {
+  network_magic magic{};
+  std::uint32_t max_message_size = 4'000'000;
+  std::int32_t protocol_version = 70015;
+  std::int32_t min_protocol_version = 70015;
+  std::uint64_t services = 1; ///< NODE_NETWORK: this node serves the whole chain
+  std::string user_agent = "/qtcnode/";
+  std::uint64_t local_nonce = 0; ///< this node's version nonce (self-connection detection)
+  std::int32_t start_height = 0; ///< our best block height, announced in version
+  std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds{5};
+  std::chrono::steady_clock::duration version_timeout = std::chrono::seconds{60};
+  std::chrono::steady_clock::duration ping_interval = std::chrono::minutes{2};
+  std::chrono::steady_clock::duration ping_timeout = std::chrono::minutes{20};
+  std::chrono::steady_clock::duration inactivity_timeout = std::chrono::minutes{20};
+  /// Bytes handed to the link but not yet written to the socket, above which the peer is
+  /// considered not to read. Larger than the biggest message so one block always fits.
+  std::uint64_t max_send_queue = 32ull << 20;
+};
+
+/// Traffic counters of one session.
+struct session_counters {
+  std::uint64_t bytes_sent = 0;     ///< ciphertext bytes handed to the link
+  std::uint64_t bytes_received = 0; ///< ciphertext bytes received
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_received = 0;
+  std::uint64_t unknown_messages = 0; ///< frames with commands this node does not know
+};
+
+class peer_session_core {
+public:
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
+
+  /// `remote` is the peer's address as this side sees it (put in our version's addr_recv).
+  peer_session_core(session_settings settings, channel_role role,
+                    std::unique_ptr<secure_channel> channel, net_address remote, std::uint64_t seed,
+                    time_point now);
+
+  // -- events from the link -------------------------------------------------------------------
+
+  /// Starts the session: an initiator writes its first handshake message.
+  void start(time_point now);
+
+  /// Bytes from the peer, in any pieces.
+  void received(std::span<const std::uint8_t> data, time_point now);
+
+  /// The link has written `total_written` bytes to the peer since the session began; what was
+  /// taken from take_output() beyond that is still queued (the send-queue bound).
+  void written(std::uint64_t total_written, time_point now);
+
+  /// The link closed (the peer hung up or the connection failed). `established`: the link
+  /// knows the connection had been made (nothing: it cannot tell; then a link lost before any
+  /// byte arrived or was acknowledged counts as a failed connection).
+  void link_down(time_point now, std::optional<bool> established = std::nullopt);
+
+  /// Checks timeouts and sends pings; call at least every second or so.
+  void tick(time_point now);
+
+  // -- commands from the node -----------------------------------------------------------------
+
+  /// Sends a message (only once ready; ignored otherwise).
+  void send(const p2p_message& msg);
+
+  /// Sends an already serialized payload under `command` (e.g. a block read from the store).
+  void send_raw(std::string_view command, std::span<const std::uint8_t> payload);
+
+  /// Ends the session for `reason` (no-op if already closed).
+  void close(close_reason reason, std::string detail = {});
+
+  // -- outputs --------------------------------------------------------------------------------
+
+  /// Bytes to write to the link (moved out; counted as pending until written() says so).
+  bytes take_output();
+
+  /// Application messages received since the last call (everything after the handshake except
+  /// ping/pong, which the session answers itself).
+  std::vector<p2p_message> take_messages();
+
+  /// True exactly once: on the call after the session became ready.
+  bool take_ready();
+
+  session_phase phase() const {
+    return phase_;
+  }
+  close_reason reason() const {
+    return reason_;
+  }
+  /// Human-readable detail of the close reason (the transport or wire error, the timeout...).
+  const std::string& detail() const {
+    return detail_;
+  }
+  transport_error transport_failure() const {
+    return transport_failure_;
+  }
+  wire_error decode_failure() const {
+    return wire_failure_;
+  }
+  channel_role role() const {
+    return role_;
+  }
+  const secure_channel& channel() const {
+    return *channel_;
+  }
+  /// The peer's version message, once received.
+  const std::optional<version_message>& peer_version() const {
+    return peer_version_;
+  }
+  /// Round-trip times: the last and the smallest measured.
+  std::optional<clock::duration> last_ping() const {
+    return last_ping_;
+  }
+  std::optional<clock::duration> min_ping() const {
+    return min_ping_;
+  }
+  const session_counters& counters() const {
+    return counters_;
+  }
+  /// Bytes produced but not yet written to the socket.
+  std::uint64_t pending_output() const {
+    return counters_.bytes_sent - written_ + output_.size();
+  }
+  time_point connected_at() const {
+    return started_;
+  }
+
+private:
+  void fail(close_reason reason, std::string detail);
+  void on_established(time_point now);
+  void on_frame(frame f, time_point now);
+  void on_handshake_message(p2p_message& msg, time_point now);
+  void send_version();
+  void send_message(const p2p_message& msg);
+  void write_plain(const bytes& plain);
+  void check_send_queue();
+
+  session_settings settings_;
+  channel_role role_;
+  std::unique_ptr<secure_channel> channel_;
+  net_address remote_;
+  std::mt19937_64 rng_;
+  frame_decoder decoder_;
+  session_phase phase_;
+  close_reason reason_ = close_reason::none;
+  std::string detail_;
+  transport_error transport_failure_ = transport_error::none;
+  wire_error wire_failure_ = wire_error::none;
+  time_point started_;       ///< when the link came up (connect_timeout runs from here)
+  time_point established_;   ///< when the transport handshake completed
+  time_point last_received_; ///< inactivity timeout
+  bool version_sent_ = false;
+  bool verack_received_ = false;
+  bool ready_event_ = false;
+  std::optional<version_message> peer_version_;
+  std::optional<std::uint64_t> ping_nonce_; ///< outstanding ping
+  time_point ping_sent_;
+  time_point next_ping_;
+  std::optional<clock::duration> last_ping_;
+  std::optional<clock::duration> min_ping_;
+  bytes output_;
+  std::uint64_t written_ = 0; ///< bytes the link reported written
+  std::vector<p2p_message> inbox_;
+  session_counters counters_;
+};
+
+} // namespace qtc

@@ -1,0 +1,70 @@
+// Choosing the transport of a connection.
+//
+// Inbound: one listening port serves both transports. The responder cannot know which one the
+// peer speaks until its first byte arrives: a TLS record starts with 0x16 (handshake), while a
+// Noise message 1 starts with its 2-byte length, 0x00 0x25. sniffing_responder waits for that
+// byte, then becomes a TLS server or a Noise responder and hands it everything received.
+//
+// Outbound: Noise first, unless the peer is configured TLS-only (`tls:` prefix); after a Noise
+// attempt that fails with not_noise (the peer answered with a TLS record, or hung up on message
+// 1), the connection is retried once over TLS. tls_fallback_reason gives the reason to log.
+#pragma once
+
+#include "runtime/transport/noise_channel.hpp"
+#include "runtime/transport/tls_channel.hpp"
+
+#include <memory>
+
+namespace qtc {
+
+enum class transport_kind : std::uint8_t { noise, tls };
+
+std::string to_string(transport_kind x);
+
+/// What a node needs to build either transport for one connection.
+struct channel_context {
+  const node_identity* identity = nullptr;
+  noise::keypair noise_static; ///< the identity's X25519 key pair, built once per node
+  std::array<std::uint8_t, 4> magic{};
+  Botan::RandomNumberGenerator* rng = nullptr;
+  noise_handshake_payload noise_payload;
+  tls_options tls;
+};
+
+/// A channel of the given kind for an outbound connection.
+std::unique_ptr<secure_channel> make_initiator(transport_kind kind, const channel_context& ctx,
+                                               std::optional<static_public_key> pinned);
+
+/// The transport an outbound connection tries first.
+transport_kind first_transport(bool peer_tls_only);
+
+/// After an outbound attempt over `tried` failed with `error`: why to retry over TLS (for the
+/// log), or nothing when the failure is not a sign that the peer lacks Noise.
+std::optional<std::string> tls_fallback_reason(transport_kind tried, transport_error error);
+
+class sniffing_responder final : public secure_channel {
+public:
+  explicit sniffing_responder(channel_context ctx);
+
+  /// "noise" or "tls" once the first byte arrived, "undecided" before.
+  std::string_view kind() const override;
+  transport_error start(bytes& out) override;
+  transport_error receive(std::span<const std::uint8_t> in, bytes& out, bytes& plain) override;
+  transport_error send(std::span<const std::uint8_t> plain, bytes& out) override;
+  transport_error end_of_stream() override;
+  bool established() const override;
+  std::optional<static_public_key> remote_static() const override;
+  transport_error failure() const override;
+
+  /// The channel chosen, once the first byte arrived.
+  secure_channel* chosen() const {
+    return inner_.get();
+  }
+
+private:
+  channel_context ctx_;
+  std::unique_ptr<secure_channel> inner_;
+  transport_error failure_ = transport_error::none;
+};
+
+} // namespace qtc

@@ -1,0 +1,128 @@
+#include "runtime/transport/node_identity.hpp"
+
+#include <botan/bigint.h>
+#include <botan/ed25519.h>
+#include <botan/hash.h>
+#include <botan/numthry.h>
+#include <botan/rng.h>
+#include <botan/x25519.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace qtc {
+
+node_id node_id_of(const static_public_key& key) {
+  auto sha = Botan::HashFunction::create_or_throw("SHA-256");
+  sha->update(key.data(), key.size());
+  node_id out;
+  sha->final(out.data());
+  return out;
+}
+
+std::optional<static_public_key> x25519_from_ed25519(std::span<const std::uint8_t> ed25519_public) {
+  if (ed25519_public.size() != 32)
+    return std::nullopt;
+  // y is the little-endian encoding with the top bit (the sign of x) cleared.
+  std::array<std::uint8_t, 32> y_be;
+  std::reverse_copy(ed25519_public.begin(), ed25519_public.end(), y_be.begin());
+  y_be[0] &= 0x7f;
+  const Botan::BigInt p = (Botan::BigInt::one() << 255) - 19;
+  Botan::BigInt y = Botan::BigInt::from_bytes(y_be);
+  if (y >= p || y == Botan::BigInt::one())
+    return std::nullopt; // non-canonical, or the point whose Montgomery image is at infinity
+  Botan::BigInt one_minus_y = (Botan::BigInt::one() + p - y) % p;
+  Botan::BigInt u = ((Botan::BigInt::one() + y) * Botan::inverse_mod(one_minus_y, p)) % p;
+  std::array<std::uint8_t, 32> u_be{};
+  u.serialize_to(u_be);
+  static_public_key out;
+  std::reverse_copy(u_be.begin(), u_be.end(), out.begin());
+  return out;
+}
+
+node_identity node_identity::from_seed(std::span<const std::uint8_t, 32> seed) {
+  node_identity id;
+  std::copy(seed.begin(), seed.end(), id.seed_.begin());
+  auto sha = Botan::HashFunction::create_or_throw("SHA-512");
+  sha->update(seed.data(), seed.size());
+  auto digest = sha->final();
+  std::copy_n(digest.begin(), 32, id.static_private_.begin());
+  id.static_private_[0] &= 248;
+  id.static_private_[31] &= 127;
+  id.static_private_[31] |= 64;
+  Botan::X25519_PrivateKey x{
+      Botan::secure_vector<std::uint8_t>(id.static_private_.begin(), id.static_private_.end())};
+  auto pub = x.public_value();
+  std::copy(pub.begin(), pub.end(), id.static_public_.begin());
+  Botan::Ed25519_PrivateKey ed{Botan::secure_vector<std::uint8_t>(seed.begin(), seed.end())};
+  auto edpub = ed.public_key_bits();
+  std::copy(edpub.begin(), edpub.end(), id.tls_public_.begin());
+  return id;
+}
+
+std::unique_ptr<Botan::Private_Key> node_identity::tls_private_key() const {
+  return std::make_unique<Botan::Ed25519_PrivateKey>(
+      Botan::secure_vector<std::uint8_t>(seed_.begin(), seed_.end()));
+}
+
+std::optional<node_identity> node_identity::load_or_create(const std::filesystem::path& file,
+                                                           Botan::RandomNumberGenerator& rng,
+                                                           std::string& error) {
+  const std::string name = file.string();
+  int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT) {
+    std::array<std::uint8_t, 32> seed;
+    rng.randomize(seed.data(), seed.size());
+    // Written to a temporary name and renamed, so a crash never leaves a short key file.
+    auto tmp = name + ".tmp";
+    int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0) {
+      error = name + ": cannot create the node key: " + std::strerror(errno);
+      return std::nullopt;
+    }
+    bool ok = ::write(out, seed.data(), seed.size()) == static_cast<ssize_t>(seed.size())
+              && ::fsync(out) == 0;
+    ::close(out);
+    if (!ok || ::rename(tmp.c_str(), name.c_str()) != 0) {
+      error = name + ": cannot write the node key: " + std::strerror(errno);
+      ::unlink(tmp.c_str());
+      return std::nullopt;
+    }
+    return from_seed(seed);
+  }
+  if (fd < 0) {
+    error = name + ": cannot open the node key: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    error = name + ": the node key is not a regular file";
+    return std::nullopt;
+  }
+  if ((st.st_mode & 077) != 0) {
+    ::close(fd);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    error = name + ": the node key has mode " + mode
+            + " (group or others may access it); refusing to use it: chmod 600 it if it was not "
+              "exposed, otherwise delete it so a new identity is created";
+    return std::nullopt;
+  }
+  std::array<std::uint8_t, 33> buf;
+  ssize_t n = ::read(fd, buf.data(), buf.size());
+  ::close(fd);
+  if (n != 32) {
+    error = name + ": the node key must hold exactly 32 bytes, it holds "
+            + (n < 0 ? std::string{"unreadable data"} : std::to_string(st.st_size) + " bytes");
+    return std::nullopt;
+  }
+  return from_seed(std::span<const std::uint8_t, 32>{buf.data(), 32});
+}
+
+} // namespace qtc

@@ -1,0 +1,58 @@
+// A secure channel over an ordered byte stream, as the peer session sees it: whatever carries the
+// bytes (a TCP socket in production, an in-memory link in the simulator) feeds them in, and the
+// channel says what to send back and which application bytes arrived. No sockets, no clocks, no
+// threads: randomness comes from the RNG the owner passes in, so a seeded RNG makes it
+// deterministic.
+//
+// Both implementations (Noise XX in noise_channel, TLS 1.3 in tls_channel) carry the P2P byte
+// stream (messages/framing) unchanged once established: a P2P message may span several transport
+// frames and a transport frame may hold several P2P messages.
+#pragma once
+
+#include "messages/primitives/byte_io.hpp"
+#include "messages/transport_error.hpp"
+#include "runtime/transport/node_identity.hpp"
+
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace qtc {
+
+/// Which side of the connection this channel is: the initiator opened it.
+enum class channel_role : std::uint8_t { initiator, responder };
+
+class secure_channel {
+public:
+  virtual ~secure_channel() = default;
+
+  /// "noise" or "tls", for logs and status.
+  virtual std::string_view kind() const = 0;
+
+  /// Appends the first bytes to send (the initiator's first handshake message; nothing for a
+  /// responder). Call once, before anything else.
+  virtual transport_error start(bytes& out) = 0;
+
+  /// Feeds bytes received from the peer, in any pieces. Appends to `out` what must be sent back
+  /// (handshake messages) and to `plain` the application bytes that arrived. After an error
+  /// the channel is closed: every later call returns transport_error::closed.
+  virtual transport_error receive(std::span<const std::uint8_t> in, bytes& out, bytes& plain) = 0;
+
+  /// Encrypts application bytes (any length: split into as many frames as needed) into `out`.
+  virtual transport_error send(std::span<const std::uint8_t> plain, bytes& out) = 0;
+
+  /// The peer closed its side: an error (truncated) if it did so inside a frame or before the
+  /// handshake completed, none otherwise.
+  virtual transport_error end_of_stream() = 0;
+
+  /// True once the handshake completed and application bytes may flow both ways.
+  virtual bool established() const = 0;
+
+  /// The peer's authenticated static key, once the handshake revealed it.
+  virtual std::optional<static_public_key> remote_static() const = 0;
+
+  /// The reason the channel closed, or none while it is usable.
+  virtual transport_error failure() const = 0;
+};
+
+} // namespace qtc
