@@ -53,25 +53,21 @@ void schedule_wakeup(dns_seeder_pointer self) {
 
 void find_sink(dns_seeder_pointer self) {
   auto& st = self->state;
-  if (st.sink || !st.parent || st.looking_for_sink)
+  if (st.sink)
     return;
-  st.looking_for_sink = true;
-  self->request(caf::actor_cast<supervisor_actor>(st.parent), std::chrono::seconds{5},
-                whereis_atom::value, std::string{"peers"})
-      .then(
-          [self](const caf::actor& peers) {
-            auto& st = self->state;
-            st.looking_for_sink = false;
-            st.sink = caf::actor_cast<address_sink_actor>(peers);
-            if (!st.undelivered.empty()) {
-              self->send(st.sink, found_atom::value, std::move(st.undelivered));
-              st.undelivered.clear();
-            }
-          },
-          [self](const caf::error&) {
-            self->state.looking_for_sink = false; // starts after us: the next tick asks again
-            schedule_wakeup(self);
-          });
+  st.peers.find(
+      self, st.parent, std::chrono::seconds{5},
+      [self](const peer_manager_actor& peers) {
+        auto& st = self->state;
+        st.sink = peers;
+        if (!st.undelivered.empty()) {
+          self->send(st.sink, found_atom::value, std::move(st.undelivered));
+          st.undelivered.clear();
+        }
+      },
+      [self](const caf::error&) {
+        schedule_wakeup(self); // it starts after us: the next tick asks again
+      });
 }
 
 void deliver(dns_seeder_pointer self, std::vector<discovered_peer> peers, const char* kind) {
@@ -293,7 +289,7 @@ caf::settings seeder_status(dns_seeder_pointer self) {
 discovery_actor::behavior_type dns_seeder(dns_seeder_pointer self,
                                           std::shared_ptr<const chain_spec> spec,
                                           std::shared_ptr<dns_resolver> resolver,
-                                          dns_seeder_options options, caf::actor parent,
+                                          dns_seeder_options options, supervisor_actor parent,
                                           address_sink_actor sink) {
   auto& st = self->state;
   st.log = logger{self->system(), "discovery"};

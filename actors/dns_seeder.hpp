@@ -14,6 +14,7 @@
 // The actor polls it on its own timer (never blocking) while queries are under way.
 #pragma once
 
+#include "actors/support/sibling.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/chain/chain_spec.hpp"
 #include "runtime/io/dns_resolver.hpp"
@@ -64,7 +65,8 @@ struct dns_seeder_state {
   std::shared_ptr<const chain_spec> spec;
   std::shared_ptr<dns_resolver> resolver;
   dns_seeder_options options;
-  caf::actor parent;                             ///< where the address sink ("peers") is found
+  supervisor_actor parent;                       ///< where the peer manager is found
+  sibling<peer_manager_actor> peers;             ///< found through the parent
   address_sink_actor sink;                       ///< the peer manager, once found
   std::vector<discovered_peer> undelivered;      ///< found before the sink was
   std::map<std::string, dns_seed_query> queries; ///< by "seed/TYPE"
@@ -74,7 +76,6 @@ struct dns_seeder_state {
   bool usable_found = false;
   bool fallback_done = false;
   bool ticking = false;
-  bool looking_for_sink = false;
   std::uint64_t delivered = 0;
   std::uint64_t rejected = 0;
   std::uint64_t failures = 0;
@@ -83,12 +84,12 @@ struct dns_seeder_state {
 
 using dns_seeder_pointer = discovery_actor::stateful_pointer<dns_seeder_state>;
 
-/// `parent`: the node's supervisor, where the peer manager ("peers") is found. Without a parent,
+/// `parent`: the node's supervisor, where the peer manager is found. Without a parent,
 /// `sink` is used as given (tests).
 discovery_actor::behavior_type dns_seeder(dns_seeder_pointer self,
                                           std::shared_ptr<const chain_spec> spec,
                                           std::shared_ptr<dns_resolver> resolver,
-                                          dns_seeder_options options, caf::actor parent,
+                                          dns_seeder_options options, supervisor_actor parent,
                                           address_sink_actor sink);
 
 } // namespace qtc

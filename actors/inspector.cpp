@@ -106,10 +106,10 @@ inspector_actor::behavior_type inspector(inspector_actor::stateful_pointer<inspe
   };
 }
 
-caf::expected<caf::actor> start_inspector(caf::actor_system& sys, const caf::actor& root,
+caf::expected<caf::actor> start_inspector(caf::actor_system& sys, const supervisor_actor& root,
                                           std::string node_name, const std::string& host,
                                           int port) {
-  auto handle = sys.spawn(inspector, caf::actor_cast<supervisor_actor>(root), std::move(node_name));
+  auto handle = sys.spawn(inspector, root, std::move(node_name));
   if (port == 0)
     return caf::actor_cast<caf::actor>(handle);
   auto wanted = static_cast<std::uint16_t>(port < 0 ? 0 : port);

@@ -29,7 +29,7 @@ inspector_actor::behavior_type inspector(inspector_actor::stateful_pointer<inspe
                                          supervisor_actor root, std::string node_name);
 
 /// Spawns the inspector and, if `port` is not 0, publishes it on host:port (-1: any free port).
-caf::expected<caf::actor> start_inspector(caf::actor_system& sys, const caf::actor& root,
+caf::expected<caf::actor> start_inspector(caf::actor_system& sys, const supervisor_actor& root,
                                           std::string node_name, const std::string& host, int port);
 
 } // namespace qtc

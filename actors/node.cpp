@@ -7,6 +7,7 @@
 #include "actors/peer_manager.hpp"
 #include "actors/storage.hpp"
 #include "actors/sync_coordinator.hpp"
+#include "messages/components.hpp"
 #include "messages/errors.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -21,7 +22,7 @@ child_spec child(std::string name, F fun, Ts... args) {
   child_spec result;
   result.name = std::move(name);
   result.start = [fun, args...](caf::actor_system& sys,
-                                const caf::actor&) -> caf::expected<caf::actor> {
+                                const supervisor_actor&) -> caf::expected<caf::actor> {
     return caf::actor_cast<caf::actor>(sys.spawn<Os>(fun, args...));
   };
   return result;
@@ -57,8 +58,8 @@ make_channel_context(std::shared_ptr<const node_identity> identity, const chain_
 
 child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec) {
   child_spec store;
-  store.name = "storage";
-  store.start = [dir = std::move(data_dir), spec](caf::actor_system& sys, const caf::actor&) {
+  store.name = component<storage_actor>::name;
+  store.start = [dir = std::move(data_dir), spec](caf::actor_system& sys, const supervisor_actor&) {
     return start_storage(sys, dir, spec);
   };
   return store;
@@ -66,9 +67,9 @@ child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec)
 
 child_spec sync_child(std::shared_ptr<const chain_spec> spec, block_download::config download) {
   child_spec sync;
-  sync.name = "sync";
+  sync.name = component<sync_actor>::name;
   sync.start = [spec, download](caf::actor_system& sys,
-                                const caf::actor& parent) -> caf::expected<caf::actor> {
+                                const supervisor_actor& parent) -> caf::expected<caf::actor> {
     return caf::actor_cast<caf::actor>(sys.spawn(sync_coordinator, spec, parent, download));
   };
   return sync;
@@ -81,19 +82,19 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   root.strategy = restart_strategy::one_for_one;
   root.intensity = restart_intensity{5, std::chrono::seconds{30}};
   root.backoff = restart_backoff{std::chrono::milliseconds{100}, 2.0, std::chrono::seconds{5}};
-  root.event_observer = options.metrics_enabled ? "metrics" : "";
+  root.event_observer = options.metrics_enabled ? component<metrics_actor>::name : "";
   root.children.push_back(storage_child(options.data_dir, spec));
   if (options.metrics_enabled)
     // Detached: stopping the HTTP server joins its threads, which must not hold a scheduler
     // thread.
     root.children.push_back(child<caf::detached>(
-        "metrics", metrics, metrics_endpoint{options.metrics_host, options.metrics_port}));
+        component<metrics_actor>::name, metrics, metrics_endpoint{options.metrics_host, options.metrics_port}));
   root.children.push_back(idle("security", "tracks misbehaviour scores and graduated bans"));
   child_spec discovery;
-  discovery.name = "discovery";
+  discovery.name = component<discovery_actor>::name;
   discovery.start = [servers = options.dns_servers,
                      spec](caf::actor_system& sys,
-                           const caf::actor& parent) -> caf::expected<caf::actor> {
+                           const supervisor_actor& parent) -> caf::expected<caf::actor> {
     std::string error;
     std::shared_ptr<dns_resolver> resolver =
         make_cares_resolver(servers, std::chrono::milliseconds{2000}, 2, error);
@@ -109,7 +110,7 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   auto shared_spec = std::make_shared<const chain_spec>(spec);
   root.children.push_back(sync_child(shared_spec));
   child_spec peers;
-  peers.name = "peers";
+  peers.name = component<peer_manager_actor>::name;
   peer_manager_config pm;
   pm.spec = shared_spec;
   pm.settings = session_settings_for(spec);
@@ -128,16 +129,16 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
                        : options.p2p_port != 0 ? options.p2p_port
                                                : spec.default_port;
   peers.start = [pm, port, host = options.p2p_host](caf::actor_system& sys,
-                                                    const caf::actor& parent) {
+                                                    const supervisor_actor& parent) {
     auto config = pm;
     config.parent = parent;
     return start_peer_manager(sys, host, port, std::move(config));
   };
   root.children.push_back(std::move(peers));
   child_spec insp;
-  insp.name = "inspector";
+  insp.name = component<inspector_actor>::name;
   insp.start = [name = options.node_name, host = options.inspector_host,
-                port = options.inspector_port](caf::actor_system& sys, const caf::actor& parent) {
+                port = options.inspector_port](caf::actor_system& sys, const supervisor_actor& parent) {
     return start_inspector(sys, parent, name, host, port);
   };
   root.children.push_back(std::move(insp));

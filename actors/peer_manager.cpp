@@ -46,10 +46,7 @@ std::size_t count_type(const peer_manager_state& st, connection_type t) {
 
 /// Unix seconds on the actor clock (virtual in the simulator, so the address manager's ages are).
 std::int64_t unix_now(peer_manager_pointer self) {
-  auto& st = self->state;
-  return st.start_unix
-         + std::chrono::duration_cast<std::chrono::seconds>(self->clock().now() - st.start_steady)
-               .count();
+  return self->state.unix.now();
 }
 
 /// The address manager's bucketing secret: from the system RNG in production, from the seed in
@@ -75,12 +72,10 @@ void load_addresses(peer_manager_pointer self) {
     st.addrman_loaded = true; // tests without a node tree: nothing stored
     return;
   }
-  self->request(caf::actor_cast<supervisor_actor>(st.parent), std::chrono::seconds{5},
-                whereis_atom::value, std::string{"storage"})
-      .then(
-          [self](const caf::actor& storage) {
-            self->state.storage = caf::actor_cast<storage_actor>(storage);
-            self->request(self->state.storage, std::chrono::seconds{30}, get_atom::value,
+  st.storage.find(
+      self, st.parent, std::chrono::seconds{5},
+      [self](const storage_actor& storage) {
+            self->request(storage, std::chrono::seconds{30}, get_atom::value,
                           peers_atom::value)
                 .then(
                     [self](const bytes& raw) {
@@ -128,7 +123,7 @@ void save_addresses(peer_manager_pointer self) {
     return;
   st.last_save = now;
   st.addrman_dirty = false;
-  self->request(st.storage, std::chrono::seconds{30}, put_atom::value, peers_atom::value,
+  self->request(st.storage.get(), std::chrono::seconds{30}, put_atom::value, peers_atom::value,
                 st.addrman->serialize())
       .then(
           [](bool) {},
@@ -207,7 +202,7 @@ std::uint64_t spawn_session(peer_manager_pointer self, connection_type type, con
   cfg.manager = caf::actor_cast<peer_manager_actor>(self);
   // A feeler only tests the address: the sync coordinator never hears of it.
   if (type != connection_type::feeler)
-    cfg.sync = st.sync;
+    cfg.sync = st.sync.get();
   auto session = self->spawn(peer_session, std::move(cfg));
   pool_entry e;
   e.session = session;
@@ -264,27 +259,17 @@ std::set<std::vector<std::uint8_t>> outbound_groups(const peer_manager_state& st
 void fill_slots(peer_manager_pointer self);
 
 void find_sync(peer_manager_pointer self) {
-  auto& st = self->state;
-  if (!st.parent || st.looking_for_sync)
-    return;
-  st.looking_for_sync = true;
-  self->request(caf::actor_cast<supervisor_actor>(st.parent), std::chrono::seconds{5},
-                whereis_atom::value, std::string{"sync"})
-      .then(
-          [self](const caf::actor& sync) {
-            auto& st = self->state;
-            st.looking_for_sync = false;
-            st.sync = caf::actor_cast<peer_observer_actor>(sync);
-            self->monitor(sync);
-            self->send(caf::actor_cast<sync_actor>(sync), subscribe_atom::value,
-                       caf::actor_cast<caf::actor>(self));
-            fill_slots(self); // connections wait for nothing else
-          },
-          [self](const caf::error&) {
-            // Not running yet (it starts before us, but may be restarting): ask again shortly.
-            self->state.looking_for_sync = false;
-            self->delayed_send(self, std::chrono::milliseconds{200}, tick_atom::value);
-          });
+  self->state.sync.find(
+      self, self->state.parent, std::chrono::seconds{5},
+      [self](const sync_actor& sync) {
+        self->monitor(sync);
+        self->send(sync, subscribe_atom::value, sync_subscriber_actor{self});
+        fill_slots(self); // connections wait for nothing else
+      },
+      [self](const caf::error&) {
+        // Not running yet (it starts before us, but may be restarting): ask again shortly.
+        self->delayed_send(self, std::chrono::milliseconds{200}, tick_atom::value);
+      });
 }
 
 /// Keeps the manual peers connected and the automatic outbound slots filled.
@@ -434,10 +419,7 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
     if (e.getaddr_answered || e.type != connection_type::inbound)
       return;
     e.getaddr_answered = true;
-    auto now_unix =
-        static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
+    auto now_unix = static_cast<std::uint32_t>(unix_now(self));
     addr_message reply;
     for (const auto& p : st.addrman->sample(max_getaddr_answer, 23, unix_now(self))) {
       timed_address a;
@@ -515,21 +497,10 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
 
 /// Asks the supervisor for the DNS seeder (again after it restarted).
 void find_discovery(peer_manager_pointer self) {
-  auto& st = self->state;
-  if (!st.parent || st.looking_for_discovery)
-    return;
-  st.looking_for_discovery = true;
-  self->request(caf::actor_cast<supervisor_actor>(st.parent), std::chrono::seconds{5},
-                whereis_atom::value, std::string{"discovery"})
-      .then(
-          [self](const caf::actor& discovery) {
-            self->state.looking_for_discovery = false;
-            self->state.discovery = caf::actor_cast<discovery_actor>(discovery);
-            self->monitor(discovery);
-          },
-          [self](const caf::error&) {
-            self->state.looking_for_discovery = false; // not running: asked again next time
-          });
+  self->state.discovery.find(
+      self, self->state.parent, std::chrono::seconds{5},
+      [self](const discovery_actor& discovery) { self->monitor(discovery); },
+      [](const caf::error&) {}); // not running: asked again next time
 }
 
 /// While a slot waits for an address the address manager does not have, discovery is asked to
@@ -550,7 +521,7 @@ void refresh_discovery(peer_manager_pointer self) {
               {{"known", std::to_string(st.addrman->size())},
                {"outbound", std::to_string(count_type(st, connection_type::outbound_full_relay)
                                            + count_type(st, connection_type::block_relay))}});
-  self->send(st.discovery, refresh_atom::value);
+  self->send(st.discovery.get(), refresh_atom::value);
 }
 
 /// Feelers (Core's): once the automatic outbound slots are full, a short connection now and then
@@ -620,7 +591,7 @@ void replace_poor_outbound(peer_manager_pointer self) {
     if (!e.probed) {
       e.probed = now;
       if (st.sync)
-        self->send(caf::actor_cast<sync_actor>(st.sync), refresh_atom::value, id);
+        self->send(st.sync.get(), refresh_atom::value, id);
       continue;
     }
     if (now - *e.probed < probe_response_time)
@@ -878,17 +849,13 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
   st.dialer = std::move(config.dialer);
   st.address = std::move(config.address);
   st.rng.seed(st.pool.seed != 0 ? st.pool.seed : std::random_device{}());
-  st.start_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-  st.start_steady = self->clock().now();
-  st.last_refresh = st.start_steady; // discovery's own first round is under way
-  st.traffic_since = st.start_steady;
+  st.unix = unix_clock{self->clock()};
+  st.last_refresh = self->clock().now(); // discovery's own first round is under way
+  st.traffic_since = st.last_refresh;
   auto group_secret = new_secret(st);
   std::copy_n(group_secret.begin(), st.group_key.size(), st.group_key.begin());
   st.addrman =
       std::make_unique<address_manager>(new_secret(st), st.spec->allow_private_addresses, st.rng());
-  load_addresses(self);
   // The version nonce: one per node. Peers learn our static key in the transport handshake
   // anyway, so a per-connection nonce would hide nothing; one nonce lets every inbound session
   // recognise a connection to ourselves without asking anyone.
@@ -903,22 +870,19 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
         st.log.error("configured peer ignored", {{"peer", entry.host}, {"reason", error}});
     }
   st.parent = std::move(config.parent);
-  st.sync = std::move(config.sync);
   load_addresses(self);
-  if (st.sync) {
-    self->monitor(st.sync);
-    self->send(caf::actor_cast<sync_actor>(st.sync), subscribe_atom::value,
-               caf::actor_cast<caf::actor>(self));
+  if (config.sync) {
+    st.sync.set(config.sync);
+    self->monitor(config.sync);
+    self->send(config.sync, subscribe_atom::value, sync_subscriber_actor{self});
   } else {
     find_sync(self);
   }
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
-    if (st.discovery && msg.source == st.discovery.address())
-      st.discovery = nullptr; // found again when next needed
-    if (st.sync && msg.source == st.sync.address()) {
+    st.discovery.lost(msg); // found again when next needed
+    if (st.sync.lost(msg)) {
       st.log.info("sync coordinator stopped; looking for its successor");
-      st.sync = nullptr;
       find_sync(self);
     }
   });

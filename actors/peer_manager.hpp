@@ -21,6 +21,8 @@
 #pragma once
 
 #include "actors/peer_dialer.hpp"
+#include "actors/support/sibling.hpp"
+#include "actors/support/unix_clock.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/net/address_manager.hpp"
 #include "runtime/chain/chain_spec.hpp"
@@ -124,9 +126,8 @@ struct peer_manager_state {
   peer_pool_options pool;
   std::string address; ///< host:port the listener is bound to
   std::shared_ptr<peer_dialer> dialer;
-  caf::actor parent;
-  peer_observer_actor sync; ///< null until found: no sessions start without it
-  bool looking_for_sync = false;
+  supervisor_actor parent;
+  sibling<sync_actor> sync; ///< found through the parent: no sessions start without it
   std::mt19937_64 rng;
   std::uint64_t next_id = 1;
   std::map<std::uint64_t, pool_entry> entries;
@@ -134,10 +135,9 @@ struct peer_manager_state {
   std::unique_ptr<address_manager> addrman; ///< known addresses (keyed new/tried tables)
   bool addrman_dirty = false;               ///< changed since it was last stored
   bool addrman_loaded = false;              ///< the stored tables were read (or there were none)
-  storage_actor storage;                    ///< where the tables are kept (found via parent)
+  sibling<storage_actor> storage;           ///< where the tables are kept
   std::chrono::steady_clock::time_point last_save{};
-  std::int64_t start_unix = 0; ///< wall clock at start; Unix time = start_unix + actor clock
-  std::chrono::steady_clock::time_point start_steady{};
+  unix_clock unix; ///< Unix time on the actor clock (address ages)
   std::map<ip_bytes, std::chrono::steady_clock::time_point> banned; ///< until when
   /// Protocol violations per address (every one ends its session and bans the address), with the
   /// last one's reason: the violation part of a peer's score, kept after the ban expires.
@@ -157,8 +157,7 @@ struct peer_manager_state {
   std::uint64_t refreshes = 0;
   std::uint64_t traffic_bytes = 0; ///< peer bytes both ways since traffic_since (bandwidth gauge)
   std::chrono::steady_clock::time_point traffic_since{};
-  discovery_actor discovery; ///< found via the supervisor when addresses run short
-  bool looking_for_discovery = false;
+  sibling<discovery_actor> discovery; ///< asked for more when addresses run short
   static inline const char* name = "peer_manager";
 };
 
@@ -172,10 +171,10 @@ struct peer_manager_config {
   session_settings settings;
   peer_pool_options pool;
   std::shared_ptr<peer_dialer> dialer; ///< how outbound connections are made
-  /// The node's supervisor: the sync coordinator is found there (`whereis "sync"`), again after
-  /// it restarts. Without one, `sync` is used as given (tests).
-  caf::actor parent;
-  peer_observer_actor sync;
+  /// The node's supervisor: the sync coordinator, storage and discovery are found there, again
+  /// after they restart. Without one, `sync` is used as given (tests).
+  supervisor_actor parent;
+  sync_actor sync;
 };
 
 peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,

@@ -62,7 +62,7 @@ void after_event(peer_session_pointer self) {
     st.reported_ready = true;
     peer_info info;
     info.id = st.config.id;
-    info.session = caf::actor_cast<caf::actor>(self);
+    info.session = peer_session_actor{self};
     info.type = st.config.type;
     info.remote = st.remote;
     info.transport = std::string{core.channel().kind()};

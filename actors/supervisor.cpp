@@ -46,7 +46,7 @@ void remove(supervisor_pointer self, std::uint64_t id) {
 void deliver(supervisor_pointer self, const supervision_event& ev) {
   auto& st = self->state;
   if (st.parent) {
-    self->send(caf::actor_cast<supervisor_actor>(st.parent), ev);
+    self->send(st.parent, ev);
     return;
   }
   if (st.spec.event_observer.empty())
@@ -64,7 +64,7 @@ void emit(supervisor_pointer self, supervision_event_kind kind, const std::strin
 
 /// Starts one child and links to it. Returns an error if its start function fails.
 caf::error start_child(supervisor_pointer self, child_slot& slot) {
-  auto result = slot.spec.start(self->system(), caf::actor_cast<caf::actor>(self));
+  auto result = slot.spec.start(self->system(), caf::actor_cast<supervisor_actor>(self));
   if (!result)
     return std::move(result.error());
   if (!*result)
@@ -299,7 +299,7 @@ caf::settings status_of(supervisor_pointer self, status_verbosity v) {
 } // namespace
 
 supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_spec spec,
-                                           caf::actor parent) {
+                                           supervisor_actor parent) {
   auto& st = self->state;
   st.log = logger{self->system(), "supervisor/" + spec.name};
   st.parent = std::move(parent);
@@ -447,7 +447,7 @@ child_spec supervisor_child(supervisor_spec spec, restart_type restart) {
     total += c.shutdown_timeout;
   result.shutdown_timeout = total + std::chrono::seconds{1};
   result.start = [spec = std::move(spec)](caf::actor_system& sys,
-                                          const caf::actor& parent) -> caf::expected<caf::actor> {
+                                          const supervisor_actor& parent) -> caf::expected<caf::actor> {
     return caf::actor_cast<caf::actor>(sys.spawn(supervisor, spec, parent));
   };
   return result;

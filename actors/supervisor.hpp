@@ -47,7 +47,7 @@ struct child_slot {
 
 struct supervisor_state {
   supervisor_spec spec;
-  caf::actor parent;                ///< invalid for the root
+  supervisor_actor parent;                ///< invalid for the root
   std::vector<child_slot> children; ///< in start order
   std::uint64_t next_id = 1;
   logger log;
@@ -76,7 +76,7 @@ using supervisor_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
 
 /// The supervisor's behavior. `parent` is the parent supervisor (invalid for the root).
 supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_spec spec,
-                                           caf::actor parent);
+                                           supervisor_actor parent);
 
 /// A child spec that runs a whole sub-supervisor.
 child_spec supervisor_child(supervisor_spec spec, restart_type restart = restart_type::permanent);

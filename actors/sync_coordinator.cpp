@@ -1,7 +1,6 @@
 #include "actors/sync_coordinator.hpp"
 
 #include "actors/support/metric_names.hpp"
-#include "actors/peer_manager.hpp"
 #include "messages/errors.hpp"
 #include "runtime/chain/block_check.hpp"
 #include "runtime/chain/genesis.hpp"
@@ -28,12 +27,6 @@ constexpr std::size_t max_batch_bytes = std::size_t{32} << 20;
 /// A transaction asked for and not delivered this long may be asked of another announcer (Core's
 /// GETDATA_TX_INTERVAL).
 constexpr auto tx_request_timeout = std::chrono::seconds{60};
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// Whether `node` is on the best header chain.
 bool on_best_chain(const header_tree& tree, const header_node& node) {
@@ -201,7 +194,7 @@ void commit_ready(sync_pointer self) {
       return;
     ++st.writes_in_flight;
     auto was_synced = st.reported_synced;
-    self->request(st.storage, caf::infinite, put_atom::value, block_atom::value, std::move(batch),
+    self->request(st.storage.get(), caf::infinite, put_atom::value, block_atom::value, std::move(batch),
                   true)
         .then(
             [self, nodes = std::move(nodes), was_synced, last_block = std::move(last_block)](bool) {
@@ -375,7 +368,7 @@ void check_stalls(sync_pointer self) {
 void store_headers(sync_pointer self, std::vector<stored_header> fresh) {
   if (fresh.empty())
     return;
-  self->request(self->state.storage, caf::infinite, put_atom::value, headers_atom::value,
+  self->request(self->state.storage.get(), caf::infinite, put_atom::value, headers_atom::value,
                 std::move(fresh))
       .then([](bool) {},
             [self](const caf::error& err) {
@@ -402,7 +395,7 @@ next_block_header accept_next_header(sync_pointer self, const block_header& h) {
                 + to_display_hex(st.commit_tip->hash);
     return out;
   }
-  auto r = st.tree->accept(h, unix_now());
+  auto r = st.tree->accept(h, st.unix.now());
   if (r.rejection != header_rejection::none) {
     out.error = "invalid header: " + to_string(r.rejection);
     out.invalid = r.rejection != header_rejection::time_too_new;
@@ -432,7 +425,7 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
     drive_headers(self);
     return;
   }
-  auto now = unix_now();
+  auto now = st.unix.now();
   std::vector<stored_header> fresh;
   // Set when a header is invalid: the peer is disconnected once the valid headers before it,
   // which the tree has already taken, are stored too (else the store misses them for good: a
@@ -537,7 +530,7 @@ void serve_compact(sync_pointer self, sync_peer& p, const inv_item& item) {
   auto& st = self->state;
   auto session = p.session;
   bool recent = recent_block(st, item.hash, 5);
-  self->request(st.storage, caf::infinite, get_atom::value, block_atom::value, item.hash)
+  self->request(st.storage.get(), caf::infinite, get_atom::value, block_atom::value, item.hash)
       .then(
           [self, session, recent](bytes& raw) {
             auto& st = self->state;
@@ -564,7 +557,7 @@ void on_getblocktxn(sync_pointer self, std::uint64_t id, sync_peer& p,
     return;
   auto session = p.session;
   bool recent = recent_block(st, msg.block_hash, 10);
-  self->request(st.storage, caf::infinite, get_atom::value, block_atom::value, msg.block_hash)
+  self->request(st.storage.get(), caf::infinite, get_atom::value, block_atom::value, msg.block_hash)
       .then(
           [self, id, session, recent, msg](bytes& raw) {
             auto b = recent ? decode_stored(self->state, raw) : std::nullopt;
@@ -673,7 +666,7 @@ void on_getdata(sync_pointer self, sync_peer& p, const getdata_message& msg) {
     if (item.type != static_cast<std::uint32_t>(inv_type::block))
       continue;
     auto session = p.session;
-    self->request(st.storage, caf::infinite, get_atom::value, block_atom::value, item.hash)
+    self->request(st.storage.get(), caf::infinite, get_atom::value, block_atom::value, item.hash)
         .then([self, session](bytes& raw) { self->send(session, send_atom::value, "block", raw); },
               [self, session, item](const caf::error&) {
                 notfound_message nf;
@@ -703,7 +696,7 @@ void report_usefulness(sync_pointer self) {
     p.reported_blocks = p.useful_blocks;
     p.reported_height = height;
     for (const auto& who : st.subscribers)
-      self->send(caf::actor_cast<peer_manager_actor>(who), useful_atom::value, u);
+      self->send(who, useful_atom::value, u);
   }
 }
 
@@ -729,7 +722,7 @@ void update_progress(sync_pointer self, bool force) {
   if (blocks != st.announced_height) {
     // New sessions announce our height in their version message.
     for (const auto& who : st.subscribers)
-      self->send(caf::actor_cast<peer_manager_actor>(who), best_atom::value,
+      self->send(who, best_atom::value,
                  static_cast<std::int32_t>(blocks));
     st.announced_height = blocks;
   }
@@ -766,7 +759,7 @@ void update_progress(sync_pointer self, bool force) {
 
 void load_chain(sync_pointer self) {
   auto& st = self->state;
-  self->request(st.storage, caf::infinite, get_atom::value, headers_atom::value)
+  self->request(st.storage.get(), caf::infinite, get_atom::value, headers_atom::value)
       .then(
           [self](std::vector<stored_header>& stored) {
             auto& st = self->state;
@@ -776,7 +769,7 @@ void load_chain(sync_pointer self) {
             // apply to what we already accepted.
             for (const auto& h : stored)
               st.tree->accept(h.header, std::numeric_limits<std::int64_t>::max() / 2);
-            self->request(st.storage, caf::infinite, get_atom::value, best_atom::value)
+            self->request(st.storage.get(), caf::infinite, get_atom::value, best_atom::value)
                 .then(
                     [self](const hash256& best) {
                       auto& st = self->state;
@@ -803,7 +796,7 @@ void load_chain(sync_pointer self) {
 
 sync_actor::behavior_type sync_coordinator(sync_pointer self,
                                            std::shared_ptr<const chain_spec> spec,
-                                           caf::actor parent, block_download::config download) {
+                                           supervisor_actor parent, block_download::config download) {
   auto& st = self->state;
   st.download_config = download;
   st.log = logger{self->system(), "sync"};
@@ -812,17 +805,13 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
   st.tree = std::make_unique<header_tree>(chain_params::from(*st.spec),
                                           make_genesis_block(*st.spec).header);
   // Find the storage actor, load the stored chain into the tree, then the best stored block.
-  self->request(caf::actor_cast<supervisor_actor>(parent), std::chrono::seconds{10},
-                whereis_atom::value, std::string{"storage"})
-      .then(
-          [self](const caf::actor& storage) {
-            self->state.storage = caf::actor_cast<storage_actor>(storage);
-            load_chain(self);
-          },
-          [self](const caf::error& err) {
-            self->state.log.error("storage not found", {{"reason", render_error(err)}});
-            self->quit(err);
-          });
+  st.unix = unix_clock{self->clock()};
+  st.storage.find(
+      self, parent, std::chrono::seconds{10}, [self](const storage_actor&) { load_chain(self); },
+      [self](const caf::error& err) {
+        self->state.log.error("storage not found", {{"reason", render_error(err)}});
+        self->quit(err);
+      });
   self->delayed_send(self, tick_interval, tick_atom::value);
   return {
       [self](put_atom, block_atom, const bytes& raw) -> caf::result<hash256> {
@@ -860,7 +849,7 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
         if (st.loaded && i != st.peers.end() && !i->second.headers_requested)
           request_headers(self, i->second, true);
       },
-      [self](subscribe_atom, const caf::actor& who) {
+      [self](subscribe_atom, const sync_subscriber_actor& who) {
         self->state.subscribers.push_back(who);
         self->state.announced_height.reset(); // tell everyone, including the newcomer
         update_progress(self, false);
@@ -936,7 +925,7 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
       [self](ready_atom, peer_info& info) {
         auto& st = self->state;
         sync_peer p;
-        p.session = caf::actor_cast<peer_session_actor>(info.session);
+        p.session = info.session;
         p.info = std::move(info);
         auto id = p.info.id;
         st.peers.emplace(id, std::move(p));

@@ -34,6 +34,8 @@
 // tip and commits and announces it like one from a peer.
 #pragma once
 
+#include "actors/support/sibling.hpp"
+#include "actors/support/unix_clock.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/sync/block_download.hpp"
 #include "runtime/chain/chain_spec.hpp"
@@ -85,7 +87,8 @@ struct sync_state {
   std::unique_ptr<header_tree> tree;
   std::unique_ptr<block_download> download;
   block_download::config download_config;
-  storage_actor storage;
+  sibling<storage_actor> storage;
+  unix_clock unix; ///< Unix time on the actor clock (header timestamps)
   bool loaded = false;                     ///< the stored chain is in the tree
   const header_node* committed = nullptr;  ///< the best stored block (confirmed by storage)
   const header_node* commit_tip = nullptr; ///< the last block handed to storage
@@ -99,7 +102,7 @@ struct sync_state {
   bool reported_synced = false;
   bool synced_once = false; ///< initial sync is over: high-bandwidth peers may be picked
   std::optional<std::uint32_t> announced_height; ///< last height told to the subscribers
-  std::vector<caf::actor> subscribers;           ///< who hears our height (the peer manager)
+  std::vector<sync_subscriber_actor> subscribers; ///< who hears our height (the peer manager)
   std::uint64_t blocks_received = 0;
   std::uint64_t blocks_rejected = 0;
   std::uint64_t unrequested_blocks = 0;
@@ -124,9 +127,9 @@ struct sync_state {
 
 using sync_pointer = sync_actor::stateful_pointer<sync_state>;
 
-/// `parent` is the node's supervisor, where the storage actor is found (`whereis "storage"`).
+/// `parent` is the node's supervisor, where the storage actor is found.
 sync_actor::behavior_type sync_coordinator(sync_pointer self,
                                            std::shared_ptr<const chain_spec> spec,
-                                           caf::actor parent, block_download::config download);
+                                           supervisor_actor parent, block_download::config download);
 
 } // namespace qtc

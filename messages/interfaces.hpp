@@ -21,25 +21,12 @@
 
 namespace qtc {
 
-/// The shared status protocol.
-using status_actor = caf::typed_actor<
-    // Returns the component's status report at the requested verbosity.
-    caf::replies_to<status_atom, status_verbosity>::with<status_report>>;
-
-/// A supervisor (the root and every inner node of the supervision tree).
-using supervisor_actor = status_actor::extend<
-    // Lists the children in start order with their current handles.
-    caf::replies_to<children_atom>::with<std::vector<child_info>>,
-    // Returns the running child with that name (an error if there is none or it is down).
-    caf::replies_to<whereis_atom, std::string>::with<caf::actor>,
-    // Starts a dynamic child (appended after the static ones); returns its handle.
-    caf::replies_to<start_atom, child_spec>::with<caf::actor>,
-    // Receives an event from a child supervisor, to pass up the tree (see supervisor_spec).
-    caf::reacts_to<supervision_event>,
-    // (internal) A scheduled restart is due; carries the epoch that scheduled it.
-    caf::reacts_to<restart_atom, std::uint64_t>,
-    // (internal) A stopping child's shutdown timeout expired; carries the child's id.
-    caf::reacts_to<deadline_atom, std::uint64_t>>;
+// Three interfaces are declared beside the message types that carry their handles, and belong
+// to this catalog all the same:
+// - status_actor, the shared status protocol every interface below extends (messages/status.hpp);
+// - supervisor_actor, a supervisor (messages/supervision.hpp: a child's start function gets it);
+// - peer_link_actor and peer_session_actor, a connection's byte carrier and its session
+//   (messages/peer.hpp: peer_info names the session).
 
 /// The log sink: writes one line per record.
 using log_sink_actor = caf::typed_actor<
@@ -82,37 +69,6 @@ using inspector_actor = status_actor::extend<
     caf::replies_to<tree_atom, status_verbosity>::with<status_report>,
     // (internal) Where it has been published, "host:port", for its own status.
     caf::reacts_to<published_atom, std::string>>;
-
-/// The byte carrier of one connection: a broker owning a TCP socket in production, an in-memory
-/// link in the simulator. The session on top does not know which.
-using peer_link_actor = caf::typed_actor<
-    // Writes bytes to the peer (the link acknowledges with `written`).
-    caf::reacts_to<write_atom, bytes>,
-    // Writes what is queued, then closes the connection and stops.
-    caf::reacts_to<close_atom>>;
-
-/// One peer connection's session (actors/peer_session): runs peer_session_core on the bytes of
-/// its link and reports to the peer manager and the sync coordinator.
-using peer_session_actor = status_actor::extend<
-    // The link is attached (for an outbound connection: the connection attempt is under way).
-    caf::reacts_to<link_atom, peer_link_actor>,
-    // Bytes from the peer.
-    caf::reacts_to<data_atom, bytes>,
-    // The link has written this many bytes in total (the send-queue bound counts the rest).
-    caf::reacts_to<written_atom, std::uint64_t>,
-    // The link closed: the peer hung up or the connection failed.
-    caf::reacts_to<linkdown_atom>,
-    // The link closed; the flag says whether the connection had been established (a link that
-    // cannot tell sends the plain form).
-    caf::reacts_to<linkdown_atom, bool>,
-    // Sends a message to the peer (dropped unless the session is ready).
-    caf::reacts_to<send_atom, p2p_message>,
-    // Sends an already serialized payload under a command (e.g. a stored block).
-    caf::reacts_to<send_atom, std::string, bytes>,
-    // Ends the session for a reason (the peer manager's decision: eviction, misbehaviour...).
-    caf::reacts_to<close_atom, close_reason, std::string>,
-    // (internal) Timeouts and pings, once a second on the actor clock.
-    caf::reacts_to<tick_atom>>;
 
 /// Who hears about peers: the peer manager and the sync coordinator.
 using peer_observer_actor = caf::typed_actor<
@@ -194,6 +150,14 @@ using p2p_listener_actor = caf::typed_actor<
     // The listening socket closed.
     caf::reacts_to<caf::io::acceptor_closed_msg>>;
 
+/// Who hears from the sync coordinator what each peer delivered and where our chain is (the peer
+/// manager).
+using sync_subscriber_actor = caf::typed_actor<
+    // New headers and blocks a peer delivered, and its best height.
+    caf::reacts_to<useful_atom, peer_usefulness>,
+    // Our best block height changed.
+    caf::reacts_to<best_atom, std::int32_t>>;
+
 /// The sync coordinator (actors/sync_coordinator): headers-first sync and parallel block
 /// download from the ready peers, serving headers and blocks to them, and relay after sync.
 using sync_actor = peer_observer_actor::extend<
@@ -201,8 +165,9 @@ using sync_actor = peer_observer_actor::extend<
     caf::replies_to<status_atom, status_verbosity>::with<status_report>,
     // (internal) Timeouts, stall detection and the progress line, once a second.
     caf::reacts_to<tick_atom>,
-    // Sends our best block height to this actor now and whenever it changes.
-    caf::reacts_to<subscribe_atom, caf::actor>,
+    // Sends our best block height to this subscriber now and whenever it changes, and what each
+    // peer delivered once a second.
+    caf::reacts_to<subscribe_atom, sync_subscriber_actor>,
     // Asks a peer (by id) for headers from our best's parent, to learn whether it has our chain
     // (the peer manager's check of a peer that looks behind; the answer updates its score).
     caf::reacts_to<refresh_atom, std::uint64_t>,

@@ -2,12 +2,16 @@
 // the close reasons the peer manager records and scores.
 #pragma once
 
+#include "messages/atoms.hpp"
 #include "messages/field.hpp"
 #include "messages/p2p.hpp"
+#include "messages/status.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <cstdint>
 #include <string>
@@ -54,10 +58,41 @@ enum class connection_type : std::uint8_t {
 
 std::string to_string(connection_type x);
 
+/// The byte carrier of one connection: a broker owning a TCP socket in production, an in-memory
+/// link in the simulator. The session on top does not know which.
+using peer_link_actor = caf::typed_actor<
+    // Writes bytes to the peer (the link acknowledges with `written`).
+    caf::reacts_to<write_atom, bytes>,
+    // Writes what is queued, then closes the connection and stops.
+    caf::reacts_to<close_atom>>;
+
+/// One peer connection's session (actors/peer_session): runs peer_session_core on the bytes of
+/// its link and reports to the peer manager and the sync coordinator.
+using peer_session_actor = status_actor::extend<
+    // The link is attached (for an outbound connection: the connection attempt is under way).
+    caf::reacts_to<link_atom, peer_link_actor>,
+    // Bytes from the peer.
+    caf::reacts_to<data_atom, bytes>,
+    // The link has written this many bytes in total (the send-queue bound counts the rest).
+    caf::reacts_to<written_atom, std::uint64_t>,
+    // The link closed: the peer hung up or the connection failed.
+    caf::reacts_to<linkdown_atom>,
+    // The link closed; the flag says whether the connection had been established (a link that
+    // cannot tell sends the plain form).
+    caf::reacts_to<linkdown_atom, bool>,
+    // Sends a message to the peer (dropped unless the session is ready).
+    caf::reacts_to<send_atom, p2p_message>,
+    // Sends an already serialized payload under a command (e.g. a stored block).
+    caf::reacts_to<send_atom, std::string, bytes>,
+    // Ends the session for a reason (the peer manager's decision: eviction, misbehaviour...).
+    caf::reacts_to<close_atom, close_reason, std::string>,
+    // (internal) Timeouts and pings, once a second on the actor clock.
+    caf::reacts_to<tick_atom>>;
+
 /// A session that completed its handshake, as the peer manager and the sync coordinator see it.
 struct peer_info {
   std::uint64_t id = 0; ///< the peer manager's id of the connection
-  caf::actor session;   ///< the peer_session_actor (untyped here to keep this header light)
+  peer_session_actor session;
   connection_type type = connection_type::inbound;
   std::string remote;         ///< "ip:port" as connected
   std::string transport;      ///< "noise" or "tls"

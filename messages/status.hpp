@@ -1,7 +1,11 @@
 // The shared status protocol: every component of the node answers `status`.
 #pragma once
 
+#include "messages/atoms.hpp"
+
+#include <caf/replies_to.hpp>
 #include <caf/settings.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <cstdint>
 #include <string>
@@ -21,5 +25,10 @@ std::string to_string(status_verbosity x);
 /// consumer (logs, JSON, the remote inspector) can render it without knowing the component.
 /// Every report has at least `name` and `state`.
 using status_report = caf::settings;
+
+/// The shared status protocol, which every component's interface extends (messages/interfaces.hpp).
+using status_actor = caf::typed_actor<
+    // Returns the component's status report at the requested verbosity.
+    caf::replies_to<status_atom, status_verbosity>::with<status_report>>;
 
 } // namespace qtc

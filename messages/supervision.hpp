@@ -1,7 +1,9 @@
 // Messages of the supervision tree: how a supervisor describes its children and reports events.
 #pragma once
 
+#include "messages/atoms.hpp"
 #include "messages/field.hpp"
+#include "messages/status.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -36,11 +38,31 @@ enum class restart_strategy : std::uint8_t {
 std::string to_string(restart_type x);
 std::string to_string(restart_strategy x);
 
+struct child_spec;
+struct child_info;
+struct supervision_event;
+
+/// A supervisor (the root and every inner node of the supervision tree).
+using supervisor_actor = status_actor::extend<
+    // Lists the children in start order with their current handles.
+    caf::replies_to<children_atom>::with<std::vector<child_info>>,
+    // Returns the running child with that name (an error if there is none or it is down).
+    // Components use the typed form, actors/support/sibling.hpp, not this one.
+    caf::replies_to<whereis_atom, std::string>::with<caf::actor>,
+    // Starts a dynamic child (appended after the static ones); returns its handle.
+    caf::replies_to<start_atom, child_spec>::with<caf::actor>,
+    // Receives an event from a child supervisor, to pass up the tree (see supervisor_spec).
+    caf::reacts_to<supervision_event>,
+    // (internal) A scheduled restart is due; carries the epoch that scheduled it.
+    caf::reacts_to<restart_atom, std::uint64_t>,
+    // (internal) A stopping child's shutdown timeout expired; carries the child's id.
+    caf::reacts_to<deadline_atom, std::uint64_t>>;
+
 /// Starts one child: spawns it and returns its handle, or an error if it cannot start (e.g. a
 /// port that cannot be bound). `parent` is the supervisor, for children that report to it.
 /// The supervisor links itself to the child afterwards.
 using child_start =
-    std::function<caf::expected<caf::actor>(caf::actor_system& sys, const caf::actor& parent)>;
+    std::function<caf::expected<caf::actor>(caf::actor_system& sys, const supervisor_actor& parent)>;
 
 /// How to start and stop one child (OTP child spec).
 struct child_spec {

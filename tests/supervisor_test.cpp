@@ -40,7 +40,7 @@ child_spec worker_child(std::string name, caf::actor recorder,
   cs.name = name;
   cs.restart = restart;
   cs.start = [name, recorder, stubborn](caf::actor_system& sys,
-                                        const caf::actor&) -> caf::expected<caf::actor> {
+                                        const supervisor_actor&) -> caf::expected<caf::actor> {
     return sys.spawn(worker, name, recorder, stubborn);
   };
   return cs;
@@ -61,7 +61,7 @@ struct fixture : test::simulation {
   }
 
   supervisor_actor spawn_supervisor(supervisor_spec spec) {
-    auto sup = own(sys.spawn(supervisor, std::move(spec), caf::actor{}));
+    auto sup = own(sys.spawn(supervisor, std::move(spec), supervisor_actor{}));
     self->monitor(sup);
     run();
     return sup;
@@ -319,7 +319,7 @@ TEST_CASE_FIXTURE(fixture, "a child that ignores the stop request is killed at i
 TEST_CASE_FIXTURE(fixture, "a child that fails to start fails its supervisor's start") {
   child_spec broken;
   broken.name = "broken";
-  broken.start = [](caf::actor_system&, const caf::actor&) -> caf::expected<caf::actor> {
+  broken.start = [](caf::actor_system&, const supervisor_actor&) -> caf::expected<caf::actor> {
     return make_error(errc::bind_failed, "cannot bind 127.0.0.1:1");
   };
   auto sup = spawn_supervisor(
@@ -339,7 +339,7 @@ TEST_CASE_FIXTURE(fixture, "restart events reach the root's observer") {
   observer.name = "observer";
   auto test_self = recorder();
   observer.start = [test_self](caf::actor_system& sys,
-                               const caf::actor&) -> caf::expected<caf::actor> {
+                               const supervisor_actor&) -> caf::expected<caf::actor> {
     // The recorder travels as a spawn argument: CAF 0.17 dereferences a null pointer when a
     // function-based actor is spawned without any (UBSan reports it in the asan preset).
     return sys.spawn(

@@ -2,6 +2,7 @@
 
 #include "actors/dns_seeder.hpp"
 #include "actors/node.hpp"
+#include "messages/components.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -18,10 +19,10 @@ supervisor_spec make_simulated_node(simulated_node_config config) {
   root.children.push_back(storage_child(config.data_dir, *config.spec));
   if (config.resolver) {
     child_spec discovery;
-    discovery.name = "discovery";
+    discovery.name = component<discovery_actor>::name;
     discovery.start = [spec = config.spec, resolver = config.resolver](
                           caf::actor_system& sys,
-                          const caf::actor& parent) -> caf::expected<caf::actor> {
+                          const supervisor_actor& parent) -> caf::expected<caf::actor> {
       return caf::actor_cast<caf::actor>(sys.spawn(dns_seeder, spec, resolver, dns_seeder_options{},
                                                    parent, address_sink_actor{}));
     };
@@ -29,7 +30,7 @@ supervisor_spec make_simulated_node(simulated_node_config config) {
   }
   root.children.push_back(sync_child(config.spec, config.download));
   child_spec peers;
-  peers.name = "peers";
+  peers.name = component<peer_manager_actor>::name;
   auto port = config.port != 0 ? config.port : config.spec->default_port;
   peer_manager_config pm;
   pm.address = config.ip + ":" + std::to_string(port);
@@ -39,7 +40,7 @@ supervisor_spec make_simulated_node(simulated_node_config config) {
   pm.pool = config.pool; // max_connections as given (tests shrink the pool)
   pm.dialer = std::make_shared<memory_dialer>(config.network, config.ip);
   peers.start = [pm, network = config.network](
-                    caf::actor_system& sys, const caf::actor& parent) -> caf::expected<caf::actor> {
+                    caf::actor_system& sys, const supervisor_actor& parent) -> caf::expected<caf::actor> {
     auto cfg = pm;
     cfg.parent = parent;
     auto manager = sys.spawn(peer_manager, cfg);

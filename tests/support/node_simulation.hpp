@@ -73,7 +73,7 @@ struct sim_fixture : simulation {
     if (tune)
       tune(cfg.pool);
     auto root = caf::actor_cast<caf::actor>(
-        own(sys.spawn(supervisor, make_simulated_node(cfg), caf::actor{})));
+        own(sys.spawn(supervisor, make_simulated_node(cfg), supervisor_actor{})));
     roots.push_back(root);
     run();
     return root;

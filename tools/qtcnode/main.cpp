@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
                         {"config_file", cfg.config_file_path},
                         {"scheduler_threads", std::to_string(sys.scheduler().num_workers())}});
 
-  auto root = sys.spawn(qtc::supervisor, qtc::make_node_tree(options, spec, std::make_shared<const qtc::node_identity>(std::move(*identity))), caf::actor{});
+  auto root = sys.spawn(qtc::supervisor, qtc::make_node_tree(options, spec, std::make_shared<const qtc::node_identity>(std::move(*identity))), qtc::supervisor_actor{});
   caf::scoped_actor self{sys};
   self->monitor(root);
   log_tree(self, root, "root", log);
