@@ -1,5 +1,6 @@
 #include "actors/idle_component.hpp"
 
+#include "actors/support/status_fields.hpp"
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -13,9 +14,9 @@ idle_component(component_actor::stateful_pointer<idle_component_state> self, std
   return {
       [self](status_atom, status_verbosity) -> status_report {
         caf::settings result;
-        caf::put(result, "name", self->state.component);
-        caf::put(result, "state", "idle");
-        caf::put(result, "purpose", self->state.purpose);
+        report(result, "name", self->state.component);
+        report(result, "state", "idle");
+        report(result, "purpose", self->state.purpose);
         return result;
       },
   };

@@ -1,4 +1,6 @@
 #include "actors/metrics.hpp"
+
+#include "actors/support/status_fields.hpp"
 #include "actors/support/metric_names.hpp"
 
 #include "actors/support/registry_entry.hpp"
@@ -103,12 +105,11 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
   return {
       [self](status_atom, status_verbosity) -> status_report {
         caf::settings result;
-        caf::put(result, "name", "metrics");
-        caf::put(result, "state", "serving");
-        caf::put(result, "address", self->state.listen_address);
-        caf::put(result, "families",
-                 static_cast<caf::config_value::integer>(self->state.counters.size()
-                                                         + self->state.gauges.size()));
+        report(result, "name", "metrics");
+        report(result, "state", "serving");
+        report(result, "address", self->state.listen_address);
+        report(result, "families", self->state.counters.size()
+                                                         + self->state.gauges.size());
         return result;
       },
       [counter_family](const supervision_event& ev) {

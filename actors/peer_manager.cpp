@@ -1,5 +1,6 @@
 #include "actors/peer_manager.hpp"
 
+#include "actors/support/status_fields.hpp"
 #include "actors/support/metric_names.hpp"
 #include "actors/p2p_listener.hpp"
 #include "actors/peer_session.hpp"
@@ -720,103 +721,97 @@ caf::config_value::integer seconds_since(peer_manager_pointer self,
 }
 
 caf::settings score_status(peer_manager_pointer self, const pool_entry& e) {
-  using int_t = caf::config_value::integer;
   const auto& s = e.score;
   caf::settings r;
   auto ms = [](std::optional<std::int64_t> us) {
     return us ? static_cast<double>(*us) / 1000.0 : -1.0;
   };
-  caf::put(r, "min-ping-ms", ms(s.min_ping_us));
-  caf::put(r, "ping-ms", ms(s.last_ping_us));
-  caf::put(r, "bytes-sent", static_cast<int_t>(s.bytes_sent));
-  caf::put(r, "bytes-received", static_cast<int_t>(s.bytes_received));
-  caf::put(r, "messages-sent", static_cast<int_t>(s.messages_sent));
-  caf::put(r, "messages-received", static_cast<int_t>(s.messages_received));
-  caf::put(r, "useful-headers", static_cast<int_t>(s.useful_headers));
-  caf::put(r, "useful-blocks", static_cast<int_t>(s.useful_blocks));
-  caf::put(r, "seconds-since-useful", seconds_since(self, s.last_useful));
-  caf::put(r, "seconds-since-block", seconds_since(self, s.last_block));
-  caf::put(r, "best-height", static_cast<int_t>(s.best_height));
-  caf::put(r, "connected-seconds", seconds_since(self, e.started));
+  report(r, "min-ping-ms", ms(s.min_ping_us));
+  report(r, "ping-ms", ms(s.last_ping_us));
+  report(r, "bytes-sent", s.bytes_sent);
+  report(r, "bytes-received", s.bytes_received);
+  report(r, "messages-sent", s.messages_sent);
+  report(r, "messages-received", s.messages_received);
+  report(r, "useful-headers", s.useful_headers);
+  report(r, "useful-blocks", s.useful_blocks);
+  report(r, "seconds-since-useful", seconds_since(self, s.last_useful));
+  report(r, "seconds-since-block", seconds_since(self, s.last_block));
+  report(r, "best-height", s.best_height);
+  report(r, "connected-seconds", seconds_since(self, e.started));
   auto v = self->state.violations.find(e.ip);
-  caf::put(r, "violations",
-           static_cast<int_t>(v != self->state.violations.end() ? v->second.first : 0));
+  report(r, "violations", v != self->state.violations.end() ? v->second.first : 0);
   return r;
 }
 
 caf::settings pool_status(peer_manager_pointer self, status_verbosity v) {
   auto& st = self->state;
   caf::settings r;
-  caf::put(r, "name", "peers");
-  caf::put(r, "state", "listening");
-  caf::put(r, "address", st.address);
-  using int_t = caf::config_value::integer;
+  report(r, "name", "peers");
+  report(r, "state", "listening");
+  report(r, "address", st.address);
   std::size_t ready = 0;
   for (const auto& [id, e] : st.entries)
     ready += e.ready ? 1 : 0;
-  caf::put(r, "connections", static_cast<int_t>(ready));
-  caf::put(r, "connecting", static_cast<int_t>(st.entries.size() - ready));
-  caf::put(r, "inbound", static_cast<int_t>(count_type(st, connection_type::inbound)));
-  caf::put(r, "outbound-full-relay",
-           static_cast<int_t>(count_type(st, connection_type::outbound_full_relay)));
-  caf::put(r, "block-relay", static_cast<int_t>(count_type(st, connection_type::block_relay)));
-  caf::put(r, "manual", static_cast<int_t>(count_type(st, connection_type::manual)));
-  caf::put(r, "inbound-slots", static_cast<int_t>(inbound_slots(st)));
-  caf::put(r, "inbound-refused", static_cast<int_t>(st.inbound_refused));
-  caf::put(r, "inbound-evicted", static_cast<int_t>(st.inbound_evicted));
-  caf::put(r, "outbound-replaced", static_cast<int_t>(st.outbound_replaced));
-  caf::put(r, "feelers-started", static_cast<int_t>(st.feelers_started));
-  caf::put(r, "feelers-succeeded", static_cast<int_t>(st.feelers_succeeded));
-  caf::put(r, "discovery-refreshes", static_cast<int_t>(st.refreshes));
-  caf::put(r, "addresses-new", static_cast<int_t>(st.addrman->new_count()));
-  caf::put(r, "addresses-tried", static_cast<int_t>(st.addrman->tried_count()));
-  caf::put(r, "banned", static_cast<int_t>(st.banned.size()));
+  report(r, "connections", ready);
+  report(r, "connecting", st.entries.size() - ready);
+  report(r, "inbound", count_type(st, connection_type::inbound));
+  report(r, "outbound-full-relay", count_type(st, connection_type::outbound_full_relay));
+  report(r, "block-relay", count_type(st, connection_type::block_relay));
+  report(r, "manual", count_type(st, connection_type::manual));
+  report(r, "inbound-slots", inbound_slots(st));
+  report(r, "inbound-refused", st.inbound_refused);
+  report(r, "inbound-evicted", st.inbound_evicted);
+  report(r, "outbound-replaced", st.outbound_replaced);
+  report(r, "feelers-started", st.feelers_started);
+  report(r, "feelers-succeeded", st.feelers_succeeded);
+  report(r, "discovery-refreshes", st.refreshes);
+  report(r, "addresses-new", st.addrman->new_count());
+  report(r, "addresses-tried", st.addrman->tried_count());
+  report(r, "banned", st.banned.size());
   caf::settings reasons;
   for (const auto& [reason, n] : st.closes_by_reason)
-    caf::put(reasons, reason, static_cast<int_t>(n));
-  caf::put(r, "closed-by-reason", std::move(reasons));
+    report(reasons, reason, n);
+  report(r, "closed-by-reason", std::move(reasons));
   if (v != status_verbosity::info) {
     caf::config_value::list peers;
     for (const auto& [id, e] : st.entries) {
       caf::settings p;
-      caf::put(p, "id", static_cast<int_t>(id));
-      caf::put(p, "remote", format_endpoint(e.ip, e.port));
-      caf::put(p, "type", to_string(e.type));
-      caf::put(p, "transport", e.ready ? e.info.transport : to_string(e.transport));
-      caf::put(p, "state", e.closing ? "closing" : e.ready ? "ready" : "connecting");
-      caf::put(p, "score", score_status(self, e));
+      report(p, "id", id);
+      report(p, "remote", format_endpoint(e.ip, e.port));
+      report(p, "type", to_string(e.type));
+      report(p, "transport", e.ready ? e.info.transport : to_string(e.transport));
+      report(p, "state", e.closing ? "closing" : e.ready ? "ready" : "connecting");
+      report(p, "score", score_status(self, e));
       if (e.ready) {
-        caf::put(p, "user-agent", e.info.user_agent);
-        caf::put(p, "start-height", static_cast<int_t>(e.info.start_height));
-        caf::put(p, "static-key", e.info.static_key_hex);
+        report(p, "user-agent", e.info.user_agent);
+        report(p, "start-height", e.info.start_height);
+        report(p, "static-key", e.info.static_key_hex);
       }
       peers.emplace_back(std::move(p));
     }
-    caf::put(r, "peers", std::move(peers));
+    report(r, "peers", std::move(peers));
     caf::config_value::list closes;
     for (const auto& c : st.recent_closes) {
       caf::settings p;
-      caf::put(p, "remote", c.remote);
-      caf::put(p, "type", to_string(c.type));
-      caf::put(p, "reason", to_string(c.reason));
-      caf::put(p, "detail", c.detail);
+      report(p, "remote", c.remote);
+      report(p, "type", to_string(c.type));
+      report(p, "reason", to_string(c.reason));
+      report(p, "detail", c.detail);
       closes.emplace_back(std::move(p));
     }
-    caf::put(r, "recent-closes", std::move(closes));
+    report(r, "recent-closes", std::move(closes));
     caf::config_value::list bans;
     for (const auto& [ip, until] : st.banned) {
       caf::settings b;
-      caf::put(b, "address", format_ip(ip));
+      report(b, "address", format_ip(ip));
       if (auto v = st.violations.find(ip); v != st.violations.end()) {
-        caf::put(b, "violations", static_cast<caf::config_value::integer>(v->second.first));
-        caf::put(b, "last-violation", v->second.second);
+        report(b, "violations", v->second.first);
+        report(b, "last-violation", v->second.second);
       }
-      caf::put(
-          b, "seconds-left",
-          std::chrono::duration_cast<std::chrono::seconds>(until - self->clock().now()).count());
+      report(b, "seconds-left", std::chrono::duration_cast<std::chrono::seconds>(until - self->clock().now()).count());
       bans.emplace_back(std::move(b));
     }
-    caf::put(r, "bans", std::move(bans));
+    report(r, "bans", std::move(bans));
   }
   return r;
 }

@@ -1,5 +1,6 @@
 #include "actors/peer_session.hpp"
 
+#include "actors/support/status_fields.hpp"
 #include "messages/primitives/hex.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -167,25 +168,23 @@ peer_session_actor::behavior_type peer_session(peer_session_pointer self,
         auto& st = self->state;
         auto& core = *st.core;
         caf::settings r;
-        caf::put(r, "name", "peer-" + std::to_string(st.config.id));
-        caf::put(r, "state", to_string(core.phase()));
-        caf::put(r, "remote", st.remote);
-        caf::put(r, "type", to_string(st.config.type));
-        caf::put(r, "transport", std::string{core.channel().kind()});
+        report(r, "name", "peer-" + std::to_string(st.config.id));
+        report(r, "state", to_string(core.phase()));
+        report(r, "remote", st.remote);
+        report(r, "type", to_string(st.config.type));
+        report(r, "transport", std::string{core.channel().kind()});
         if (core.peer_version()) {
-          caf::put(r, "user-agent", core.peer_version()->user_agent);
-          caf::put(r, "start-height",
-                   static_cast<caf::config_value::integer>(core.peer_version()->start_height));
+          report(r, "user-agent", core.peer_version()->user_agent);
+          report(r, "start-height", core.peer_version()->start_height);
         }
-        caf::put(r, "ping-ms", ms_text(core.last_ping()));
-        caf::put(r, "min-ping-ms", ms_text(core.min_ping()));
+        report(r, "ping-ms", ms_text(core.last_ping()));
+        report(r, "min-ping-ms", ms_text(core.min_ping()));
         const auto& c = core.counters();
-        caf::put(r, "bytes-sent", static_cast<caf::config_value::integer>(c.bytes_sent));
-        caf::put(r, "bytes-received", static_cast<caf::config_value::integer>(c.bytes_received));
-        caf::put(r, "messages-sent", static_cast<caf::config_value::integer>(c.messages_sent));
-        caf::put(r, "messages-received",
-                 static_cast<caf::config_value::integer>(c.messages_received));
-        caf::put(r, "send-queue", static_cast<caf::config_value::integer>(core.pending_output()));
+        report(r, "bytes-sent", c.bytes_sent);
+        report(r, "bytes-received", c.bytes_received);
+        report(r, "messages-sent", c.messages_sent);
+        report(r, "messages-received", c.messages_received);
+        report(r, "send-queue", core.pending_output());
         return r;
       },
       [self](link_atom, peer_link_actor link) {

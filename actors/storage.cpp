@@ -1,5 +1,6 @@
 #include "actors/storage.hpp"
 
+#include "actors/support/status_fields.hpp"
 #include "messages/errors.hpp"
 #include "runtime/chain/genesis.hpp"
 
@@ -26,20 +27,17 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
       [self](status_atom, status_verbosity) -> status_report {
         auto& st = self->state;
         caf::settings result;
-        caf::put(result, "name", "storage");
-        caf::put(result, "state", "open");
-        caf::put(result, "data-dir", st.data_dir.string());
-        caf::put(result, "headers",
-                 static_cast<caf::config_value::integer>(st.chain->header_count()));
-        caf::put(result, "blocks",
-                 static_cast<caf::config_value::integer>(st.chain->block_count()));
+        report(result, "name", "storage");
+        report(result, "state", "open");
+        report(result, "data-dir", st.data_dir.string());
+        report(result, "headers", st.chain->header_count());
+        report(result, "blocks", st.chain->block_count());
         if (auto best = st.chain->best_block())
-          caf::put(result, "best-block", to_display_hex(*best));
+          report(result, "best-block", to_display_hex(*best));
         std::error_code ec;
         auto space = std::filesystem::space(st.data_dir, ec);
         if (!ec)
-          caf::put(result, "available-bytes",
-                   static_cast<caf::config_value::integer>(space.available));
+          report(result, "available-bytes", space.available);
         return result;
       },
       [self](put_atom, headers_atom,

@@ -1,5 +1,6 @@
 #include "actors/supervisor.hpp"
 
+#include "actors/support/status_fields.hpp"
 #include "messages/errors.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -267,31 +268,28 @@ void handle_failure(supervisor_pointer self, std::uint64_t id, caf::error reason
 caf::settings status_of(supervisor_pointer self, status_verbosity v) {
   auto& st = self->state;
   caf::settings result;
-  caf::put(result, "name", st.spec.name);
-  caf::put(result, "state",
-           st.shutting_down              ? "stopping"
+  report(result, "name", st.spec.name);
+  report(result, "state", st.shutting_down              ? "stopping"
            : !st.pending_restart.empty() ? "restarting"
                                          : "running");
-  caf::put(result, "strategy", to_string(st.spec.strategy));
-  caf::put(result, "children", static_cast<caf::config_value::integer>(st.children.size()));
-  caf::put(result, "recent-restarts",
-           static_cast<caf::config_value::integer>(st.restart_times.size()));
+  report(result, "strategy", to_string(st.spec.strategy));
+  report(result, "children", st.children.size());
+  report(result, "recent-restarts", st.restart_times.size());
   if (v >= status_verbosity::detailed) {
     caf::config_value::list kids;
     for (auto& x : st.children) {
       caf::settings kid;
-      caf::put(kid, "name", x.spec.name);
-      caf::put(kid, "state",
-               x.state == phase::running    ? "running"
+      report(kid, "name", x.spec.name);
+      report(kid, "state", x.state == phase::running    ? "running"
                : x.state == phase::stopping ? "stopping"
                                             : "down");
-      caf::put(kid, "restart", to_string(x.spec.restart));
-      caf::put(kid, "restarts", static_cast<caf::config_value::integer>(x.restarts));
+      report(kid, "restart", to_string(x.spec.restart));
+      report(kid, "restarts", x.restarts);
       if (x.handle)
-        caf::put(kid, "actor-id", static_cast<caf::config_value::integer>(x.handle.id()));
+        report(kid, "actor-id", x.handle.id());
       kids.emplace_back(std::move(kid));
     }
-    caf::put(result, "child-list", std::move(kids));
+    report(result, "child-list", std::move(kids));
   }
   return result;
 }

@@ -1,5 +1,6 @@
 #include "actors/sync_coordinator.hpp"
 
+#include "actors/support/status_fields.hpp"
 #include "actors/support/metric_names.hpp"
 #include "messages/errors.hpp"
 #include "runtime/chain/block_check.hpp"
@@ -857,68 +858,65 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
       [self](status_atom, status_verbosity v) -> status_report {
         auto& st = self->state;
         caf::settings r;
-        using int_t = caf::config_value::integer;
-        caf::put(r, "name", "sync");
+        report(r, "name", "sync");
         if (!st.loaded) {
-          caf::put(r, "state", "loading");
+          report(r, "state", "loading");
           return r;
         }
         auto blocks = st.committed->height;
         auto headers = st.tree->best().height;
-        caf::put(r, "state", blocks == headers ? "synced" : "syncing");
-        caf::put(r, "headers", static_cast<int_t>(headers));
-        caf::put(r, "blocks", static_cast<int_t>(blocks));
-        caf::put(r, "tip", to_display_hex(st.committed->hash));
-        caf::put(r, "peers", static_cast<int_t>(st.peers.size()));
-        caf::put(r, "headers-received", static_cast<int_t>(st.headers_received));
-        caf::put(r, "blocks-received", static_cast<int_t>(st.blocks_received));
+        report(r, "state", blocks == headers ? "synced" : "syncing");
+        report(r, "headers", headers);
+        report(r, "blocks", blocks);
+        report(r, "tip", to_display_hex(st.committed->hash));
+        report(r, "peers", st.peers.size());
+        report(r, "headers-received", st.headers_received);
+        report(r, "blocks-received", st.blocks_received);
         auto target = sync_target(st);
-        caf::put(r, "target", static_cast<int_t>(target));
-        caf::put(r, "progress", sync_fraction(blocks, target));
+        report(r, "target", target);
+        report(r, "progress", sync_fraction(blocks, target));
         auto d = st.download->stats();
         caf::settings download;
-        caf::put(download, "in-flight", static_cast<int_t>(d.in_flight));
-        caf::put(download, "buffered", static_cast<int_t>(d.buffered));
-        caf::put(download, "queued", static_cast<int_t>(d.queued));
-        caf::put(download, "commit-point", static_cast<int_t>(d.next_height));
-        caf::put(download, "end-height", static_cast<int_t>(d.end_height));
-        caf::put(
-            download, "stall-timeout-ms",
-            static_cast<int_t>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(d.stall_timeout).count()));
-        caf::put(download, "writes-in-flight", static_cast<int_t>(st.writes_in_flight));
-        caf::put(r, "download", std::move(download));
-        caf::put(r, "pool-txs", static_cast<int_t>(st.pool.size()));
-        caf::put(r, "pool-bytes", static_cast<int_t>(st.pool.bytes()));
-        caf::put(r, "txs-accepted", static_cast<int_t>(st.txs_accepted));
-        caf::put(r, "txs-rejected", static_cast<int_t>(st.txs_rejected));
-        caf::put(r, "compact-rebuilt", static_cast<int_t>(st.cmpct_rebuilt));
-        caf::put(r, "compact-from-pool", static_cast<int_t>(st.cmpct_from_pool));
-        caf::put(r, "compact-requested-txs", static_cast<int_t>(st.cmpct_requested_txs));
-        caf::put(r, "compact-fallbacks", static_cast<int_t>(st.cmpct_fallbacks));
-        caf::put(r, "compact-served", static_cast<int_t>(st.cmpct_served));
-        caf::put(r, "compact-announced", static_cast<int_t>(st.cmpct_announced));
-        caf::put(r, "compact-unsolicited", static_cast<int_t>(st.cmpct_unsolicited));
-        caf::put(r, "high-bandwidth-peers", static_cast<int_t>(st.hb_peers.peers().size()));
+        report(download, "in-flight", d.in_flight);
+        report(download, "buffered", d.buffered);
+        report(download, "queued", d.queued);
+        report(download, "commit-point", d.next_height);
+        report(download, "end-height", d.end_height);
+        report(download, "stall-timeout-ms", 
+                std::chrono::duration_cast<std::chrono::milliseconds>(d.stall_timeout).count());
+        report(download, "writes-in-flight", st.writes_in_flight);
+        report(r, "download", std::move(download));
+        report(r, "pool-txs", st.pool.size());
+        report(r, "pool-bytes", st.pool.bytes());
+        report(r, "txs-accepted", st.txs_accepted);
+        report(r, "txs-rejected", st.txs_rejected);
+        report(r, "compact-rebuilt", st.cmpct_rebuilt);
+        report(r, "compact-from-pool", st.cmpct_from_pool);
+        report(r, "compact-requested-txs", st.cmpct_requested_txs);
+        report(r, "compact-fallbacks", st.cmpct_fallbacks);
+        report(r, "compact-served", st.cmpct_served);
+        report(r, "compact-announced", st.cmpct_announced);
+        report(r, "compact-unsolicited", st.cmpct_unsolicited);
+        report(r, "high-bandwidth-peers", st.hb_peers.peers().size());
         if (v != status_verbosity::info) {
           caf::config_value::list peers;
           for (const auto& [id, p] : st.peers) {
             caf::settings e;
-            caf::put(e, "id", static_cast<int_t>(id));
-            caf::put(e, "remote", p.info.remote);
-            caf::put(e, "best-known", static_cast<int_t>(p.best_known ? p.best_known->height : 0));
-            caf::put(e, "useful-headers", static_cast<int_t>(p.useful_headers));
-            caf::put(e, "useful-blocks", static_cast<int_t>(p.useful_blocks));
-            caf::put(e, "wants-compact-push", p.wants_cmpct_push);
+            report(e, "id", id);
+            report(e, "remote", p.info.remote);
+            report(e, "best-known", p.best_known ? p.best_known->height : 0);
+            report(e, "useful-headers", p.useful_headers);
+            report(e, "useful-blocks", p.useful_blocks);
+            report(e, "wants-compact-push", p.wants_cmpct_push);
             if (auto dp = st.download->peer_stats(id)) {
-              caf::put(e, "in-flight", static_cast<int_t>(dp->in_flight));
-              caf::put(e, "delivered", static_cast<int_t>(dp->delivered));
-              caf::put(e, "timeouts", static_cast<int_t>(dp->timeouts));
-              caf::put(e, "retired", dp->retired);
+              report(e, "in-flight", dp->in_flight);
+              report(e, "delivered", dp->delivered);
+              report(e, "timeouts", dp->timeouts);
+              report(e, "retired", dp->retired);
             }
             peers.emplace_back(std::move(e));
           }
-          caf::put(r, "peer-state", std::move(peers));
+          report(r, "peer-state", std::move(peers));
         }
         return r;
       },
