@@ -123,10 +123,33 @@ void after_event(peer_session_pointer self) {
   self->quit();
 }
 
-} // namespace
+/// The session's status: its phase, peer, transport, ping and traffic.
+status_report session_status(peer_session_pointer self) {
+  auto& st = self->state;
+  auto& core = *st.core;
+  status_report r;
+  report(r, "name", "peer-" + std::to_string(st.config.id));
+  report(r, "state", to_string(core.phase()));
+  report(r, "remote", st.remote);
+  report(r, "type", to_string(st.config.type));
+  report(r, "transport", std::string{core.channel().kind()});
+  if (core.peer_version()) {
+    report(r, "user-agent", core.peer_version()->user_agent);
+    report(r, "start-height", core.peer_version()->start_height);
+  }
+  report(r, "ping-ms", ms_text(core.last_ping()));
+  report(r, "min-ping-ms", ms_text(core.min_ping()));
+  const auto& c = core.counters();
+  report(r, "bytes-sent", c.bytes_sent);
+  report(r, "bytes-received", c.bytes_received);
+  report(r, "messages-sent", c.messages_sent);
+  report(r, "messages-received", c.messages_received);
+  report(r, "send-queue", core.pending_output());
+  return r;
+}
 
-peer_session_actor::behavior_type peer_session(peer_session_pointer self,
-                                               peer_session_config config) {
+/// The session's RNG (seeded: reproducible in the simulator), channel and core.
+void init_session(peer_session_pointer self, peer_session_config config) {
   auto& st = self->state;
   st.config = std::move(config);
   st.remote = format_endpoint(st.config.ip, st.config.port);
@@ -151,42 +174,49 @@ peer_session_actor::behavior_type peer_session(peer_session_pointer self,
       st.config.settings, inbound ? channel_role::responder : channel_role::initiator,
       std::move(channel), remote, st.config.seed ^ 0x9e3779b97f4a7c15ull, now);
   st.core->start(now);
-  self->delayed_send(self, tick_interval, tick_atom::value);
-  // A stopped sync coordinator takes its view of this peer with it: end the session so that the
-  // peer manager reconnects and the new coordinator hears about the peer from the start.
-  if (st.config.sync) {
+}
+
+/// The session lives no longer than the two actors it reports to. A stopped sync coordinator
+/// takes its view of this peer with it, and a stopped peer manager its pool: either way the
+/// session ends (cleanly: the peer sees a close, the other observer hears `closed`), so that a
+/// restarted manager reconnects from an empty pool and the coordinator hears of the peer anew.
+void watch_observers(peer_session_pointer self) {
+  auto& st = self->state;
+  if (st.config.manager)
+    self->monitor(st.config.manager);
+  if (st.config.sync)
     self->monitor(st.config.sync);
-    self->set_down_handler([self](const caf::down_msg& msg) {
-      if (msg.source == self->state.config.sync) {
-        self->state.core->close(close_reason::shutdown, "the sync coordinator stopped");
-        after_event(self);
-      }
-    });
-  }
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.config.sync && msg.source == st.config.sync.address())
+      st.core->close(close_reason::shutdown, "the sync coordinator stopped");
+    else if (st.config.manager && msg.source == st.config.manager.address())
+      st.core->close(close_reason::shutdown, "the peer manager stopped");
+    else
+      return;
+    after_event(self);
+  });
+}
+
+void on_tick(peer_session_pointer self) {
+  auto& st = self->state;
+  st.core->tick(self->clock().now());
+  after_event(self);
+  if (!st.finished && st.reported_ready && ++st.ticks % activity_ticks == 0)
+    report_activity(self);
+  if (!st.finished)
+    self->delayed_send(self, tick_interval, tick_atom::value);
+}
+
+} // namespace
+
+peer_session_actor::behavior_type peer_session(peer_session_pointer self,
+                                               peer_session_config config) {
+  init_session(self, std::move(config));
+  watch_observers(self);
+  self->delayed_send(self, tick_interval, tick_atom::value);
   return {
-      [self](status_atom, status_verbosity) -> status_report {
-        auto& st = self->state;
-        auto& core = *st.core;
-        caf::settings r;
-        report(r, "name", "peer-" + std::to_string(st.config.id));
-        report(r, "state", to_string(core.phase()));
-        report(r, "remote", st.remote);
-        report(r, "type", to_string(st.config.type));
-        report(r, "transport", std::string{core.channel().kind()});
-        if (core.peer_version()) {
-          report(r, "user-agent", core.peer_version()->user_agent);
-          report(r, "start-height", core.peer_version()->start_height);
-        }
-        report(r, "ping-ms", ms_text(core.last_ping()));
-        report(r, "min-ping-ms", ms_text(core.min_ping()));
-        const auto& c = core.counters();
-        report(r, "bytes-sent", c.bytes_sent);
-        report(r, "bytes-received", c.bytes_received);
-        report(r, "messages-sent", c.messages_sent);
-        report(r, "messages-received", c.messages_received);
-        report(r, "send-queue", core.pending_output());
-        return r;
-      },
+      [self](status_atom, status_verbosity) { return session_status(self); },
       [self](link_atom, peer_link_actor link) {
         self->state.link = std::move(link);
         after_event(self);
@@ -221,15 +251,7 @@ peer_session_actor::behavior_type peer_session(peer_session_pointer self,
         self->state.core->close(reason, std::move(detail));
         after_event(self);
       },
-      [self](tick_atom) {
-        auto& st = self->state;
-        st.core->tick(self->clock().now());
-        after_event(self);
-        if (!st.finished && st.reported_ready && ++st.ticks % activity_ticks == 0)
-          report_activity(self);
-        if (!self->state.finished)
-          self->delayed_send(self, tick_interval, tick_atom::value);
-      },
+      [self](tick_atom) { on_tick(self); },
   };
 }
 

@@ -81,7 +81,7 @@ tcp_link_actor::behavior_type tcp_link_inbound(tcp_link_pointer self,
   self->state.handle = handle;
   auto host = self->remote_addr(handle);
   auto port = self->remote_port(handle);
-  self->send(manager, accept_atom::value, host, port, caf::actor_cast<peer_link_actor>(self));
+  self->send(manager, accept_atom::value, host, port, caf::actor_cast<accepted_link_actor>(self));
   return link_behavior(self);
 }
 

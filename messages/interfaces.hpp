@@ -26,7 +26,8 @@ namespace qtc {
 // - status_actor, the shared status protocol every interface below extends (messages/status.hpp);
 // - supervisor_actor, a supervisor (messages/supervision.hpp: a child's start function gets it);
 // - peer_link_actor and peer_session_actor, a connection's byte carrier and its session
-//   (messages/peer.hpp: peer_info names the session).
+//   (messages/peer.hpp: peer_info names the session), and accepted_link_actor, the accepting
+//   end of a connection, which tcp_link_actor and memory_link_actor below extend.
 
 /// The log sink: writes one line per record.
 using log_sink_actor = caf::typed_actor<
@@ -87,7 +88,7 @@ using peer_manager_actor = peer_observer_actor::extend<
     caf::replies_to<status_atom, status_verbosity>::with<status_report>,
     // An inbound connection from ip, port on a link: the manager starts a session and attaches
     // it to the link, or closes the link (refused).
-    caf::reacts_to<accept_atom, std::string, std::uint16_t, peer_link_actor>,
+    caf::reacts_to<accept_atom, std::string, std::uint16_t, accepted_link_actor>,
     // Connects to a peer now (`[tls:][<pubkey>@]ip:port`), as a manual connection.
     caf::reacts_to<connect_atom, std::string>,
     // Candidate addresses from discovery.
@@ -104,9 +105,7 @@ using peer_manager_actor = peer_observer_actor::extend<
     caf::reacts_to<link_atom, caf::actor>>;
 
 /// The TCP link broker: a peer link that owns one connection's socket and reports its events.
-using tcp_link_actor = peer_link_actor::extend<
-    // (inbound) The session that owns this connection; reading starts now.
-    caf::reacts_to<attach_atom, peer_session_actor>,
+using tcp_link_actor = accepted_link_actor::extend<
     // Bytes arrived on the socket.
     caf::reacts_to<caf::io::new_data_msg>,
     // The socket accepted bytes for sending (cumulative counts go to the session).
@@ -115,9 +114,7 @@ using tcp_link_actor = peer_link_actor::extend<
     caf::reacts_to<caf::io::connection_closed_msg>>;
 
 /// One end of an in-memory wire (actors/simulation/memory_network): the simulator's peer link.
-using memory_link_actor = peer_link_actor::extend<
-    // (accepting end) The session that owns this end.
-    caf::reacts_to<attach_atom, peer_session_actor>,
+using memory_link_actor = accepted_link_actor::extend<
     // The other end of the wire.
     caf::reacts_to<link_atom, peer_link_actor>,
     // Bytes the other end wrote.

@@ -44,6 +44,8 @@ std::string to_string(close_reason x) {
     return "stalling";
   case close_reason::unwanted:
     return "unwanted";
+  case close_reason::session_failed:
+    return "session-failed";
   }
   return "unknown";
 }

@@ -40,6 +40,7 @@ enum class close_reason : std::uint8_t {
   invalid_data,       ///< the peer sent invalid headers or blocks
   stalling,           ///< the peer held up block download
   unwanted,           ///< not needed any more (feeler done, pool full, not useful)
+  session_failed,     ///< this node's session actor failed: a fault of ours, not the peer's
 };
 
 std::string to_string(close_reason x);
@@ -88,6 +89,12 @@ using peer_session_actor = status_actor::extend<
     caf::reacts_to<close_atom, close_reason, std::string>,
     // (internal) Timeouts and pings, once a second on the actor clock.
     caf::reacts_to<tick_atom>>;
+
+/// The accepting end of a connection (a TCP link broker, or the simulator's in-memory link): a
+/// peer link that is told which session owns it.
+using accepted_link_actor = peer_link_actor::extend<
+    // The session that owns this connection; reading starts now.
+    caf::reacts_to<attach_atom, peer_session_actor>>;
 
 /// A session that completed its handshake, as the peer manager and the sync coordinator see it.
 struct peer_info {

@@ -36,19 +36,6 @@ std::string read_text(const std::filesystem::path& p) {
   return {std::istreambuf_iterator<char>{in}, {}};
 }
 
-/// A UDP port nothing listens on right now (the kernel's choice).
-std::uint16_t free_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 /// The chain every serving node holds: generated once per test process, copied per node.
 const std::filesystem::path& generated_chain(std::string& tip) {
   static temp_dir dir;
@@ -73,7 +60,7 @@ struct e2e_network {
   int subnet; ///< 127.0.<subnet>.0/24
   temp_dir dir;
   std::string tip;
-  std::uint16_t dns_port = free_udp_port();
+  std::uint16_t dns_port = free_loopback_port(SOCK_DGRAM);
   std::unique_ptr<child_process> dns;
   std::vector<std::unique_ptr<child_process>> serving;
   std::unique_ptr<child_process> fresh;
@@ -269,7 +256,7 @@ TEST_SUITE("e2e") {
     net.start_dns();
     net.start_serving();
     // The first resolver is a UDP port where nothing listens.
-    auto dead = "127.0.0.1:" + std::to_string(free_udp_port());
+    auto dead = "127.0.0.1:" + std::to_string(free_loopback_port(SOCK_DGRAM));
     net.start_fresh(dead + "," + net.dns_server());
     net.expect_synced();
     // The NXDOMAIN answer comes through the second resolver, after the first one's 2 s timeout:

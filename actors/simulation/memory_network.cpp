@@ -92,8 +92,7 @@ memory_network_actor::behavior_type memory_network(memory_network_pointer self,
         self->send(dialing, attach_atom::value, session);
         self->send(session, link_atom::value, caf::actor_cast<peer_link_actor>(dialing));
         auto port = st.next_port++;
-        self->send(i->second, accept_atom::value, from_ip, port,
-                   caf::actor_cast<peer_link_actor>(accepting));
+        self->send(i->second, accept_atom::value, from_ip, port, accepted_link_actor{accepting});
       },
       [self](close_atom, const std::string& ip) {
         auto& st = self->state;

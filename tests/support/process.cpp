@@ -193,4 +193,16 @@ std::optional<http_response> http_get(const std::string& host, std::uint16_t por
   return result;
 }
 
+std::uint16_t free_loopback_port(int socket_type) {
+  int fd = ::socket(AF_INET, socket_type, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
 } // namespace qtc::test

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -69,6 +70,10 @@ struct run_result {
 };
 run_result run_to_completion(const std::string& binary, const std::vector<std::string>& args,
                              std::chrono::milliseconds timeout = std::chrono::seconds{20});
+
+/// A loopback port nothing is bound to right now, of `socket_type` (SOCK_STREAM or SOCK_DGRAM):
+/// the kernel's choice, free again as soon as this returns.
+std::uint16_t free_loopback_port(int socket_type);
 
 /// A logfmt field's value from a log line: `field_value("a=1 port=9333", "port") == "9333"`.
 std::optional<std::string> field_value(const std::string& line, const std::string& key);
