@@ -294,77 +294,74 @@ caf::settings status_of(supervisor_pointer self, status_verbosity v) {
   return result;
 }
 
-} // namespace
-
-supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_spec spec,
-                                           supervisor_actor parent) {
+/// An exit message: a child's (its down message tells how it ended, so this is ignored), the
+/// echo of a child that stopped on its own, or the parent asking this supervisor to stop.
+void on_exit(supervisor_pointer self, caf::exit_msg& msg) {
   auto& st = self->state;
-  st.log = logger{self->system(), "supervisor/" + spec.name};
-  st.parent = std::move(parent);
-  st.spec = std::move(spec);
-  for (auto& cs : st.spec.children)
-    st.children.push_back(child_slot{st.next_id++, cs, caf::actor{}, phase::down, 0, false});
-  // Links make children die with their supervisor; monitors tell the supervisor how a child
-  // ended. (A child that receives an exit message from its supervisor drops the link at once,
-  // so only the down message reliably reports a requested stop.)
-  self->set_exit_handler([self](caf::exit_msg& msg) {
-    auto& st = self->state;
-    if (find(self, msg.source) != nullptr)
-      return; // a child's exit: its down message is handled instead
-    auto& gone = st.recently_down;
-    if (auto i = std::find(gone.begin(), gone.end(), msg.source); i != gone.end()) {
-      gone.erase(i); // the link's echo of a child that stopped on its own
-      return;
-    }
-    // Neither a child nor a former one: the parent (or the node) asks this supervisor to stop.
-    begin_shutdown(self, std::move(msg.reason));
-  });
-  self->set_down_handler([self](caf::down_msg& msg) {
-    auto& st = self->state;
-    auto* slot = find(self, msg.source);
-    if (slot == nullptr)
-      return;
-    auto id = slot->id;
-    bool was_stopping = slot->state == phase::stopping;
-    if (!was_stopping) {
-      // A child that stopped on its own still has its link, whose exit message follows.
-      st.recently_down.push_back(msg.source);
-      if (st.recently_down.size() > supervisor_state::recently_down_limit)
-        st.recently_down.pop_front();
-    }
-    slot->state = phase::down;
-    slot->handle = nullptr;
-    if (was_stopping) {
-      st.log.debug("child stopped",
-                   {{"child", slot->spec.name}, {"reason", render_error(msg.reason)}});
-      if (st.shutting_down)
-        emit(self, supervision_event_kind::stopped, slot->spec.name, msg.reason);
-      if (!st.stop_queue.empty() && st.stop_queue.front() == id)
-        st.stop_queue.pop_front();
-      continue_stops(self);
-      return;
-    }
-    if (st.shutting_down)
-      return; // the stop sequence skips it
-    if (!st.stop_queue.empty() || st.after_stops) {
-      // A stop sequence is running: handle this failure when it is done (unless the sequence
-      // is a restart that covers this child anyway).
-      auto& q = st.stop_queue;
-      auto queued = std::find(q.begin(), q.end(), id);
-      auto& pending = st.pending_restart;
-      bool covered = std::find(pending.begin(), pending.end(), id) != pending.end();
-      if (queued != q.end())
-        q.erase(queued);
-      if (!covered)
-        st.pending_failures.emplace_back(id, std::move(msg.reason));
-      else
-        st.log.info("child exited during restart",
-                    {{"child", slot->spec.name}, {"reason", render_error(msg.reason)}});
-      return;
-    }
-    handle_failure(self, id, std::move(msg.reason));
-  });
-  // Start the static children in order; a failure stops those started and fails this supervisor.
+  if (find(self, msg.source) != nullptr)
+    return; // a child's exit: its down message is handled instead
+  auto& gone = st.recently_down;
+  if (auto i = std::find(gone.begin(), gone.end(), msg.source); i != gone.end()) {
+    gone.erase(i); // the link's echo of a child that stopped on its own
+    return;
+  }
+  // Neither a child nor a former one: the parent (or the node) asks this supervisor to stop.
+  begin_shutdown(self, std::move(msg.reason));
+}
+
+/// A child this supervisor asked to stop has stopped: the stop sequence goes on.
+void on_stopped(supervisor_pointer self, child_slot& slot, const caf::error& reason) {
+  auto& st = self->state;
+  st.log.debug("child stopped", {{"child", slot.spec.name}, {"reason", render_error(reason)}});
+  if (st.shutting_down)
+    emit(self, supervision_event_kind::stopped, slot.spec.name, reason);
+  if (!st.stop_queue.empty() && st.stop_queue.front() == slot.id)
+    st.stop_queue.pop_front();
+  continue_stops(self);
+}
+
+/// A child failed while a stop sequence runs: its failure is handled when the sequence is done
+/// (unless the sequence is a restart that covers this child anyway).
+void on_failed_during_stops(supervisor_pointer self, child_slot& slot, caf::error reason) {
+  auto& st = self->state;
+  auto& q = st.stop_queue;
+  if (auto queued = std::find(q.begin(), q.end(), slot.id); queued != q.end())
+    q.erase(queued);
+  auto& pending = st.pending_restart;
+  if (std::find(pending.begin(), pending.end(), slot.id) == pending.end())
+    st.pending_failures.emplace_back(slot.id, std::move(reason));
+  else
+    st.log.info("child exited during restart",
+                {{"child", slot.spec.name}, {"reason", render_error(reason)}});
+}
+
+/// A child stopped: asked to (the stop sequence goes on) or on its own (a failure to handle).
+void on_down(supervisor_pointer self, caf::down_msg& msg) {
+  auto& st = self->state;
+  auto* slot = find(self, msg.source);
+  if (slot == nullptr)
+    return;
+  bool was_stopping = slot->state == phase::stopping;
+  if (!was_stopping) {
+    // A child that stopped on its own still has its link, whose exit message follows.
+    st.recently_down.push_back(msg.source);
+    if (st.recently_down.size() > supervisor_state::recently_down_limit)
+      st.recently_down.pop_front();
+  }
+  slot->state = phase::down;
+  slot->handle = nullptr;
+  if (was_stopping)
+    return on_stopped(self, *slot, msg.reason);
+  if (st.shutting_down)
+    return; // the stop sequence skips it
+  if (!st.stop_queue.empty() || st.after_stops)
+    return on_failed_during_stops(self, *slot, std::move(msg.reason));
+  handle_failure(self, slot->id, std::move(msg.reason));
+}
+
+/// Starts the static children in order; a failure stops those started and fails this supervisor.
+void start_static_children(supervisor_pointer self) {
+  auto& st = self->state;
   for (auto& slot : st.children) {
     if (auto err = start_child(self, slot)) {
       st.log.error("child failed to start",
@@ -378,59 +375,89 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_s
                  {{"child", slot.spec.name}, {"actor_id", std::to_string(slot.handle.id())}});
     emit(self, supervision_event_kind::started, slot.spec.name);
   }
+}
+
+std::vector<child_info> children_of(supervisor_pointer self) {
+  std::vector<child_info> result;
+  for (auto& x : self->state.children)
+    result.push_back(child_info{x.spec.name, x.state == phase::running ? x.handle : nullptr,
+                                x.spec.restart, x.spec.supervisor, x.restarts});
+  return result;
+}
+
+caf::result<caf::actor> running_child(supervisor_pointer self, const std::string& name) {
+  for (auto& x : self->state.children)
+    if (x.spec.name == name && x.state == phase::running)
+      return x.handle;
+  return make_error(errc::no_such_child,
+                    "supervisor " + self->state.spec.name + " has no running child " + name);
+}
+
+/// Starts a dynamic child, appended after the static ones.
+caf::result<caf::actor> start_dynamic_child(supervisor_pointer self, child_spec& cs) {
+  auto& st = self->state;
+  if (st.shutting_down)
+    return make_error(errc::child_start_failed, "supervisor " + st.spec.name + " is stopping");
+  for (auto& x : st.children)
+    if (x.spec.name == cs.name && x.state != phase::down)
+      return make_error(errc::child_start_failed, "a child named " + cs.name + " runs already");
+  auto id = st.next_id++;
+  st.children.push_back(child_slot{id, std::move(cs), caf::actor{}, phase::down, 0, true});
+  auto& slot = st.children.back();
+  if (auto err = start_child(self, slot)) {
+    remove(self, id);
+    return err;
+  }
+  emit(self, supervision_event_kind::started, slot.spec.name);
+  return slot.handle;
+}
+
+/// A scheduled restart is due (unless a later failure superseded it or a stop cancelled it).
+void on_restart_due(supervisor_pointer self, std::uint64_t epoch) {
+  auto& st = self->state;
+  if (epoch != st.restart_epoch || st.shutting_down)
+    return;
+  auto ids = std::move(st.pending_restart);
+  st.pending_restart.clear();
+  start_set(self, ids);
+}
+
+/// A stopping child's shutdown timeout expired: it is killed. (Its link to this supervisor went
+/// when it received the stop request, so the kill does not come back here.)
+void on_stop_deadline(supervisor_pointer self, std::uint64_t id) {
+  auto* slot = find(self, id);
+  if (slot == nullptr || slot->state != phase::stopping)
+    return;
+  self->state.log.warning("child did not stop in time; killing it",
+                          {{"child", slot->spec.name},
+                           {"timeout", format_duration(slot->spec.shutdown_timeout)}});
+  self->send_exit(slot->handle, caf::exit_reason::kill);
+}
+
+} // namespace
+
+supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_spec spec,
+                                           supervisor_actor parent) {
+  auto& st = self->state;
+  st.log = logger{self->system(), "supervisor/" + spec.name};
+  st.parent = std::move(parent);
+  st.spec = std::move(spec);
+  for (auto& cs : st.spec.children)
+    st.children.push_back(child_slot{st.next_id++, cs, caf::actor{}, phase::down, 0, false});
+  // Links make children die with their supervisor; monitors tell the supervisor how a child
+  // ended. (A child that receives an exit message from its supervisor drops the link at once,
+  // so only the down message reliably reports a requested stop.)
+  self->set_exit_handler([self](caf::exit_msg& msg) { on_exit(self, msg); });
+  self->set_down_handler([self](caf::down_msg& msg) { on_down(self, msg); });
+  start_static_children(self);
   return {
       [self](status_atom, status_verbosity v) -> status_report { return status_of(self, v); },
-      [self](children_atom) {
-        std::vector<child_info> result;
-        for (auto& x : self->state.children)
-          result.push_back(child_info{x.spec.name, x.state == phase::running ? x.handle : nullptr,
-                                      x.spec.restart, x.spec.supervisor, x.restarts});
-        return result;
-      },
-      [self](whereis_atom, const std::string& name) -> caf::result<caf::actor> {
-        for (auto& x : self->state.children)
-          if (x.spec.name == name && x.state == phase::running)
-            return x.handle;
-        return make_error(errc::no_such_child,
-                          "supervisor " + self->state.spec.name + " has no running child " + name);
-      },
-      [self](start_atom, child_spec& cs) -> caf::result<caf::actor> {
-        auto& st = self->state;
-        if (st.shutting_down)
-          return make_error(errc::child_start_failed,
-                            "supervisor " + st.spec.name + " is stopping");
-        for (auto& x : st.children)
-          if (x.spec.name == cs.name && x.state != phase::down)
-            return make_error(errc::child_start_failed,
-                              "a child named " + cs.name + " runs already");
-        auto id = st.next_id++;
-        st.children.push_back(child_slot{id, std::move(cs), caf::actor{}, phase::down, 0, true});
-        auto& slot = st.children.back();
-        if (auto err = start_child(self, slot)) {
-          remove(self, id);
-          return err;
-        }
-        emit(self, supervision_event_kind::started, slot.spec.name);
-        return slot.handle;
-      },
+      [self](children_atom) { return children_of(self); },
+      [self](whereis_atom, const std::string& name) { return running_child(self, name); },
+      [self](start_atom, child_spec& cs) { return start_dynamic_child(self, cs); },
       [self](const supervision_event& ev) { deliver(self, ev); },
-      [self](restart_atom, std::uint64_t epoch) {
-        auto& st = self->state;
-        if (epoch != st.restart_epoch || st.shutting_down)
-          return; // superseded or cancelled
-        auto ids = std::move(st.pending_restart);
-        st.pending_restart.clear();
-        start_set(self, ids);
-      },
-      [self](deadline_atom, std::uint64_t id) {
-        auto* slot = find(self, id);
-        if (slot == nullptr || slot->state != phase::stopping)
-          return;
-        self->state.log.warning("child did not stop in time; killing it",
-                                {{"child", slot->spec.name},
-                                 {"timeout", format_duration(slot->spec.shutdown_timeout)}});
-        self->send_exit(slot->handle, caf::exit_reason::kill);
-      },
+      [self](restart_atom, std::uint64_t epoch) { on_restart_due(self, epoch); },
+      [self](deadline_atom, std::uint64_t id) { on_stop_deadline(self, id); },
   };
 }
 
