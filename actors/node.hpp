@@ -1,13 +1,14 @@
 // The node's supervision tree, assembled from its options and chain spec:
 //
 //   root (one_for_one)
-//   ├── storage     data directory (LMDB stores later)
+//   ├── storage     data directory and the LMDB chain store
 //   ├── metrics     Prometheus registry + /metrics endpoint; the root's event observer
-//   ├── security    ban/threat tracker
+//   ├── security    ban/threat tracker (idle: bans live in the peer manager's ban list for now)
 //   ├── discovery   DNS seeder
-//   ├── nat         NAT mapper (STUN, UPnP)
+//   ├── nat         NAT mapper (STUN, UPnP; idle)
 //   ├── sync        sync coordinator
-//   ├── peers       peer manager: P2P listener; peer sessions are its temporary children later
+//   ├── peers       peer manager: P2P listener and the sessions it owns (each monitors the
+//   │               other: a failed manager closes its sessions, a failed session frees its slot)
 //   └── inspector   live inspection: every component's status, for qtc-inspect
 //
 // Start order is dependency order: what others use starts first and stops last.

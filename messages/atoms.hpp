@@ -52,11 +52,11 @@ using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using peer_msg_atom = caf::atom_constant<caf::atom("peermsg")>;
 /// Asks the peer manager to connect to an address now (operator, tests).
 using connect_atom = caf::atom_constant<caf::atom("connect")>;
-/// Asks the peer manager to take an inbound connection (returns the session that will own it).
+/// Offers the peer manager an inbound connection's link (it attaches a session or closes it).
 using accept_atom = caf::atom_constant<caf::atom("accept")>;
 /// Tells an inbound link which session owns it.
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
-/// The peer manager subscribes to the sync coordinator's height updates.
+/// The peer manager subscribes to the sync coordinator's height and usefulness reports.
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 /// Storage: the address manager's tables.
 using peers_atom = caf::atom_constant<caf::atom("peers")>;

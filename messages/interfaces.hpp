@@ -184,8 +184,8 @@ using discovery_actor = status_actor::extend<
     // (internal) Drives the resolver: processes its sockets and timeouts without blocking.
     caf::reacts_to<tick_atom>>;
 
-/// A component whose own protocol arrives with a later issue (security, discovery, nat, sync):
-/// until then it answers status and nothing else.
+/// A component whose own protocol arrives with a later issue (today: security, nat): until then it
+/// answers status and nothing else.
 using component_actor = status_actor;
 
 } // namespace qtc

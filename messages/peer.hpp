@@ -35,8 +35,9 @@ enum class close_reason : std::uint8_t {
   peer_closed,        ///< the peer closed the connection
   shutdown,           ///< this node is stopping or the operator disconnected the peer
   evicted,            ///< the peer manager made room for a better peer
-  duplicate,          ///< already connected to this peer (same address or node id)
-  misbehaviour,       ///< the peer's misbehaviour score reached the ban threshold
+  duplicate,          ///< already connected to this node (same static key)
+  misbehaviour,       ///< the peer broke a relay rule (e.g. a compact-block answer that does not
+                      ///< fit the request); every violation bans, no score is kept yet
   invalid_data,       ///< the peer sent invalid headers or blocks
   stalling,           ///< the peer held up block download
   unwanted,           ///< not needed any more (feeler done, pool full, not useful)
