@@ -97,7 +97,9 @@ std::set<std::vector<std::uint8_t>> outbound_groups(const peer_manager_state& st
   return used;
 }
 
-/// Asks the supervisor for the sync coordinator (again after it restarted); retries until found.
+/// Asks the supervisor for the sync coordinator (again after it restarted). Until it is found,
+/// every tick asks again (fill_slots): it starts before us, but may be restarting. (No tick of its
+/// own on failure: every tick schedules the next, so an extra one would tick twice forever.)
 void find_sync(peer_manager_pointer self) {
   self->state.sync.find(
       self, self->state.parent, std::chrono::seconds{5},
@@ -106,10 +108,7 @@ void find_sync(peer_manager_pointer self) {
         self->send(sync, subscribe_atom::value, sync_subscriber_actor{self});
         fill_slots(self); // connections wait for nothing else
       },
-      [self](const caf::error&) {
-        // Not running yet (it starts before us, but may be restarting): ask again shortly.
-        self->delayed_send(self, std::chrono::milliseconds{200}, tick_atom::value);
-      });
+      [](const caf::error&) {});
 }
 
 /// Keeps the manual peers connected and the automatic outbound slots filled.
