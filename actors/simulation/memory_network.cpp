@@ -87,10 +87,10 @@ memory_network_actor::behavior_type memory_network(memory_network_pointer self,
         auto accepting = self->spawn(memory_link, st.latency, st.silent.contains(to_ip));
         st.wire_ends[from_ip].push_back(dialing);
         st.wire_ends[to_ip].push_back(accepting);
-        self->send(dialing, link_atom::value, caf::actor_cast<peer_link_actor>(accepting));
-        self->send(accepting, link_atom::value, caf::actor_cast<peer_link_actor>(dialing));
+        self->send(dialing, link_atom::value, peer_link_actor{accepting});
+        self->send(accepting, link_atom::value, peer_link_actor{dialing});
         self->send(dialing, attach_atom::value, session);
-        self->send(session, link_atom::value, caf::actor_cast<peer_link_actor>(dialing));
+        self->send(session, link_atom::value, peer_link_actor{dialing});
         auto port = st.next_port++;
         self->send(i->second, accept_atom::value, from_ip, port, accepted_link_actor{accepting});
       },

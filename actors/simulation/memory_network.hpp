@@ -25,6 +25,8 @@ struct memory_link_state {
   caf::timespan latency{0};
   bool silent = false; ///< the node went silent: deliver nothing any more
   peer_session_actor session;
+  /// The other end of the wire: always a memory link, typed as the plain peer link because an
+  /// interface cannot name itself (memory_link_actor's `link` message carries it).
   peer_link_actor partner;
   std::deque<bytes> early; ///< data that arrived before the session was attached
   static inline const char* name = "memory_link";
