@@ -14,12 +14,12 @@
 // The actor polls it on its own timer (never blocking) while queries are under way.
 #pragma once
 
+#include "actors/support/logger.hpp"
+#include "actors/support/metrics_client.hpp"
 #include "actors/support/sibling.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/chain/chain_spec.hpp"
 #include "runtime/io/dns_resolver.hpp"
-#include "actors/support/logger.hpp"
-#include "actors/support/metrics_client.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>

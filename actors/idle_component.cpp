@@ -1,6 +1,7 @@
 #include "actors/idle_component.hpp"
 
 #include "actors/support/status_fields.hpp"
+
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 

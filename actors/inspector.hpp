@@ -5,8 +5,8 @@
 // so `qtc-inspect` attaches over TCP; the status reports travel in CAF's own serialization.
 #pragma once
 
-#include "messages/interfaces.hpp"
 #include "actors/support/logger.hpp"
+#include "messages/interfaces.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>

@@ -1,7 +1,7 @@
 #include "actors/log_sink.hpp"
 
-#include "messages/errors.hpp"
 #include "actors/support/logger.hpp"
+#include "messages/errors.hpp"
 
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>

@@ -1,11 +1,10 @@
 #include "actors/metrics.hpp"
 
-#include "actors/support/status_fields.hpp"
 #include "actors/support/metric_names.hpp"
-
-#include "actors/support/registry_entry.hpp"
-#include "messages/errors.hpp"
 #include "actors/support/metrics_client.hpp"
+#include "actors/support/registry_entry.hpp"
+#include "actors/support/status_fields.hpp"
+#include "messages/errors.hpp"
 
 #include <caf/actor_registry.hpp>
 #include <caf/stateful_actor.hpp>
@@ -108,8 +107,7 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
         report(result, "name", "metrics");
         report(result, "state", "serving");
         report(result, "address", self->state.listen_address);
-        report(result, "families", self->state.counters.size()
-                                                         + self->state.gauges.size());
+        report(result, "families", self->state.counters.size() + self->state.gauges.size());
         return result;
       },
       [counter_family](const supervision_event& ev) {

@@ -6,8 +6,8 @@
 // actor scheduler's.
 #pragma once
 
-#include "messages/interfaces.hpp"
 #include "actors/support/logger.hpp"
+#include "messages/interfaces.hpp"
 #include "runtime/io/process_metrics.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -47,6 +47,5 @@ struct metrics_state {
 
 metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_state> self,
                                      metrics_endpoint endpoint);
-
 
 } // namespace qtc

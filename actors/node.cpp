@@ -87,8 +87,9 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   if (options.metrics_enabled)
     // Detached: stopping the HTTP server joins its threads, which must not hold a scheduler
     // thread.
-    root.children.push_back(child<caf::detached>(
-        component<metrics_actor>::name, metrics, metrics_endpoint{options.metrics_host, options.metrics_port}));
+    root.children.push_back(
+        child<caf::detached>(component<metrics_actor>::name, metrics,
+                             metrics_endpoint{options.metrics_host, options.metrics_port}));
   root.children.push_back(idle("security", "tracks misbehaviour scores and graduated bans"));
   child_spec discovery;
   discovery.name = component<discovery_actor>::name;
@@ -138,7 +139,8 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   child_spec insp;
   insp.name = component<inspector_actor>::name;
   insp.start = [name = options.node_name, host = options.inspector_host,
-                port = options.inspector_port](caf::actor_system& sys, const supervisor_actor& parent) {
+                port = options.inspector_port](caf::actor_system& sys,
+                                               const supervisor_actor& parent) {
     return start_inspector(sys, parent, name, host, port);
   };
   root.children.push_back(std::move(insp));

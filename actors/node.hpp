@@ -15,12 +15,12 @@
 #pragma once
 
 #include "messages/supervision.hpp"
-#include "runtime/sync/block_download.hpp"
 #include "runtime/chain/chain_spec.hpp"
-#include "runtime/transport/channel_select.hpp"
-#include "runtime/transport/node_identity.hpp"
 #include "runtime/config/node_options.hpp"
 #include "runtime/session/peer_session_core.hpp"
+#include "runtime/sync/block_download.hpp"
+#include "runtime/transport/channel_select.hpp"
+#include "runtime/transport/node_identity.hpp"
 
 #include <memory>
 

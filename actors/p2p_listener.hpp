@@ -4,8 +4,8 @@
 #pragma once
 
 #include "actors/support/broker_of.hpp"
-#include "messages/interfaces.hpp"
 #include "actors/support/logger.hpp"
+#include "messages/interfaces.hpp"
 
 #include <caf/io/doorman.hpp>
 #include <caf/stateful_actor.hpp>

@@ -3,7 +3,6 @@
 // small and fresh, as Bitcoin Core does); our own address told to outbound peers; and discovery,
 // asked for more when a slot waits for an address the tables do not have.
 #include "actors/peer_manager_state.hpp"
-
 #include "messages/errors.hpp"
 
 #include <algorithm>

@@ -9,7 +9,6 @@
 // per-address or per-subnet limit is reached, or when the inbound slots are full and every
 // inbound peer is protected from eviction (runtime/net/peer_eviction, Bitcoin Core's rules).
 #include "actors/peer_manager_state.hpp"
-
 #include "runtime/net/peer_eviction.hpp"
 
 namespace qtc {

@@ -2,7 +2,6 @@
 // network group per outbound peer), the operator's peers (--connect, --addnode, and `connect`
 // requests), feeler connections, and the replacement of outbound peers stuck behind our chain.
 #include "actors/peer_manager_state.hpp"
-
 #include "messages/primitives/hex.hpp"
 
 #include <algorithm>

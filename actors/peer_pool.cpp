@@ -4,7 +4,6 @@
 // takes its sessions with it, closed cleanly, so a restarted manager starts with an empty pool
 // and no session outlives the pool that counted it).
 #include "actors/peer_manager_state.hpp"
-
 #include "actors/peer_session.hpp"
 #include "actors/support/metric_names.hpp"
 #include "messages/errors.hpp"
@@ -17,8 +16,7 @@ constexpr std::size_t max_recent_closes = 32;
 
 /// A Noise attempt that met a peer without Noise is retried once over TLS, in the same slot;
 /// true if it was.
-bool retry_over_tls(peer_manager_pointer self, const pool_entry& entry,
-                    const peer_closed& closed) {
+bool retry_over_tls(peer_manager_pointer self, const pool_entry& entry, const peer_closed& closed) {
   auto& st = self->state;
   if (closed.reason != close_reason::transport_failed)
     return false;
@@ -191,9 +189,9 @@ bool on_session_down(peer_manager_pointer self, const caf::down_msg& msg) {
     closed.reason = close_reason::session_failed;
     closed.detail = render_error(msg.reason);
     closed.transport = e.ready ? e.info.transport : to_string(e.transport);
-    st.log.error("peer session failed", {{"peer", std::to_string(id)},
-                                         {"remote", closed.remote},
-                                         {"reason", closed.detail}});
+    st.log.error(
+        "peer session failed",
+        {{"peer", std::to_string(id)}, {"remote", closed.remote}, {"reason", closed.detail}});
     if (e.ready && st.sync)
       self->send(st.sync.get(), closed_atom::value, closed);
     record_close(self, closed);

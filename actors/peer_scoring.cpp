@@ -2,7 +2,6 @@
 // (latency, traffic, useful headers and blocks), the node's traffic and latency gauges, and the
 // status report of the whole pool.
 #include "actors/peer_manager_state.hpp"
-
 #include "actors/support/metric_names.hpp"
 #include "actors/support/status_fields.hpp"
 
@@ -111,7 +110,8 @@ caf::config_value::list bans_status(peer_manager_pointer self) {
       report(b, "violations", conduct->violations);
       report(b, "last-violation", conduct->last_violation);
     }
-    report(b, "seconds-left", std::chrono::duration_cast<std::chrono::seconds>(until - now).count());
+    report(b, "seconds-left",
+           std::chrono::duration_cast<std::chrono::seconds>(until - now).count());
     bans.emplace_back(std::move(b));
   }
   return bans;

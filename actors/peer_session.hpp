@@ -8,11 +8,11 @@
 // sync coordinator.
 #pragma once
 
-#include "messages/interfaces.hpp"
-#include "runtime/transport/channel_select.hpp"
-#include "runtime/net/ip_address.hpp"
 #include "actors/support/logger.hpp"
+#include "messages/interfaces.hpp"
+#include "runtime/net/ip_address.hpp"
 #include "runtime/session/peer_session_core.hpp"
+#include "runtime/transport/channel_select.hpp"
 
 #include <botan/chacha_rng.h>
 

@@ -2,10 +2,10 @@
 // reach stored state only through it.
 #pragma once
 
+#include "actors/support/logger.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/chain/chain_spec.hpp"
 #include "runtime/store/chain_store.hpp"
-#include "actors/support/logger.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>

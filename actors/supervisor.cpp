@@ -269,9 +269,10 @@ caf::settings status_of(supervisor_pointer self, status_verbosity v) {
   auto& st = self->state;
   caf::settings result;
   report(result, "name", st.spec.name);
-  report(result, "state", st.shutting_down              ? "stopping"
-           : !st.pending_restart.empty() ? "restarting"
-                                         : "running");
+  report(result, "state",
+         st.shutting_down              ? "stopping"
+         : !st.pending_restart.empty() ? "restarting"
+                                       : "running");
   report(result, "strategy", to_string(st.spec.strategy));
   report(result, "children", st.children.size());
   report(result, "recent-restarts", st.restart_times.size());
@@ -280,9 +281,10 @@ caf::settings status_of(supervisor_pointer self, status_verbosity v) {
     for (auto& x : st.children) {
       caf::settings kid;
       report(kid, "name", x.spec.name);
-      report(kid, "state", x.state == phase::running    ? "running"
-               : x.state == phase::stopping ? "stopping"
-                                            : "down");
+      report(kid, "state",
+             x.state == phase::running    ? "running"
+             : x.state == phase::stopping ? "stopping"
+                                          : "down");
       report(kid, "restart", to_string(x.spec.restart));
       report(kid, "restarts", x.restarts);
       if (x.handle)
@@ -428,9 +430,9 @@ void on_stop_deadline(supervisor_pointer self, std::uint64_t id) {
   auto* slot = find(self, id);
   if (slot == nullptr || slot->state != phase::stopping)
     return;
-  self->state.log.warning("child did not stop in time; killing it",
-                          {{"child", slot->spec.name},
-                           {"timeout", format_duration(slot->spec.shutdown_timeout)}});
+  self->state.log.warning(
+      "child did not stop in time; killing it",
+      {{"child", slot->spec.name}, {"timeout", format_duration(slot->spec.shutdown_timeout)}});
   self->send_exit(slot->handle, caf::exit_reason::kill);
 }
 
@@ -471,8 +473,9 @@ child_spec supervisor_child(supervisor_spec spec, restart_type restart) {
   for (auto& c : spec.children)
     total += c.shutdown_timeout;
   result.shutdown_timeout = total + std::chrono::seconds{1};
-  result.start = [spec = std::move(spec)](caf::actor_system& sys,
-                                          const supervisor_actor& parent) -> caf::expected<caf::actor> {
+  result.start =
+      [spec = std::move(spec)](caf::actor_system& sys,
+                               const supervisor_actor& parent) -> caf::expected<caf::actor> {
     return caf::actor_cast<caf::actor>(sys.spawn(supervisor, spec, parent));
   };
   return result;

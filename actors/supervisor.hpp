@@ -14,8 +14,8 @@
 // coordinator.
 #pragma once
 
-#include "messages/interfaces.hpp"
 #include "actors/support/logger.hpp"
+#include "messages/interfaces.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
@@ -47,7 +47,7 @@ struct child_slot {
 
 struct supervisor_state {
   supervisor_spec spec;
-  supervisor_actor parent;                ///< invalid for the root
+  supervisor_actor parent;          ///< invalid for the root
   std::vector<child_slot> children; ///< in start order
   std::uint64_t next_id = 1;
   logger log;

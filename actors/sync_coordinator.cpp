@@ -1,11 +1,11 @@
 #include "actors/sync_coordinator.hpp"
 
-#include "actors/support/status_fields.hpp"
 #include "actors/support/metric_names.hpp"
+#include "actors/support/status_fields.hpp"
 #include "messages/errors.hpp"
+#include "messages/primitives/hex.hpp"
 #include "runtime/chain/block_check.hpp"
 #include "runtime/chain/genesis.hpp"
-#include "messages/primitives/hex.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -28,6 +28,8 @@ constexpr std::size_t max_batch_bytes = std::size_t{32} << 20;
 /// A transaction asked for and not delivered this long may be asked of another announcer (Core's
 /// GETDATA_TX_INTERVAL).
 constexpr auto tx_request_timeout = std::chrono::seconds{60};
+/// Block hashes in one getblocks answer (Bitcoin Core's limit).
+constexpr std::uint32_t max_getblocks_results = 500;
 
 /// Whether `node` is on the best header chain.
 bool on_best_chain(const header_tree& tree, const header_node& node) {
@@ -195,8 +197,8 @@ void commit_ready(sync_pointer self) {
       return;
     ++st.writes_in_flight;
     auto was_synced = st.reported_synced;
-    self->request(st.storage.get(), caf::infinite, put_atom::value, block_atom::value, std::move(batch),
-                  true)
+    self->request(st.storage.get(), caf::infinite, put_atom::value, block_atom::value,
+                  std::move(batch), true)
         .then(
             [self, nodes = std::move(nodes), was_synced, last_block = std::move(last_block)](bool) {
               auto& st = self->state;
@@ -478,16 +480,20 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
   schedule_blocks(self);
 }
 
+/// The first locator entry on our best chain (genesis if none is): where the peer's chain and
+/// ours part.
+const header_node* locator_fork(const sync_state& st, const std::vector<hash256>& locator) {
+  for (const auto& hash : locator)
+    if (auto* n = st.tree->find(hash); n != nullptr && on_best_chain(*st.tree, *n))
+      return n;
+  return &st.tree->genesis();
+}
+
 void on_getheaders(sync_pointer self, sync_peer& p, const getheaders_message& msg) {
   auto& st = self->state;
   if (!st.loaded)
     return;
-  const header_node* fork = &st.tree->genesis();
-  for (const auto& hash : msg.locator)
-    if (auto* n = st.tree->find(hash); n != nullptr && on_best_chain(*st.tree, *n)) {
-      fork = n;
-      break;
-    }
+  const header_node* fork = locator_fork(st, msg.locator);
   // Serve only headers whose blocks we hold: a peer must be able to download what we announce.
   const header_node* top = st.committed;
   if (top == nullptr || top->height <= fork->height || !on_best_chain(*st.tree, *top)) {
@@ -507,6 +513,34 @@ void on_getheaders(sync_pointer self, sync_peer& p, const getheaders_message& ms
         break;
       }
   self->send(p.session, send_atom::value, p2p_message{headers_message{std::move(headers)}});
+}
+
+/// getblocks (Bitcoin Core's answer): an `inv` of the blocks of our best chain after the
+/// locator's fork point, at most 500, only blocks we hold, ending before `stop` if it is among
+/// them (Core stops when it reaches hashStop without listing it). Nothing is sent when there is
+/// nothing to list. (Core also remembers the last hash to send the tip once the peer asks for
+/// it, for chains longer than 500 blocks; peers here sync by headers, so this is not done.)
+void on_getblocks(sync_pointer self, sync_peer& p, const getblocks_message& msg) {
+  auto& st = self->state;
+  const header_node* top = st.committed;
+  if (!st.loaded || top == nullptr || !on_best_chain(*st.tree, *top))
+    return;
+  const header_node* fork = locator_fork(st, msg.locator);
+  if (top->height <= fork->height)
+    return;
+  auto last = std::min<std::uint32_t>(top->height, fork->height + max_getblocks_results);
+  std::vector<inv_item> items;
+  for (auto* n = st.tree->ancestor(*top, last); n != nullptr && n != fork; n = n->parent)
+    items.push_back(inv_item{static_cast<std::uint32_t>(inv_type::block), n->hash});
+  std::reverse(items.begin(), items.end());
+  if (msg.stop != hash256{})
+    for (std::size_t k = 0; k < items.size(); ++k)
+      if (items[k].hash == msg.stop) {
+        items.resize(k);
+        break;
+      }
+  if (!items.empty())
+    self->send(p.session, send_atom::value, p2p_message{inv_message{std::move(items)}});
 }
 
 /// Decodes a block the store handed out (it was checked before it was stored).
@@ -723,8 +757,7 @@ void update_progress(sync_pointer self, bool force) {
   if (blocks != st.announced_height) {
     // New sessions announce our height in their version message.
     for (const auto& who : st.subscribers)
-      self->send(who, best_atom::value,
-                 static_cast<std::int32_t>(blocks));
+      self->send(who, best_atom::value, static_cast<std::int32_t>(blocks));
     st.announced_height = blocks;
   }
   auto headers = st.tree->best().height;
@@ -793,11 +826,211 @@ void load_chain(sync_pointer self) {
           [self](const caf::error& err) { self->quit(err); });
 }
 
+/// Takes a serialized block that extends our tip (Core's submitblock): checks its body, then
+/// its header, and hands it to the block download as coming from the local pseudo-peer 0.
+caf::result<hash256> submit_block(sync_pointer self, const bytes& raw) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return make_error(errc::invalid_block, "the chain is still loading");
+  byte_reader r{raw};
+  auto b = read_block(r, st.spec->max_message_size / min_tx_size);
+  r.expect_end();
+  if (!r.ok())
+    return make_error(errc::invalid_block, "not a serialized block");
+  // The body first: an invalid block must not leave its header as our best.
+  auto rejection = check_block(b, raw.size(), st.spec->max_message_size);
+  if (rejection != block_rejection::none)
+    return make_error(errc::invalid_block, "invalid block: " + to_string(rejection));
+  auto next = accept_next_header(self, b.header);
+  if (next.node == nullptr)
+    return make_error(errc::invalid_block, next.error);
+  auto hash = next.node->hash;
+  auto now = self->clock().now();
+  // Peer id 0 is never a connection's (the peer manager counts from 1): the local one.
+  if (!st.download->announced(0, hash, now)
+      || st.download->received(0, hash, std::move(b), now) != block_download::arrival::expected)
+    return make_error(errc::invalid_block, "already have it");
+  ++st.blocks_received;
+  st.log.info("block submitted",
+              {{"height", std::to_string(next.node->height)}, {"hash", to_display_hex(hash)}});
+  commit_ready(self);
+  return hash;
+}
+
+/// Each ready peer's download state, for the detailed status.
+caf::config_value::list peers_status(sync_pointer self) {
+  auto& st = self->state;
+  caf::config_value::list peers;
+  for (const auto& [id, p] : st.peers) {
+    caf::settings e;
+    report(e, "id", id);
+    report(e, "remote", p.info.remote);
+    report(e, "best-known", p.best_known ? p.best_known->height : 0);
+    report(e, "useful-headers", p.useful_headers);
+    report(e, "useful-blocks", p.useful_blocks);
+    report(e, "wants-compact-push", p.wants_cmpct_push);
+    if (auto dp = st.download->peer_stats(id)) {
+      report(e, "in-flight", dp->in_flight);
+      report(e, "delivered", dp->delivered);
+      report(e, "timeouts", dp->timeouts);
+      report(e, "retired", dp->retired);
+    }
+    peers.emplace_back(std::move(e));
+  }
+  return peers;
+}
+
+/// Sync progress: headers, blocks, target, the download's counters, pool and compact counters.
+status_report sync_status(sync_pointer self, status_verbosity v) {
+  auto& st = self->state;
+  caf::settings r;
+  report(r, "name", "sync");
+  if (!st.loaded) {
+    report(r, "state", "loading");
+    return r;
+  }
+  auto blocks = st.committed->height;
+  auto headers = st.tree->best().height;
+  report(r, "state", blocks == headers ? "synced" : "syncing");
+  report(r, "headers", headers);
+  report(r, "blocks", blocks);
+  report(r, "tip", to_display_hex(st.committed->hash));
+  report(r, "peers", st.peers.size());
+  report(r, "headers-received", st.headers_received);
+  report(r, "blocks-received", st.blocks_received);
+  auto target = sync_target(st);
+  report(r, "target", target);
+  report(r, "progress", sync_fraction(blocks, target));
+  auto d = st.download->stats();
+  caf::settings download;
+  report(download, "in-flight", d.in_flight);
+  report(download, "buffered", d.buffered);
+  report(download, "queued", d.queued);
+  report(download, "commit-point", d.next_height);
+  report(download, "end-height", d.end_height);
+  report(download, "stall-timeout-ms",
+         std::chrono::duration_cast<std::chrono::milliseconds>(d.stall_timeout).count());
+  report(download, "writes-in-flight", st.writes_in_flight);
+  report(r, "download", std::move(download));
+  report(r, "pool-txs", st.pool.size());
+  report(r, "pool-bytes", st.pool.bytes());
+  report(r, "txs-accepted", st.txs_accepted);
+  report(r, "txs-rejected", st.txs_rejected);
+  report(r, "compact-rebuilt", st.cmpct_rebuilt);
+  report(r, "compact-from-pool", st.cmpct_from_pool);
+  report(r, "compact-requested-txs", st.cmpct_requested_txs);
+  report(r, "compact-fallbacks", st.cmpct_fallbacks);
+  report(r, "compact-served", st.cmpct_served);
+  report(r, "compact-announced", st.cmpct_announced);
+  report(r, "compact-unsolicited", st.cmpct_unsolicited);
+  report(r, "high-bandwidth-peers", st.hb_peers.peers().size());
+  if (v != status_verbosity::info)
+    report(r, "peer-state", peers_status(self));
+  return r;
+}
+
+/// A session completed its handshake: it joins the sync, asked for headers announcements and
+/// low-bandwidth compact blocks.
+void on_ready(sync_pointer self, peer_info& info) {
+  auto& st = self->state;
+  sync_peer p;
+  p.session = info.session;
+  p.info = std::move(info);
+  auto id = p.info.id;
+  st.peers.emplace(id, std::move(p));
+  // Ask for new blocks to be announced as headers (BIP130); we take compact blocks, in
+  // low-bandwidth mode (BIP152: we ask for them).
+  self->send(st.peers.at(id).session, send_atom::value, p2p_message{sendheaders_message{}});
+  self->send(st.peers.at(id).session, send_atom::value,
+             p2p_message{sendcmpct_message{false, compact_block_version}});
+  drive_headers(self);
+}
+
+/// A session ended: its download share and headers turn go to the others.
+void on_closed(sync_pointer self, const peer_closed& closed) {
+  auto& st = self->state;
+  st.peers.erase(closed.id);
+  st.hb_peers.remove(closed.id);
+  if (st.headers_peer == closed.id)
+    st.headers_peer.reset();
+  if (st.download)
+    st.download->remove_peer(closed.id);
+  drive_headers(self);
+  schedule_blocks(self);
+}
+
+/// A message from a ready peer, by type.
+void on_peer_message(sync_pointer self, std::uint64_t id, p2p_message& msg) {
+  auto& st = self->state;
+  auto i = st.peers.find(id);
+  if (i == st.peers.end())
+    return;
+  auto& p = i->second;
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, headers_message>)
+          on_headers(self, id, m);
+        else if constexpr (std::is_same_v<T, getheaders_message>)
+          on_getheaders(self, p, m);
+        else if constexpr (std::is_same_v<T, getblocks_message>)
+          on_getblocks(self, p, m);
+        else if constexpr (std::is_same_v<T, getdata_message>)
+          on_getdata(self, p, m);
+        else if constexpr (std::is_same_v<T, block_message>)
+          on_block(self, id, std::move(m));
+        else if constexpr (std::is_same_v<T, notfound_message>)
+          on_notfound(self, id, m);
+        else if constexpr (std::is_same_v<T, sendheaders_message>)
+          p.wants_headers = true;
+        else if constexpr (std::is_same_v<T, inv_message>)
+          on_inv(self, id, m);
+        else if constexpr (std::is_same_v<T, tx_message>)
+          on_tx(self, id, p, std::move(m));
+        else if constexpr (std::is_same_v<T, feefilter_message>)
+          p.feefilter.set(m.feerate);
+        else if constexpr (std::is_same_v<T, sendcmpct_message>) {
+          p.compact = p.compact || m.version == compact_block_version;
+          // Its latest sendcmpct of our version decides how it hears of new blocks.
+          if (m.version == compact_block_version)
+            p.wants_cmpct_push = m.high_bandwidth;
+        } else if constexpr (std::is_same_v<T, cmpctblock_message>)
+          on_cmpctblock(self, id, p, m);
+        else if constexpr (std::is_same_v<T, blocktxn_message>)
+          on_blocktxn(self, id, p, m);
+        else if constexpr (std::is_same_v<T, getblocktxn_message>)
+          on_getblocktxn(self, id, p, m);
+      },
+      msg);
+}
+
+/// Once a second: headers requests that timed out, stalls, scheduling, progress, usefulness.
+void on_tick(sync_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto& [id, p] : st.peers)
+    if (p.headers_requested && now - p.headers_sent > headers_timeout) {
+      st.log.info("headers request timed out; asking another peer", {{"peer", std::to_string(id)}});
+      p.headers_requested = false;
+      if (st.headers_peer == id)
+        st.headers_peer.reset();
+    }
+  std::erase_if(st.txs_requested,
+                [&](const auto& kv) { return now - kv.second > tx_request_timeout; });
+  check_stalls(self);
+  drive_headers(self);
+  schedule_blocks(self);
+  update_progress(self, false);
+  report_usefulness(self);
+  self->delayed_send(self, tick_interval, tick_atom::value);
+}
+
 } // namespace
 
 sync_actor::behavior_type sync_coordinator(sync_pointer self,
                                            std::shared_ptr<const chain_spec> spec,
-                                           supervisor_actor parent, block_download::config download) {
+                                           supervisor_actor parent,
+                                           block_download::config download) {
   auto& st = self->state;
   st.download_config = download;
   st.log = logger{self->system(), "sync"};
@@ -815,35 +1048,7 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
       });
   self->delayed_send(self, tick_interval, tick_atom::value);
   return {
-      [self](put_atom, block_atom, const bytes& raw) -> caf::result<hash256> {
-        auto& st = self->state;
-        if (!st.loaded)
-          return make_error(errc::invalid_block, "the chain is still loading");
-        byte_reader r{raw};
-        auto b = read_block(r, st.spec->max_message_size / min_tx_size);
-        r.expect_end();
-        if (!r.ok())
-          return make_error(errc::invalid_block, "not a serialized block");
-        // The body first: an invalid block must not leave its header as our best.
-        auto rejection = check_block(b, raw.size(), st.spec->max_message_size);
-        if (rejection != block_rejection::none)
-          return make_error(errc::invalid_block, "invalid block: " + to_string(rejection));
-        auto next = accept_next_header(self, b.header);
-        if (next.node == nullptr)
-          return make_error(errc::invalid_block, next.error);
-        auto hash = next.node->hash;
-        auto now = self->clock().now();
-        // Peer id 0 is never a connection's (the peer manager counts from 1): the local one.
-        if (!st.download->announced(0, hash, now)
-            || st.download->received(0, hash, std::move(b), now)
-                   != block_download::arrival::expected)
-          return make_error(errc::invalid_block, "already have it");
-        ++st.blocks_received;
-        st.log.info("block submitted", {{"height", std::to_string(next.node->height)},
-                                        {"hash", to_display_hex(hash)}});
-        commit_ready(self);
-        return hash;
-      },
+      [self](put_atom, block_atom, const bytes& raw) { return submit_block(self, raw); },
       [self](refresh_atom, std::uint64_t id) {
         auto& st = self->state;
         auto i = st.peers.find(id);
@@ -855,157 +1060,11 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
         self->state.announced_height.reset(); // tell everyone, including the newcomer
         update_progress(self, false);
       },
-      [self](status_atom, status_verbosity v) -> status_report {
-        auto& st = self->state;
-        caf::settings r;
-        report(r, "name", "sync");
-        if (!st.loaded) {
-          report(r, "state", "loading");
-          return r;
-        }
-        auto blocks = st.committed->height;
-        auto headers = st.tree->best().height;
-        report(r, "state", blocks == headers ? "synced" : "syncing");
-        report(r, "headers", headers);
-        report(r, "blocks", blocks);
-        report(r, "tip", to_display_hex(st.committed->hash));
-        report(r, "peers", st.peers.size());
-        report(r, "headers-received", st.headers_received);
-        report(r, "blocks-received", st.blocks_received);
-        auto target = sync_target(st);
-        report(r, "target", target);
-        report(r, "progress", sync_fraction(blocks, target));
-        auto d = st.download->stats();
-        caf::settings download;
-        report(download, "in-flight", d.in_flight);
-        report(download, "buffered", d.buffered);
-        report(download, "queued", d.queued);
-        report(download, "commit-point", d.next_height);
-        report(download, "end-height", d.end_height);
-        report(download, "stall-timeout-ms", 
-                std::chrono::duration_cast<std::chrono::milliseconds>(d.stall_timeout).count());
-        report(download, "writes-in-flight", st.writes_in_flight);
-        report(r, "download", std::move(download));
-        report(r, "pool-txs", st.pool.size());
-        report(r, "pool-bytes", st.pool.bytes());
-        report(r, "txs-accepted", st.txs_accepted);
-        report(r, "txs-rejected", st.txs_rejected);
-        report(r, "compact-rebuilt", st.cmpct_rebuilt);
-        report(r, "compact-from-pool", st.cmpct_from_pool);
-        report(r, "compact-requested-txs", st.cmpct_requested_txs);
-        report(r, "compact-fallbacks", st.cmpct_fallbacks);
-        report(r, "compact-served", st.cmpct_served);
-        report(r, "compact-announced", st.cmpct_announced);
-        report(r, "compact-unsolicited", st.cmpct_unsolicited);
-        report(r, "high-bandwidth-peers", st.hb_peers.peers().size());
-        if (v != status_verbosity::info) {
-          caf::config_value::list peers;
-          for (const auto& [id, p] : st.peers) {
-            caf::settings e;
-            report(e, "id", id);
-            report(e, "remote", p.info.remote);
-            report(e, "best-known", p.best_known ? p.best_known->height : 0);
-            report(e, "useful-headers", p.useful_headers);
-            report(e, "useful-blocks", p.useful_blocks);
-            report(e, "wants-compact-push", p.wants_cmpct_push);
-            if (auto dp = st.download->peer_stats(id)) {
-              report(e, "in-flight", dp->in_flight);
-              report(e, "delivered", dp->delivered);
-              report(e, "timeouts", dp->timeouts);
-              report(e, "retired", dp->retired);
-            }
-            peers.emplace_back(std::move(e));
-          }
-          report(r, "peer-state", std::move(peers));
-        }
-        return r;
-      },
-      [self](ready_atom, peer_info& info) {
-        auto& st = self->state;
-        sync_peer p;
-        p.session = info.session;
-        p.info = std::move(info);
-        auto id = p.info.id;
-        st.peers.emplace(id, std::move(p));
-        // Ask for new blocks to be announced as headers (BIP130); we take compact blocks, in
-        // low-bandwidth mode (BIP152: we ask for them).
-        self->send(st.peers.at(id).session, send_atom::value, p2p_message{sendheaders_message{}});
-        self->send(st.peers.at(id).session, send_atom::value,
-                   p2p_message{sendcmpct_message{false, compact_block_version}});
-        drive_headers(self);
-      },
-      [self](closed_atom, const peer_closed& closed) {
-        auto& st = self->state;
-        st.peers.erase(closed.id);
-        st.hb_peers.remove(closed.id);
-        if (st.headers_peer == closed.id)
-          st.headers_peer.reset();
-        if (st.download)
-          st.download->remove_peer(closed.id);
-        drive_headers(self);
-        schedule_blocks(self);
-      },
-      [self](peer_msg_atom, std::uint64_t id, p2p_message& msg) {
-        auto& st = self->state;
-        auto i = st.peers.find(id);
-        if (i == st.peers.end())
-          return;
-        auto& p = i->second;
-        std::visit(
-            [&](auto& m) {
-              using T = std::decay_t<decltype(m)>;
-              if constexpr (std::is_same_v<T, headers_message>)
-                on_headers(self, id, m);
-              else if constexpr (std::is_same_v<T, getheaders_message>)
-                on_getheaders(self, p, m);
-              else if constexpr (std::is_same_v<T, getdata_message>)
-                on_getdata(self, p, m);
-              else if constexpr (std::is_same_v<T, block_message>)
-                on_block(self, id, std::move(m));
-              else if constexpr (std::is_same_v<T, notfound_message>)
-                on_notfound(self, id, m);
-              else if constexpr (std::is_same_v<T, sendheaders_message>)
-                p.wants_headers = true;
-              else if constexpr (std::is_same_v<T, inv_message>)
-                on_inv(self, id, m);
-              else if constexpr (std::is_same_v<T, tx_message>)
-                on_tx(self, id, p, std::move(m));
-              else if constexpr (std::is_same_v<T, feefilter_message>)
-                p.feefilter.set(m.feerate);
-              else if constexpr (std::is_same_v<T, sendcmpct_message>) {
-                p.compact = p.compact || m.version == compact_block_version;
-                // Its latest sendcmpct of our version decides how it hears of new blocks.
-                if (m.version == compact_block_version)
-                  p.wants_cmpct_push = m.high_bandwidth;
-              } else if constexpr (std::is_same_v<T, cmpctblock_message>)
-                on_cmpctblock(self, id, p, m);
-              else if constexpr (std::is_same_v<T, blocktxn_message>)
-                on_blocktxn(self, id, p, m);
-              else if constexpr (std::is_same_v<T, getblocktxn_message>)
-                on_getblocktxn(self, id, p, m);
-            },
-            msg);
-      },
-      [self](tick_atom) {
-        auto& st = self->state;
-        auto now = self->clock().now();
-        for (auto& [id, p] : st.peers)
-          if (p.headers_requested && now - p.headers_sent > headers_timeout) {
-            st.log.info("headers request timed out; asking another peer",
-                        {{"peer", std::to_string(id)}});
-            p.headers_requested = false;
-            if (st.headers_peer == id)
-              st.headers_peer.reset();
-          }
-        std::erase_if(st.txs_requested,
-                      [&](const auto& kv) { return now - kv.second > tx_request_timeout; });
-        check_stalls(self);
-        drive_headers(self);
-        schedule_blocks(self);
-        update_progress(self, false);
-        report_usefulness(self);
-        self->delayed_send(self, tick_interval, tick_atom::value);
-      },
+      [self](status_atom, status_verbosity v) { return sync_status(self, v); },
+      [self](ready_atom, peer_info& info) { on_ready(self, info); },
+      [self](closed_atom, const peer_closed& closed) { on_closed(self, closed); },
+      [self](peer_msg_atom, std::uint64_t id, p2p_message& msg) { on_peer_message(self, id, msg); },
+      [self](tick_atom) { on_tick(self); },
   };
 }
 

@@ -4,10 +4,10 @@
 // Headers first: one peer at a time is asked for headers (getheaders with a locator) while the
 // chain is far behind, every peer once it has caught up; each header is validated by the header
 // tree (linkage, proof of work, difficulty, median time past, future limit) and stored. Blocks
-// are then downloaded in parallel from every peer that has them (runtime/sync/block_download: moving
-// window, per-peer in-flight limit, stall detection and reassignment), checked, and committed
-// to the store in height order. A peer that sends invalid headers or blocks is disconnected
-// with its data discarded; sync continues from the others.
+// are then downloaded in parallel from every peer that has them (runtime/sync/block_download:
+// moving window, per-peer in-flight limit, stall detection and reassignment), checked, and
+// committed to the store in height order. A peer that sends invalid headers or blocks is
+// disconnected with its data discarded; sync continues from the others.
 //
 // Serving: getheaders is answered from the best chain, getdata from the store.
 //
@@ -19,8 +19,8 @@
 // Compact blocks (BIP152 version 1, low bandwidth only): every ready peer is sent
 // sendcmpct(false, 1). A block that is the single next one past our tip is requested as a
 // compact block (getdata type 4) from a peer that sent sendcmpct version 1, rebuilt from the pool
-// (runtime/sync/compact_block) with a getblocktxn for what is missing, and fetched whole if that fails.
-// getdata type 4 and getblocktxn are served from the store.
+// (runtime/sync/compact_block) with a getblocktxn for what is missing, and fetched whole if that
+// fails. getdata type 4 and getblocktxn are served from the store.
 //
 // High bandwidth (BIP152, as Core does it): after initial sync, a compact peer that was first to
 // deliver a new valid tip block becomes one of our (at most 3) high-bandwidth peers
@@ -34,15 +34,15 @@
 // tip and commits and announces it like one from a peer.
 #pragma once
 
+#include "actors/support/logger.hpp"
+#include "actors/support/metrics_client.hpp"
 #include "actors/support/sibling.hpp"
 #include "actors/support/unix_clock.hpp"
 #include "messages/interfaces.hpp"
-#include "runtime/sync/block_download.hpp"
 #include "runtime/chain/chain_spec.hpp"
-#include "runtime/sync/compact_block.hpp"
 #include "runtime/chain/header_tree.hpp"
-#include "actors/support/logger.hpp"
-#include "actors/support/metrics_client.hpp"
+#include "runtime/sync/block_download.hpp"
+#include "runtime/sync/compact_block.hpp"
 #include "runtime/sync/tx_pool.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -88,7 +88,7 @@ struct sync_state {
   std::unique_ptr<block_download> download;
   block_download::config download_config;
   sibling<storage_actor> storage;
-  unix_clock unix; ///< Unix time on the actor clock (header timestamps)
+  unix_clock unix;                         ///< Unix time on the actor clock (header timestamps)
   bool loaded = false;                     ///< the stored chain is in the tree
   const header_node* committed = nullptr;  ///< the best stored block (confirmed by storage)
   const header_node* commit_tip = nullptr; ///< the last block handed to storage
@@ -101,7 +101,7 @@ struct sync_state {
   std::uint32_t last_progress_blocks = 0;
   bool reported_synced = false;
   bool synced_once = false; ///< initial sync is over: high-bandwidth peers may be picked
-  std::optional<std::uint32_t> announced_height; ///< last height told to the subscribers
+  std::optional<std::uint32_t> announced_height;  ///< last height told to the subscribers
   std::vector<sync_subscriber_actor> subscribers; ///< who hears our height (the peer manager)
   std::uint64_t blocks_received = 0;
   std::uint64_t blocks_rejected = 0;
@@ -130,6 +130,7 @@ using sync_pointer = sync_actor::stateful_pointer<sync_state>;
 /// `parent` is the node's supervisor, where the storage actor is found.
 sync_actor::behavior_type sync_coordinator(sync_pointer self,
                                            std::shared_ptr<const chain_spec> spec,
-                                           supervisor_actor parent, block_download::config download);
+                                           supervisor_actor parent,
+                                           block_download::config download);
 
 } // namespace qtc

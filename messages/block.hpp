@@ -10,8 +10,8 @@
 // by MAX_SCRIPT_SIZE before anything is allocated.
 #pragma once
 
-#include "messages/primitives/byte_io.hpp"
 #include "messages/field.hpp"
+#include "messages/primitives/byte_io.hpp"
 #include "messages/primitives/hash.hpp"
 
 #include <caf/meta/type_name.hpp>

@@ -61,8 +61,8 @@ using supervisor_actor = status_actor::extend<
 /// Starts one child: spawns it and returns its handle, or an error if it cannot start (e.g. a
 /// port that cannot be bound). `parent` is the supervisor, for children that report to it.
 /// The supervisor links itself to the child afterwards.
-using child_start =
-    std::function<caf::expected<caf::actor>(caf::actor_system& sys, const supervisor_actor& parent)>;
+using child_start = std::function<caf::expected<caf::actor>(caf::actor_system& sys,
+                                                            const supervisor_actor& parent)>;
 
 /// How to start and stop one child (OTP child spec).
 struct child_spec {

@@ -119,8 +119,9 @@ TEST_CASE("each mistake is reported as file:line: key: what") {
        at(line_of(text, "magic_bytes"),
           "network_protocol.magic_bytes[3]: must be in [0, 255], got 333")},
       {"bad bootstrap node", edited("\"127.0.0.1:18444\"", "\"127.0.0.1\""),
-       at(line_of(text, "bootstrap_nodes"), "discovery.bootstrap_nodes[0]: \"127.0.0.1\": must be "
-                                            "[tls:][<pubkey>@]host:port, with [IPv6]:port for IPv6")},
+       at(line_of(text, "bootstrap_nodes"),
+          "discovery.bootstrap_nodes[0]: \"127.0.0.1\": must be "
+          "[tls:][<pubkey>@]host:port, with [IPv6]:port for IPv6")},
       {"bad pinned key", edited("\"127.0.0.1:18444\"", "\"abcd@127.0.0.1:18444\""),
        at(line_of(text, "bootstrap_nodes"),
           "discovery.bootstrap_nodes[0]: \"abcd@127.0.0.1:18444\": the public key before '@' must "

@@ -1,6 +1,6 @@
 // The LMDB chain store: durability across SIGKILL, foreign and corrupt data directories.
-#include "runtime/store/chain_store.hpp"
 #include "runtime/chain/merkle.hpp"
+#include "runtime/store/chain_store.hpp"
 #include "support/process.hpp"
 
 #include <doctest/doctest.h>

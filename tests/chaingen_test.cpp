@@ -1,8 +1,8 @@
 // qtc-chaingen: deterministic, valid chains that independent tools and the node read back.
-#include "runtime/chain/block_check.hpp"
-#include "runtime/store/chain_store.hpp"
-#include "runtime/chain/genesis.hpp"
 #include "messages/primitives/hex.hpp"
+#include "runtime/chain/block_check.hpp"
+#include "runtime/chain/genesis.hpp"
+#include "runtime/store/chain_store.hpp"
 #include "support/process.hpp"
 
 #include <doctest/doctest.h>

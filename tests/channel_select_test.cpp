@@ -3,7 +3,6 @@
 #include "runtime/transport/channel_select.hpp"
 
 #include <botan/chacha_rng.h>
-
 #include <doctest/doctest.h>
 
 using namespace qtc;

@@ -2,9 +2,9 @@
 // cmpctblock and blocktxn, and the receiver's reconstruction through the wire codec: from a full
 // pool, from a partial pool with getblocktxn/blocktxn, with short-id collisions, with a wrong
 // transaction (merkle mismatch: fetch the full block), and with protocol violations.
+#include "messages/primitives/hex.hpp"
 #include "runtime/chain/block_check.hpp"
 #include "runtime/sync/compact_block.hpp"
-#include "messages/primitives/hex.hpp"
 #include "support/tx_fixtures.hpp"
 
 #include <doctest/doctest.h>

@@ -3,24 +3,23 @@
 // truncation, rekey, pinning, network binding, not-Noise detection), node identity files, and
 // interoperability with python3-dissononce over real loopback TCP in both roles.
 #include "messages/primitives/hex.hpp"
-#include "runtime/transport/noise_channel.hpp"
 #include "runtime/transport/node_identity.hpp"
+#include "runtime/transport/noise_channel.hpp"
 #include "support/process.hpp"
 
 #include <botan/aead.h>
 #include <botan/chacha_rng.h>
-
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
+#include <fstream>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <fstream>
+#include <poll.h>
+#include <unistd.h>
 
 using namespace qtc;
 using namespace std::chrono_literals;
@@ -60,7 +59,8 @@ struct pair_fixture {
                         noise_handshake_payload a = {}, noise_handshake_payload b = {},
                         std::array<std::uint8_t, 4> responder_magic = qtcm)
       : initiator(channel_role::initiator, static_of(alice), qtcm, pin, rng_a, a),
-        responder(channel_role::responder, static_of(bob), responder_magic, std::nullopt, rng_b, b) {}
+        responder(channel_role::responder, static_of(bob), responder_magic, std::nullopt, rng_b,
+                  b) {}
 
   /// Runs the handshake; returns the first error either side reported.
   transport_error handshake() {
@@ -147,7 +147,8 @@ void serve_echo(int fd, secure_channel& ch, std::size_t echo_bytes) {
     auto n = ::recv(fd, buf, sizeof buf, 0);
     REQUIRE_MESSAGE(n > 0, "the peer closed early");
     bytes reply, plain;
-    auto e = ch.receive(std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n)), reply, plain);
+    auto e =
+        ch.receive(std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n)), reply, plain);
     REQUIRE_MESSAGE(e == transport_error::none, to_string(e));
     if (!plain.empty())
       REQUIRE(ch.send(plain, reply) == transport_error::none);
@@ -188,7 +189,8 @@ std::string peer_script() {
 
 TEST_CASE("qtc-noise-vectors reproduces the cacophony vector and flags a wrong one") {
   test::temp_dir dir;
-  auto vectors = std::string{QTC_SOURCE_DIR} + "/tests/data/noise_xx_25519_chachapoly_blake2s.cacophony.json";
+  auto vectors =
+      std::string{QTC_SOURCE_DIR} + "/tests/data/noise_xx_25519_chachapoly_blake2s.cacophony.json";
   auto ok = test::run_to_completion(QTC_NOISE_VECTORS, {vectors});
   CHECK_MESSAGE(ok.exit_code == 0, ok.output);
   CHECK(ok.output.find("PASS") != std::string::npos);
@@ -274,7 +276,8 @@ TEST_CASE("Noise channel: handshake, identities and multi-frame application data
   bytes back, plain;
   // Delivered in awkward pieces: 1 byte, then 1000, then the rest.
   REQUIRE(f.responder.receive(std::span{wire}.first(1), back, plain) == transport_error::none);
-  REQUIRE(f.responder.receive(std::span{wire}.subspan(1, 1000), back, plain) == transport_error::none);
+  REQUIRE(f.responder.receive(std::span{wire}.subspan(1, 1000), back, plain)
+          == transport_error::none);
   REQUIRE(f.responder.receive(std::span{wire}.subspan(1001), back, plain) == transport_error::none);
   CHECK(plain == big);
   CHECK(back.empty());
@@ -335,7 +338,8 @@ TEST_CASE("Noise channel: modified, replayed, reordered, dropped and truncated f
   SUBCASE("truncated stream") {
     auto f = session();
     auto frames = two_frames(*f);
-    CHECK(f->responder.receive(std::span{frames[0]}.first(50), out, plain) == transport_error::none);
+    CHECK(f->responder.receive(std::span{frames[0]}.first(50), out, plain)
+          == transport_error::none);
     CHECK(f->responder.end_of_stream() == transport_error::truncated);
   }
   SUBCASE("tampered handshake") {
@@ -360,15 +364,17 @@ TEST_CASE("Noise channel: both directions rekey at the announced intervals, in s
   bytes sink, plain_r, plain_i;
   for (int i = 0; i < 25; ++i) {
     bytes w1, w2;
-    REQUIRE(f.initiator.send(pattern_bytes(84, static_cast<std::uint8_t>(i)), w1) == transport_error::none);
+    REQUIRE(f.initiator.send(pattern_bytes(84, static_cast<std::uint8_t>(i)), w1)
+            == transport_error::none);
     REQUIRE(f.responder.receive(w1, sink, plain_r) == transport_error::none);
-    REQUIRE(f.responder.send(pattern_bytes(84, static_cast<std::uint8_t>(i + 1)), w2) == transport_error::none);
+    REQUIRE(f.responder.send(pattern_bytes(84, static_cast<std::uint8_t>(i + 1)), w2)
+            == transport_error::none);
     REQUIRE(f.initiator.receive(w2, sink, plain_i) == transport_error::none);
   }
   CHECK(plain_r.size() == 25 * 84);
-  CHECK(f.initiator.send_rekeys() == 8);  // after messages 3, 6, ..., 24
+  CHECK(f.initiator.send_rekeys() == 8); // after messages 3, 6, ..., 24
   CHECK(f.responder.receive_rekeys() == 8);
-  CHECK(f.responder.send_rekeys() == 2);  // after 1000 and 2000 ciphertext bytes
+  CHECK(f.responder.send_rekeys() == 2); // after 1000 and 2000 ciphertext bytes
   CHECK(f.initiator.receive_rekeys() == 2);
 
   // The same seeds give the same transport keys (they derive from the chaining key, which the
@@ -437,7 +443,8 @@ TEST_CASE("Noise channel: an initiator recognises a peer that does not speak Noi
   {
     noise_channel ch{channel_role::responder, static_of(alice), qtcm, std::nullopt, rng};
     REQUIRE(ch.start(out) == transport_error::none);
-    CHECK(ch.receive(bytes{0x00, 0x05, 1, 2, 3, 4, 5}, out, plain) == transport_error::malformed_message);
+    CHECK(ch.receive(bytes{0x00, 0x05, 1, 2, 3, 4, 5}, out, plain)
+          == transport_error::malformed_message);
   }
 }
 
@@ -446,7 +453,11 @@ TEST_CASE("Noise handshake payloads: exact bytes and bounds") {
   p.features = 1;
   p.rekey_after_messages = 3;
   p.rekey_after_bytes = 0x100;
-  CHECK(to_hex(encode(p)) == "01" "0100000000000000" "03000000" "0001000000000000");
+  CHECK(to_hex(encode(p))
+        == "01"
+           "0100000000000000"
+           "03000000"
+           "0001000000000000");
   CHECK(decode_noise_handshake_payload(encode(p)) == p);
   auto longer = encode(p);
   longer.resize(100, 0xee);

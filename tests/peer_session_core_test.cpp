@@ -1,7 +1,7 @@
 // The peer-session protocol logic on an in-memory link: transport handshake, version/verack,
 // ping latency, timeouts, violations and the send-queue bound, in explicit (virtual) time.
-#include "runtime/transport/channel_select.hpp"
 #include "runtime/session/peer_session_core.hpp"
+#include "runtime/transport/channel_select.hpp"
 
 #include <botan/chacha_rng.h>
 #include <doctest/doctest.h>

@@ -18,11 +18,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <regex>
+#include <sys/socket.h>
 #include <thread>
+
+#include <unistd.h>
 
 using namespace qtc;
 using namespace qtc::test;
@@ -140,15 +140,14 @@ TEST_SUITE("process") {
         120s);
     REQUIRE_MESSAGE(generated.exit_code == 0, generated.output);
     auto port = free_loopback_port(SOCK_STREAM);
-    child_process serving{qtcnode,
-                          {"--qtcnode.chain-spec=" + (source_dir / "config" / "regtest.toml").string(),
-                           "--qtcnode.data-dir=" + serving_dir.string(),
-                           "--qtcnode.p2p-host=127.0.0.1",
-                           "--qtcnode.p2p-port=" + std::to_string(port),
-                           "--qtcnode.metrics-port=-1", "--qtcnode.dns-servers=127.0.0.1:1",
-                           "--qtcnode.outbound-full-relay=0", "--qtcnode.outbound-block-relay=0",
-                           "--scheduler.max-threads=2"},
-                          dir.path() / "serving.log"};
+    child_process serving{
+        qtcnode,
+        {"--qtcnode.chain-spec=" + (source_dir / "config" / "regtest.toml").string(),
+         "--qtcnode.data-dir=" + serving_dir.string(), "--qtcnode.p2p-host=127.0.0.1",
+         "--qtcnode.p2p-port=" + std::to_string(port), "--qtcnode.metrics-port=-1",
+         "--qtcnode.dns-servers=127.0.0.1:1", "--qtcnode.outbound-full-relay=0",
+         "--qtcnode.outbound-block-relay=0", "--scheduler.max-threads=2"},
+        dir.path() / "serving.log"};
     REQUIRE_MESSAGE(serving.wait_for_line("msg=\"chain loaded\"", 30s), serving.output());
 
     fresh_node node{dir.path() / "fresh", "127.0.0.1:" + std::to_string(port)};

@@ -3,10 +3,10 @@
 // silent peer is detected as stalling and sync completes from the others, a peer whose headers
 // turn invalid is dropped without losing the valid ones it sent first; transactions are relayed,
 // honouring feefilter; compact blocks, low and high bandwidth (blocks submitted to a node).
-#include "runtime/store/chain_store.hpp"
-#include "runtime/chain/header_tree.hpp"
 #include "messages/primitives/hex.hpp"
+#include "runtime/chain/header_tree.hpp"
 #include "runtime/chain/pow.hpp"
+#include "runtime/store/chain_store.hpp"
 #include "support/node_simulation.hpp"
 #include "support/tx_fixtures.hpp"
 

@@ -1,6 +1,6 @@
 // Wire primitives and v1 framing: byte-exact encodings, bounded decoding, streaming.
-#include "messages/primitives/byte_io.hpp"
 #include "messages/framing.hpp"
+#include "messages/primitives/byte_io.hpp"
 #include "messages/primitives/hash.hpp"
 #include "messages/primitives/hex.hpp"
 

@@ -39,8 +39,9 @@ supervisor_spec make_simulated_node(simulated_node_config config) {
   pm.context = make_channel_context(config.identity, *config.spec);
   pm.pool = config.pool; // max_connections as given (tests shrink the pool)
   pm.dialer = std::make_shared<memory_dialer>(config.network, config.ip);
-  peers.start = [pm, network = config.network](
-                    caf::actor_system& sys, const supervisor_actor& parent) -> caf::expected<caf::actor> {
+  peers.start =
+      [pm, network = config.network](caf::actor_system& sys,
+                                     const supervisor_actor& parent) -> caf::expected<caf::actor> {
     auto cfg = pm;
     cfg.parent = parent;
     auto manager = sys.spawn(peer_manager, cfg);

@@ -4,12 +4,12 @@
 // system's registry, and components find each other through their supervisor.
 #pragma once
 
-#include "actors/simulation/memory_network.hpp"
 #include "actors/peer_manager.hpp"
+#include "actors/simulation/memory_network.hpp"
 #include "messages/supervision.hpp"
-#include "runtime/sync/block_download.hpp"
 #include "runtime/chain/chain_spec.hpp"
 #include "runtime/io/dns_resolver.hpp"
+#include "runtime/sync/block_download.hpp"
 #include "runtime/transport/node_identity.hpp"
 
 #include <filesystem>

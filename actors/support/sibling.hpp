@@ -12,8 +12,8 @@
 #include "messages/supervision.hpp"
 
 #include <caf/actor_cast.hpp>
-#include <caf/system_messages.hpp>
 #include <caf/error.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/timespan.hpp>
 
 #include <string>

@@ -27,8 +27,7 @@ void report(status_report& r, std::string_view key, T&& value) {
     r.insert_or_assign(key, caf::config_value{static_cast<caf::config_value::integer>(value)});
   else if constexpr (std::is_floating_point_v<V>)
     r.insert_or_assign(key, caf::config_value{static_cast<double>(value)});
-  else if constexpr (std::is_convertible_v<V, std::string_view>
-                     && !std::is_same_v<V, std::string>)
+  else if constexpr (std::is_convertible_v<V, std::string_view> && !std::is_same_v<V, std::string>)
     r.insert_or_assign(key, caf::config_value{std::string{std::string_view{value}}});
   else
     r.insert_or_assign(key, caf::config_value{std::forward<T>(value)});

@@ -18,10 +18,9 @@ public:
   unix_clock() = default;
 
   explicit unix_clock(const caf::actor_clock& clock)
-      : clock_(&clock),
-        start_unix_(std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count()),
+      : clock_(&clock), start_unix_(std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count()),
         start_(clock.now()) {}
 
   /// Seconds since the Unix epoch.

@@ -3,7 +3,6 @@
 // first. Only what the chain needs; overflow wraps like unsigned arithmetic.
 #pragma once
 
-
 #include <array>
 #include <compare>
 #include <cstdint>

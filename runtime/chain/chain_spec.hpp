@@ -85,10 +85,10 @@ struct chain_spec {
   std::uint8_t subnet_prefix_v6 = 0;            ///< IPv6 subnet size for the limit (/64)
   // The next three are read and range-checked but not enforced yet: the rate limits and the
   // graduated misbehaviour score belong to the security manager (its issue).
-  std::uint32_t max_messages_per_minute = 0;    ///< unsolicited messages per peer address (100)
-  std::uint64_t max_bytes_per_minute = 0;       ///< unsolicited bytes per peer address (1 MB)
-  std::uint32_t ban_threshold = 0;              ///< misbehaviour score that bans (100)
-  std::chrono::seconds ban_duration{0};         ///< first ban length (86400 s)
+  std::uint32_t max_messages_per_minute = 0; ///< unsolicited messages per peer address (100)
+  std::uint64_t max_bytes_per_minute = 0;    ///< unsolicited bytes per peer address (1 MB)
+  std::uint32_t ban_threshold = 0;           ///< misbehaviour score that bans (100)
+  std::chrono::seconds ban_duration{0};      ///< first ban length (86400 s)
 };
 
 struct chain_spec_result {

@@ -9,8 +9,8 @@
 #pragma once
 
 #include "messages/block.hpp"
-#include "runtime/chain/chain_spec.hpp"
 #include "messages/primitives/uint256.hpp"
+#include "runtime/chain/chain_spec.hpp"
 #include "runtime/chain/pow.hpp"
 
 #include <cstdint>

@@ -18,8 +18,8 @@
 // with the secret's first 16 bytes.
 #pragma once
 
-#include "messages/primitives/byte_io.hpp"
 #include "messages/discovery.hpp"
+#include "messages/primitives/byte_io.hpp"
 #include "runtime/net/ip_address.hpp"
 
 #include <array>

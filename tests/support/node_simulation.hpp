@@ -1,6 +1,6 @@
-// Whole simulated nodes on the simulator's in-memory network (actors/simulation/simulated_node), for the
-// actor-level tests of sync and the peer manager: start nodes, mine their chains with the real
-// chain generator, read their status, and run virtual time.
+// Whole simulated nodes on the simulator's in-memory network (actors/simulation/simulated_node),
+// for the actor-level tests of sync and the peer manager: start nodes, mine their chains with the
+// real chain generator, read their status, and run virtual time.
 #pragma once
 
 #include "actors/simulation/simulated_node.hpp"

@@ -13,10 +13,10 @@
 // Each figure is the best of 5 runs.
 #include "bench_util.hpp"
 #include "messages/p2p.hpp"
-#include "runtime/store/chain_store.hpp"
 #include "runtime/chain/genesis.hpp"
 #include "runtime/chain/header_tree.hpp"
 #include "runtime/chain/merkle.hpp"
+#include "runtime/store/chain_store.hpp"
 
 #include <chrono>
 #include <cstring>

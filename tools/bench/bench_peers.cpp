@@ -23,9 +23,9 @@
 #include "bench_node.hpp"
 #include "bench_util.hpp"
 #include "runtime/net/ip_address.hpp"
+#include "runtime/session/peer_session_core.hpp"
 #include "runtime/transport/node_identity.hpp"
 #include "runtime/transport/noise_channel.hpp"
-#include "runtime/session/peer_session_core.hpp"
 
 #include <botan/chacha_rng.h>
 

@@ -31,9 +31,9 @@
 #include "bench_node.hpp"
 #include "bench_util.hpp"
 #include "messages/interfaces.hpp"
-#include "runtime/store/chain_store.hpp"
 #include "runtime/chain/genesis.hpp"
 #include "runtime/config/node_options.hpp"
+#include "runtime/store/chain_store.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>

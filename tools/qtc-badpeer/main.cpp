@@ -27,13 +27,13 @@
 // bind error, a mutation the tree would accept).
 #include "actors/node.hpp"
 #include "messages/block.hpp"
-#include "runtime/store/chain_store.hpp"
-#include "runtime/transport/channel_select.hpp"
 #include "runtime/chain/genesis.hpp"
 #include "runtime/chain/header_tree.hpp"
+#include "runtime/chain/pow.hpp"
 #include "runtime/net/ip_address.hpp"
 #include "runtime/session/peer_session_core.hpp"
-#include "runtime/chain/pow.hpp"
+#include "runtime/store/chain_store.hpp"
+#include "runtime/transport/channel_select.hpp"
 
 #include <botan/system_rng.h>
 

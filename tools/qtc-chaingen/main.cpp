@@ -15,12 +15,12 @@
 // (scripts and UTXOs are out of the node's scope). Exit 0 on success, 2 on bad arguments, 1 on
 // failure.
 #include "messages/block.hpp"
+#include "messages/primitives/hex.hpp"
 #include "runtime/chain/block_check.hpp"
-#include "runtime/store/chain_store.hpp"
 #include "runtime/chain/genesis.hpp"
 #include "runtime/chain/header_tree.hpp"
-#include "messages/primitives/hex.hpp"
 #include "runtime/chain/merkle.hpp"
+#include "runtime/store/chain_store.hpp"
 
 #include <atomic>
 #include <cstdlib>

@@ -59,8 +59,9 @@ outcome run_vector(const nlohmann::json& v) {
     return std::nullopt;
   };
   Botan::Null_RNG no_randomness; // every key comes from the vector
-  handshake_state init{{*proto, true, field(v, "init_prologue").value_or(bytes{}), key("init_static"),
-                        key("init_ephemeral"), pub("init_remote_static"), std::nullopt},
+  handshake_state init{{*proto, true, field(v, "init_prologue").value_or(bytes{}),
+                        key("init_static"), key("init_ephemeral"), pub("init_remote_static"),
+                        std::nullopt},
                        no_randomness};
   handshake_state resp{{*proto, false, field(v, "resp_prologue").value_or(bytes{}),
                         key("resp_static"), key("resp_ephemeral"), pub("resp_remote_static"),
@@ -88,20 +89,21 @@ outcome run_vector(const nlohmann::json& v) {
         if (writer.write_message(*payload, ciphertext) != handshake_result::ok)
           return {outcome::fail, where + ": WriteMessage failed"};
       } catch (const std::exception& e) {
-        return {outcome::fail, where + ": WriteMessage needed a key the vector lacks (" + e.what() + ")"};
+        return {outcome::fail,
+                where + ": WriteMessage needed a key the vector lacks (" + e.what() + ")"};
       }
       if (ciphertext != *expected)
-        return {outcome::fail, where + ": ciphertext " + to_hex(ciphertext) + ", expected "
-                                   + to_hex(*expected)};
+        return {outcome::fail,
+                where + ": ciphertext " + to_hex(ciphertext) + ", expected " + to_hex(*expected)};
       if (reader.read_message(ciphertext, plaintext) != handshake_result::ok)
         return {outcome::fail, where + ": ReadMessage refused the expected ciphertext"};
       if (plaintext != *payload)
         return {outcome::fail, where + ": ReadMessage gave a different payload"};
       if (init.finished() && resp.finished()) {
-        if (auto hh = field(v, "handshake_hash"); hh && (*hh != init.handshake_hash()
-                                                         || *hh != resp.handshake_hash()))
-          return {outcome::fail, "handshake hash " + to_hex(init.handshake_hash())
-                                     + ", expected " + to_hex(*hh)};
+        if (auto hh = field(v, "handshake_hash");
+            hh && (*hh != init.handshake_hash() || *hh != resp.handshake_hash()))
+          return {outcome::fail,
+                  "handshake hash " + to_hex(init.handshake_hash()) + ", expected " + to_hex(*hh)};
         ci = init.split();
         cr = resp.split();
       }
@@ -144,9 +146,12 @@ int main(int argc, char** argv) {
     }
     std::size_t index = 0;
     for (const auto& v : list) {
-      auto name = v.is_object() ? v.value("protocol_name", std::string{"(unnamed)"}) : "(not an object)";
+      auto name =
+          v.is_object() ? v.value("protocol_name", std::string{"(unnamed)"}) : "(not an object)";
       auto r = v.is_object() ? run_vector(v) : outcome{outcome::fail, "entry is not an object"};
-      const char* tag = r.kind == outcome::pass ? "PASS" : r.kind == outcome::fail ? "FAIL" : "SKIP";
+      const char* tag = r.kind == outcome::pass   ? "PASS"
+                        : r.kind == outcome::fail ? "FAIL"
+                                                  : "SKIP";
       std::cout << tag << " " << argv[a] << "#" << index << " " << name << ": " << r.detail << "\n";
       (r.kind == outcome::pass ? passed : r.kind == outcome::fail ? failed : skipped)++;
       ++index;

@@ -7,23 +7,22 @@
 #include "actors/log_sink.hpp"
 #include "actors/node.hpp"
 #include "actors/supervisor.hpp"
-#include "messages/errors.hpp"
-#include "runtime/chain/chain_spec.hpp"
-#include "runtime/io/data_dir.hpp"
-#include "runtime/chain/genesis.hpp"
-#include "messages/primitives/hex.hpp"
-#include "runtime/transport/node_identity.hpp"
 #include "actors/support/logger.hpp"
+#include "messages/errors.hpp"
+#include "messages/primitives/hex.hpp"
+#include "runtime/chain/chain_spec.hpp"
+#include "runtime/chain/genesis.hpp"
 #include "runtime/config/node_options.hpp"
+#include "runtime/io/data_dir.hpp"
+#include "runtime/transport/node_identity.hpp"
 
+#include <botan/system_rng.h>
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
-
-#include <botan/system_rng.h>
 
 #include <csignal>
 #include <cstdio>
@@ -148,7 +147,11 @@ int main(int argc, char** argv) {
                         {"config_file", cfg.config_file_path},
                         {"scheduler_threads", std::to_string(sys.scheduler().num_workers())}});
 
-  auto root = sys.spawn(qtc::supervisor, qtc::make_node_tree(options, spec, std::make_shared<const qtc::node_identity>(std::move(*identity))), qtc::supervisor_actor{});
+  auto root = sys.spawn(
+      qtc::supervisor,
+      qtc::make_node_tree(options, spec,
+                          std::make_shared<const qtc::node_identity>(std::move(*identity))),
+      qtc::supervisor_actor{});
   caf::scoped_actor self{sys};
   self->monitor(root);
   log_tree(self, root, "root", log);
