@@ -128,3 +128,67 @@ TEST_CASE("one port: a connection closed before its first byte is a truncated ha
   CHECK(responder.end_of_stream() == transport_error::truncated);
   CHECK(responder.failure() == transport_error::truncated);
 }
+
+TEST_CASE("one port: the first three bytes decide, however the stream is cut") {
+  node server{7};
+  bytes out, plain;
+  SUBCASE("16 03 01..03 is TLS, even one byte at a time") {
+    node client{8};
+    auto initiator = make_initiator(transport_kind::tls, client.ctx, server.id.static_public());
+    sniffing_responder responder{server.ctx};
+    bytes hello;
+    REQUIRE(initiator->start(hello) == transport_error::none);
+    REQUIRE(hello.size() > 3);
+    CHECK(hello[0] == 0x16); // our own ClientHello record starts 16 03 01
+    CHECK(hello[1] == 0x03);
+    CHECK(hello[2] == 0x01);
+    REQUIRE(responder.receive(std::span{hello}.first(1), out, plain) == transport_error::none);
+    CHECK(responder.kind() == "undecided"); // `16` may begin a TLS record or not
+    REQUIRE(responder.receive(std::span{hello}.subspan(1, 1), out, plain) == transport_error::none);
+    CHECK(responder.kind() == "undecided");
+    CHECK(out.empty());
+    REQUIRE(responder.receive(std::span{hello}.subspan(2), out, plain) == transport_error::none);
+    CHECK(responder.kind() == "tls");
+    // The held bytes reached the TLS server: it answered, and the handshake completes.
+    REQUIRE_FALSE(out.empty());
+    bytes to_r;
+    REQUIRE(initiator->receive(out, to_r, plain) == transport_error::none);
+    bytes back;
+    REQUIRE(responder.receive(to_r, back, plain) == transport_error::none);
+    CHECK(responder.established());
+    CHECK(initiator->established());
+  }
+  SUBCASE("16 04 00 is not TLS: the Noise responder gets it and refuses it") {
+    sniffing_responder responder{server.ctx};
+    bytes start{0x16, 0x04, 0x00};
+    REQUIRE(responder.receive(std::span{start}.first(2), out, plain) == transport_error::none);
+    CHECK(responder.kind() == "undecided");
+    REQUIRE(responder.receive(std::span{start}.subspan(2), out, plain) == transport_error::none);
+    CHECK(responder.kind() == "noise");
+    // 16 04 reads as a 5636-byte message 1 (it is 37 bytes): malformed once it has arrived.
+    bytes rest(0x1604 - 1, 0x00);
+    CHECK(responder.receive(rest, out, plain) == transport_error::malformed_message);
+  }
+  SUBCASE("16 03 00 (SSL 3.0) and 16 03 04 are not TLS 1.3 ClientHello records either") {
+    for (std::uint8_t minor : {std::uint8_t{0x00}, std::uint8_t{0x04}}) {
+      sniffing_responder responder{server.ctx};
+      bytes start{0x16, 0x03, minor};
+      REQUIRE(responder.receive(start, out, plain) == transport_error::none);
+      CHECK(responder.kind() == "noise");
+    }
+  }
+  SUBCASE("a first byte other than 16 decides at once") {
+    sniffing_responder responder{server.ctx};
+    bytes start{0x00};
+    REQUIRE(responder.receive(start, out, plain) == transport_error::none);
+    CHECK(responder.kind() == "noise");
+  }
+  SUBCASE("a connection closed before the third byte is a truncated handshake") {
+    sniffing_responder responder{server.ctx};
+    bytes start{0x16, 0x03};
+    REQUIRE(responder.receive(start, out, plain) == transport_error::none);
+    CHECK(responder.end_of_stream() == transport_error::truncated);
+    CHECK(responder.failure() == transport_error::truncated);
+    CHECK(responder.receive(start, out, plain) == transport_error::closed);
+  }
+}

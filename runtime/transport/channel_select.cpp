@@ -39,22 +39,29 @@ transport_error sniffing_responder::start(bytes&) {
 
 transport_error sniffing_responder::receive(std::span<const std::uint8_t> in, bytes& out,
                                             bytes& plain) {
-  if (!inner_) {
-    if (failure_ != transport_error::none)
-      return transport_error::closed;
-    if (in.empty())
-      return transport_error::none;
-    if (looks_like_tls_client_hello(in.first(1)))
-      inner_ = std::make_unique<tls_channel>(channel_role::responder, *ctx_.identity, ctx_.magic,
-                                             std::nullopt, *ctx_.rng, ctx_.tls);
-    else
-      inner_ =
-          std::make_unique<noise_channel>(channel_role::responder, ctx_.noise_static, ctx_.magic,
-                                          std::nullopt, *ctx_.rng, ctx_.noise_payload);
-    if (auto e = inner_->start(out); e != transport_error::none)
-      return e;
-  }
-  return inner_->receive(in, out, plain);
+  if (inner_)
+    return inner_->receive(in, out, plain);
+  if (failure_ != transport_error::none)
+    return transport_error::closed;
+  // One rule, whatever pieces the stream arrives in: the first three bytes decide. Bytes that
+  // can still begin `16 03 01..03` are held until the third arrives; anything else is Noise.
+  head_.insert(head_.end(), in.begin(), in.end());
+  if (head_.empty())
+    return transport_error::none;
+  auto tls = looks_like_tls_client_hello(head_);
+  if (tls && head_.size() < tls_sniff_size)
+    return transport_error::none;
+  if (tls)
+    inner_ = std::make_unique<tls_channel>(channel_role::responder, *ctx_.identity, ctx_.magic,
+                                           std::nullopt, *ctx_.rng, ctx_.tls);
+  else
+    inner_ = std::make_unique<noise_channel>(channel_role::responder, ctx_.noise_static, ctx_.magic,
+                                             std::nullopt, *ctx_.rng, ctx_.noise_payload);
+  if (auto e = inner_->start(out); e != transport_error::none)
+    return e;
+  bytes first;
+  first.swap(head_);
+  return inner_->receive(first, out, plain);
 }
 
 transport_error sniffing_responder::send(std::span<const std::uint8_t> plain, bytes& out) {
@@ -65,7 +72,7 @@ transport_error sniffing_responder::end_of_stream() {
   if (inner_)
     return inner_->end_of_stream();
   if (failure_ == transport_error::none)
-    failure_ = transport_error::truncated; // connected, then closed without a byte
+    failure_ = transport_error::truncated; // closed before the transport could be told
   return failure_;
 }
 

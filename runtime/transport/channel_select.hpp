@@ -1,9 +1,12 @@
 // Choosing the transport of a connection.
 //
 // Inbound: one listening port serves both transports. The responder cannot know which one the
-// peer speaks until its first byte arrives: a TLS record starts with 0x16 (handshake), while a
-// Noise message 1 starts with its 2-byte length, 0x00 0x25. sniffing_responder waits for that
-// byte, then becomes a TLS server or a Noise responder and hands it everything received.
+// peer speaks until its first bytes arrive: a TLS ClientHello record starts `16 03 01..03`
+// (handshake record, legacy version), while a Noise message 1 starts with its 2-byte length,
+// 0x00 0x25. sniffing_responder decides on those three bytes only (docs/protocol.md,
+// "Sniffing"): it holds bytes that may still begin a TLS record until the third arrives, so the
+// choice does not depend on how the stream was cut into pieces; then it becomes a TLS server or
+// a Noise responder and hands it everything received.
 //
 // Outbound: Noise first, unless the peer is configured TLS-only (`tls:` prefix); after a Noise
 // attempt that fails with not_noise (the peer answered with a TLS record, or hung up on message
@@ -46,7 +49,10 @@ class sniffing_responder final : public secure_channel {
 public:
   explicit sniffing_responder(channel_context ctx);
 
-  /// "noise" or "tls" once the first byte arrived, "undecided" before.
+  /// The bytes that decide the transport: `16 03 01..03` is TLS, anything else Noise.
+  static constexpr std::size_t tls_sniff_size = 3;
+
+  /// "noise" or "tls" once the first bytes decided, "undecided" before.
   std::string_view kind() const override;
   transport_error start(bytes& out) override;
   transport_error receive(std::span<const std::uint8_t> in, bytes& out, bytes& plain) override;
@@ -56,7 +62,7 @@ public:
   std::optional<static_public_key> remote_static() const override;
   transport_error failure() const override;
 
-  /// The channel chosen, once the first byte arrived.
+  /// The channel chosen, once the first bytes decided.
   secure_channel* chosen() const {
     return inner_.get();
   }
@@ -64,6 +70,7 @@ public:
 private:
   channel_context ctx_;
   std::unique_ptr<secure_channel> inner_;
+  bytes head_; ///< received before the transport was decided (at most tls_sniff_size - 1)
   transport_error failure_ = transport_error::none;
 };
 

@@ -40,7 +40,8 @@ struct tls_options {
 std::string tls_alpn_protocol(const std::array<std::uint8_t, 4>& network_magic);
 
 /// Whether a connection's first bytes are a TLS ClientHello record (0x16 0x03 0x01..0x03) rather
-/// than a Noise first message. With fewer than 3 bytes the first byte alone decides.
+/// than a Noise first message. With fewer than 3 bytes: whether they may still begin one (the
+/// sniffing responder then waits for the third byte before it decides).
 bool looks_like_tls_client_hello(std::span<const std::uint8_t> first_bytes);
 
 class tls_channel final : public secure_channel {
