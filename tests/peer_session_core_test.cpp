@@ -82,6 +82,88 @@ struct pair_fixture {
   }
 };
 
+/// A peer written by hand: a bare secure channel facing one session core, so that a test sends
+/// exactly the bytes it wants and sees every frame the core sends, in order.
+struct bare_peer {
+  std::unique_ptr<secure_channel> channel;
+  frame_decoder decoder{qtcm, 4'000'000};
+  std::vector<std::string> commands; ///< every frame the core sent, by command
+  bytes to_core;
+  transport_error error = transport_error::none; ///< the bare channel's, if it failed
+
+  explicit bare_peer(std::unique_ptr<secure_channel> ch) : channel(std::move(ch)) {
+    REQUIRE(channel->start(to_core) == transport_error::none);
+  }
+
+  /// Delivers bytes both ways until both sides are quiet.
+  void pump(peer_session_core& core, time_point now) {
+    for (int i = 0; i < 20; ++i) {
+      if (!to_core.empty()) {
+        bytes in;
+        in.swap(to_core);
+        core.received(in, now);
+      }
+      auto back = core.take_output();
+      if (back.empty() && to_core.empty())
+        return;
+      bytes plain;
+      if (auto e = channel->receive(back, to_core, plain); e != transport_error::none) {
+        error = e;
+        return;
+      }
+      decoder.feed(plain);
+      while (auto f = decoder.next())
+        commands.push_back(f->command);
+    }
+    FAIL("the peers kept talking");
+  }
+
+  /// Frames whatever bytes the test gives as P2P plaintext (well-formed or not).
+  void send_plain(const bytes& plain) {
+    REQUIRE(channel->send(plain, to_core) == transport_error::none);
+  }
+
+  void send(const p2p_message& msg) {
+    bytes framed;
+    append_message(framed, qtcm, msg);
+    send_plain(framed);
+  }
+};
+
+version_message bare_version() {
+  version_message v;
+  v.version = 70015;
+  v.nonce = 4242;
+  v.user_agent = "/bare/";
+  return v;
+}
+
+/// A responder core and a bare initiator of `kind`, both ready (version and verack exchanged).
+struct bare_fixture {
+  side a{5}, b{6};
+  time_point now{std::chrono::hours{1}};
+  std::unique_ptr<peer_session_core> core;
+  std::unique_ptr<bare_peer> peer;
+
+  explicit bare_fixture(transport_kind kind, bool ready = true) {
+    core = std::make_unique<peer_session_core>(b.settings(66), channel_role::responder,
+                                               std::make_unique<sniffing_responder>(b.ctx),
+                                               net_address{}, 6, now);
+    core->start(now);
+    peer = std::make_unique<bare_peer>(make_initiator(kind, a.ctx, std::nullopt));
+    peer->pump(*core, now);
+    REQUIRE(peer->channel->established());
+    REQUIRE(core->phase() == session_phase::version_handshake);
+    if (!ready)
+      return;
+    peer->send(bare_version());
+    peer->send(verack_message{});
+    peer->pump(*core, now);
+    REQUIRE(core->phase() == session_phase::ready);
+    peer->commands.clear();
+  }
+};
+
 } // namespace
 
 TEST_CASE("peer session: Noise, then version/verack, makes both sides ready") {
@@ -289,5 +371,39 @@ TEST_CASE("peer session: version handshake and inactivity timeouts") {
     // Inactivity and the ping timeout both fire at 20 minutes; whichever is checked first wins.
     CHECK((f.a.core->reason() == close_reason::inactivity
            || f.a.core->reason() == close_reason::ping_timeout));
+  }
+}
+
+TEST_CASE("peer session: a TLS close_notify is a clean end, peer-closed, answered with ours") {
+  SUBCASE("alone") {
+    bare_fixture f{transport_kind::tls};
+    REQUIRE(f.core->channel().kind() == "tls");
+    auto& tls = dynamic_cast<tls_channel&>(*f.peer->channel);
+    REQUIRE(tls.close(f.peer->to_core) == transport_error::none);
+    f.peer->pump(*f.core, f.now);
+    CHECK(f.core->phase() == session_phase::closed);
+    CHECK(f.core->reason() == close_reason::peer_closed);
+    CHECK(f.core->detail() == "the peer ended the TLS session (close_notify)");
+    CHECK(f.core->transport_failure() == transport_error::none);
+    CHECK_FALSE(is_violation(f.core->reason()));
+    CHECK(tls.peer_closed()); // the core's answer reached the peer
+    CHECK(f.peer->error == transport_error::none);
+    // The TCP hang-up that follows changes nothing.
+    f.core->link_down(f.now);
+    CHECK(f.core->reason() == close_reason::peer_closed);
+  }
+  SUBCASE("after frames in the same bytes: they are taken, nothing more is sent") {
+    bare_fixture f{transport_kind::tls};
+    auto& tls = dynamic_cast<tls_channel&>(*f.peer->channel);
+    f.peer->send(inv_message{{inv_item{2, hash256{}}}});
+    f.peer->send(ping_message{9}); // would be answered, but the peer has closed
+    REQUIRE(tls.close(f.peer->to_core) == transport_error::none);
+    f.peer->pump(*f.core, f.now);
+    CHECK(f.core->reason() == close_reason::peer_closed);
+    auto msgs = f.core->take_messages();
+    REQUIRE(msgs.size() == 1);
+    CHECK(std::holds_alternative<inv_message>(msgs[0]));
+    CHECK(f.peer->commands.empty()); // no pong after the close_notify
+    CHECK(tls.peer_closed());
   }
 }

@@ -54,8 +54,15 @@ void peer_session_core::received(std::span<const std::uint8_t> data, time_point 
   }
   if (!was_established && channel_->established())
     on_established(now);
-  if (plain.empty())
-    return;
+  if (!plain.empty())
+    on_plain(plain, now);
+  // After the frames that came before it: a close_notify is the peer hanging up cleanly, not a
+  // transport failure (docs/protocol.md, "After the handshake"). Our answer is in output_.
+  if (phase_ != session_phase::closed && channel_->peer_closed())
+    fail(close_reason::peer_closed, "the peer ended the TLS session (close_notify)");
+}
+
+void peer_session_core::on_plain(const bytes& plain, time_point now) {
   decoder_.feed(plain);
   while (phase_ != session_phase::closed) {
     auto f = decoder_.next();
@@ -138,7 +145,6 @@ void peer_session_core::send_raw(std::string_view command, std::span<const std::
     return;
   bytes framed;
   append_frame(framed, settings_.magic, command, payload);
-  ++counters_.messages_sent;
   write_plain(framed);
 }
 
@@ -199,16 +205,20 @@ void peer_session_core::send_version() {
 void peer_session_core::send_message(const p2p_message& msg) {
   bytes framed;
   append_message(framed, settings_.magic, msg);
-  ++counters_.messages_sent;
   write_plain(framed);
 }
 
 void peer_session_core::write_plain(const bytes& plain) {
+  // After the peer's close_notify our own went out with the answer: nothing more can be sent,
+  // and received() ends the session as peer-closed once the frames before it are taken.
+  if (channel_->peer_closed())
+    return;
   if (auto e = channel_->send(plain, output_); e != transport_error::none) {
     transport_failure_ = e;
     fail(close_reason::transport_failed, to_string(e));
     return;
   }
+  ++counters_.messages_sent;
   check_send_queue();
 }
 

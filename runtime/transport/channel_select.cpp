@@ -88,4 +88,8 @@ transport_error sniffing_responder::failure() const {
   return inner_ ? inner_->failure() : failure_;
 }
 
+bool sniffing_responder::peer_closed() const {
+  return inner_ && inner_->peer_closed();
+}
+
 } // namespace qtc

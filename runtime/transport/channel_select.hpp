@@ -61,6 +61,7 @@ public:
   bool established() const override;
   std::optional<static_public_key> remote_static() const override;
   transport_error failure() const override;
+  bool peer_closed() const override;
 
   /// The channel chosen, once the first bytes decided.
   secure_channel* chosen() const {

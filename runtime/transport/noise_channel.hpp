@@ -72,6 +72,9 @@ public:
   transport_error failure() const override {
     return failure_;
   }
+  bool peer_closed() const override {
+    return false; // Noise ends with the TCP stream only
+  }
 
   /// The peer's handshake payload, once received.
   const std::optional<noise_handshake_payload>& remote_payload() const {

@@ -53,6 +53,11 @@ public:
 
   /// The reason the channel closed, or none while it is usable.
   virtual transport_error failure() const = 0;
+
+  /// True once the peer ended the channel cleanly inside the protocol (TLS close_notify; our
+  /// answer, if any, was appended to `out` by receive). Not a failure: the session ends as
+  /// `peer-closed`, like a TCP hang-up between frames. Noise has no such message.
+  virtual bool peer_closed() const = 0;
 };
 
 } // namespace qtc

@@ -76,7 +76,7 @@ public:
 
   /// True once the peer sent close_notify: a clean end (failure() stays none, established()
   /// turns false) after which received bytes are ignored.
-  bool peer_closed() const;
+  bool peer_closed() const override;
 
   /// The key exchange group once established, in Botan's naming: "x25519/ML-KEM-768" (the
   /// hybrid, codepoint 0x11EC) or "x25519"; empty before.
