@@ -73,6 +73,7 @@ std::optional<frame> frame_decoder::next() {
   auto length = header.u32le();
   if (length > max_payload_) {
     error_ = wire_error::payload_too_large;
+    error_command_ = f.command;
     return std::nullopt;
   }
   auto checksum = header.fixed<4>();
@@ -82,6 +83,7 @@ std::optional<frame> frame_decoder::next() {
   auto digest = sha256d(payload);
   if (!std::equal(checksum.begin(), checksum.end(), digest.begin())) {
     error_ = wire_error::bad_checksum;
+    error_command_ = f.command;
     return std::nullopt;
   }
   f.payload.assign(payload.begin(), payload.end());

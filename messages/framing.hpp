@@ -53,6 +53,13 @@ public:
     return error_;
   }
 
+  /// The command of the frame whose header or checksum was refused, when its command field was
+  /// valid (payload_too_large, bad_checksum); empty when there was none to read (wrong_magic,
+  /// bad_command) or no error. Lets the session name the message, as for a payload error.
+  const std::string& error_command() const {
+    return error_command_;
+  }
+
   /// Bytes buffered but not yet returned as frames.
   std::size_t buffered() const {
     return buffer_.size() - start_;
@@ -64,6 +71,7 @@ private:
   bytes buffer_;
   std::size_t start_ = 0;
   wire_error error_ = wire_error::none;
+  std::string error_command_;
 };
 
 } // namespace qtc

@@ -407,3 +407,52 @@ TEST_CASE("peer session: a TLS close_notify is a clean end, peer-closed, answere
     CHECK(tls.peer_closed());
   }
 }
+
+TEST_CASE("peer session: a refused frame header is `command: error` when it names a command") {
+  // docs/protocol.md, "Close reasons": the command once the header's command field is valid,
+  // `frame` when there is none to name.
+  auto detail_for = [](const bytes& plain) {
+    bare_fixture f{transport_kind::noise};
+    f.peer->send_plain(plain);
+    f.peer->pump(*f.core, f.now);
+    CHECK(f.core->reason() == close_reason::wire_error);
+    return f.core->detail();
+  };
+  bytes ping;
+  append_message(ping, qtcm, ping_message{1});
+  SUBCASE("bad checksum, known command") {
+    auto bad = ping;
+    bad[20] ^= 1;
+    CHECK(detail_for(bad) == "ping: bad_checksum");
+  }
+  SUBCASE("bad checksum, unknown command") {
+    bytes frame;
+    append_frame(frame, qtcm, "wtxidrelay", bytes{});
+    frame[20] ^= 1;
+    CHECK(detail_for(frame) == "wtxidrelay: bad_checksum");
+  }
+  SUBCASE("payload above max_message_size") {
+    bytes header;
+    append_frame(header, qtcm, "block", bytes{});
+    header[16] = 0x01; // length 4,000,001 (0x003d0901)
+    header[17] = 0x09;
+    header[18] = 0x3d;
+    header[19] = 0x00;
+    CHECK(detail_for(header) == "block: payload_too_large");
+  }
+  SUBCASE("wrong magic: no command to name") {
+    auto bad = ping;
+    bad[0] = 0xf9;
+    CHECK(detail_for(bad) == "frame: wrong_magic");
+  }
+  SUBCASE("malformed command field") {
+    auto bad = ping;
+    bad[4] = 0x07;
+    CHECK(detail_for(bad) == "frame: bad_command");
+  }
+  SUBCASE("a payload error, for comparison") {
+    bytes frame;
+    append_frame(frame, qtcm, "ping", bytes(7, 0));
+    CHECK(detail_for(frame) == "ping: truncated");
+  }
+}

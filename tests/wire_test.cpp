@@ -224,3 +224,28 @@ TEST_CASE("framing errors are distinct and final") {
     CHECK(d.next());
   }
 }
+
+TEST_CASE("a refused header keeps its command when the command field was valid") {
+  bytes good;
+  append_frame(good, qtcm, "ping", hex_bytes("0102030405060708"));
+  auto refused = [](const bytes& raw, std::uint32_t max = 4'000'000) {
+    frame_decoder d{qtcm, max};
+    d.feed(raw);
+    CHECK_FALSE(d.next());
+    return std::pair{d.error(), d.error_command()};
+  };
+  auto bad_sum = good;
+  bad_sum[20] ^= 1;
+  CHECK(refused(bad_sum) == std::pair{wire_error::bad_checksum, std::string{"ping"}});
+  CHECK(refused(good, 7) == std::pair{wire_error::payload_too_large, std::string{"ping"}});
+  auto magic = good;
+  magic[0] ^= 1;
+  CHECK(refused(magic) == std::pair{wire_error::wrong_magic, std::string{}});
+  auto command = good;
+  command[4] = 0x07;
+  CHECK(refused(command) == std::pair{wire_error::bad_command, std::string{}});
+  frame_decoder ok{qtcm, 4'000'000};
+  ok.feed(good);
+  CHECK(ok.next());
+  CHECK(ok.error_command().empty());
+}

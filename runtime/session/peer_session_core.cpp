@@ -72,8 +72,16 @@ void peer_session_core::on_plain(const bytes& plain, time_point now) {
   }
   if (phase_ != session_phase::closed && decoder_.error() != wire_error::none) {
     wire_failure_ = decoder_.error();
-    fail(close_reason::wire_error, "frame: " + to_string(wire_failure_));
+    fail(close_reason::wire_error, frame_error_detail());
   }
+}
+
+/// `command: error` like a payload error when the refused header named a command (a length
+/// above the limit, a bad checksum); `frame: error` when there was none to read (wrong magic,
+/// a malformed command field). docs/protocol.md, "Close reasons".
+std::string peer_session_core::frame_error_detail() const {
+  const auto& command = decoder_.error_command();
+  return (command.empty() ? std::string{"frame"} : command) + ": " + to_string(decoder_.error());
 }
 
 void peer_session_core::written(std::uint64_t total_written, time_point) {

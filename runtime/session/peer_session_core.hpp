@@ -167,6 +167,7 @@ private:
   void fail(close_reason reason, std::string detail);
   void on_established(time_point now);
   void on_plain(const bytes& plain, time_point now);
+  std::string frame_error_detail() const;
   void on_frame(frame f, time_point now);
   void on_handshake_message(p2p_message& msg, time_point now);
   void send_version();
