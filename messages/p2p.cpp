@@ -57,15 +57,20 @@ void write_differential(byte_writer& w, const std::vector<std::uint32_t>& absolu
   }
 }
 
-/// Turns one differential index into an absolute one; out of range past 65535 (Core's bound).
+/// Turns one differential index into an absolute one. An absolute index past 65535 (Core's
+/// bound) is invalid_value however it is reached, by the first index itself or by the sum of
+/// differences: one error for one condition (docs/protocol.md, getblocktxn). The difference is
+/// read unbounded (a canonical CompactSize) and compared before the sum, which cannot overflow.
 std::uint32_t next_absolute(byte_reader& r, std::size_t i, std::uint32_t prev) {
-  auto diff = r.compact_size(std::numeric_limits<std::uint16_t>::max());
-  std::uint64_t absolute = i == 0 ? diff : std::uint64_t{prev} + diff + 1;
-  if (absolute > std::numeric_limits<std::uint16_t>::max()) {
+  constexpr std::uint64_t max_index = std::numeric_limits<std::uint16_t>::max();
+  auto diff = r.compact_size(std::numeric_limits<std::uint64_t>::max());
+  if (!r.ok())
+    return 0;
+  if (diff > max_index || (i > 0 && std::uint64_t{prev} + diff + 1 > max_index)) {
     r.fail(wire_error::invalid_value);
     return 0;
   }
-  return static_cast<std::uint32_t>(absolute);
+  return static_cast<std::uint32_t>(i == 0 ? diff : prev + diff + 1);
 }
 
 /// Expected address length of a known BIP155 network (0: unknown network, any length).

@@ -235,6 +235,54 @@ TEST_CASE("strict decoding reports distinct errors") {
   }
 }
 
+TEST_CASE("an absolute index above 65535 is invalid_value however it is reached") {
+  // One condition, one error (docs/protocol.md, getblocktxn): the first index itself, or a
+  // difference that takes the running index past 65535, in any CompactSize width.
+  auto getblocktxn = [](std::initializer_list<std::uint64_t> diffs) {
+    bytes payload;
+    byte_writer w{payload};
+    w.fixed(h(1));
+    w.compact_size(diffs.size());
+    for (auto d : diffs)
+      w.compact_size(d);
+    return decode_payload("getblocktxn", payload).error;
+  };
+  CHECK(getblocktxn({65535}) == wire_error::none);
+  CHECK(getblocktxn({65536}) == wire_error::invalid_value);             // fe 00000100
+  CHECK(getblocktxn({0xffffffff}) == wire_error::invalid_value);        // fe ffffffff
+  CHECK(getblocktxn({~std::uint64_t{0}}) == wire_error::invalid_value); // ff ..., no overflow
+  CHECK(getblocktxn({65534, 0}) == wire_error::none);                   // 65534, 65535
+  CHECK(getblocktxn({65535, 0}) == wire_error::invalid_value);          // 65535, 65536
+  CHECK(getblocktxn({0, 65535}) == wire_error::invalid_value);          // 0, 65536
+  CHECK(getblocktxn({0, ~std::uint64_t{0}}) == wire_error::invalid_value);
+  // The count itself stays a count: above the transactions a block may hold is count_too_large.
+  {
+    bytes payload;
+    byte_writer w{payload};
+    w.fixed(h(1));
+    w.compact_size(1'000'001);
+    CHECK(decode_payload("getblocktxn", payload).error == wire_error::count_too_large);
+  }
+  // A non-canonical difference is still non_canonical_size.
+  {
+    auto block = h(1);
+    bytes payload(block.begin(), block.end());
+    payload.insert(payload.end(), {0x01, 0xfd, 0x05, 0x00});
+    CHECK(decode_payload("getblocktxn", payload).error == wire_error::non_canonical_size);
+  }
+  // cmpctblock's prefilled indexes follow the same rule.
+  cmpctblock_message cmpct;
+  cmpct.prefilled.push_back(prefilled_tx{0, sample_tx(1)});
+  auto payload = encode_payload(cmpct);
+  // header 80 | nonce 8 | n = 0 | p = 1 | index 0 -> 65536 (fe 00000100)
+  REQUIRE(payload[88] == 0);
+  REQUIRE(payload[89] == 1);
+  REQUIRE(payload[90] == 0);
+  payload.erase(payload.begin() + 90);
+  payload.insert(payload.begin() + 90, {0xfe, 0x00, 0x00, 0x01, 0x00});
+  CHECK(decode_payload("cmpctblock", payload).error == wire_error::invalid_value);
+}
+
 TEST_CASE("SipHash-2-4 matches the reference vector, and short ids are 48 bits") {
   std::array<std::uint8_t, 16> key;
   for (std::size_t i = 0; i < 16; ++i)
