@@ -103,3 +103,35 @@ TEST_CASE("each broken rule is its own rejection") {
     CHECK(check(b) == block_rejection::bad_merkle_root);
   }
 }
+
+TEST_CASE("what the block checks leave out: BIP34 height, the subsidy, scripts and fees") {
+  // docs/protocol.md, "Header and block validity": no UTXO set and no subsidy schedule, so a
+  // coinbase is not read for a height and may pay any valid amount; these blocks pass.
+  auto b = valid_block();
+  SUBCASE("a coinbase script without a height push, at both length bounds") {
+    b.txs[0].inputs[0].script_sig = bytes{0xff, 0xff}; // not a push at all
+    fix_merkle(b);
+    CHECK(check(b) == block_rejection::none);
+    b.txs[0].inputs[0].script_sig = bytes(100, 0x00);
+    fix_merkle(b);
+    CHECK(check(b) == block_rejection::none);
+    b.txs[0].inputs[0].script_sig = bytes(101, 0x00);
+    fix_merkle(b);
+    CHECK(check(b) == block_rejection::bad_coinbase_script);
+  }
+  SUBCASE("a coinbase paying all the money there is, in two outputs") {
+    b.txs[0].outputs = {tx_out{1'000'000'000'000'000, bytes{0x51}},
+                        tx_out{1'100'000'000'000'000, bytes{0x51}}};
+    fix_merkle(b);
+    CHECK(check(b) == block_rejection::none);
+    b.txs[0].outputs[1].value += 1; // one base unit past 2.1e15 in total
+    fix_merkle(b);
+    CHECK(check(b) == block_rejection::bad_output_value);
+  }
+  SUBCASE("a spend of an output that exists nowhere, paying more than it could have") {
+    b.txs[1].outputs[0].value = 2'100'000'000'000'000;
+    b.txs[1].inputs[0].script_sig = bytes{0x6a}; // OP_RETURN: scripts are not run
+    fix_merkle(b);
+    CHECK(check(b) == block_rejection::none);
+  }
+}

@@ -66,6 +66,23 @@ TEST_CASE("the regtest genesis block is what the chain spec pins") {
   CHECK(genesis.txs[0].is_coinbase());
 }
 
+TEST_CASE("the genesis coinbase script: one length byte before the message, 1 to 90 bytes") {
+  // docs/protocol.md, "Genesis": `04 <bits> 01 04 <len> <message>` with <len> a single byte for
+  // every allowed length, 76-90 included, where Bitcoin script would read 4c-5a as opcodes
+  // (OP_PUSHDATA1 ... OP_10) rather than as a push; the script is only hashed, never run.
+  auto spec = regtest();
+  for (std::size_t len :
+       {std::size_t{1}, std::size_t{27}, std::size_t{75}, std::size_t{76}, std::size_t{90}}) {
+    CAPTURE(len);
+    spec.genesis_coinbase_message = std::string(len, 'q');
+    auto script = make_genesis_block(spec).txs[0].inputs[0].script_sig;
+    bytes expected{0x04, 0xff, 0xff, 0x7f, 0x20, 0x01, 0x04, static_cast<std::uint8_t>(len)};
+    expected.insert(expected.end(), len, 'q');
+    CHECK(script == expected);
+  }
+  CHECK(regtest().genesis_bits == 0x207fffff);
+}
+
 TEST_CASE_FIXTURE(fixture, "headers that link, meet their target and keep time are accepted") {
   auto tip = extend(&tree.genesis(), 20);
   CHECK(tip->height == 20);
@@ -116,6 +133,24 @@ TEST_CASE_FIXTURE(fixture, "each broken rule is its own rejection") {
     CHECK(tree.accept(edge, now).rejection == header_rejection::none);
   }
   CHECK(&tree.best() == tree.find(tree.best().hash));
+}
+
+TEST_CASE_FIXTURE(fixture, "near genesis the median time past is over the headers there are") {
+  // docs/protocol.md, "Header and block validity": the parent and up to 10 ancestors, sorted,
+  // the element at index count / 2 (with an even count, the later of the two middle times).
+  const auto t0 = tree.genesis().header.time;
+  auto same = mine(tree.genesis(), t0, tree.genesis().header.bits, params.pow_limit);
+  CHECK(tree.accept(same, now).rejection == header_rejection::time_too_old);
+  auto h1 =
+      tree.accept(mine(tree.genesis(), t0 + 1, tree.genesis().header.bits, params.pow_limit), now);
+  REQUIRE(h1.rejection == header_rejection::none);
+  CHECK(tree.median_time_past(*h1.node) == t0 + 1); // {t0, t0 + 1}: index 1
+  auto at_median = mine(*h1.node, t0 + 1, h1.node->header.bits, params.pow_limit);
+  CHECK(tree.accept(at_median, now).rejection == header_rejection::time_too_old);
+  // Time may go backwards, as long as it stays above the median.
+  auto tip = extend(h1.node, 11);
+  auto back = mine(*tip, tip->header.time - 600 * 4, tip->header.bits, params.pow_limit);
+  CHECK(tree.accept(back, now).rejection == header_rejection::none);
 }
 
 TEST_CASE_FIXTURE(fixture, "the chain with more work wins, and reorgs find their fork point") {

@@ -402,6 +402,37 @@ TEST_CASE("Noise channel: both directions rekey at the announced intervals, in s
   CHECK(h.responder.receive(gf[3], sink, plain) == transport_error::authentication_failed);
 }
 
+TEST_CASE("Noise channel: rekey byte counts are ciphertext bytes, without the length prefix") {
+  // docs/protocol.md, "Transport": each message counts plaintext + 16 (its tag), not the 2-byte
+  // length before it. 84 plaintext bytes are 100 counted bytes (102 on the wire): with a limit
+  // of 201 the rekey comes after the third message; counting the prefix would make it the second.
+  noise_handshake_payload a;
+  a.rekey_after_bytes = 201;
+  pair_fixture f{std::nullopt, a, {}};
+  REQUIRE(f.handshake() == transport_error::none);
+  bytes sink, plain;
+  auto one = [&] {
+    bytes wire;
+    REQUIRE(f.initiator.send(pattern_bytes(84), wire) == transport_error::none);
+    REQUIRE(wire.size() == 102);
+    REQUIRE(f.responder.receive(wire, sink, plain) == transport_error::none);
+  };
+  one();
+  one();
+  CHECK(f.initiator.send_rekeys() == 0);
+  CHECK(f.responder.receive_rekeys() == 0);
+  one(); // 300 counted bytes >= 201
+  CHECK(f.initiator.send_rekeys() == 1);
+  CHECK(f.responder.receive_rekeys() == 1);
+  // The count starts again at zero after a rekey: two more messages (200) do not reach 201.
+  one();
+  one();
+  CHECK(f.initiator.send_rekeys() == 1);
+  one();
+  CHECK(f.initiator.send_rekeys() == 2);
+  CHECK(f.responder.receive_rekeys() == 2);
+}
+
 TEST_CASE("Noise channel: a pinned key is enforced") {
   node_identity bob = node_identity::from_seed(seed_of(2));
   node_identity mallory = node_identity::from_seed(seed_of(3));

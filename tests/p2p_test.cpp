@@ -283,6 +283,52 @@ TEST_CASE("an absolute index above 65535 is invalid_value however it is reached"
   CHECK(decode_payload("cmpctblock", payload).error == wire_error::invalid_value);
 }
 
+TEST_CASE("transaction and block counts: the bounds the decoder enforces") {
+  auto tx_payload = [](std::uint64_t n_in, std::uint64_t n_out, std::size_t in_items,
+                       std::size_t out_items) {
+    bytes p;
+    byte_writer w{p};
+    w.i32le(1);
+    w.compact_size(n_in);
+    for (std::size_t i = 0; i < in_items; ++i) {
+      w.fixed(h(static_cast<std::uint8_t>(i)));
+      w.u32le(0);
+      w.compact_size(0);
+      w.u32le(0xffffffff);
+    }
+    w.compact_size(n_out);
+    for (std::size_t i = 0; i < out_items; ++i) {
+      w.i64le(1);
+      w.compact_size(0);
+    }
+    w.u32le(0);
+    return p;
+  };
+  // n_in: at least 1; n_out: 0 decodes (block checks refuse it later).
+  CHECK(decode_payload("tx", tx_payload(1, 0, 1, 0)).error == wire_error::none);
+  CHECK(decode_payload("tx", tx_payload(0, 1, 0, 1)).error == wire_error::invalid_value);
+  CHECK(decode_payload("tx", tx_payload(3, 1, 3, 1)).error == wire_error::none);
+  // Above 2^32 - 1 is count_too_large; below it, a count the bytes cannot hold at the item's
+  // minimum size (tx_in 41 bytes, tx_out 9) is truncated.
+  CHECK(decode_payload("tx", tx_payload(0x100000000, 1, 0, 0)).error
+        == wire_error::count_too_large);
+  CHECK(decode_payload("tx", tx_payload(1, 0x100000000, 1, 0)).error
+        == wire_error::count_too_large);
+  CHECK(decode_payload("tx", tx_payload(0xffffffff, 1, 0, 0)).error == wire_error::truncated);
+  CHECK(decode_payload("tx", tx_payload(1, 0xffffffff, 1, 0)).error == wire_error::truncated);
+  CHECK(decode_payload("tx", tx_payload(2, 1, 1, 1)).error == wire_error::truncated);
+  // Transactions per block: at most 1,000,000 (count_too_large above), each at least 60 bytes.
+  auto block_payload = [](std::uint64_t n_tx) {
+    bytes p = serialize(block_header{});
+    byte_writer{p}.compact_size(n_tx);
+    return p;
+  };
+  CHECK(decode_payload("block", block_payload(1'000'001)).error == wire_error::count_too_large);
+  CHECK(decode_payload("block", block_payload(1'000'000)).error == wire_error::truncated);
+  CHECK(decode_payload("block", block_payload(0)).error == wire_error::none);
+  CHECK(min_tx_size == 60);
+}
+
 TEST_CASE("SipHash-2-4 matches the reference vector, and short ids are 48 bits") {
   std::array<std::uint8_t, 16> key;
   for (std::size_t i = 0; i < 16; ++i)

@@ -374,6 +374,59 @@ TEST_CASE("peer session: version handshake and inactivity timeouts") {
   }
 }
 
+TEST_CASE("peer session: the version handshake's frames, in order, on each side") {
+  SUBCASE("responder: nothing before the peer's version, then version, sendaddrv2, verack") {
+    bare_fixture f{transport_kind::noise, false};
+    CHECK(f.peer->commands.empty());
+    f.peer->send(bare_version());
+    f.peer->pump(*f.core, f.now);
+    CHECK(f.peer->commands == std::vector<std::string>{"version", "sendaddrv2", "verack"});
+    CHECK(f.core->phase() == session_phase::version_handshake); // ready on our verack only
+    f.peer->send(verack_message{});
+    f.peer->pump(*f.core, f.now);
+    CHECK(f.core->phase() == session_phase::ready);
+  }
+  SUBCASE("initiator: version at once, then sendaddrv2 and verack after the peer's version") {
+    side a{7}, b{8};
+    time_point now{std::chrono::hours{1}};
+    peer_session_core core{a.settings(77),
+                           channel_role::initiator,
+                           make_initiator(transport_kind::noise, a.ctx, std::nullopt),
+                           net_address{},
+                           7,
+                           now};
+    core.start(now);
+    bare_peer peer{std::make_unique<sniffing_responder>(b.ctx)};
+    // The responder has nothing to say first: hand it the initiator's message 1.
+    peer.pump(core, now);
+    REQUIRE(peer.channel->established());
+    CHECK(peer.commands == std::vector<std::string>{"version"});
+    peer.send(bare_version());
+    peer.pump(core, now);
+    CHECK(peer.commands == std::vector<std::string>{"version", "sendaddrv2", "verack"});
+    peer.send(verack_message{});
+    peer.pump(core, now);
+    CHECK(core.phase() == session_phase::ready);
+  }
+}
+
+TEST_CASE("peer session: the version timeout runs from the transport handshake to the verack") {
+  // The peer's version (answered) does not restart it: 60 s after the transport handshake
+  // completed, a session without the peer's verack ends, checked at the next tick.
+  bare_fixture f{transport_kind::noise, false};
+  f.now += 30s;
+  f.peer->send(bare_version());
+  f.peer->pump(*f.core, f.now);
+  REQUIRE(f.peer->commands.size() == 3);
+  f.now += 29s;
+  f.core->tick(f.now);
+  CHECK(f.core->phase() == session_phase::version_handshake);
+  f.now += 1s;
+  f.core->tick(f.now);
+  CHECK(f.core->reason() == close_reason::version_timeout);
+  CHECK(f.core->detail() == "no version/verack within 60000 ms");
+}
+
 TEST_CASE("peer session: a TLS close_notify is a clean end, peer-closed, answered with ours") {
   SUBCASE("alone") {
     bare_fixture f{transport_kind::tls};
