@@ -1,0 +1,239 @@
+// Headers first: asking one peer (then every peer) for headers, taking them into the header
+// tree and the store; serving getheaders and getblocks from our best chain.
+#include "actors/sync_state.hpp"
+#include "messages/errors.hpp"
+#include "messages/primitives/hex.hpp"
+
+#include <algorithm>
+
+namespace qtc {
+
+namespace {
+
+/// A getheaders unanswered this long moves the headers sync to another peer.
+constexpr auto headers_timeout = std::chrono::seconds{60};
+/// Headers messages that do not connect to our tree before the peer counts as misbehaving
+/// (Bitcoin Core's MAX_NUM_UNCONNECTING_HEADERS_MSGS).
+constexpr std::uint32_t max_unconnecting_headers = 10;
+/// Block hashes in one getblocks answer (Bitcoin Core's limit).
+constexpr std::uint32_t max_getblocks_results = 500;
+
+void store_headers(sync_pointer self, std::vector<stored_header> fresh) {
+  if (fresh.empty())
+    return;
+  self->request(self->state.storage.get(), caf::infinite, put_atom::value, headers_atom::value,
+                std::move(fresh))
+      .then([](bool) {},
+            [self](const caf::error& err) {
+              self->state.log.error("cannot store headers", {{"reason", render_error(err)}});
+              self->quit(err);
+            });
+}
+/// The first locator entry on our best chain (genesis if none is): where the peer's chain and
+/// ours part.
+const header_node* locator_fork(const sync_state& st, const std::vector<hash256>& locator) {
+  for (const auto& hash : locator)
+    if (auto* n = st.tree->find(hash); n != nullptr && on_best_chain(*st.tree, *n))
+      return n;
+  return &st.tree->genesis();
+}
+} // namespace
+
+/// Whether `node` is on the best header chain.
+bool on_best_chain(const header_tree& tree, const header_node& node) {
+  return tree.ancestor(tree.best(), node.height) == &node;
+}
+/// Asks `p` for the headers after our best; `from_parent`: after our best's parent, so that a
+/// peer that has our best header sends at least that one (the peer manager's probe of a peer
+/// that looks behind, as Core's chain-sync timeout does).
+void request_headers(sync_pointer self, sync_peer& p, bool from_parent) {
+  auto& st = self->state;
+  getheaders_message gh;
+  gh.version = static_cast<std::uint32_t>(st.spec->protocol_version);
+  const auto& best = st.tree->best();
+  gh.locator = st.tree->locator(from_parent && best.parent != nullptr ? *best.parent : best);
+  p.headers_requested = true;
+  p.asked_once = true;
+  p.headers_sent = self->clock().now();
+  self->send(p.session, send_atom::value, p2p_message{std::move(gh)});
+}
+/// While far behind, one peer at a time serves headers (the others would send the same ones);
+/// once the headers peer has nothing more, every peer is asked once, to find any longer chain.
+void drive_headers(sync_pointer self) {
+  auto& st = self->state;
+  if (!st.loaded || st.peers.empty())
+    return;
+  if (st.headers_peer) {
+    auto i = st.peers.find(*st.headers_peer);
+    if (i != st.peers.end() && i->second.headers_requested)
+      return;
+    st.headers_peer.reset();
+  }
+  // Prefer the peer that announced the highest start height and was not asked yet.
+  sync_peer* pick = nullptr;
+  for (auto& [id, p] : st.peers)
+    if (!p.asked_once && (pick == nullptr || p.info.start_height > pick->info.start_height))
+      pick = &p;
+  if (pick == nullptr)
+    return;
+  st.headers_peer = pick->info.id;
+  request_headers(self, *pick);
+}
+/// A getheaders unanswered for headers_timeout: the headers sync moves to another peer.
+void expire_headers_requests(sync_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto& [id, p] : st.peers)
+    if (p.headers_requested && now - p.headers_sent > headers_timeout) {
+      st.log.info("headers request timed out; asking another peer", {{"peer", std::to_string(id)}});
+      p.headers_requested = false;
+      if (st.headers_peer == id)
+        st.headers_peer.reset();
+    }
+}
+
+/// A block (its header) that arrived without a request and claims to be the one after our tip
+/// (a high-bandwidth cmpctblock, a local submission): the header goes through the header tree
+/// and is stored like any header. Gives the node if it is valid and is now the best header, one
+/// past the commit point; else the reason (for a rejection, whether the sender is at fault).
+next_block_header accept_next_header(sync_pointer self, const block_header& h) {
+  auto& st = self->state;
+  next_block_header out;
+  if (h.prev_block != st.commit_tip->hash) {
+    out.error = "not the next block: it extends " + to_display_hex(h.prev_block) + ", our tip is "
+                + to_display_hex(st.commit_tip->hash);
+    return out;
+  }
+  auto r = st.tree->accept(h, st.unix.now());
+  if (r.rejection != header_rejection::none) {
+    out.error = "invalid header: " + to_string(r.rejection);
+    out.invalid = r.rejection != header_rejection::time_too_new;
+    return out;
+  }
+  if (!r.duplicate) {
+    ++st.headers_received;
+    store_headers(self, {stored_header{h, r.node->height}});
+  }
+  if (r.node != &st.tree->best()) {
+    out.error = "not the next block: another header at its height is our best";
+    return out;
+  }
+  update_target(self);
+  out.node = r.node;
+  return out;
+}
+void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg) {
+  auto& st = self->state;
+  auto i = st.peers.find(id);
+  if (i == st.peers.end() || !st.loaded)
+    return;
+  auto& p = i->second;
+  p.headers_requested = false;
+  if (msg.headers.empty()) {
+    drive_headers(self);
+    return;
+  }
+  auto now = st.unix.now();
+  std::vector<stored_header> fresh;
+  // Set when a header is invalid: the peer is disconnected once the valid headers before it,
+  // which the tree has already taken, are stored too (else the store misses them for good: a
+  // duplicate is never stored again).
+  std::optional<std::pair<close_reason, std::string>> violation;
+  for (std::size_t k = 0; k < msg.headers.size(); ++k) {
+    const auto& h = msg.headers[k];
+    auto r = st.tree->accept(h, now);
+    if (r.rejection == header_rejection::unknown_parent) {
+      if (k == 0) {
+        // Maybe we are simply behind the peer's announcement: ask from our tip.
+        if (++p.unconnecting_headers > max_unconnecting_headers)
+          return disconnect(self, id, close_reason::misbehaviour,
+                            "too many headers messages that do not connect");
+        request_headers(self, p);
+        return;
+      }
+      violation.emplace(close_reason::invalid_data, "non-continuous headers");
+      break;
+    }
+    if (r.rejection == header_rejection::time_too_new)
+      break; // may become valid later; not the peer's fault (Bitcoin Core does not punish it)
+    if (r.rejection != header_rejection::none) {
+      violation.emplace(close_reason::invalid_data,
+                        "invalid header at height "
+                            + std::to_string(st.tree->find(h.prev_block) != nullptr
+                                                 ? st.tree->find(h.prev_block)->height + 1
+                                                 : 0)
+                            + ": " + to_string(r.rejection));
+      break;
+    }
+    if (p.best_known == nullptr || r.node->chain_work > p.best_known->chain_work)
+      p.best_known = r.node;
+    if (!r.duplicate) {
+      fresh.push_back(stored_header{h, r.node->height});
+      ++p.useful_headers;
+    }
+  }
+  st.headers_received += fresh.size();
+  store_headers(self, std::move(fresh));
+  if (violation)
+    return disconnect(self, id, violation->first, std::move(violation->second));
+  if (msg.headers.size() == max_headers_results) {
+    request_headers(self, p); // there is more
+  } else if (st.headers_peer == id) {
+    st.headers_peer.reset();
+  }
+  drive_headers(self);
+  schedule_blocks(self);
+}
+void on_getheaders(sync_pointer self, sync_peer& p, const getheaders_message& msg) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  const header_node* fork = locator_fork(st, msg.locator);
+  // Serve only headers whose blocks we hold: a peer must be able to download what we announce.
+  const header_node* top = st.committed;
+  if (top == nullptr || top->height <= fork->height || !on_best_chain(*st.tree, *top)) {
+    self->send(p.session, send_atom::value, p2p_message{headers_message{}});
+    return;
+  }
+  auto last = std::min<std::uint32_t>(top->height, fork->height + max_headers_results);
+  std::vector<block_header> headers;
+  for (auto* n = st.tree->ancestor(*top, last); n != nullptr && n != fork; n = n->parent)
+    headers.push_back(n->header);
+  std::reverse(headers.begin(), headers.end());
+  // Stop at the requested hash, if it is among them.
+  if (msg.stop != hash256{})
+    for (std::size_t k = 0; k < headers.size(); ++k)
+      if (block_hash(headers[k]) == msg.stop) {
+        headers.resize(k + 1);
+        break;
+      }
+  self->send(p.session, send_atom::value, p2p_message{headers_message{std::move(headers)}});
+}
+/// getblocks (Bitcoin Core's answer): an `inv` of the blocks of our best chain after the
+/// locator's fork point, at most 500, only blocks we hold, ending before `stop` if it is among
+/// them (Core stops when it reaches hashStop without listing it). Nothing is sent when there is
+/// nothing to list. (Core also remembers the last hash to send the tip once the peer asks for
+/// it, for chains longer than 500 blocks; peers here sync by headers, so this is not done.)
+void on_getblocks(sync_pointer self, sync_peer& p, const getblocks_message& msg) {
+  auto& st = self->state;
+  const header_node* top = st.committed;
+  if (!st.loaded || top == nullptr || !on_best_chain(*st.tree, *top))
+    return;
+  const header_node* fork = locator_fork(st, msg.locator);
+  if (top->height <= fork->height)
+    return;
+  auto last = std::min<std::uint32_t>(top->height, fork->height + max_getblocks_results);
+  std::vector<inv_item> items;
+  for (auto* n = st.tree->ancestor(*top, last); n != nullptr && n != fork; n = n->parent)
+    items.push_back(inv_item{static_cast<std::uint32_t>(inv_type::block), n->hash});
+  std::reverse(items.begin(), items.end());
+  if (msg.stop != hash256{})
+    for (std::size_t k = 0; k < items.size(); ++k)
+      if (items[k].hash == msg.stop) {
+        items.resize(k);
+        break;
+      }
+  if (!items.empty())
+    self->send(p.session, send_atom::value, p2p_message{inv_message{std::move(items)}});
+}
+} // namespace qtc

@@ -1,0 +1,164 @@
+// What the sync coordinator tells others: its height to the subscribers, what each peer
+// delivered, progress log lines and the sync_progress gauge, and its status report.
+#include "actors/support/metric_names.hpp"
+#include "actors/support/status_fields.hpp"
+#include "actors/sync_state.hpp"
+#include "messages/primitives/hex.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace qtc {
+
+namespace {
+
+constexpr auto progress_interval = std::chrono::seconds{5};
+
+/// The height we are syncing towards: our best header, or a peer's announced start height if
+/// higher (its headers are still to come).
+std::uint32_t sync_target(const sync_state& st) {
+  std::uint32_t target = st.tree->best().height;
+  for (const auto& [id, p] : st.peers)
+    target = std::max<std::uint32_t>(
+        target, static_cast<std::uint32_t>(std::max<std::int32_t>(p.info.start_height, 0)));
+  return target;
+}
+
+double sync_fraction(std::uint32_t blocks, std::uint32_t target) {
+  return target == 0 ? 1.0 : std::min(1.0, static_cast<double>(blocks) / target);
+}
+/// Each ready peer's download state, for the detailed status.
+caf::config_value::list peers_status(sync_pointer self) {
+  auto& st = self->state;
+  caf::config_value::list peers;
+  for (const auto& [id, p] : st.peers) {
+    caf::settings e;
+    report(e, "id", id);
+    report(e, "remote", p.info.remote);
+    report(e, "best-known", p.best_known ? p.best_known->height : 0);
+    report(e, "useful-headers", p.useful_headers);
+    report(e, "useful-blocks", p.useful_blocks);
+    report(e, "wants-compact-push", p.wants_cmpct_push);
+    if (auto dp = st.download->peer_stats(id)) {
+      report(e, "in-flight", dp->in_flight);
+      report(e, "delivered", dp->delivered);
+      report(e, "timeouts", dp->timeouts);
+      report(e, "retired", dp->retired);
+    }
+    peers.emplace_back(std::move(e));
+  }
+  return peers;
+}
+} // namespace
+
+/// Tells the subscribers (the peer manager) what each peer delivered since the last report and
+/// the best height it has shown: its score, and what protects it from eviction.
+void report_usefulness(sync_pointer self) {
+  auto& st = self->state;
+  for (auto& [id, p] : st.peers) {
+    auto height = p.best_known != nullptr ? static_cast<std::int32_t>(p.best_known->height) : -1;
+    if (p.useful_headers == p.reported_headers && p.useful_blocks == p.reported_blocks
+        && height == p.reported_height)
+      continue;
+    peer_usefulness u;
+    u.id = id;
+    u.new_headers = p.useful_headers - p.reported_headers;
+    u.new_blocks = p.useful_blocks - p.reported_blocks;
+    u.best_height = height;
+    p.reported_headers = p.useful_headers;
+    p.reported_blocks = p.useful_blocks;
+    p.reported_height = height;
+    for (const auto& who : st.subscribers)
+      self->send(who, useful_atom::value, u);
+  }
+}
+void update_progress(sync_pointer self, bool force) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  auto blocks = st.committed != nullptr ? st.committed->height : 0;
+  if (blocks != st.announced_height) {
+    // New sessions announce our height in their version message.
+    for (const auto& who : st.subscribers)
+      self->send(who, best_atom::value, static_cast<std::int32_t>(blocks));
+    st.announced_height = blocks;
+  }
+  auto headers = st.tree->best().height;
+  auto target = sync_target(st);
+  double progress = sync_fraction(blocks, target);
+  st.metrics.gauge(metric_names::sync_progress, {}, progress);
+  auto now = self->clock().now();
+  auto synced = blocks == headers && !st.peers.empty() && target == headers;
+  if (synced) {
+    if (!st.reported_synced) {
+      st.reported_synced = true;
+      st.synced_once = true;
+      st.log.info("sync complete", {{"height", std::to_string(blocks)},
+                                    {"tip", to_display_hex(st.committed->hash)}});
+    }
+    return;
+  }
+  st.reported_synced = false;
+  // A line every few seconds, and every 1000 blocks (operators and tests can follow it).
+  if (!force && now - st.last_progress_line < progress_interval
+      && blocks / 1000 == st.last_progress_blocks / 1000)
+    return;
+  st.last_progress_line = now;
+  st.last_progress_blocks = blocks;
+  char pct[16];
+  std::snprintf(pct, sizeof(pct), "%.1f", progress * 100);
+  st.log.info("sync progress", {{"headers", std::to_string(headers)},
+                                {"blocks", std::to_string(blocks)},
+                                {"target", std::to_string(target)},
+                                {"progress", std::string{pct} + "%"},
+                                {"peers", std::to_string(st.peers.size())}});
+}
+/// Sync progress: headers, blocks, target, the download's counters, pool and compact counters.
+status_report sync_status(sync_pointer self, status_verbosity v) {
+  auto& st = self->state;
+  caf::settings r;
+  report(r, "name", "sync");
+  if (!st.loaded) {
+    report(r, "state", "loading");
+    return r;
+  }
+  auto blocks = st.committed->height;
+  auto headers = st.tree->best().height;
+  report(r, "state", blocks == headers ? "synced" : "syncing");
+  report(r, "headers", headers);
+  report(r, "blocks", blocks);
+  report(r, "tip", to_display_hex(st.committed->hash));
+  report(r, "peers", st.peers.size());
+  report(r, "headers-received", st.headers_received);
+  report(r, "blocks-received", st.blocks_received);
+  auto target = sync_target(st);
+  report(r, "target", target);
+  report(r, "progress", sync_fraction(blocks, target));
+  auto d = st.download->stats();
+  caf::settings download;
+  report(download, "in-flight", d.in_flight);
+  report(download, "buffered", d.buffered);
+  report(download, "queued", d.queued);
+  report(download, "commit-point", d.next_height);
+  report(download, "end-height", d.end_height);
+  report(download, "stall-timeout-ms",
+         std::chrono::duration_cast<std::chrono::milliseconds>(d.stall_timeout).count());
+  report(download, "writes-in-flight", st.writes_in_flight);
+  report(r, "download", std::move(download));
+  report(r, "pool-txs", st.pool.size());
+  report(r, "pool-bytes", st.pool.bytes());
+  report(r, "txs-accepted", st.txs_accepted);
+  report(r, "txs-rejected", st.txs_rejected);
+  report(r, "compact-rebuilt", st.cmpct_rebuilt);
+  report(r, "compact-from-pool", st.cmpct_from_pool);
+  report(r, "compact-requested-txs", st.cmpct_requested_txs);
+  report(r, "compact-fallbacks", st.cmpct_fallbacks);
+  report(r, "compact-served", st.cmpct_served);
+  report(r, "compact-announced", st.cmpct_announced);
+  report(r, "compact-unsolicited", st.cmpct_unsolicited);
+  report(r, "high-bandwidth-peers", st.hb_peers.peers().size());
+  if (v != status_verbosity::info)
+    report(r, "peer-state", peers_status(self));
+  return r;
+}
+} // namespace qtc
