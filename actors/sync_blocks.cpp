@@ -99,7 +99,9 @@ void commit_ready(sync_pointer self) {
       if (!next)
         break;
       const auto* node = st.tree->find(next->hash);
-      auto raw = serialize(next->block);
+      // Stored as it arrived (the wire decoder takes only the canonical encoding); a block
+      // rebuilt from a compact block has no bytes yet.
+      auto raw = next->raw.empty() ? serialize(next->block) : std::move(next->raw);
       auto rejection = check_block(next->block, raw.size(), st.spec->max_message_size);
       if (node == nullptr || rejection != block_rejection::none) {
         ++st.blocks_rejected;
@@ -110,6 +112,7 @@ void commit_ready(sync_pointer self) {
         break; // what follows the rejected block cannot be committed before it is replaced
       }
       st.pool.remove_for_block(next->block); // its transactions are confirmed now
+      forget_tx_requests(self, next->block);
       note_first_delivery(self, *node, next->from);
       if (st.reported_synced)
         last_block = next->block; // announced by cmpctblock to high-bandwidth peers
@@ -190,7 +193,8 @@ void on_block(sync_pointer self, std::uint64_t id, block_message&& msg) {
   if (!st.loaded)
     return;
   auto hash = block_hash(msg.block.header);
-  auto r = st.download->received(id, hash, std::move(msg.block), self->clock().now());
+  auto r = st.download->received(id, hash, std::move(msg.block), self->clock().now(),
+                                 std::move(msg.raw));
   if (r != block_download::arrival::expected) {
     ++st.unrequested_blocks; // unsolicited or late: ignored (announcements come as headers)
     return;

@@ -73,7 +73,8 @@ caf::result<hash256> submit_block(sync_pointer self, const bytes& raw) {
   auto now = self->clock().now();
   // Peer id 0 is never a connection's (the peer manager counts from 1): the local one.
   if (!st.download->announced(0, hash, now)
-      || st.download->received(0, hash, std::move(b), now) != block_download::arrival::expected)
+      || st.download->received(0, hash, std::move(b), now, raw)
+             != block_download::arrival::expected)
     return make_error(errc::invalid_block, "already have it");
   ++st.blocks_received;
   st.log.info("block submitted",
@@ -102,6 +103,7 @@ void on_closed(sync_pointer self, const peer_closed& closed) {
   auto& st = self->state;
   st.peers.erase(closed.id);
   st.hb_peers.remove(closed.id);
+  st.tx_requests.disconnected(closed.id); // what it was asked for goes to other announcers
   if (st.headers_peer == closed.id)
     st.headers_peer.reset();
   if (st.download)
@@ -171,7 +173,7 @@ void on_peer_message(sync_pointer self, std::uint64_t id, p2p_message& msg) {
 /// Once a second: headers requests that timed out, stalls, scheduling, progress, usefulness.
 void on_tick(sync_pointer self) {
   expire_headers_requests(self);
-  expire_tx_requests(self);
+  schedule_tx_requests(self);
   check_stalls(self);
   drive_headers(self);
   schedule_blocks(self);

@@ -14,6 +14,7 @@
 #include "runtime/sync/block_download.hpp"
 #include "runtime/sync/compact_block.hpp"
 #include "runtime/sync/tx_pool.hpp"
+#include "runtime/sync/tx_request_tracker.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -79,8 +80,10 @@ struct sync_state {
   std::uint64_t headers_received = 0;
   /// Unconfirmed transactions (stateless checks only: runtime/sync/tx_pool) for relay.
   tx_pool pool{tx_pool::limits{}};
-  /// Transactions asked for with getdata and when; one request per txid at a time.
-  std::map<hash256, std::chrono::steady_clock::time_point> txs_requested;
+  /// Announced transactions: whom to ask for which, one request per txid at a time
+  /// (runtime/sync/tx_request_tracker, Core's TxRequestTracker rules).
+  tx_request_tracker tx_requests;
+  std::uint64_t tx_requests_expired = 0; ///< requests a peer let time out
   std::uint64_t txs_accepted = 0;
   std::uint64_t txs_rejected = 0;
   std::uint64_t cmpct_rebuilt = 0;             ///< blocks rebuilt from a compact block
@@ -140,7 +143,8 @@ void on_tx_announcements(sync_pointer self, std::uint64_t id, sync_peer& p, cons
 void on_tx(sync_pointer self, std::uint64_t id, sync_peer& p, tx_message&& msg);
 bool serve_tx(sync_pointer self, sync_peer& p, const hash256& txid);
 void on_tx_not_found(sync_pointer self, std::uint64_t id, const hash256& txid);
-void expire_tx_requests(sync_pointer self);
+void schedule_tx_requests(sync_pointer self);
+void forget_tx_requests(sync_pointer self, const block& b);
 
 // actors/sync_status.cpp: progress, what peers delivered, the status report.
 void update_progress(sync_pointer self, bool force);

@@ -138,6 +138,7 @@ status_report sync_status(sync_pointer self, status_verbosity v) {
   caf::settings download;
   report(download, "in-flight", d.in_flight);
   report(download, "buffered", d.buffered);
+  report(download, "buffered-bytes", d.buffered_bytes);
   report(download, "queued", d.queued);
   report(download, "commit-point", d.next_height);
   report(download, "end-height", d.end_height);
@@ -149,6 +150,9 @@ status_report sync_status(sync_pointer self, status_verbosity v) {
   report(r, "pool-bytes", st.pool.bytes());
   report(r, "txs-accepted", st.txs_accepted);
   report(r, "txs-rejected", st.txs_rejected);
+  report(r, "tx-requests-tracked", st.tx_requests.size());
+  report(r, "tx-requests-in-flight", st.tx_requests.in_flight_total());
+  report(r, "tx-requests-expired", st.tx_requests_expired);
   report(r, "compact-rebuilt", st.cmpct_rebuilt);
   report(r, "compact-from-pool", st.cmpct_from_pool);
   report(r, "compact-requested-txs", st.cmpct_requested_txs);

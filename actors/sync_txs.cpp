@@ -2,14 +2,11 @@
 // bounded pool (stateless checks only) and is announced to the peers that want it; getdata for
 // a transaction is served from the pool.
 #include "actors/sync_state.hpp"
+#include "messages/primitives/hex.hpp"
 
 namespace qtc {
 
 namespace {
-
-/// A transaction asked for and not delivered this long may be asked of another announcer (Core's
-/// GETDATA_TX_INTERVAL).
-constexpr auto tx_request_timeout = std::chrono::seconds{60};
 
 /// Announces a transaction now in the pool to every other peer that wants it.
 void relay_tx(sync_pointer self, std::uint64_t from, const tx_pool::entry& e) {
@@ -25,26 +22,36 @@ void relay_tx(sync_pointer self, std::uint64_t from, const tx_pool::entry& e) {
   }
 }
 
+/// Asks `p` for the announced transactions the tracker now gives to it.
+void request_txs(sync_pointer self, std::uint64_t id, sync_peer& p) {
+  auto txids = self->state.tx_requests.requestable(id, self->clock().now());
+  if (txids.empty())
+    return;
+  getdata_message wanted;
+  for (const auto& txid : txids)
+    wanted.items.push_back(inv_item{static_cast<std::uint32_t>(inv_type::tx), txid});
+  self->send(p.session, send_atom::value, p2p_message{std::move(wanted)});
+}
+
 } // namespace
 
-/// The transactions an inv announces: remembered as known to the peer; those we neither have
-/// nor asked for are asked of this first announcer.
-void on_tx_announcements(sync_pointer self, std::uint64_t, sync_peer& p, const inv_message& msg) {
+/// The transactions an inv announces: known to the peer from now on; those not in the pool are
+/// tracked, and asked of this peer at once if it is their best announcer and ready (an outbound
+/// peer; an inbound one's announcement waits 2 s and is asked for on a later tick). Past its
+/// 5000 tracked announcements a peer's further announcements are dropped.
+void on_tx_announcements(sync_pointer self, std::uint64_t id, sync_peer& p,
+                         const inv_message& msg) {
   auto& st = self->state;
-  getdata_message wanted;
   auto now = self->clock().now();
+  bool preferred = p.info.type != connection_type::inbound;
   for (const auto& item : msg.items) {
     if (item.type != static_cast<std::uint32_t>(inv_type::tx))
       continue;
     p.known.insert(item.hash);
-    if (st.pool.contains(item.hash) || st.txs_requested.contains(item.hash)
-        || st.txs_requested.size() >= st.pool.bounds().max_count)
-      continue; // have it, asked for it, or a pool's worth of requests outstanding
-    st.txs_requested.emplace(item.hash, now);
-    wanted.items.push_back(item);
+    if (!st.pool.contains(item.hash))
+      st.tx_requests.announce(id, item.hash, preferred, now);
   }
-  if (!wanted.items.empty())
-    self->send(p.session, send_atom::value, p2p_message{std::move(wanted)});
+  request_txs(self, id, p);
 }
 
 void on_tx(sync_pointer self, std::uint64_t id, sync_peer& p, tx_message&& msg) {
@@ -52,7 +59,7 @@ void on_tx(sync_pointer self, std::uint64_t id, sync_peer& p, tx_message&& msg) 
   if (!st.loaded)
     return;
   auto r = st.pool.add(std::move(msg.tx));
-  st.txs_requested.erase(r.id);
+  st.tx_requests.received(id, r.id); // had now, or refused: not asked for again
   p.known.insert(r.id);
   if (r.rejection == tx_rejection::already_have)
     return;
@@ -77,16 +84,35 @@ bool serve_tx(sync_pointer self, sync_peer& p, const hash256& txid) {
   return true;
 }
 
-/// The peer does not have a transaction we asked it for: another announcer may be asked.
-void on_tx_not_found(sync_pointer self, std::uint64_t, const hash256& txid) {
-  self->state.txs_requested.erase(txid);
+/// The peer does not have a transaction we asked it for: the next announcer is asked on the
+/// next tick.
+void on_tx_not_found(sync_pointer self, std::uint64_t id, const hash256& txid) {
+  self->state.tx_requests.not_found(id, txid);
 }
 
-/// Transaction requests older than tx_request_timeout are given up.
-void expire_tx_requests(sync_pointer self) {
-  auto now = self->clock().now();
-  std::erase_if(self->state.txs_requested,
-                [&](const auto& kv) { return now - kv.second > tx_request_timeout; });
+/// Once a tick: requests past their 60 s fail and move on; each peer is asked for what is now
+/// its to deliver (inbound announcements whose delay passed, failed requests' next announcers).
+void schedule_tx_requests(sync_pointer self) {
+  auto& st = self->state;
+  auto expired = st.tx_requests.expire(self->clock().now());
+  st.tx_requests_expired += expired.size();
+  for (const auto& e : expired)
+    st.log.debug("transaction request timed out",
+                 {{"peer", std::to_string(e.peer)}, {"txid", to_display_hex(e.txid)}});
+  if (st.tx_requests.size() == 0)
+    return;
+  for (auto& [id, p] : st.peers)
+    request_txs(self, id, p);
+}
+
+/// A committed block's transactions are had: nobody is asked for them any more. (Skipped while
+/// nothing is tracked, as during initial sync, to spare hashing every transaction twice.)
+void forget_tx_requests(sync_pointer self, const block& b) {
+  auto& st = self->state;
+  if (st.tx_requests.size() == 0)
+    return;
+  for (const auto& tx : b.txs)
+    st.tx_requests.forget(txid(tx));
 }
 
 } // namespace qtc

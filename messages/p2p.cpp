@@ -441,7 +441,10 @@ void append_message(bytes& out, const network_magic& magic, const p2p_message& m
   append_frame(out, magic, command_of(msg), encode_payload(msg));
 }
 
-decode_result decode_message(const frame& f, std::uint64_t max_block_txs) {
+namespace {
+
+/// Decodes a frame's payload by its command; a block's payload is not kept (the callers do).
+decode_result decode_body(const frame& f, std::uint64_t max_block_txs) {
   auto i =
       std::find_if(commands.begin(), commands.end(), [&](const char* c) { return f.command == c; });
   if (i == commands.end())
@@ -450,6 +453,27 @@ decode_result decode_message(const frame& f, std::uint64_t max_block_txs) {
   auto msg = read_by_index(static_cast<std::size_t>(i - commands.begin()), r, max_block_txs);
   r.expect_end();
   return {std::move(msg), r.error()};
+}
+
+/// The block a decode produced, if it produced one without error.
+block_message* decoded_block(decode_result& d) {
+  return d.error == wire_error::none ? std::get_if<block_message>(&d.message) : nullptr;
+}
+
+} // namespace
+
+decode_result decode_message(const frame& f, std::uint64_t max_block_txs) {
+  auto d = decode_body(f, max_block_txs);
+  if (auto* b = decoded_block(d))
+    b->raw = f.payload;
+  return d;
+}
+
+decode_result decode_message(frame&& f, std::uint64_t max_block_txs) {
+  auto d = decode_body(f, max_block_txs);
+  if (auto* b = decoded_block(d))
+    b->raw = std::move(f.payload);
+  return d;
 }
 
 std::uint64_t siphash24(const std::array<std::uint8_t, 16>& key,

@@ -147,7 +147,13 @@ struct notfound_message : inv_message {};
 
 struct block_message {
   qtc::block block;
-  friend bool operator==(const block_message&, const block_message&) = default;
+  /// The payload the block was decoded from (empty for a block built here): stored as it
+  /// arrived rather than serialized again. Decoding accepts only the canonical encoding, so
+  /// these are exactly the block's serialization. Not part of equality.
+  bytes raw = {};
+  friend bool operator==(const block_message& a, const block_message& b) {
+    return a.block == b.block;
+  }
 };
 struct tx_message {
   transaction tx;
@@ -233,6 +239,9 @@ struct decode_result {
 
 /// Decodes one frame's payload by its command. `max_block_txs` bounds transactions per block.
 decode_result decode_message(const frame& f, std::uint64_t max_block_txs = 1'000'000);
+/// The same, taking the frame: a block's payload moves into block_message::raw instead of being
+/// copied. `f.payload` is left empty only when a block decoded without error.
+decode_result decode_message(frame&& f, std::uint64_t max_block_txs = 1'000'000);
 
 // -- BIP152 helpers ----------------------------------------------------------------------------
 

@@ -191,6 +191,24 @@ TEST_CASE("block download: out-of-order arrivals are committed in height order")
   CHECK(d.stats().committed == 3);
 }
 
+TEST_CASE("block download: a block's bytes are buffered with it and handed out for storage") {
+  block_download d{small(8, 4)};
+  d.set_target(1, chain(1, 2));
+  d.set_peer(7, 2);
+  auto a = d.assign(7, t0);
+  REQUIRE(a.size() == 2);
+  CHECK(d.received(7, a[1], block_at(2), t0, bytes(300, 2)) == arrival::expected);
+  CHECK(d.received(7, a[0], block_at(1), t0) == arrival::expected); // none kept: empty
+  CHECK(d.stats().buffered_bytes == 300);
+  auto first = d.take_next();
+  REQUIRE(first);
+  CHECK(first->raw.empty());
+  auto second = d.take_next();
+  REQUIRE(second);
+  CHECK(second->raw == bytes(300, 2));
+  CHECK(d.stats().buffered_bytes == 0);
+}
+
 TEST_CASE("block download: unrequested, duplicate and unknown blocks are told apart") {
   auto d = downloading(small(8, 2), 10, 2);
   auto a = d.assign(1, t0); // 1, 2

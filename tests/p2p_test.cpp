@@ -163,6 +163,36 @@ TEST_CASE("every message of the catalog round-trips through a frame") {
   }
 }
 
+TEST_CASE("a decoded block keeps the payload it came in, which is its serialization") {
+  block_message sent;
+  for (const auto& msg : one_of_each())
+    if (auto* b = std::get_if<block_message>(&msg))
+      sent = *b;
+  REQUIRE(sent.block.txs.size() == 2);
+  auto payload = encode_payload(p2p_message{sent});
+  // By reference: the payload is copied; by value: moved, leaving the frame's payload empty.
+  frame f{"block", payload};
+  auto copied = decode_message(f);
+  REQUIRE(copied.error == wire_error::none);
+  CHECK(std::get<block_message>(copied.message).raw == payload);
+  CHECK(f.payload == payload);
+  auto moved = decode_message(std::move(f));
+  REQUIRE(moved.error == wire_error::none);
+  const auto& b = std::get<block_message>(moved.message);
+  CHECK(b.raw == payload);
+  CHECK(b.raw == serialize(b.block)); // what storage gets is what serializing would give
+  CHECK(f.payload.empty());
+  // A block with a trailing byte is refused and keeps nothing; the frame keeps its payload.
+  auto longer = payload;
+  longer.push_back(0);
+  frame bad{"block", longer};
+  auto refused = decode_message(std::move(bad));
+  CHECK(refused.error == wire_error::trailing_bytes);
+  CHECK(bad.payload == longer);
+  // Equality is the block's: the bytes it came in do not make it another block.
+  CHECK(b == sent);
+}
+
 TEST_CASE("known answers: ping and verack payloads") {
   CHECK(to_hex(encode_payload(ping_message{0x0102030405060708})) == "0807060504030201");
   CHECK(encode_payload(verack_message{}).empty());

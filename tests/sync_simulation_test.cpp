@@ -221,18 +221,10 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: a transaction is relayed by inv/getd
     REQUIRE(s);
     return caf::get_or(*s, "pool-txs", std::int64_t{-1});
   };
-  auto id_at_a = [&](const std::string& ip) {
-    auto s = sync_status(a);
-    REQUIRE(s);
-    for (const auto& p : caf::get_or(*s, "peer-state", caf::config_value::list{}))
-      if (caf::get_or(caf::get<caf::settings>(p), "remote", std::string{}).rfind(ip + ":", 0) == 0)
-        return static_cast<std::uint64_t>(
-            caf::get_or(caf::get<caf::settings>(p), "id", std::int64_t{0}));
-    FAIL("no peer " << ip << " at A");
-    return std::uint64_t{0};
-  };
-  auto b_id = id_at_a("10.0.0.2");
-  auto c_id = id_at_a("10.0.0.3");
+  auto b_id = peer_id_at(a, "10.0.0.2");
+  auto c_id = peer_id_at(a, "10.0.0.3");
+  REQUIRE(b_id != 0);
+  REQUIRE(c_id != 0);
   auto found = sync_of(a);
   REQUIRE(found);
   auto sync_a = *found;
@@ -263,6 +255,53 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: a transaction is relayed by inv/getd
   CHECK(pool_of(a) == 3);
   CHECK(caf::get_or(*sync_status(a), "txs-rejected", std::int64_t{0}) == 1);
   CHECK(pool_of(c) == 2);
+}
+
+TEST_CASE_FIXTURE(sim_fixture, "simulation: an announced transaction is asked of one announcer at "
+                               "a time, inbound ones after 2 s, the next one after a notfound") {
+  // B and C connect to A, so both are inbound at A. C holds a transaction T, B does not; both
+  // announce T to A, B first. A asks B only (one request per txid), and not before 2 s (inbound
+  // delay); B answers notfound; on a later tick A asks C, which delivers.
+  auto a = start_node("10.0.0.1", {}, 1);
+  auto b = start_node("10.0.0.2", {"10.0.0.1:18444"}, 2);
+  auto c = start_node("10.0.0.3", {"10.0.0.1:18444"}, 3);
+  advance_in_steps(2s, 10ms);
+  auto stat = [&](const caf::actor& node, const char* key) {
+    auto s = sync_status(node);
+    REQUIRE(s);
+    return caf::get_or(*s, key, std::int64_t{-1});
+  };
+  auto sync_a = *sync_of(a);
+  auto tx = test::spend_of(7);
+  // T reaches C "from A": C pools it and announces it to no one (A is its only peer).
+  self->send(*sync_of(c), peer_msg_atom::value, peer_id_at(c, "10.0.0.1"),
+             p2p_message{tx_message{tx}});
+  advance_in_steps(100ms, 10ms);
+  REQUIRE(stat(c, "pool-txs") == 1);
+  REQUIRE(stat(a, "pool-txs") == 0);
+  inv_message inv{{inv_item{static_cast<std::uint32_t>(inv_type::tx), txid(tx)}}};
+  self->send(sync_a, peer_msg_atom::value, peer_id_at(a, "10.0.0.2"), p2p_message{inv});
+  self->send(sync_a, peer_msg_atom::value, peer_id_at(a, "10.0.0.3"), p2p_message{inv});
+  // Watch A's requests for T every 10 ms: never two at once, the first not before 2 s.
+  std::int64_t most_in_flight = 0;
+  std::optional<caf::timespan> first_request;
+  for (auto waited = caf::timespan{0}; waited < caf::timespan{5s}; waited += 10ms) {
+    auto n = stat(a, "tx-requests-in-flight");
+    most_in_flight = std::max(most_in_flight, n);
+    if (n > 0 && !first_request)
+      first_request = waited;
+    if (waited == caf::timespan{1500ms})
+      CHECK(stat(a, "tx-requests-tracked") == 1); // tracked, not yet asked
+    advance_in_steps(10ms, 10ms);
+  }
+  CHECK(most_in_flight == 1);
+  REQUIRE(first_request);
+  CHECK(*first_request >= caf::timespan{2s});
+  CHECK(stat(a, "pool-txs") == 1); // B said notfound, C was asked next and delivered
+  CHECK(stat(a, "tx-requests-tracked") == 0);
+  CHECK(stat(a, "tx-requests-in-flight") == 0);
+  CHECK(stat(a, "tx-requests-expired") == 0);
+  CHECK(stat(a, "txs-accepted") == 1);
 }
 
 TEST_CASE_FIXTURE(sim_fixture, "simulation: the block past the tip comes as a compact block, its "

@@ -239,7 +239,7 @@ void peer_session_core::check_send_queue() {
 
 void peer_session_core::on_frame(frame f, time_point now) {
   ++counters_.messages_received;
-  auto decoded = decode_message(f);
+  auto decoded = decode_message(std::move(f)); // a block keeps its payload; the command stays
   if (decoded.error != wire_error::none) {
     wire_failure_ = decoded.error;
     fail(close_reason::wire_error, f.command + ": " + to_string(decoded.error));

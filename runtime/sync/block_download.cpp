@@ -76,7 +76,7 @@ std::vector<hash256> block_download::assign(peer_id peer, time_point now) {
 }
 
 block_download::arrival block_download::received(peer_id peer, const hash256& hash,
-                                                 qtc::block block, time_point now) {
+                                                 qtc::block block, time_point now, bytes raw) {
   auto hi = heights_.find(hash);
   if (hi == heights_.end())
     return arrival::unknown;
@@ -87,7 +87,7 @@ block_download::arrival block_download::received(peer_id peer, const hash256& ha
   if (r == requested_.end() || r->second.peer != peer)
     return arrival::unrequested;
   end_request(h, now);
-  arrived_.emplace(h, arrived_block{std::move(block), peer});
+  arrived_.emplace(h, arrived_block{std::move(block), std::move(raw), peer});
   auto& p = peers_.at(peer);
   ++p.delivered;
   p.stalling_since.reset(); // it is delivering (Core clears the stall clock the same way)
@@ -127,7 +127,8 @@ std::optional<block_download::ready_block> block_download::take_next() {
   auto a = arrived_.find(next_);
   if (a == arrived_.end())
     return std::nullopt;
-  ready_block r{next_, hash_at(next_), std::move(a->second.block), a->second.from};
+  ready_block r{next_, hash_at(next_), std::move(a->second.block), std::move(a->second.raw),
+                a->second.from};
   arrived_.erase(a);
   refused_.erase(refused_.begin(), refused_.lower_bound(next_)); // only the one just taken stays
   ++next_;
@@ -190,7 +191,10 @@ std::uint64_t block_download::delivered(peer_id peer) const {
 }
 
 block_download::progress block_download::stats() const {
-  return {committed_, requested_.size(), arrived_.size(), queue_.size(),
+  std::size_t buffered_bytes = 0;
+  for (const auto& [height, a] : arrived_)
+    buffered_bytes += a.raw.size();
+  return {committed_, requested_.size(), arrived_.size(), buffered_bytes, queue_.size(),
           next_,      end_height(),      stall_timeout_};
 }
 

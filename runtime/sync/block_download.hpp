@@ -63,6 +63,7 @@ public:
     std::uint32_t height = 0;
     hash256 hash{};
     qtc::block block;
+    bytes raw;        ///< its serialization as received (empty if none was kept)
     peer_id from = 0; ///< who delivered it (to score it if the block is invalid)
   };
 
@@ -86,6 +87,7 @@ public:
     std::uint64_t committed = 0;     ///< blocks handed out by take_next() and not rejected
     std::size_t in_flight = 0;       ///< requested, not yet arrived
     std::size_t buffered = 0;        ///< arrived, waiting for the blocks below them
+    std::size_t buffered_bytes = 0;  ///< the bytes they arrived as (kept for storage)
     std::size_t queued = 0;          ///< inside the window, waiting for a peer
     std::uint32_t next_height = 0;   ///< the commit point
     std::uint32_t end_height = 0;    ///< the height after the last target block
@@ -128,8 +130,10 @@ public:
   /// for any other block, or one already buffered.
   bool announced(peer_id peer, const hash256& hash, time_point now);
 
-  /// A block arrived from `peer`; only `expected` ones are kept.
-  arrival received(peer_id peer, const hash256& hash, qtc::block block, time_point now);
+  /// A block arrived from `peer`; only `expected` ones are kept, with `raw`, the bytes it
+  /// arrived as (empty if the caller has none), handed back by take_next() for storage.
+  arrival received(peer_id peer, const hash256& hash, qtc::block block, time_point now,
+                   bytes raw = {});
 
   /// The peer does not have the block (notfound): ask someone else, and never this peer again.
   void not_found(peer_id peer, const hash256& hash, time_point now);
@@ -178,6 +182,7 @@ private:
   };
   struct arrived_block {
     qtc::block block;
+    bytes raw;
     peer_id from = 0;
   };
   struct peer_state {

@@ -94,6 +94,18 @@ struct sim_fixture : simulation {
     return request<status_report>(*sync, status_atom::value, status_verbosity::detailed);
   }
 
+  /// The id `node`'s sync coordinator knows its peer at `ip` by (0 if none).
+  std::uint64_t peer_id_at(const caf::actor& node, const std::string& ip) {
+    auto s = sync_status(node);
+    if (!s)
+      return 0;
+    for (const auto& p : caf::get_or(*s, "peer-state", caf::config_value::list{}))
+      if (caf::get_or(caf::get<caf::settings>(p), "remote", std::string{}).rfind(ip + ":", 0) == 0)
+        return static_cast<std::uint64_t>(
+            caf::get_or(caf::get<caf::settings>(p), "id", std::int64_t{0}));
+    return 0;
+  }
+
   /// A component of a node, by its name in the node's supervision tree.
   caf::actor component(const caf::actor& root, const std::string& name) {
     auto a =
