@@ -70,13 +70,23 @@ inline std::vector<std::string> lines_with(const std::string& text, const std::s
   return out;
 }
 
-/// VmRSS of process `pid` in bytes (0 if unreadable).
-inline std::uint64_t rss_bytes(pid_t pid) {
+/// A "Vm...:" field of process `pid`'s /proc status in bytes (0 if unreadable).
+inline std::uint64_t vm_status_bytes(pid_t pid, std::string_view field) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
   for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stoull(line.substr(6)) * 1024; // "VmRSS:	  12345 kB"
+    if (line.rfind(field, 0) == 0)
+      return std::stoull(line.substr(field.size())) * 1024; // "VmRSS:	  12345 kB"
   return 0;
+}
+
+/// VmRSS of process `pid` in bytes (0 if unreadable).
+inline std::uint64_t rss_bytes(pid_t pid) {
+  return vm_status_bytes(pid, "VmRSS:");
+}
+
+/// VmHWM (peak resident memory) of process `pid` in bytes (0 if unreadable).
+inline std::uint64_t peak_rss_bytes(pid_t pid) {
+  return vm_status_bytes(pid, "VmHWM:");
 }
 
 /// The PID a running node wrote to `<data-dir>/.lock` (0 while it has not).

@@ -192,9 +192,10 @@ struct run_result {
   double header_seconds = 0;
   double block_seconds = 0;
   std::int64_t first_poll_headers = -1;
-  double fresh_cpu = 0;     ///< CPU seconds of the fresh node, start to sync complete
-  double serving_cpu = 0;   ///< CPU seconds of the four serving nodes during the run
-  double commits_per_s = 0; ///< durable commits of this chain's blocks/s, right after the run
+  double fresh_cpu = 0;      ///< CPU seconds of the fresh node, start to sync complete
+  double serving_cpu = 0;    ///< CPU seconds of the four serving nodes during the run
+  double fresh_peak_mib = 0; ///< the fresh node's peak resident memory (VmHWM) at sync complete
+  double commits_per_s = 0;  ///< durable commits of this chain's blocks/s, right after the run
   bool ok = false;
 };
 
@@ -360,6 +361,8 @@ int main(int argc, char** argv) {
         headers_only ? std::nullopt : fresh.wait_for_line("msg=\"sync complete\"", 1800s);
     // CPU the processes used (the fresh node since its start, the serving nodes during the run).
     res.fresh_cpu = bench::cpu_seconds(bench::node_pid(work / name));
+    res.fresh_peak_mib =
+        static_cast<double>(bench::peak_rss_bytes(bench::node_pid(work / name))) / (1 << 20);
     for (std::size_t i = 0; i < serving.size(); ++i)
       res.serving_cpu += bench::cpu_seconds(serving_pids[i]) - serving_cpu_before[i];
     auto log = fresh.output();
@@ -386,10 +389,11 @@ int main(int argc, char** argv) {
     res.ok = res.first_poll_headers >= 0
              && static_cast<std::uint64_t>(res.first_poll_headers) < info->blocks;
     std::printf("run %d: headers %.3f s (first poll saw %lld), blocks %.3f s, %zu peers connected, "
-                "CPU: fresh node %.2f s, serving nodes %.2f s; load %s\n",
+                "CPU: fresh node %.2f s, serving nodes %.2f s; fresh node peak RSS %.1f MiB; "
+                "load %s\n",
                 r + 1, res.header_seconds, static_cast<long long>(res.first_poll_headers),
                 res.block_seconds, connected.size(), res.fresh_cpu, res.serving_cpu,
-                bench::load_average().c_str());
+                res.fresh_peak_mib, bench::load_average().c_str());
     if (headers_only) {
       results.push_back(res);
       continue;
@@ -451,6 +455,8 @@ int main(int argc, char** argv) {
                       best_run->fresh_cpu / best_blocks);
   bench::report_ratio("  serving nodes' CPU / wall time (4 processes)",
                       best_run->serving_cpu / best_blocks);
+  bench::report("  fresh node peak resident memory (VmHWM) at sync complete",
+                best_run->fresh_peak_mib, "MiB");
   bench::report("  durable commits of this chain's blocks, right after that run",
                 best_run->commits_per_s, "blocks/s");
   bench::report_ratio("  ratio blocks/s / durable commits/s (same minute)",
