@@ -48,6 +48,16 @@ void report_activity(peer_session_pointer self) {
   self->send(st.config.manager, activity_atom::value, a);
 }
 
+/// Acknowledges waiting answers once the peer reads again; all of them (false) once closed.
+void release_serve_waiters(peer_session_pointer self) {
+  auto& st = self->state;
+  bool closed = st.core->phase() == session_phase::closed;
+  while (!st.serve_waiters.empty() && (closed || st.core->may_serve())) {
+    st.serve_waiters.front().deliver(!closed);
+    st.serve_waiters.pop_front();
+  }
+}
+
 /// Sends what the core produced, reports what happened, and ends the actor once closed.
 void after_event(peer_session_pointer self) {
   auto& st = self->state;
@@ -92,6 +102,7 @@ void after_event(peer_session_pointer self) {
     else
       self->send(st.config.sync, peer_msg_atom::value, st.config.id, std::move(msg));
   }
+  release_serve_waiters(self);
   if (core.phase() != session_phase::closed)
     return;
   st.finished = true;
@@ -121,6 +132,23 @@ void after_event(peer_session_pointer self) {
   if (st.link)
     self->send(st.link, close_atom::value);
   self->quit();
+}
+
+/// An answer to the peer's request: sent now, acknowledged when the peer has read enough of
+/// what is queued for it (the server's next answer waits for that).
+caf::result<bool> serve(peer_session_pointer self, const std::string& command,
+                        const bytes& payload) {
+  auto& st = self->state;
+  if (st.finished || st.core->phase() != session_phase::ready)
+    return false;
+  st.core->send_raw(command, payload);
+  after_event(self);
+  if (st.finished)
+    return false;
+  if (st.core->may_serve() && st.serve_waiters.empty())
+    return true;
+  st.serve_waiters.push_back(self->make_response_promise<bool>());
+  return st.serve_waiters.back();
 }
 
 /// The session's status: its phase, peer, transport, ping and traffic.
@@ -224,6 +252,9 @@ peer_session_actor::behavior_type peer_session(peer_session_pointer self,
       [self](data_atom, const bytes& data) {
         self->state.core->received(data, self->clock().now());
         after_event(self);
+      },
+      [self](serve_atom, const std::string& command, const bytes& payload) {
+        return serve(self, command, payload);
       },
       [self](written_atom, std::uint64_t total) {
         self->state.core->written(total, self->clock().now());

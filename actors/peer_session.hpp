@@ -15,7 +15,9 @@
 #include "runtime/transport/channel_select.hpp"
 
 #include <botan/chacha_rng.h>
+#include <caf/typed_response_promise.hpp>
 
+#include <deque>
 #include <memory>
 #include <optional>
 
@@ -49,6 +51,8 @@ struct peer_session_state {
   bool reported_ready = false;
   bool finished = false;
   std::uint32_t ticks = 0; ///< activity goes to the manager every activity_ticks ticks
+  /// Answers whose acknowledgement waits for the peer to read (see serve_ahead).
+  std::deque<caf::typed_response_promise<bool>> serve_waiters;
   static inline const char* name = "peer_session";
 };
 

@@ -227,31 +227,5 @@ void check_stalls(sync_pointer self) {
                  detail + std::to_string(slow.height));
     }
 }
-void on_getdata(sync_pointer self, sync_peer& p, const getdata_message& msg) {
-  auto& st = self->state;
-  notfound_message missing_txs;
-  for (const auto& item : msg.items) {
-    if (item.type == static_cast<std::uint32_t>(inv_type::tx)) {
-      if (!serve_tx(self, p, item.hash))
-        missing_txs.items.push_back(item);
-      continue;
-    }
-    if (item.type == static_cast<std::uint32_t>(inv_type::compact_block)) {
-      serve_compact(self, p, item);
-      continue;
-    }
-    if (item.type != static_cast<std::uint32_t>(inv_type::block))
-      continue;
-    auto session = p.session;
-    self->request(st.storage.get(), caf::infinite, get_atom::value, block_atom::value, item.hash)
-        .then([self, session](bytes& raw) { self->send(session, send_atom::value, "block", raw); },
-              [self, session, item](const caf::error&) {
-                notfound_message nf;
-                nf.items.push_back(item);
-                self->send(session, send_atom::value, p2p_message{std::move(nf)});
-              });
-  }
-  if (!missing_txs.items.empty())
-    self->send(p.session, send_atom::value, p2p_message{std::move(missing_txs)});
-}
+
 } // namespace qtc

@@ -15,12 +15,6 @@ std::optional<block> decode_stored(const sync_state& st, const bytes& raw) {
     return std::nullopt;
   return b;
 }
-/// Whether `hash` is a stored best-chain block at most `depth` below our best block.
-bool recent_block(const sync_state& st, const hash256& hash, std::uint32_t depth) {
-  const auto* node = st.tree->find(hash);
-  return node != nullptr && st.committed != nullptr && node->height <= st.committed->height
-         && node->height + depth >= st.committed->height && on_best_chain(*st.tree, *node);
-}
 /// Acts on a compact block's reconstruction state (after cmpctblock or blocktxn).
 void after_reconstruction(sync_pointer self, std::uint64_t id, sync_peer& p, partial_block pb,
                           partial_block::status status) {
@@ -52,28 +46,22 @@ void after_reconstruction(sync_pointer self, std::uint64_t id, sync_peer& p, par
 }
 } // namespace
 
-/// getdata type 4: a cmpctblock for a recent block (Core: within 5 of the tip), else the block.
-void serve_compact(sync_pointer self, sync_peer& p, const inv_item& item) {
+/// Whether `hash` is a stored best-chain block at most `depth` below our best block.
+bool recent_block(const sync_state& st, const hash256& hash, std::uint32_t depth) {
+  const auto* node = st.tree->find(hash);
+  return node != nullptr && st.committed != nullptr && node->height <= st.committed->height
+         && node->height + depth >= st.committed->height && on_best_chain(*st.tree, *node);
+}
+
+/// The answer to getdata type 4 for a stored block: a cmpctblock if the block is recent (Core:
+/// within 5 of the tip), else the block itself.
+std::pair<std::string, bytes> compact_answer(sync_pointer self, bytes raw, bool recent) {
   auto& st = self->state;
-  auto session = p.session;
-  bool recent = recent_block(st, item.hash, 5);
-  self->request(st.storage.get(), caf::infinite, get_atom::value, block_atom::value, item.hash)
-      .then(
-          [self, session, recent](bytes& raw) {
-            auto& st = self->state;
-            auto b = recent ? decode_stored(st, raw) : std::nullopt;
-            if (!b) {
-              self->send(session, send_atom::value, "block", raw);
-              return;
-            }
-            ++st.cmpct_served;
-            self->send(session, send_atom::value, p2p_message{make_compact_block(*b, st.rng())});
-          },
-          [self, session, item](const caf::error&) {
-            notfound_message nf;
-            nf.items.push_back(item);
-            self->send(session, send_atom::value, p2p_message{std::move(nf)});
-          });
+  auto b = recent ? decode_stored(st, raw) : std::nullopt;
+  if (!b)
+    return {"block", std::move(raw)};
+  ++st.cmpct_served;
+  return {"cmpctblock", encode_payload(p2p_message{make_compact_block(*b, st.rng())})};
 }
 /// getblocktxn: the transactions of a recent block (Core: within 10 of the tip), else the block.
 void on_getblocktxn(sync_pointer self, std::uint64_t id, sync_peer& p,

@@ -139,11 +139,11 @@ void on_peer_message(sync_pointer self, std::uint64_t id, p2p_message& msg) {
         if constexpr (std::is_same_v<T, headers_message>)
           on_headers(self, id, m);
         else if constexpr (std::is_same_v<T, getheaders_message>)
-          on_getheaders(self, p, m);
+          on_getheaders(self, id, p, m);
         else if constexpr (std::is_same_v<T, getblocks_message>)
           on_getblocks(self, p, m);
         else if constexpr (std::is_same_v<T, getdata_message>)
-          on_getdata(self, p, m);
+          on_getdata(self, id, p, m);
         else if constexpr (std::is_same_v<T, block_message>)
           on_block(self, id, std::move(m));
         else if constexpr (std::is_same_v<T, notfound_message>)

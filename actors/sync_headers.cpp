@@ -184,30 +184,26 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
   drive_headers(self);
   schedule_blocks(self);
 }
-void on_getheaders(sync_pointer self, sync_peer& p, const getheaders_message& msg) {
-  auto& st = self->state;
-  if (!st.loaded)
-    return;
+/// The answer to a getheaders: our best chain's headers after the locator's fork point, at most
+/// 2000, only those whose blocks we hold (a peer must be able to download what we announce),
+/// ending at `stop` if it is among them.
+headers_message headers_answer(const sync_state& st, const getheaders_message& msg) {
   const header_node* fork = locator_fork(st, msg.locator);
-  // Serve only headers whose blocks we hold: a peer must be able to download what we announce.
   const header_node* top = st.committed;
-  if (top == nullptr || top->height <= fork->height || !on_best_chain(*st.tree, *top)) {
-    self->send(p.session, send_atom::value, p2p_message{headers_message{}});
-    return;
-  }
+  if (top == nullptr || top->height <= fork->height || !on_best_chain(*st.tree, *top))
+    return {};
   auto last = std::min<std::uint32_t>(top->height, fork->height + max_headers_results);
   std::vector<block_header> headers;
   for (auto* n = st.tree->ancestor(*top, last); n != nullptr && n != fork; n = n->parent)
     headers.push_back(n->header);
   std::reverse(headers.begin(), headers.end());
-  // Stop at the requested hash, if it is among them.
   if (msg.stop != hash256{})
     for (std::size_t k = 0; k < headers.size(); ++k)
       if (block_hash(headers[k]) == msg.stop) {
         headers.resize(k + 1);
         break;
       }
-  self->send(p.session, send_atom::value, p2p_message{headers_message{std::move(headers)}});
+  return headers_message{std::move(headers)};
 }
 /// getblocks (Bitcoin Core's answer): an `inv` of the blocks of our best chain after the
 /// locator's fork point, at most 500, only blocks we hold, ending before `stop` if it is among

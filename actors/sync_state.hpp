@@ -20,12 +20,17 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <variant>
 
 namespace qtc {
+
+/// One request of a peer waiting to be answered: a getdata item, or a getheaders.
+using serve_job = std::variant<inv_item, getheaders_message>;
 
 /// What the coordinator knows about one ready peer.
 struct sync_peer {
@@ -49,6 +54,12 @@ struct sync_peer {
   std::optional<hash256> cmpct_requested;     ///< asked for with getdata type 4
   std::optional<partial_block> cmpct_pending; ///< waiting for its blocktxn
   bool wants_cmpct_push = false; ///< sent sendcmpct(true, 1): new tips go to it as cmpctblock
+  // Serving (actors/sync_serving.cpp): its requests are answered as fast as it reads.
+  std::deque<serve_job> serve_queue;   ///< requests not yet answered, in arrival order
+  std::uint32_t serving = 0;           ///< answers being built or waiting for the session's pace
+  std::uint32_t queued_getheaders = 0; ///< getheaders among serve_queue
+  notfound_message missing;            ///< getdata items we lack, sent once the queue is empty
+  std::uint64_t serve_dropped = 0;     ///< requests dropped because its queue was full
 };
 
 struct sync_state {
@@ -111,7 +122,7 @@ void request_headers(sync_pointer self, sync_peer& p, bool from_parent = false);
 void drive_headers(sync_pointer self);
 void expire_headers_requests(sync_pointer self);
 void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg);
-void on_getheaders(sync_pointer self, sync_peer& p, const getheaders_message& msg);
+headers_message headers_answer(const sync_state& st, const getheaders_message& msg);
 void on_getblocks(sync_pointer self, sync_peer& p, const getblocks_message& msg);
 /// What accept_next_header found (see there).
 struct next_block_header {
@@ -127,21 +138,26 @@ void schedule_blocks(sync_pointer self);
 void commit_ready(sync_pointer self);
 void on_block(sync_pointer self, std::uint64_t id, block_message&& msg);
 void on_notfound(sync_pointer self, std::uint64_t id, const notfound_message& msg);
-void on_getdata(sync_pointer self, sync_peer& p, const getdata_message& msg);
 void check_stalls(sync_pointer self);
 
 // actors/sync_compact.cpp: BIP152 compact blocks, taken and served.
-void serve_compact(sync_pointer self, sync_peer& p, const inv_item& item);
+bool recent_block(const sync_state& st, const hash256& hash, std::uint32_t depth);
+std::pair<std::string, bytes> compact_answer(sync_pointer self, bytes raw, bool recent);
 void on_cmpctblock(sync_pointer self, std::uint64_t id, sync_peer& p,
                    const cmpctblock_message& msg);
 void on_blocktxn(sync_pointer self, std::uint64_t id, sync_peer& p, const blocktxn_message& msg);
 void on_getblocktxn(sync_pointer self, std::uint64_t id, sync_peer& p,
                     const getblocktxn_message& msg);
 
+// actors/sync_serving.cpp: answering getdata and getheaders at the pace the peer reads.
+void on_getdata(sync_pointer self, std::uint64_t id, sync_peer& p, const getdata_message& msg);
+void on_getheaders(sync_pointer self, std::uint64_t id, sync_peer& p,
+                   const getheaders_message& msg);
+
 // actors/sync_txs.cpp: transaction relay.
 void on_tx_announcements(sync_pointer self, std::uint64_t id, sync_peer& p, const inv_message& msg);
 void on_tx(sync_pointer self, std::uint64_t id, sync_peer& p, tx_message&& msg);
-bool serve_tx(sync_pointer self, sync_peer& p, const hash256& txid);
+std::optional<bytes> tx_answer(sync_pointer self, sync_peer& p, const hash256& txid);
 void on_tx_not_found(sync_pointer self, std::uint64_t id, const hash256& txid);
 void schedule_tx_requests(sync_pointer self);
 void forget_tx_requests(sync_pointer self, const block& b);

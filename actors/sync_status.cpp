@@ -39,6 +39,9 @@ caf::config_value::list peers_status(sync_pointer self) {
     report(e, "useful-headers", p.useful_headers);
     report(e, "useful-blocks", p.useful_blocks);
     report(e, "wants-compact-push", p.wants_cmpct_push);
+    report(e, "serve-queue", p.serve_queue.size());
+    report(e, "serving", p.serving);
+    report(e, "serve-dropped", p.serve_dropped);
     if (auto dp = st.download->peer_stats(id)) {
       report(e, "in-flight", dp->in_flight);
       report(e, "delivered", dp->delivered);

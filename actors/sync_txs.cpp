@@ -74,14 +74,14 @@ void on_tx(sync_pointer self, std::uint64_t id, sync_peer& p, tx_message&& msg) 
   relay_tx(self, id, *st.pool.find(r.id));
 }
 
-/// getdata for a transaction: sent from the pool; false if it is not there (notfound).
-bool serve_tx(sync_pointer self, sync_peer& p, const hash256& txid) {
+/// The answer to getdata for a transaction: its bytes from the pool (it is known to the peer from
+/// now on); nothing if it is not there (notfound).
+std::optional<bytes> tx_answer(sync_pointer self, sync_peer& p, const hash256& txid) {
   const auto* e = self->state.pool.find(txid);
   if (e == nullptr)
-    return false;
+    return std::nullopt;
   p.known.insert(txid);
-  self->send(p.session, send_atom::value, p2p_message{tx_message{e->tx}});
-  return true;
+  return serialize(e->tx);
 }
 
 /// The peer does not have a transaction we asked it for: the next announcer is asked on the

@@ -46,6 +46,8 @@ using linkdown_atom = caf::atom_constant<caf::atom("linkdown")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
 /// Sends a P2P message to a peer.
 using send_atom = caf::atom_constant<caf::atom("send")>;
+/// Sends an answer to a peer's request, acknowledged once the peer is reading (serving pace).
+using serve_atom = caf::atom_constant<caf::atom("serve")>;
 /// Peer events: a session is ready, a session closed, a message from a peer.
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;

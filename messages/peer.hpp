@@ -86,6 +86,11 @@ using peer_session_actor = status_actor::extend<
     caf::reacts_to<send_atom, p2p_message>,
     // Sends an already serialized payload under a command (e.g. a stored block).
     caf::reacts_to<send_atom, std::string, bytes>,
+    // Sends an answer to the peer's request (a block, a transaction, headers) like the above, and
+    // replies once the bytes not yet written to the peer are below the session's serving mark
+    // (true), or the session ended (false). Whoever serves a peer sends its next answer only
+    // then, so what the node builds for one peer is bounded by how fast that peer reads.
+    caf::replies_to<serve_atom, std::string, bytes>::with<bool>,
     // Ends the session for a reason (the peer manager's decision: eviction, misbehaviour...).
     caf::reacts_to<close_atom, close_reason, std::string>,
     // (internal) Timeouts and pings, once a second on the actor clock.

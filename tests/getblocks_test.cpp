@@ -35,6 +35,7 @@ recorder(peer_session_actor::stateful_pointer<recorder_state> self,
           self->state.invs->push_back(*inv);
       },
       [](send_atom, const std::string&, const bytes&) {},
+      [](serve_atom, const std::string&, const bytes&) { return true; },
       [](close_atom, close_reason, const std::string&) {},
       [](tick_atom) {},
   };

@@ -16,11 +16,18 @@ namespace {
 
 using sent_log = std::shared_ptr<std::vector<p2p_message>>;
 
-/// A peer session that only records the messages the node sends through it.
+/// A peer session that only records the messages the node sends through it (answers come
+/// serialized, with serve_atom; they are decoded back).
 caf::behavior recording_session(caf::event_based_actor*, sent_log log) {
   return {
       [log](send_atom, const p2p_message& msg) { log->push_back(msg); },
       [](send_atom, const std::string&, const bytes&) {},
+      [log](serve_atom, const std::string& command, const bytes& payload) {
+        auto d = decode_message(frame{command, payload});
+        REQUIRE(d.error == wire_error::none);
+        log->push_back(std::move(d.message));
+        return true;
+      },
   };
 }
 

@@ -341,6 +341,28 @@ TEST_CASE("peer session: a peer that does not read is disconnected at the send-q
   CHECK(f.a.core->pending_output() > (1u << 20));
 }
 
+TEST_CASE("peer session: answers may be served while less than serve_ahead waits to be written") {
+  side a{1}, b{2};
+  auto sa = a.settings(1);
+  sa.serve_ahead = 500'000;
+  pair_fixture f{sa, b.settings(2), true};
+  CHECK_FALSE(f.a.core->may_serve()); // not before the handshake
+  f.pump();
+  REQUIRE(f.a.core->phase() == session_phase::ready);
+  CHECK(f.a.core->may_serve());
+  bytes payload(300'000, 0x42);
+  f.a.core->send_raw("blob", payload);
+  (void)f.a.core->take_output();
+  CHECK(f.a.core->may_serve()); // ~300 kB waiting: below the mark
+  f.a.core->send_raw("blob", payload);
+  (void)f.a.core->take_output();
+  CHECK_FALSE(f.a.core->may_serve()); // ~600 kB waiting
+  // The link wrote everything but the last 100 kB: below the mark again.
+  auto total = f.a.core->counters().bytes_sent;
+  f.a.core->written(total - 100'000, f.now);
+  CHECK(f.a.core->may_serve());
+}
+
 TEST_CASE("peer session: version handshake and inactivity timeouts") {
   SUBCASE("version") {
     // The responder never answers version: drop everything it says after the transport.

@@ -55,6 +55,11 @@ struct session_settings {
   /// Bytes handed to the link but not yet written to the socket, above which the peer is
   /// considered not to read. Larger than the biggest message so one block always fits.
   std::uint64_t max_send_queue = 32ull << 20;
+  /// Serving pace: answers to a peer's requests (getdata, getheaders) are produced only while
+  /// fewer bytes than this wait to be written to it (Bitcoin Core pauses a peer's requests while
+  /// its send buffer is over -maxsendbuffer, 5 MB). A peer that asks for much and reads slowly
+  /// gets its answers as fast as it reads, and costs the node about this much memory.
+  std::uint64_t serve_ahead = 4ull << 20;
 };
 
 /// Traffic counters of one session.
@@ -155,6 +160,11 @@ public:
   const session_counters& counters() const {
     return counters_;
   }
+  /// Whether the peer is reading fast enough for another answer (see serve_ahead).
+  bool may_serve() const {
+    return phase_ == session_phase::ready && pending_output() < settings_.serve_ahead;
+  }
+
   /// Bytes produced but not yet written to the socket.
   std::uint64_t pending_output() const {
     return counters_.bytes_sent - written_ + output_.size();

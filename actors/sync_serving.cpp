@@ -1,0 +1,146 @@
+// Answering a peer's requests (getdata, getheaders) at the pace it reads. Requests queue per
+// peer in arrival order; at most max_serving answers are built at once, and each goes to the
+// session with serve_atom, whose reply comes only once the peer has read enough of what waits
+// for it (peer_session_core's serve_ahead mark). A peer that asks for 50,000 blocks and does not
+// read costs the node the session's mark plus a few answers, not 50,000 blocks: Bitcoin Core
+// pauses a peer's getdata processing while its send buffer is full for the same reason.
+#include "actors/sync_state.hpp"
+
+namespace qtc {
+
+namespace {
+
+/// Answers built at once for one peer: one read from the store while another is being sent.
+constexpr std::uint32_t max_serving = 4;
+/// Requests waiting per peer: one full getdata (50,000 items, the wire limit). An honest peer
+/// asks for at most 16 blocks at a time; what does not fit is dropped, not answered.
+constexpr std::size_t max_serve_queue = 50'000;
+/// getheaders waiting per peer: an honest peer has one outstanding.
+constexpr std::uint32_t max_queued_getheaders = 8;
+
+void serve_next(sync_pointer self, std::uint64_t id);
+
+/// One answer is done (sent and the peer reading, or the session gone): the next may start.
+void answer_done(sync_pointer self, std::uint64_t id) {
+  auto i = self->state.peers.find(id);
+  if (i == self->state.peers.end())
+    return;
+  --i->second.serving;
+  serve_next(self, id);
+}
+
+/// Hands an answer to the peer's session.
+void deliver(sync_pointer self, std::uint64_t id, std::string command, bytes payload) {
+  auto i = self->state.peers.find(id);
+  if (i == self->state.peers.end())
+    return;
+  self->request(i->second.session, caf::infinite, serve_atom::value, std::move(command),
+                std::move(payload))
+      .then([self, id](bool) { answer_done(self, id); },
+            [self, id](const caf::error&) { answer_done(self, id); });
+}
+
+/// A block from the store, whole or (getdata type 4) as a compact block if it is recent.
+void serve_stored(sync_pointer self, std::uint64_t id, const inv_item& item) {
+  auto& st = self->state;
+  bool compact = item.type == static_cast<std::uint32_t>(inv_type::compact_block);
+  bool recent = compact && recent_block(st, item.hash, 5);
+  self->request(st.storage.get(), caf::infinite, get_atom::value, block_atom::value, item.hash)
+      .then(
+          [self, id, compact, recent](bytes& raw) {
+            if (!compact)
+              return deliver(self, id, "block", std::move(raw));
+            auto [command, payload] = compact_answer(self, std::move(raw), recent);
+            deliver(self, id, std::move(command), std::move(payload));
+          },
+          [self, id, item](const caf::error&) {
+            if (auto i = self->state.peers.find(id); i != self->state.peers.end())
+              i->second.missing.items.push_back(item);
+            answer_done(self, id);
+          });
+}
+
+/// Starts answering one request: synchronously from memory (transactions, headers) or from the
+/// store (blocks). Unknown transactions go to the peer's notfound.
+void start_answer(sync_pointer self, std::uint64_t id, sync_peer& p, const serve_job& job) {
+  if (const auto* gh = std::get_if<getheaders_message>(&job)) {
+    --p.queued_getheaders;
+    ++p.serving;
+    deliver(self, id, "headers", encode_payload(p2p_message{headers_answer(self->state, *gh)}));
+    return;
+  }
+  const auto& item = std::get<inv_item>(job);
+  switch (static_cast<inv_type>(item.type)) {
+  case inv_type::tx:
+    if (auto raw = tx_answer(self, p, item.hash)) {
+      ++p.serving;
+      deliver(self, id, "tx", std::move(*raw));
+    } else {
+      p.missing.items.push_back(item);
+    }
+    return;
+  case inv_type::block:
+  case inv_type::compact_block:
+    ++p.serving;
+    serve_stored(self, id, item);
+    return;
+  default:
+    return; // filtered blocks and unknown types are not served (not an error)
+  }
+}
+
+/// Whether the answer to `job` comes from the store (asynchronously, in request order).
+bool from_store(const serve_job& job) {
+  const auto* item = std::get_if<inv_item>(&job);
+  return item != nullptr
+         && (item->type == static_cast<std::uint32_t>(inv_type::block)
+             || item->type == static_cast<std::uint32_t>(inv_type::compact_block));
+}
+
+/// Starts answers while the peer has room, then reports what we did not have. Answers leave in
+/// request order: the store answers in order, and an answer built at once (headers, a
+/// transaction) waits until those before it are out.
+void serve_next(sync_pointer self, std::uint64_t id) {
+  auto i = self->state.peers.find(id);
+  if (i == self->state.peers.end())
+    return;
+  auto& p = i->second;
+  while (p.serving < max_serving && !p.serve_queue.empty()
+         && (p.serving == 0 || from_store(p.serve_queue.front()))) {
+    auto job = std::move(p.serve_queue.front());
+    p.serve_queue.pop_front();
+    start_answer(self, id, p, job);
+  }
+  if (!p.missing.items.empty()) {
+    self->send(p.session, send_atom::value, p2p_message{std::move(p.missing)});
+    p.missing.items.clear();
+  }
+}
+
+} // namespace
+
+/// getdata: its items join the peer's queue (what does not fit is dropped and counted).
+void on_getdata(sync_pointer self, std::uint64_t id, sync_peer& p, const getdata_message& msg) {
+  auto room = max_serve_queue - std::min(max_serve_queue, p.serve_queue.size());
+  auto taken = std::min(room, msg.items.size());
+  p.serve_queue.insert(p.serve_queue.end(), msg.items.begin(),
+                       msg.items.begin() + static_cast<std::ptrdiff_t>(taken));
+  p.serve_dropped += msg.items.size() - taken;
+  serve_next(self, id);
+}
+
+/// getheaders: answered in turn with the getdata before it (a few may wait; more are dropped).
+void on_getheaders(sync_pointer self, std::uint64_t id, sync_peer& p,
+                   const getheaders_message& msg) {
+  if (!self->state.loaded)
+    return;
+  if (p.queued_getheaders >= max_queued_getheaders || p.serve_queue.size() >= max_serve_queue) {
+    ++p.serve_dropped;
+    return;
+  }
+  ++p.queued_getheaders;
+  p.serve_queue.emplace_back(msg);
+  serve_next(self, id);
+}
+
+} // namespace qtc

@@ -1,0 +1,163 @@
+// The sync coordinator answers a peer's getdata and getheaders at the pace the peer reads: a
+// stub session takes the answers (serve_atom) and acknowledges them only when the test says the
+// peer has read, so the test sees how many answers the node builds ahead of the reader.
+#include "messages/primitives/hex.hpp"
+#include "runtime/chain/genesis.hpp"
+#include "support/node_simulation.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <algorithm>
+
+using namespace qtc;
+using namespace qtc::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// What the stub session saw: answers (command, and the acknowledgement it holds back), and the
+/// other messages sent to it.
+struct slow_reader {
+  std::vector<std::string> served;
+  std::vector<caf::typed_response_promise<bool>> unacknowledged;
+  std::vector<p2p_message> sent;
+};
+using reader_log = std::shared_ptr<slow_reader>;
+
+caf::behavior slow_session(caf::event_based_actor* self, reader_log log) {
+  return {
+      [log](send_atom, const p2p_message& msg) { log->sent.push_back(msg); },
+      [](send_atom, const std::string&, const bytes&) {},
+      [self, log](serve_atom, const std::string& command, const bytes&) -> caf::result<bool> {
+        log->served.push_back(command);
+        log->unacknowledged.push_back(self->template make_response_promise<bool>());
+        return log->unacknowledged.back();
+      },
+      // The peer has read what it was sent: the held acknowledgements are given (inside the
+      // actor: a promise is delivered by its owner).
+      [log](tick_atom) {
+        auto held = std::move(log->unacknowledged);
+        log->unacknowledged.clear();
+        for (auto& rp : held)
+          rp.deliver(true);
+      },
+  };
+}
+
+struct pace_fixture : sim_fixture {
+  static constexpr std::uint64_t peer_id = 901;
+  reader_log log = std::make_shared<slow_reader>();
+  caf::actor root;
+  sync_actor sync;
+  std::vector<hash256> at; ///< block hashes by height
+  caf::actor reader;       ///< the stub session
+
+  pace_fixture() {
+    mine(dir.path() / "10.0.0.1", 40);
+    root = start_node("10.0.0.1", {}, 1);
+    REQUIRE(blocks_of(root) == 40);
+    sync = *sync_of(root);
+    auto stored = request<std::vector<stored_header>>(
+        caf::actor_cast<storage_actor>(component(root, "storage")), get_atom::value,
+        headers_atom::value);
+    REQUIRE(stored);
+    at.resize(41);
+    for (const auto& h : *stored)
+      at.at(h.height) = block_hash(h.header);
+    peer_info info;
+    info.id = peer_id;
+    reader = own(sys.spawn(slow_session, log));
+    info.session = caf::actor_cast<peer_session_actor>(reader);
+    info.type = connection_type::inbound;
+    info.remote = "10.0.0.78:18444";
+    info.version = 70015;
+    self->send(sync, ready_atom::value, info);
+    run();
+  }
+
+  void from_peer(p2p_message msg) {
+    self->send(sync, peer_msg_atom::value, peer_id, std::move(msg));
+    run();
+  }
+
+  /// The peer reads everything served so far: every held acknowledgement is given.
+  void peer_reads() {
+    self->send(reader, tick_atom::value);
+    run();
+  }
+
+  std::int64_t serve_queue() {
+    auto s = sync_status(root);
+    REQUIRE(s);
+    for (const auto& p : caf::get_or(*s, "peer-state", caf::config_value::list{}))
+      if (caf::get_or(caf::get<caf::settings>(p), "id", std::int64_t{0})
+          == static_cast<std::int64_t>(peer_id))
+        return caf::get_or(caf::get<caf::settings>(p), "serve-queue", std::int64_t{-1});
+    return -1;
+  }
+};
+
+getdata_message blocks(const std::vector<hash256>& hashes, std::size_t times) {
+  getdata_message gd;
+  for (std::size_t k = 0; k < times; ++k)
+    for (const auto& h : hashes)
+      gd.items.push_back(inv_item{static_cast<std::uint32_t>(inv_type::block), h});
+  return gd;
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(pace_fixture, "serving pace: a getdata is answered only as fast as the peer "
+                                "reads, at most 4 answers ahead") {
+  std::vector<hash256> chain(at.begin() + 1, at.end()); // heights 1..40
+  from_peer(p2p_message{blocks(chain, 25)});            // 1,000 blocks asked for
+  CHECK(log->served.size() == 4);                       // built ahead of the reader: 4
+  CHECK(serve_queue() == 996);
+  // Each time the peer has read what it was sent, the next four are built.
+  for (int round = 0; round < 10; ++round)
+    peer_reads();
+  CHECK(log->served.size() == 44);
+  CHECK(serve_queue() == 956);
+  CHECK(std::count(log->served.begin(), log->served.end(), "block") == 44);
+}
+
+TEST_CASE_FIXTURE(pace_fixture, "serving pace: getheaders waits its turn behind getdata; unknown "
+                                "blocks are answered notfound; a full queue drops the excess") {
+  const auto genesis = block_hash(make_genesis_block(*spec).header);
+  std::vector<hash256> two{at[1], at[2]};
+  hash256 unknown{};
+  unknown[0] = 7;
+  auto gd = blocks(two, 3);
+  gd.items.push_back(inv_item{static_cast<std::uint32_t>(inv_type::block), unknown});
+  from_peer(p2p_message{gd});
+  getheaders_message gh;
+  gh.version = 70015;
+  gh.locator = {genesis};
+  from_peer(p2p_message{gh});
+  CHECK(log->served == std::vector<std::string>{"block", "block", "block", "block"});
+  while (!log->unacknowledged.empty())
+    peer_reads();
+  // In order: six blocks, the unknown one (notfound), then the headers.
+  REQUIRE(log->served.size() == 7);
+  CHECK(log->served.back() == "headers");
+  std::size_t notfound = 0;
+  for (const auto& m : log->sent)
+    if (const auto* nf = std::get_if<notfound_message>(&m)) {
+      REQUIRE(nf->items.size() == 1);
+      CHECK(nf->items[0].hash == unknown);
+      ++notfound;
+    }
+  CHECK(notfound == 1);
+  // One getdata of 50,000 items fills the queue; the next one is dropped and counted.
+  std::vector<hash256> chain(at.begin() + 1, at.end());
+  from_peer(p2p_message{blocks(chain, 1250)}); // 50,000 items
+  from_peer(p2p_message{blocks(chain, 1)});
+  auto s = sync_status(root);
+  REQUIRE(s);
+  std::int64_t dropped = -1;
+  for (const auto& p : caf::get_or(*s, "peer-state", caf::config_value::list{}))
+    dropped = caf::get_or(caf::get<caf::settings>(p), "serve-dropped", std::int64_t{-1});
+  // Four of the first left the queue at once (being answered): four of the second fit.
+  CHECK(dropped == 36);
+}
