@@ -70,6 +70,12 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
         return true;
       },
       [self](get_atom, peers_atom) { return self->state.chain->peer_table(); },
+      [self](put_atom, bans_atom, const bytes& raw) -> caf::result<bool> {
+        if (auto err = self->state.chain->put_ban_table(raw))
+          return make_error(errc::storage_failed, *err);
+        return true;
+      },
+      [self](get_atom, bans_atom) { return self->state.chain->ban_table(); },
       [self](get_atom, best_atom) -> caf::result<hash256> {
         if (auto best = self->state.chain->best_block())
           return *best;

@@ -62,6 +62,12 @@ using attach_atom = caf::atom_constant<caf::atom("attach")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 /// Storage: the address manager's tables.
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
+/// The security manager: bans (the stored ban table, the operator's ban commands), offences
+/// reported against peers, and lifting bans.
+using bans_atom = caf::atom_constant<caf::atom("bans")>;
+using offence_atom = caf::atom_constant<caf::atom("offence")>;
+using delete_atom = caf::atom_constant<caf::atom("delete")>;
+using clear_atom = caf::atom_constant<caf::atom("clear")>;
 /// A session's measurements of its peer (latency, traffic), for the peer manager's score.
 using activity_atom = caf::atom_constant<caf::atom("activity")>;
 /// What a peer delivered to the sync coordinator (new headers and blocks), for the score.

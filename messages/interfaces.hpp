@@ -61,7 +61,11 @@ using storage_actor = status_actor::extend<
     // Stores the address manager's tables.
     caf::replies_to<put_atom, peers_atom, bytes>::with<bool>,
     // Returns the stored address manager tables (empty if none).
-    caf::replies_to<get_atom, peers_atom>::with<bytes>>;
+    caf::replies_to<get_atom, peers_atom>::with<bytes>,
+    // Stores the security manager's ban table (its text format).
+    caf::replies_to<put_atom, bans_atom, bytes>::with<bool>,
+    // Returns the stored ban table (empty if none).
+    caf::replies_to<get_atom, bans_atom>::with<bytes>>;
 
 /// The inspector: the node's live-inspection endpoint, published as a CAF remote actor so that
 /// `qtc-inspect` (or any CAF node) can attach to a running node.

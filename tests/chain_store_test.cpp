@@ -225,3 +225,18 @@ TEST_CASE("the peer table is stored durably and replaced by the next one") {
   // The chain is untouched by it.
   CHECK(reopened->header_count() == 0);
 }
+
+TEST_CASE("the ban table is stored durably beside the peer table, each replacing only itself") {
+  test::temp_dir dir;
+  {
+    auto store = open_store(dir.path());
+    CHECK(store->ban_table().empty());
+    REQUIRE_FALSE(store->put_peer_table(bytes(5, 0x33)));
+    REQUIRE_FALSE(store->put_ban_table(bytes(700, 0x44)));
+    REQUIRE_FALSE(store->put_ban_table(bytes(7, 0x55)));
+    CHECK(store->ban_table() == bytes(7, 0x55));
+  }
+  auto reopened = open_store(dir.path());
+  CHECK(reopened->ban_table() == bytes(7, 0x55));
+  CHECK(reopened->peer_table() == bytes(5, 0x33));
+}

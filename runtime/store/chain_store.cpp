@@ -26,6 +26,7 @@ constexpr std::string_view key_network = "network";
 constexpr std::string_view key_genesis = "genesis";
 constexpr std::string_view key_best = "best_block";
 constexpr std::string_view key_peers = "peer_table";
+constexpr std::string_view key_bans = "ban_table";
 
 MDB_val val(std::string_view s) {
   return MDB_val{s.size(), const_cast<char*>(s.data())};
@@ -241,25 +242,43 @@ std::optional<std::string> chain_store::put_blocks(std::span<const stored_block>
   return std::nullopt;
 }
 
-std::optional<std::string> chain_store::put_peer_table(std::span<const std::uint8_t> raw) {
+std::optional<std::string> chain_store::put_meta_blob(std::string_view key,
+                                                      std::span<const std::uint8_t> raw,
+                                                      std::string_view what) {
   txn t{db_->env, true};
   if (t.begin_error() != 0)
     return failure(dir_, "cannot begin a transaction", t.begin_error());
-  MDB_val k = val(key_peers), v = val(raw);
+  MDB_val k = val(key), v = val(raw);
   if (int rc = mdb_put(t.get(), db_->meta, &k, &v, 0); rc != 0)
-    return failure(dir_, "cannot store the peer table", rc);
+    return failure(dir_, "cannot store the " + std::string{what}, rc);
   if (int rc = t.commit(); rc != 0)
-    return failure(dir_, "cannot commit the peer table", rc);
+    return failure(dir_, "cannot commit the " + std::string{what}, rc);
   return std::nullopt;
 }
 
-bytes chain_store::peer_table() const {
+bytes chain_store::meta_blob(std::string_view key) const {
   txn t{db_->env, false};
-  MDB_val k = val(key_peers), v;
+  MDB_val k = val(key), v;
   if (t.begin_error() != 0 || mdb_get(t.get(), db_->meta, &k, &v) != 0)
     return {};
   auto* p = static_cast<const std::uint8_t*>(v.mv_data);
   return bytes(p, p + v.mv_size);
+}
+
+std::optional<std::string> chain_store::put_peer_table(std::span<const std::uint8_t> raw) {
+  return put_meta_blob(key_peers, raw, "peer table");
+}
+
+bytes chain_store::peer_table() const {
+  return meta_blob(key_peers);
+}
+
+std::optional<std::string> chain_store::put_ban_table(std::span<const std::uint8_t> raw) {
+  return put_meta_blob(key_bans, raw, "ban table");
+}
+
+bytes chain_store::ban_table() const {
+  return meta_blob(key_bans);
 }
 
 std::optional<stored_header> chain_store::header(const hash256& hash) const {

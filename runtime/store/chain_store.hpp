@@ -55,9 +55,24 @@ public:
   std::optional<std::string> put_peer_table(std::span<const std::uint8_t> raw);
   /// The stored address manager tables; empty if none were stored.
   bytes peer_table() const;
+  /// Stores the security manager's ban list and reputations (its own text format, replacing
+  /// the last one, in one durable transaction).
+  std::optional<std::string> put_ban_table(std::span<const std::uint8_t> raw);
+  /// The stored ban list; empty if none was stored.
+  bytes ban_table() const;
 
   std::optional<stored_header> header(const hash256& hash) const;
   std::optional<bytes> block(const hash256& hash) const;
+
+private:
+  /// Stores `raw` under `key` in the meta table (one durable transaction); `what` names it in
+  /// errors.
+  std::optional<std::string> put_meta_blob(std::string_view key, std::span<const std::uint8_t> raw,
+                                           std::string_view what);
+  /// The bytes under `key` in the meta table; empty if none.
+  bytes meta_blob(std::string_view key) const;
+
+public:
   bool has_block(const hash256& hash) const;
   std::optional<hash256> best_block() const;
   /// Every stored header (to rebuild the header tree at start-up), in no particular order.
