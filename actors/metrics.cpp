@@ -53,6 +53,11 @@ void register_families(metrics_state& st) {
   counter(m::discovered_addresses_total,
           "Usable peer addresses handed to the address manager, by source kind.", false);
   counter(m::actor_restarts_total, "Actor restarts by the supervision tree, by actor name.", false);
+  counter(m::security_offences_total, "Offences reported against peers, by kind.", false);
+  counter(m::security_verdicts_total,
+          "Verdicts of the security policy on reported offences, by verdict.", false);
+  gauge(m::security_bans, "Bans in force, by type (address, subnet, manual, forever).");
+  gauge(m::security_tracked_addresses, "Addresses with a reputation the security policy keeps.");
   counter(m::supervisor_escalations_total,
           "Supervisors that exceeded their restart intensity, by supervisor name.", false);
   auto& info = BuildGauge()

@@ -5,6 +5,7 @@
 #include "actors/inspector.hpp"
 #include "actors/metrics.hpp"
 #include "actors/peer_manager.hpp"
+#include "actors/security_manager.hpp"
 #include "actors/storage.hpp"
 #include "actors/sync_coordinator.hpp"
 #include "messages/components.hpp"
@@ -75,6 +76,23 @@ child_spec sync_child(std::shared_ptr<const chain_spec> spec, block_download::co
   return sync;
 }
 
+child_spec security_child(const chain_spec& spec) {
+  security_policy::config config;
+  config.ban_threshold = spec.ban_threshold;
+  config.ban_duration = spec.ban_duration;
+  config.max_connections_per_ip = spec.max_connections_per_ip;
+  config.max_connections_per_subnet = spec.max_connections_per_subnet;
+  config.subnet_prefix_v4 = spec.subnet_prefix_v4;
+  config.subnet_prefix_v6 = spec.subnet_prefix_v6;
+  child_spec security;
+  security.name = component<security_actor>::name;
+  security.start = [config](caf::actor_system& sys,
+                            const supervisor_actor& parent) -> caf::expected<caf::actor> {
+    return caf::actor_cast<caf::actor>(sys.spawn(security_manager, config, parent));
+  };
+  return security;
+}
+
 supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,
                                std::shared_ptr<const node_identity> identity) {
   supervisor_spec root;
@@ -90,7 +108,7 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
     root.children.push_back(
         child<caf::detached>(component<metrics_actor>::name, metrics,
                              metrics_endpoint{options.metrics_host, options.metrics_port}));
-  root.children.push_back(idle("security", "tracks misbehaviour scores and graduated bans"));
+  root.children.push_back(security_child(spec));
   child_spec discovery;
   discovery.name = component<discovery_actor>::name;
   discovery.start = [servers = options.dns_servers,

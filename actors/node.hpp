@@ -41,6 +41,10 @@ child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec)
 /// `download`: the block download's window, per-peer limit and timeouts.
 child_spec sync_child(std::shared_ptr<const chain_spec> spec, block_download::config download = {});
 
+/// The security manager, its policy configured from the chain spec's [dos] table (shared by the
+/// node and the simulator).
+child_spec security_child(const chain_spec& spec);
+
 /// `identity` is the node's long-term key (data-dir/node.key), shared read-only by every session.
 supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,
                                std::shared_ptr<const node_identity> identity);

@@ -9,6 +9,7 @@
 // per-address or per-subnet limit is reached, or when the inbound slots are full and every
 // inbound peer is protected from eviction (runtime/net/peer_eviction, Bitcoin Core's rules).
 #include "actors/peer_manager_state.hpp"
+#include "messages/errors.hpp"
 #include "runtime/net/peer_eviction.hpp"
 
 namespace qtc {
@@ -90,28 +91,108 @@ std::optional<std::string> refusal(peer_manager_pointer self, const ip_bytes& ip
   return std::nullopt;
 }
 
+/// Closes the sessions whose address is now banned (Bitcoin Core disconnects banned peers too).
+void close_banned(peer_manager_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto& [id, e] : st.entries)
+    if (!e.closing && st.bans.banned(e.ip, now)) {
+      e.closing = true;
+      self->send(e.session, close_atom::value, close_reason::unwanted, "address banned");
+    }
+}
+
 } // namespace
 
 /// Whether the security policy lets `ip` connect now (in or out).
 bool may_connect(peer_manager_pointer self, const ip_bytes& ip) {
-  return !self->state.bans.banned(ip, self->clock().now());
+  return !self->state.awaiting_verdict.contains(ip)
+         && !self->state.bans.banned(ip, self->clock().now());
 }
 
-/// Tells the security policy how a peer's session ended: a protocol violation bans its address;
-/// an outbound connection that reached ourselves is never dialled again.
+/// The offence a session's end reports, if its reason is the peer's fault.
+std::optional<offence> offence_of(const peer_closed& closed) {
+  auto says = [&](std::string_view text) { return closed.detail.find(text) != std::string::npos; };
+  switch (closed.reason) {
+  case close_reason::wire_error:
+    if (says("bad_checksum"))
+      return offence::bad_checksum;
+    return says("payload_too_large") ? offence::oversized_message : offence::malformed_message;
+  case close_reason::protocol_violation:
+    return offence::protocol_violation;
+  case close_reason::misbehaviour:
+    return says("do not connect") ? offence::header_spam : offence::relay_violation;
+  case close_reason::invalid_data:
+    return says("invalid block") ? offence::invalid_block : offence::invalid_header;
+  default:
+    return std::nullopt;
+  }
+}
+
+/// Tells the security policy how a peer's session ended: a fault of the peer is reported to the
+/// security manager, which weighs it and bans if it must (telling us); without one, the address
+/// is banned here for the chain spec's ban_duration. An outbound connection that reached
+/// ourselves is never dialled again.
 void report_conduct(peer_manager_pointer self, const pool_entry& entry, const peer_closed& closed) {
   auto& st = self->state;
   auto now = self->clock().now();
-  if (is_violation(closed.reason)) {
-    st.bans.misbehaved(entry.ip, to_string(closed.reason) + ": " + closed.detail, now,
-                       st.spec->ban_duration);
+  if (closed.reason == close_reason::self_connection && entry.type != connection_type::inbound)
+    st.bans.ban(entry.ip, now + std::chrono::hours{24 * 365});
+  auto kind = offence_of(closed);
+  if (!kind)
+    return;
+  auto what = to_string(closed.reason) + ": " + closed.detail;
+  if (!st.security) {
+    st.bans.misbehaved(entry.ip, what, now, st.spec->ban_duration);
     st.log.warning("peer banned", {{"remote", closed.remote},
                                    {"reason", to_string(closed.reason)},
                                    {"detail", closed.detail},
                                    {"seconds", std::to_string(st.spec->ban_duration.count())}});
+    return;
   }
-  if (closed.reason == close_reason::self_connection && entry.type != connection_type::inbound)
-    st.bans.ban(entry.ip, now + std::chrono::hours{24 * 365});
+  st.bans.note_violation(entry.ip, what);
+  peer_offence o{closed.id, entry.ip, *kind, what.substr(0, 200)};
+  // The verdict is logged where it is made; a ban arrives as a subscription update before the
+  // answer does (same sender, same receiver: in order).
+  st.awaiting_verdict.insert(entry.ip);
+  auto done = [self, ip = entry.ip] {
+    auto& waiting = self->state.awaiting_verdict;
+    if (auto i = waiting.find(ip); i != waiting.end())
+      waiting.erase(i);
+  };
+  self->request(st.security.get(), std::chrono::seconds{10}, offence_atom::value, std::move(o))
+      .then([done](verdict) { done(); }, [done](const caf::error&) { done(); });
+}
+
+/// Asks the supervisor for the security manager (again after it restarted) and subscribes to
+/// its bans.
+void find_security(peer_manager_pointer self) {
+  if (!self->state.parent)
+    return;
+  self->state.security.find(
+      self, self->state.parent, std::chrono::seconds{5},
+      [self](const security_actor& security) {
+        self->monitor(security);
+        self->send(security, subscribe_atom::value, ban_subscriber_actor{self});
+      },
+      [self](const caf::error& err) {
+        self->state.log.warning("security manager not found; violations ban locally",
+                                {{"reason", render_error(err)}});
+      });
+}
+
+/// The security manager's bans in force replace our copy; sessions from newly banned addresses
+/// are closed.
+void on_bans(peer_manager_pointer self, const std::vector<ban_view>& bans) {
+  auto& st = self->state;
+  st.bans.replace_policy(bans, self->clock().now());
+  close_banned(self);
+}
+
+/// One more ban in force: its addresses' sessions are closed.
+void on_ban(peer_manager_pointer self, const ban_view& ban) {
+  self->state.bans.add_policy(ban, self->clock().now());
+  close_banned(self);
 }
 
 /// An inbound connection on `link`: a session is started and attached to it, or the link closed.

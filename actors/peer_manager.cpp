@@ -74,6 +74,10 @@ void on_down(peer_manager_pointer self, const caf::down_msg& msg) {
   if (on_session_down(self, msg))
     return;
   st.discovery.lost(msg); // found again when next needed
+  if (st.security.lost(msg)) {
+    st.log.info("security manager stopped; looking for its successor");
+    find_security(self);
+  }
   if (st.sync.lost(msg)) {
     st.log.info("sync coordinator stopped; looking for its successor");
     find_sync(self);
@@ -103,11 +107,14 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
   } else {
     find_sync(self);
   }
+  find_security(self);
   self->set_down_handler([self](const caf::down_msg& msg) { on_down(self, msg); });
   self->send(self, tick_atom::value);
   return {
       [self](status_atom, status_verbosity v) { return pool_status(self, v); },
       [self](ready_atom, peer_info& info) { on_ready(self, info); },
+      [self](bans_atom, const std::vector<ban_view>& bans) { on_bans(self, bans); },
+      [self](bans_atom, const ban_view& ban) { on_ban(self, ban); },
       [self](closed_atom, const peer_closed& closed) { record_close(self, closed); },
       [self](peer_msg_atom, std::uint64_t id, p2p_message& msg) {
         on_address_message(self, id, msg);

@@ -144,6 +144,11 @@ struct peer_manager_state {
   std::uint64_t traffic_bytes = 0; ///< peer bytes both ways since traffic_since (bandwidth gauge)
   std::chrono::steady_clock::time_point traffic_since{};
   sibling<discovery_actor> discovery; ///< asked for more when addresses run short
+  /// Decides bans (found through the parent; without one, violations ban locally).
+  sibling<security_actor> security;
+  /// Addresses whose offence the security manager is weighing: not connected to meanwhile, so
+  /// that a ban cannot miss a reconnect in the moment before it arrives.
+  std::multiset<ip_bytes> awaiting_verdict;
   static inline const char* name = "peer_manager";
 };
 
@@ -181,6 +186,10 @@ std::set<std::vector<std::uint8_t>> outbound_groups(const peer_manager_state& st
 // actors/peer_admission.cpp: inbound connections and the security seam.
 bool may_connect(peer_manager_pointer self, const ip_bytes& ip);
 void report_conduct(peer_manager_pointer self, const pool_entry& entry, const peer_closed& closed);
+std::optional<offence> offence_of(const peer_closed& closed);
+void find_security(peer_manager_pointer self);
+void on_bans(peer_manager_pointer self, const std::vector<ban_view>& bans);
+void on_ban(peer_manager_pointer self, const ban_view& ban);
 void accept_inbound(peer_manager_pointer self, const std::string& host, std::uint16_t port,
                     const accepted_link_actor& link);
 

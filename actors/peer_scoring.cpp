@@ -4,6 +4,7 @@
 #include "actors/peer_manager_state.hpp"
 #include "actors/support/metric_names.hpp"
 #include "actors/support/status_fields.hpp"
+#include "runtime/net/security_policy.hpp"
 
 #include <algorithm>
 
@@ -57,7 +58,7 @@ void report_counters(const peer_manager_state& st, status_report& r) {
   report(r, "discovery-refreshes", st.refreshes);
   report(r, "addresses-new", st.addrman->new_count());
   report(r, "addresses-tried", st.addrman->tried_count());
-  report(r, "banned", st.bans.bans().size());
+  report(r, "banned", st.bans.bans().size() + st.bans.policy_bans());
   status_report reasons;
   for (const auto& [reason, n] : st.closes_by_reason)
     report(reasons, reason, n);
@@ -112,6 +113,18 @@ caf::config_value::list bans_status(peer_manager_pointer self) {
     }
     report(b, "seconds-left",
            std::chrono::duration_cast<std::chrono::seconds>(until - now).count());
+    bans.emplace_back(std::move(b));
+  }
+  // The security manager's, as it told us (the address's violations are recorded here too).
+  for (const auto& v : self->state.bans.policy_list(now)) {
+    status_report b;
+    auto net = subnet{v.base, v.prefix_len};
+    report(b, "address", net.format());
+    if (auto conduct = self->state.bans.conduct_of(v.base); conduct && net.is_host()) {
+      report(b, "violations", conduct->violations);
+      report(b, "last-violation", conduct->last_violation);
+    }
+    report(b, "seconds-left", v.seconds_left);
     bans.emplace_back(std::move(b));
   }
   return bans;

@@ -58,6 +58,11 @@ const std::vector<entry>& entries() {
       make_entry<peer_usefulness>("qtc::peer_usefulness"),
       make_entry<discovered_peer>("qtc::discovered_peer"),
       make_entry<std::vector<discovered_peer>>("std::vector<qtc::discovered_peer>"),
+      make_entry<offence>("qtc::offence"),
+      make_entry<verdict>("qtc::verdict"),
+      make_entry<peer_offence>("qtc::peer_offence"),
+      make_entry<ban_view>("qtc::ban_view"),
+      make_entry<std::vector<ban_view>>("std::vector<qtc::ban_view>"),
   };
   return result;
 }

@@ -27,6 +27,11 @@ struct component<discovery_actor> {
 };
 
 template <>
+struct component<security_actor> {
+  static constexpr const char* name = "security";
+};
+
+template <>
 struct component<sync_actor> {
   static constexpr const char* name = "sync";
 };

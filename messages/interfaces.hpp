@@ -8,6 +8,7 @@
 #include "messages/log_record.hpp"
 #include "messages/metric_update.hpp"
 #include "messages/peer.hpp"
+#include "messages/security.hpp"
 #include "messages/status.hpp"
 #include "messages/supervision.hpp"
 
@@ -87,7 +88,36 @@ using peer_observer_actor = caf::typed_actor<
 /// The peer manager: starts a session for every connection, keeps the outbound slots filled
 /// from the address manager, and records why each session ended. It never touches a socket:
 /// the listener (below) and a dialer make the connections, so the simulator can replace both.
-using peer_manager_actor = peer_observer_actor::extend<
+/// Who keeps a copy of the bans in force (the peer manager: it checks every connection against
+/// it without asking).
+using ban_subscriber_actor = caf::typed_actor<
+    // The bans in force, replacing the copy (on subscribing, and after a ban was lifted).
+    caf::reacts_to<bans_atom, std::vector<ban_view>>,
+    // One more ban in force (its addresses' sessions are closed).
+    caf::reacts_to<bans_atom, ban_view>>;
+
+/// The security manager (actors/security_manager): every decision about who may talk to the node,
+/// made by runtime/net/security_policy (reputation with decay, graduated bans, subnet bans) and
+/// kept in the store across restarts.
+using security_actor = status_actor::extend<
+    // What a peer did wrong: weighed against its address's reputation. The answer is the
+    // verdict now in force for the address (a ban: its sessions are being closed).
+    caf::replies_to<offence_atom, peer_offence>::with<verdict>,
+    // Keeps `who` told of the bans in force (the whole list now, then every change).
+    caf::reacts_to<subscribe_atom, ban_subscriber_actor>,
+    // Operator: the bans in force: subnet, reason, offences, manual, seconds-left (-1: forever).
+    caf::replies_to<get_atom, bans_atom>::with<caf::config_value::list>,
+    // Operator: bans an address or subnet ("192.0.2.7", "192.0.2.0/24", "2001:db8::/32") for
+    // `seconds` (0: until lifted) with a reason; an error names what is wrong with the text.
+    caf::replies_to<put_atom, bans_atom, std::string, std::int64_t, std::string>::with<bool>,
+    // Operator: lifts the ban on exactly this address or subnet; false if there was none.
+    caf::replies_to<delete_atom, bans_atom, std::string>::with<bool>,
+    // Operator: lifts every ban; how many there were.
+    caf::replies_to<clear_atom, bans_atom>::with<std::uint64_t>,
+    // (internal) Saves a changed ban list, prunes what decayed and expired.
+    caf::reacts_to<tick_atom>>;
+
+using peer_manager_actor = peer_observer_actor::extend_with<ban_subscriber_actor>::extend<
     // Returns the pool: slots, peers, scores.
     caf::replies_to<status_atom, status_verbosity>::with<status_report>,
     // An inbound connection from ip, port on a link: the manager starts a session and attaches
@@ -188,7 +218,7 @@ using discovery_actor = status_actor::extend<
     // (internal) Drives the resolver: processes its sockets and timeouts without blocking.
     caf::reacts_to<tick_atom>>;
 
-/// A component whose own protocol arrives with a later issue (today: security, nat): until then it
+/// A component whose own protocol arrives with a later issue (today: nat): until then it
 /// answers status and nothing else.
 using component_actor = status_actor;
 

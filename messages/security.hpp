@@ -6,6 +6,10 @@
 // manager (actors/security_manager, logic in runtime/net) weighs them and answers with verdicts.
 #pragma once
 
+#include "messages/field.hpp"
+
+#include <caf/meta/type_name.hpp>
+
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -78,5 +82,26 @@ struct peer_offence {
   std::string detail; ///< what exactly, for the log (bounded by the reporter: ≤ 200 bytes)
   friend bool operator==(const peer_offence&, const peer_offence&) = default;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_offence& x) {
+  return f(caf::meta::type_name("peer_offence"), field("peer"), x.peer, field("ip"), x.ip,
+           field("kind"), x.kind, field("detail"), x.detail);
+}
+
+/// One ban in force, as the security manager tells its subscribers (the peer manager keeps a
+/// copy to check every connection without asking).
+struct ban_view {
+  std::array<std::uint8_t, 16> base{}; ///< the address or subnet (host bits zero)
+  std::uint8_t prefix_len = 128;       ///< bits of the 16-byte form (IPv4 a.b.c.0/24: 120)
+  std::int64_t seconds_left = -1;      ///< -1: until the operator lifts it
+  friend bool operator==(const ban_view&, const ban_view&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ban_view& x) {
+  return f(caf::meta::type_name("ban_view"), field("base"), x.base, field("prefix_len"),
+           x.prefix_len, field("seconds_left"), x.seconds_left);
+}
 
 } // namespace qtc

@@ -338,10 +338,13 @@ TEST_SUITE("e2e") {
     net.start_fresh(net.dns_server());
     auto bad_remote = "remote=" + net.ip(15) + ":18444";
     // The fresh node found the bad peer through DNS, completed both handshakes with it (else this
-    // test proves nothing), and banned it for invalid data ...
-    auto banned = net.fresh->wait_for_line("msg=\"peer banned\" " + bad_remote, 180s);
+    // test proves nothing), and its security manager banned the address for an invalid header
+    // (one is enough: weight 100) ...
+    auto banned = net.fresh->wait_for_line("msg=\"address banned\" ip=" + net.ip(15) + " ", 180s);
     REQUIRE_MESSAGE(banned, net.fresh->output());
-    CHECK(field_value(*banned, "reason").value_or("(none)") == "invalid-data");
+    CHECK(field_value(*banned, "offence").value_or("(none)") == "invalid-header");
+    CHECK(field_value(*banned, "verdict").value_or("(none)") == "ban");
+    CHECK(field_value(*banned, "seconds").value_or("(none)") == "86400");
     // ... while syncing every block from the honest nodes to their tip.
     net.expect_synced();
     auto connected = net.lines_with("msg=\"peer connected\"", bad_remote + " type=outbound-");
@@ -357,8 +360,9 @@ TEST_SUITE("e2e") {
     CHECK(field_value(disconnected[0], "reason").value_or("(none)") == "invalid-data");
     CHECK(field_value(disconnected[0], "detail").value_or("(none)")
           == "invalid header at height 5000: bad_proof_of_work");
-    // No honest node was punished.
-    CHECK(net.count("msg=\"peer banned\"") == 1);
+    // No honest node was punished, nor even reported.
+    CHECK(net.count("msg=\"address banned\"") == 1);
+    CHECK(net.count("msg=\"peer offence\"") == 0);
     CHECK_MESSAGE(net.bad->wait_for_line("connection closed remote=" + net.ip(20), 10s),
                   net.bad->output());
     // Every header the fresh node accepted is in its store, also those that came from the bad
@@ -371,5 +375,9 @@ TEST_SUITE("e2e") {
     CHECK(field_value(*loaded, "headers").value_or("(none)") == std::to_string(chain_length));
     CHECK(field_value(*loaded, "blocks").value_or("(none)") == std::to_string(chain_length));
     CHECK(field_value(*loaded, "tip").value_or("(none)") == net.tip);
+    // The ban was stored with the chain: it holds after the restart.
+    auto bans = net.fresh->wait_for_line("msg=\"ban list loaded\"", 30s);
+    REQUIRE_MESSAGE(bans, net.fresh->output());
+    CHECK(field_value(*bans, "bans").value_or("(none)") == "1");
   }
 }

@@ -18,6 +18,10 @@ constexpr const char* supervisor_escalations_total = "quantumcoin_supervisor_esc
 constexpr const char* dns_failures_total = "quantumcoin_dns_failures_total";
 constexpr const char* discovered_addresses_total = "quantumcoin_discovered_addresses_total";
 constexpr const char* build_info = "quantumcoin_build_info";
+constexpr const char* security_offences_total = "quantumcoin_security_offences_total";
+constexpr const char* security_verdicts_total = "quantumcoin_security_verdicts_total";
+constexpr const char* security_bans = "quantumcoin_security_bans";
+constexpr const char* security_tracked_addresses = "quantumcoin_security_tracked_addresses";
 } // namespace metric_names
 
 } // namespace qtc

@@ -110,6 +110,17 @@ public:
     return result;
   }
 
+  /// Like request(), but the error too when there is one.
+  template <class Result, class Handle, class... Ts>
+  caf::expected<Result> request_or_error(const Handle& dest, Ts&&... xs) {
+    caf::expected<Result> result{caf::error{}};
+    auto rp = self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
+    run();
+    rp.receive([&](Result& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
   /// Moves whatever is in the test's mailbox into the stash.
   void drain() {
     bool more = true;

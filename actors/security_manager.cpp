@@ -1,0 +1,309 @@
+#include "actors/security_manager.hpp"
+
+#include "actors/support/metric_names.hpp"
+#include "actors/support/status_fields.hpp"
+#include "messages/errors.hpp"
+
+#include <random>
+
+namespace qtc {
+
+namespace {
+
+/// How often a changed table is stored and decayed entries are pruned.
+constexpr auto tick_interval = std::chrono::seconds{10};
+
+/// A ban as subscribers see it, `now` being the actor clock's.
+ban_view view_of(const subnet& net, std::optional<security_policy::time_point> until,
+                 security_policy::time_point now) {
+  ban_view v;
+  v.base = net.base;
+  v.prefix_len = net.prefix_len;
+  v.seconds_left =
+      until
+          ? std::max<std::int64_t>(1, std::chrono::ceil<std::chrono::seconds>(*until - now).count())
+          : -1;
+  return v;
+}
+
+std::vector<ban_view> bans_in_force(security_pointer self) {
+  auto now = self->clock().now();
+  std::vector<ban_view> out;
+  for (const auto& b : self->state.policy.list_bans(now))
+    out.push_back(view_of(b.net, b.until, now));
+  return out;
+}
+
+/// Tells every subscriber the whole list (after a load, a lifted ban).
+void publish_all(security_pointer self) {
+  auto bans = bans_in_force(self);
+  for (const auto& who : self->state.subscribers)
+    self->send(who, bans_atom::value, bans);
+}
+
+/// The gauges: bans in force by type, tracked addresses.
+void update_gauges(security_pointer self) {
+  auto& st = self->state;
+  auto s = st.policy.statistics(self->clock().now());
+  st.metrics.gauge(metric_names::security_bans, {{"type", "address"}}, s.address_bans);
+  st.metrics.gauge(metric_names::security_bans, {{"type", "subnet"}}, s.subnet_bans);
+  st.metrics.gauge(metric_names::security_bans, {{"type", "manual"}}, s.manual_bans);
+  st.metrics.gauge(metric_names::security_bans, {{"type", "forever"}}, s.forever_bans);
+  st.metrics.gauge(metric_names::security_tracked_addresses, {}, s.tracked);
+}
+
+/// Stores the table if it changed (one write at a time; a failure is logged and retried).
+void save(security_pointer self) {
+  auto& st = self->state;
+  if (!st.loaded || !st.dirty || st.saving || !st.storage)
+    return;
+  auto text = st.policy.save(self->clock().now(), st.unix.now());
+  st.dirty = false;
+  st.saving = true;
+  self->request(st.storage.get(), std::chrono::seconds{30}, put_atom::value, bans_atom::value,
+                bytes(text.begin(), text.end()))
+      .then([self](bool) { self->state.saving = false; },
+            [self](const caf::error& err) {
+              self->state.saving = false;
+              self->state.dirty = true;
+              self->state.log.error("cannot store the ban list", {{"reason", render_error(err)}});
+            });
+}
+
+/// Reads the stored table; an unreadable one is reported and replaced by an empty one.
+void load(security_pointer self) {
+  auto& st = self->state;
+  self->request(st.storage.get(), std::chrono::seconds{30}, get_atom::value, bans_atom::value)
+      .then(
+          [self](const bytes& raw) {
+            auto& st = self->state;
+            if (!raw.empty()) {
+              auto r = security_policy::load(
+                  std::string_view{reinterpret_cast<const char*>(raw.data()), raw.size()},
+                  self->clock().now(), st.unix.now(), st.config);
+              if (r.policy) {
+                st.policy = std::move(*r.policy);
+                st.log.info("ban list loaded", {{"bans", std::to_string(st.policy.ban_count())},
+                                                {"tracked", std::to_string(st.policy.tracked())},
+                                                {"expired", std::to_string(r.expired_bans)}});
+              } else {
+                st.load_error = r.error;
+                st.dirty = true; // the next save replaces the damaged table
+                st.log.error("stored ban list unreadable; starting with an empty one",
+                             {{"reason", r.error}});
+              }
+            }
+            st.loaded = true;
+            publish_all(self);
+            update_gauges(self);
+          },
+          [self](const caf::error& err) {
+            self->state.log.error("cannot read the ban list", {{"reason", render_error(err)}});
+            self->quit(err);
+          });
+}
+
+/// The log line for a verdict: its level and event.
+void log_verdict(security_pointer self, const peer_offence& o,
+                 const security_policy::outcome& out) {
+  auto& st = self->state;
+  log_fields fields{{"ip", format_ip(o.ip)},
+                    {"offence", to_string(o.kind)},
+                    {"verdict", to_string(out.v)},
+                    {"score", std::to_string(static_cast<long long>(out.score))},
+                    {"detail", o.detail}};
+  if (out.v == verdict::ban || out.v == verdict::ban_forever) {
+    auto now = self->clock().now();
+    fields.emplace_back("seconds",
+                        out.ban_until ? std::to_string(
+                            std::chrono::ceil<std::chrono::seconds>(*out.ban_until - now).count())
+                                      : "forever");
+    if (out.subnet_banned)
+      fields.emplace_back("subnet", st.policy.subnet_of(o.ip).format());
+    st.log.warning("address banned", std::move(fields));
+  } else if (out.v == verdict::none) {
+    st.log.debug("peer offence", std::move(fields));
+  } else {
+    st.log.warning("peer offence", std::move(fields));
+  }
+}
+
+/// An offence: weighed, logged, counted; a new ban goes to the subscribers.
+verdict on_offence(security_pointer self, const peer_offence& o) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto out = st.policy.record(o.ip, o.kind, now);
+  st.dirty = true;
+  ++st.offences[static_cast<std::size_t>(o.kind)];
+  ++st.verdicts[static_cast<std::size_t>(out.v)];
+  st.metrics.count(metric_names::security_offences_total, {{"kind", to_string(o.kind)}});
+  st.metrics.count(metric_names::security_verdicts_total, {{"verdict", to_string(out.v)}});
+  log_verdict(self, o, out);
+  if (out.newly_banned) {
+    auto net = out.subnet_banned ? st.policy.subnet_of(o.ip) : subnet::host(o.ip);
+    auto view = view_of(net, out.ban_until, now);
+    for (const auto& who : st.subscribers)
+      self->send(who, bans_atom::value, view);
+    update_gauges(self);
+    save(self); // a ban is stored at once, not at the next tick: it must survive a restart
+  }
+  return out.v;
+}
+
+/// The operator's view of the bans.
+caf::config_value::list list_bans(security_pointer self) {
+  auto now = self->clock().now();
+  caf::config_value::list out;
+  for (const auto& b : self->state.policy.list_bans(now)) {
+    caf::settings e;
+    report(e, "subnet", b.net.format());
+    report(e, "reason", b.reason);
+    report(e, "offences", b.offences);
+    report(e, "manual", b.manual);
+    report(e, "seconds-left", view_of(b.net, b.until, now).seconds_left);
+    out.emplace_back(std::move(e));
+  }
+  return out;
+}
+
+/// The operator bans a subnet or address.
+caf::result<bool> operator_ban(security_pointer self, const std::string& text, std::int64_t seconds,
+                               const std::string& reason) {
+  auto net = subnet::parse(text);
+  if (!net)
+    return make_error(errc::invalid_config,
+                      "not an address or subnet: '" + text + "' (e.g. 192.0.2.7, 2001:db8::/32)");
+  if (seconds < 0 || seconds > 100LL * 365 * 86400)
+    return make_error(errc::invalid_config,
+                      "ban seconds must be 0 (until lifted) to 100 years, not "
+                          + std::to_string(seconds));
+  auto now = self->clock().now();
+  std::optional<security_policy::time_point> until;
+  if (seconds > 0)
+    until = now + std::chrono::seconds{seconds};
+  if (!self->state.policy.ban(*net, until, reason.substr(0, 200), now))
+    return make_error(errc::refused, "the ban list is full of the operator's bans");
+  self->state.log.warning("address banned by the operator",
+                          {{"subnet", net->format()},
+                           {"seconds", seconds > 0 ? std::to_string(seconds) : "forever"},
+                           {"reason", reason}});
+  self->state.dirty = true;
+  publish_all(self);
+  update_gauges(self);
+  save(self);
+  return true;
+}
+
+/// The operator lifts a ban (exactly this subnet or address).
+caf::result<bool> operator_unban(security_pointer self, const std::string& text) {
+  auto net = subnet::parse(text);
+  if (!net)
+    return make_error(errc::invalid_config, "not an address or subnet: '" + text + "'");
+  if (!self->state.policy.unban(*net))
+    return false;
+  self->state.log.info("ban lifted by the operator", {{"subnet", net->format()}});
+  self->state.dirty = true;
+  publish_all(self);
+  update_gauges(self);
+  save(self);
+  return true;
+}
+
+std::uint64_t operator_clear(security_pointer self) {
+  auto n = self->state.policy.ban_count();
+  self->state.policy.clear_bans();
+  self->state.log.info("all bans lifted by the operator", {{"bans", std::to_string(n)}});
+  self->state.dirty = true;
+  publish_all(self);
+  update_gauges(self);
+  save(self);
+  return n;
+}
+
+/// Bans by type, reputations, offences and verdicts so far.
+status_report security_status(security_pointer self, status_verbosity v) {
+  auto& st = self->state;
+  auto s = st.policy.statistics(self->clock().now());
+  caf::settings r;
+  report(r, "name", "security");
+  report(r, "state", st.loaded ? "running" : "loading");
+  report(r, "bans-address", s.address_bans);
+  report(r, "bans-subnet", s.subnet_bans);
+  report(r, "bans-manual", s.manual_bans);
+  report(r, "bans-forever", s.forever_bans);
+  report(r, "tracked", s.tracked);
+  report(r, "throttled", s.throttled);
+  report(r, "discouraged", s.discouraged);
+  if (!st.load_error.empty())
+    report(r, "load-error", st.load_error);
+  caf::settings offences;
+  for (std::size_t k = 0; k < offence_count; ++k)
+    if (st.offences[k] > 0)
+      report(offences, to_string(static_cast<offence>(k)), st.offences[k]);
+  report(r, "offences", std::move(offences));
+  caf::settings verdicts;
+  for (std::size_t k = 0; k < st.verdicts.size(); ++k)
+    report(verdicts, to_string(static_cast<verdict>(k)), st.verdicts[k]);
+  report(r, "verdicts", std::move(verdicts));
+  caf::config_value::list histogram;
+  for (auto n : s.histogram)
+    histogram.emplace_back(static_cast<std::int64_t>(n));
+  report(r, "score-histogram", std::move(histogram));
+  if (v != status_verbosity::info)
+    report(r, "bans", list_bans(self));
+  return r;
+}
+
+void on_tick(security_pointer self) {
+  self->state.policy.prune(self->clock().now());
+  save(self);
+  update_gauges(self);
+  self->delayed_send(self, tick_interval, tick_atom::value);
+}
+
+} // namespace
+
+security_actor::behavior_type
+security_manager(security_pointer self, security_policy::config config, supervisor_actor parent) {
+  auto& st = self->state;
+  st.log = logger{self->system(), "security"};
+  st.metrics = metrics_client{self->system()};
+  // The reputation table's hash key: secret, so that nobody can pick colliding addresses.
+  std::random_device rd;
+  for (auto& b : config.hash_key)
+    b = static_cast<std::uint8_t>(rd());
+  st.config = config;
+  st.policy = security_policy{config};
+  st.unix = unix_clock{self->clock()};
+  st.storage.find(
+      self, parent, std::chrono::seconds{10}, [self](const storage_actor&) { load(self); },
+      [self](const caf::error& err) {
+        self->state.log.error("storage not found", {{"reason", render_error(err)}});
+        self->quit(err);
+      });
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    std::erase_if(self->state.subscribers,
+                  [&](const auto& who) { return who.address() == msg.source; });
+  });
+  self->delayed_send(self, tick_interval, tick_atom::value);
+  return {
+      [self](status_atom, status_verbosity v) { return security_status(self, v); },
+      [self](offence_atom, const peer_offence& o) { return on_offence(self, o); },
+      [self](subscribe_atom, const ban_subscriber_actor& who) {
+        self->monitor(who); // forgotten when it stops (a restarted peer manager subscribes anew)
+        self->state.subscribers.push_back(who);
+        if (self->state.loaded)
+          self->send(who, bans_atom::value, bans_in_force(self));
+      },
+      [self](get_atom, bans_atom) { return list_bans(self); },
+      [self](put_atom, bans_atom, const std::string& text, std::int64_t seconds,
+             const std::string& reason) { return operator_ban(self, text, seconds, reason); },
+      [self](delete_atom, bans_atom, const std::string& text) {
+        return operator_unban(self, text);
+      },
+      [self](clear_atom, bans_atom) { return operator_clear(self); },
+      [self](tick_atom) { on_tick(self); },
+  };
+}
+
+} // namespace qtc

@@ -1,0 +1,56 @@
+// The security manager: every decision about who may talk to the node.
+//
+// Peers' offences (today: the protocol violations that end sessions, reported by the peer
+// manager) are weighed by runtime/net/security_policy against the address's reputation, which
+// decays: a bad checksum from a buggy client is counted, ten of them ban, one invalid block bans.
+// Bans escalate for repeat offenders (twice as long, then forever), and an address block with
+// many banned addresses is banned as a whole, so the tables stay bounded whatever an attacker
+// spends on addresses. The verdict is logged and counted where it is made, here.
+//
+// Subscribers (the peer manager) get the bans in force and every new one, and check each
+// connection against their copy without a round trip. The operator lists, adds and lifts bans
+// through the inspector (qtc-inspect bans ...). Bans and reputations are kept in the chain store
+// (put/get bans) and survive restarts; a ban table that does not read back is reported and the
+// node starts with an empty one.
+#pragma once
+
+#include "actors/support/logger.hpp"
+#include "actors/support/metrics_client.hpp"
+#include "actors/support/sibling.hpp"
+#include "actors/support/unix_clock.hpp"
+#include "messages/interfaces.hpp"
+#include "runtime/net/security_policy.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace qtc {
+
+struct security_manager_state {
+  logger log;
+  metrics_client metrics;
+  security_policy::config config;
+  security_policy policy;
+  sibling<storage_actor> storage;
+  unix_clock unix;
+  std::vector<ban_subscriber_actor> subscribers;
+  bool loaded = false;    ///< the stored table was read (or found missing or unreadable)
+  bool dirty = false;     ///< changed since it was last stored
+  bool saving = false;    ///< a write to the store is under way
+  std::string load_error; ///< why the stored table was not used, if it was not
+  std::array<std::uint64_t, offence_count> offences{}; ///< reported, by kind
+  std::array<std::uint64_t, 6> verdicts{};             ///< decided, by verdict
+  static inline const char* name = "security";
+};
+
+using security_pointer = security_actor::stateful_pointer<security_manager_state>;
+
+/// `parent` is the node's supervisor, where the storage actor is found.
+security_actor::behavior_type
+security_manager(security_pointer self, security_policy::config config, supervisor_actor parent);
+
+} // namespace qtc

@@ -1,0 +1,158 @@
+// The security manager in a whole simulated node (storage, peer manager, sync; virtual time):
+// offences weighed into graduated verdicts, bans told to the peer manager, the operator's
+// commands, and the ban table kept in the store across a restart of the manager (also a
+// damaged one, reported and replaced).
+#include "messages/errors.hpp"
+#include "runtime/net/security_policy.hpp"
+#include "support/node_simulation.hpp"
+
+using namespace qtc;
+using namespace qtc::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct security_fixture : sim_fixture {
+  caf::actor node;
+
+  security_fixture() {
+    node = start_node("10.0.0.1", {}, 1);
+  }
+
+  security_actor security() {
+    return caf::actor_cast<security_actor>(component(node, "security"));
+  }
+
+  verdict report(const std::string& ip, offence kind) {
+    peer_offence o;
+    o.ip = *parse_ip(ip);
+    o.kind = kind;
+    o.detail = "test";
+    auto v = request<verdict>(security(), offence_atom::value, o);
+    REQUIRE(v);
+    return *v;
+  }
+
+  caf::config_value::list bans() {
+    auto b = request<caf::config_value::list>(security(), get_atom::value, bans_atom::value);
+    REQUIRE(b);
+    return *b;
+  }
+
+  std::vector<std::string> ban_subnets() {
+    std::vector<std::string> out;
+    for (const auto& b : bans())
+      out.push_back(caf::get_or(caf::get<caf::settings>(b), "subnet", std::string{}));
+    return out;
+  }
+
+  /// The peer manager's count of bans in force (its copy).
+  std::int64_t peer_manager_bans() {
+    return caf::get_or(pool_status(node, status_verbosity::info), "banned", std::int64_t{-1});
+  }
+
+  /// Stops the security manager abnormally; the supervisor starts a new one, which reads the
+  /// stored table.
+  void restart_security() {
+    auto old = security();
+    caf::anon_send_exit(old, caf::exit_reason::unhandled_exception);
+    advance_in_steps(2s, 10ms);
+    REQUIRE(security().address() != old.address());
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(security_fixture, "security manager: offences climb the ladder to a ban the "
+                                    "peer manager enforces") {
+  REQUIRE(peer_manager_bans() == 0);
+  // Bad checksums weigh 10: warned at 20, throttled at 50, discouraged at 80, banned at 100.
+  std::vector<verdict> seen;
+  for (int i = 0; i < 10; ++i)
+    seen.push_back(report("203.0.113.9", offence::bad_checksum));
+  CHECK(seen[0] == verdict::none);
+  CHECK(seen[1] == verdict::warn);
+  CHECK(seen[4] == verdict::throttle);
+  CHECK(seen[7] == verdict::discourage);
+  CHECK(seen[9] == verdict::ban);
+  run();
+  CHECK(ban_subnets() == std::vector<std::string>{"203.0.113.9"});
+  CHECK(peer_manager_bans() == 1);
+  // One invalid block is enough; another address, untouched, is not banned.
+  CHECK(report("198.51.100.1", offence::invalid_block) == verdict::ban);
+  run();
+  CHECK(peer_manager_bans() == 2);
+  auto s = request<status_report>(security(), status_atom::value, status_verbosity::info);
+  REQUIRE(s);
+  CHECK(caf::get_or(*s, "bans-address", std::int64_t{0}) == 2);
+  CHECK(caf::get_or(*s, "offences.bad-checksum", std::int64_t{0}) == 10);
+  CHECK(caf::get_or(*s, "verdicts.ban", std::int64_t{0}) == 2);
+}
+
+TEST_CASE_FIXTURE(security_fixture, "security manager: the operator bans, lists, lifts and "
+                                    "clears; bad input is an error naming it") {
+  auto ok = request<bool>(security(), put_atom::value, bans_atom::value,
+                          std::string{"192.0.2.0/24"}, std::int64_t{3600}, std::string{"probe"});
+  REQUIRE(ok);
+  CHECK(*ok);
+  run();
+  auto list = bans();
+  REQUIRE(list.size() == 1);
+  const auto& b = caf::get<caf::settings>(list[0]);
+  CHECK(caf::get_or(b, "subnet", std::string{}) == "192.0.2.0/24");
+  CHECK(caf::get_or(b, "reason", std::string{}) == "probe");
+  CHECK(caf::get_or(b, "manual", false));
+  CHECK(caf::get_or(b, "seconds-left", std::int64_t{0}) == 3600);
+  CHECK(peer_manager_bans() == 1);
+  auto bad = request_or_error<bool>(security(), put_atom::value, bans_atom::value,
+                                    std::string{"300.1.2.3"}, std::int64_t{0}, std::string{});
+  REQUIRE_FALSE(bad);
+  CHECK(render_error(bad.error()).find("300.1.2.3") != std::string::npos);
+  auto lifted =
+      request<bool>(security(), delete_atom::value, bans_atom::value, std::string{"192.0.2.0/24"});
+  REQUIRE(lifted);
+  CHECK(*lifted);
+  run();
+  CHECK(bans().empty());
+  CHECK(peer_manager_bans() == 0);
+  request<bool>(security(), put_atom::value, bans_atom::value, std::string{"2001:db8::/32"},
+                std::int64_t{0}, std::string{"forever"});
+  auto cleared = request<std::uint64_t>(security(), clear_atom::value, bans_atom::value);
+  REQUIRE(cleared);
+  CHECK(*cleared == 1);
+  CHECK(bans().empty());
+}
+
+TEST_CASE_FIXTURE(security_fixture, "security manager: bans and reputations are stored and "
+                                    "survive a restart; a damaged table is replaced") {
+  CHECK(report("203.0.113.9", offence::invalid_header) == verdict::ban);
+  CHECK(report("203.0.113.10", offence::protocol_violation) == verdict::throttle);
+  request<bool>(security(), put_atom::value, bans_atom::value, std::string{"192.0.2.0/24"},
+                std::int64_t{0}, std::string{"operator"});
+  advance_in_steps(11s, 100ms); // the reputation is stored on the next tick
+  restart_security();
+  auto subnets = ban_subnets();
+  std::sort(subnets.begin(), subnets.end());
+  CHECK(subnets == std::vector<std::string>{"192.0.2.0/24", "203.0.113.9"});
+  // The reputation came back too: one more protocol violation makes ~99.9 (50 decayed over a few
+  // seconds, plus 50): discouraged. Without the stored score it would be 50: throttled.
+  CHECK(report("203.0.113.10", offence::protocol_violation) == verdict::discourage);
+  // The peer manager got the reloaded list from the new manager.
+  run();
+  CHECK(peer_manager_bans() == 2);
+  // A damaged table: reported, the node starts with an empty list and overwrites it.
+  auto storage = caf::actor_cast<storage_actor>(component(node, "storage"));
+  std::string junk = "qtc-banlist 1\nban this is not a ban\nsha256d 00\n";
+  REQUIRE(
+      request<bool>(storage, put_atom::value, bans_atom::value, bytes(junk.begin(), junk.end())));
+  restart_security();
+  CHECK(bans().empty());
+  auto s = request<status_report>(security(), status_atom::value, status_verbosity::info);
+  REQUIRE(s);
+  CHECK_FALSE(caf::get_or(*s, "load-error", std::string{}).empty());
+  advance_in_steps(11s, 100ms);
+  auto stored = request<bytes>(storage, get_atom::value, bans_atom::value);
+  REQUIRE(stored);
+  CHECK(std::string(stored->begin(), stored->end()).rfind("qtc-banlist 1\n", 0) == 0);
+  CHECK(std::string(stored->begin(), stored->end()).find("this is not") == std::string::npos);
+}
