@@ -1,5 +1,4 @@
-// A component whose work arrives with a later issue: today the security manager (ban/threat
-// tracker) and the NAT mapper.
+// A component whose work arrives with a later issue: today the NAT mapper.
 //
 // It is a real actor in its place in the supervision tree, restarted like any other, and it
 // answers the shared status protocol truthfully: state "idle" and what it will do. It does

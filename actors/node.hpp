@@ -3,7 +3,7 @@
 //   root (one_for_one)
 //   ├── storage     data directory and the LMDB chain store
 //   ├── metrics     Prometheus registry + /metrics endpoint; the root's event observer
-//   ├── security    ban/threat tracker (idle: bans live in the peer manager's ban list for now)
+//   ├── security    security manager: weighs offences, bans (stored), tells the peer manager
 //   ├── discovery   DNS seeder
 //   ├── nat         NAT mapper (STUN, UPnP; idle)
 //   ├── sync        sync coordinator

@@ -7,7 +7,8 @@
 //   addresses (discovery, relay), one network group per outbound peer; keeps the operator's
 //   peers (--connect, --addnode) connected; retries a Noise attempt over TLS when the peer
 //   turned out not to speak Noise, logging why.
-// - Records every session's end with its typed reason; protocol violations ban the address.
+// - Records every session's end with its typed reason; protocol violations are reported to the
+//   security manager, whose bans it keeps a copy of (checked before every connection).
 // - Keeps known addresses in the address manager (runtime/net/address_manager), stored with the
 //   chain every minute when changed and reloaded at start; answers getaddr once per inbound
 //   connection and takes addr/addrv2 into it; asks discovery for more when it runs short.

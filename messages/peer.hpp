@@ -37,7 +37,8 @@ enum class close_reason : std::uint8_t {
   evicted,            ///< the peer manager made room for a better peer
   duplicate,          ///< already connected to this node (same static key)
   misbehaviour,       ///< the peer broke a relay rule (e.g. a compact-block answer that does not
-                      ///< fit the request); every violation bans, no score is kept yet
+                      ///< fit the request); weighed by the security manager like every
+                      ///< violation
   invalid_data,       ///< the peer sent invalid headers or blocks
   stalling,           ///< the peer held up block download
   unwanted,           ///< not needed any more (feeler done, pool full, not useful)
