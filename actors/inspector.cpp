@@ -1,5 +1,6 @@
 #include "actors/inspector.hpp"
 
+#include "messages/components.hpp"
 #include "messages/errors.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -39,6 +40,26 @@ caf::settings unanswered(const std::string& name, const std::string& state) {
   return s;
 }
 
+using inspector_pointer = inspector_actor::stateful_pointer<inspector_state>;
+
+/// Forwards an operator's ban command to the security manager (found through the root, so a
+/// restarted one is found too) and relays its answer or error.
+template <class Result, class... Ts>
+caf::result<Result> to_security(inspector_pointer self, Ts... xs) {
+  auto promise = self->make_response_promise<Result>();
+  self->request(self->state.root, std::chrono::seconds{5}, whereis_atom::value,
+                std::string{component<security_actor>::name})
+      .then(
+          [self, promise, xs...](const caf::actor& security) mutable {
+            self->request(caf::actor_cast<security_actor>(security), std::chrono::seconds{10},
+                          xs...)
+                .then([promise](Result& r) mutable { promise.deliver(std::move(r)); },
+                      [promise](const caf::error& err) mutable { promise.deliver(err); });
+          },
+          [promise](const caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
 } // namespace
 
 inspector_actor::behavior_type inspector(inspector_actor::stateful_pointer<inspector_state> self,
@@ -57,6 +78,19 @@ inspector_actor::behavior_type inspector(inspector_actor::stateful_pointer<inspe
         return result;
       },
       [self](published_atom, std::string& address) { self->state.address = std::move(address); },
+      [self](get_atom, bans_atom) {
+        return to_security<caf::config_value::list>(self, get_atom::value, bans_atom::value);
+      },
+      [self](put_atom, bans_atom, const std::string& net, std::int64_t seconds,
+             const std::string& reason) {
+        return to_security<bool>(self, put_atom::value, bans_atom::value, net, seconds, reason);
+      },
+      [self](delete_atom, bans_atom, const std::string& net) {
+        return to_security<bool>(self, delete_atom::value, bans_atom::value, net);
+      },
+      [self](clear_atom, bans_atom) {
+        return to_security<std::uint64_t>(self, clear_atom::value, bans_atom::value);
+      },
       [self](tree_atom, status_verbosity v) -> caf::result<status_report> {
         ++self->state.queries;
         auto query = std::make_shared<tree_query>();

@@ -73,6 +73,11 @@ using storage_actor = status_actor::extend<
 using inspector_actor = status_actor::extend<
     // Returns {"node": ..., "components": [status of each child of the root, in start order]}.
     caf::replies_to<tree_atom, status_verbosity>::with<status_report>,
+    // The operator's ban commands, forwarded to the security manager (see security_actor).
+    caf::replies_to<get_atom, bans_atom>::with<caf::config_value::list>,
+    caf::replies_to<put_atom, bans_atom, std::string, std::int64_t, std::string>::with<bool>,
+    caf::replies_to<delete_atom, bans_atom, std::string>::with<bool>,
+    caf::replies_to<clear_atom, bans_atom>::with<std::uint64_t>,
     // (internal) Where it has been published, "host:port", for its own status.
     caf::reacts_to<published_atom, std::string>>;
 

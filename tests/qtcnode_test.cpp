@@ -148,6 +148,46 @@ TEST_SUITE("process") {
     node.stop();
   }
 
+  TEST_CASE("qtc-inspect runs the operator's ban commands; bad input is exit 2 or a named error") {
+    running_node node{"inspector-port=-1\n"};
+    auto port =
+        "--port="
+        + std::to_string(port_from(node.process.wait_for_line("msg=\"inspector listening\"", 15s)));
+    auto ban = run_to_completion(
+        qtc_inspect, {port, "ban", "192.0.2.0/24", "--seconds=600", "--reason=scanner"});
+    CHECK_MESSAGE(ban.exit_code == 0, ban.output);
+    CHECK(ban.output.find("banned 192.0.2.0/24") != std::string::npos);
+    auto list = run_to_completion(qtc_inspect, {port, "bans"});
+    REQUIRE_MESSAGE(list.exit_code == 0, list.output);
+    auto json = nlohmann::json::parse(list.output, nullptr, false);
+    REQUIRE_MESSAGE(json.is_array(), list.output);
+    REQUIRE(json.size() == 1);
+    CHECK(json[0]["subnet"] == "192.0.2.0/24");
+    CHECK(json[0]["reason"] == "scanner");
+    CHECK(json[0]["manual"] == true);
+    CHECK(json[0]["seconds-left"].get<std::int64_t>() > 590);
+    CHECK(node.process.wait_for_line("msg=\"address banned by the operator\" subnet=192.0.2.0/24",
+                                     5s));
+    // The node names what is wrong with a subnet; the tool what is wrong with its arguments.
+    auto bad = run_to_completion(qtc_inspect, {port, "ban", "192.0.2.300"});
+    CHECK(bad.exit_code == 1);
+    CHECK(bad.output.find("not an address or subnet: '192.0.2.300'") != std::string::npos);
+    CHECK(run_to_completion(qtc_inspect, {port, "ban"}).exit_code == 2);
+    CHECK(run_to_completion(qtc_inspect, {port, "ban", "::1", "--seconds=-5"}).exit_code == 2);
+    CHECK(run_to_completion(qtc_inspect, {port, "frobnicate"}).exit_code == 2);
+    auto lifted = run_to_completion(qtc_inspect, {port, "unban", "192.0.2.0/24"});
+    CHECK(lifted.exit_code == 0);
+    CHECK(lifted.output.find("lifted 192.0.2.0/24") != std::string::npos);
+    auto again = run_to_completion(qtc_inspect, {port, "unban", "192.0.2.0/24"});
+    CHECK(again.exit_code == 1);
+    CHECK(again.output.find("no ban on 192.0.2.0/24") != std::string::npos);
+    CHECK(run_to_completion(qtc_inspect, {port, "ban", "2001:db8::/32"}).exit_code == 0);
+    auto cleared = run_to_completion(qtc_inspect, {port, "clear-bans"});
+    CHECK(cleared.output.find("lifted 1 bans") != std::string::npos);
+    CHECK(run_to_completion(qtc_inspect, {port, "bans"}).output.find("[]") != std::string::npos);
+    node.stop();
+  }
+
   TEST_CASE("the shipped config/regtest.ini starts the node") {
     // Only the data directory and the ports are overridden, so tests never collide.
     temp_dir dir;
