@@ -11,19 +11,15 @@
 #include "actors/peer_manager_state.hpp"
 #include "messages/errors.hpp"
 #include "runtime/net/peer_eviction.hpp"
+#include "runtime/net/subnet.hpp"
 
 namespace qtc {
 
 namespace {
 
 /// The subnet of `ip` for the chain spec's per-subnet inbound limit.
-std::vector<std::uint8_t> subnet_of(const ip_bytes& ip, const chain_spec& spec) {
-  auto bits = is_ipv4(ip) ? 96u + spec.subnet_prefix_v4 : std::uint32_t{spec.subnet_prefix_v6};
-  std::vector<std::uint8_t> out(ip.begin(), ip.end());
-  for (std::uint32_t i = 0; i < 128; ++i)
-    if (i >= bits)
-      out[i / 8] &= static_cast<std::uint8_t>(~(0x80u >> (i % 8)));
-  return out;
+subnet subnet_of(const ip_bytes& ip, const chain_spec& spec) {
+  return qtc::subnet_of(ip, spec.subnet_prefix_v4, spec.subnet_prefix_v6);
 }
 
 /// Makes room for a new inbound peer when the inbound slots are full: false if every inbound

@@ -78,20 +78,6 @@ std::optional<detector> detector_for(offence kind) {
   return std::nullopt;
 }
 
-ip_bytes subnet_of(const ip_bytes& ip, std::uint8_t prefix_v4, std::uint8_t prefix_v6) {
-  unsigned bits =
-      is_ipv4(ip) ? 96u + std::min<unsigned>(prefix_v4, 32) : std::min<unsigned>(prefix_v6, 128);
-  ip_bytes out{};
-  for (unsigned i = 0; i < out.size(); ++i) {
-    unsigned first = i * 8;
-    if (bits >= first + 8)
-      out[i] = ip[i];
-    else if (bits > first)
-      out[i] = static_cast<std::uint8_t>(ip[i] & (0xff << (8 - (bits - first))));
-  }
-  return out;
-}
-
 attack_detectors::thresholds attack_detectors::default_thresholds(detector d) {
   using namespace std::chrono_literals;
   switch (d) {
@@ -190,7 +176,7 @@ std::vector<detection> attack_detectors::conclude(detector d, const ip_bytes& ip
   detection x;
   x.which = d;
   x.ip = ip;
-  x.subnet = subnet_of(ip, config_.prefix_v4, config_.prefix_v6);
+  x.subnet = subnet_of(ip, config_.prefix_v4, config_.prefix_v6).base;
   x.prefix = is_ipv4(ip) ? config_.prefix_v4 : config_.prefix_v6;
   x.count = count;
   x.node_count = node_count;
@@ -218,7 +204,7 @@ std::vector<detection> attack_detectors::count_event(detector d, const ip_bytes&
                                                      time_point now) {
   auto& st = states_[index(d)];
   auto s = slot(d, now);
-  auto subnet = subnet_of(ip, config_.prefix_v4, config_.prefix_v6);
+  auto subnet = subnet_of(ip, config_.prefix_v4, config_.prefix_v6).base;
   auto count = st.subnets.touch(subnet, config_.max_subnets).add(s);
   auto node_count = st.node.add(s);
   return conclude(d, ip, count, node_count, now);

@@ -35,6 +35,7 @@
 
 #include "messages/security.hpp"
 #include "runtime/net/ip_address.hpp"
+#include "runtime/net/subnet.hpp"
 
 #include <array>
 #include <chrono>
@@ -78,15 +79,11 @@ std::optional<detector> detector_for(offence kind);
 /// A static identity key (the transport's 32-byte public key).
 using identity_key = std::array<std::uint8_t, 32>;
 
-/// `ip` with all but its first `prefix_v4` (of 32, for ::ffff:a.b.c.d) or `prefix_v6` (of 128)
-/// bits cleared.
-ip_bytes subnet_of(const ip_bytes& ip, std::uint8_t prefix_v4, std::uint8_t prefix_v6);
-
 /// What one event made a detector say.
 struct detection {
   detector which = detector::connection_churn;
   ip_bytes ip{};                ///< the event's address
-  ip_bytes subnet{};            ///< its subnet (subnet_of)
+  ip_bytes subnet{};            ///< its subnet's base (subnet_of, runtime/net/subnet)
   std::uint8_t prefix = 0;      ///< the subnet's prefix length (IPv4: of 32 bits)
   std::uint32_t count = 0;      ///< the subnet's events in the window (shared_identity: the
                                 ///< key's distinct addresses)

@@ -1,18 +1,12 @@
 #include "runtime/net/ban_list.hpp"
 
+#include "runtime/net/subnet.hpp"
+
 #include <algorithm>
 
 namespace qtc {
 
 namespace {
-
-/// `ip` with all but its first `prefix_len` bits cleared.
-ip_bytes masked(const ip_bytes& ip, std::uint8_t prefix_len) {
-  ip_bytes out = ip;
-  for (std::size_t bit = prefix_len; bit < 128; ++bit)
-    out[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
-  return out;
-}
 
 /// A forever ban: a time no clock reaches.
 constexpr auto forever = ban_list::time_point::max();

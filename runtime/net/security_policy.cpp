@@ -73,15 +73,6 @@ constexpr bool table_in_enum_order() {
 }
 static_assert(table_in_enum_order(), "one weight per offence, in the enum's order");
 
-ip_bytes mask(const ip_bytes& ip, unsigned prefix_len) {
-  ip_bytes out = ip;
-  for (unsigned i = 0; i < 16; ++i) {
-    unsigned bits = std::min(8u, prefix_len > 8 * i ? prefix_len - 8 * i : 0u);
-    out[i] &= static_cast<std::uint8_t>(0xff00u >> bits);
-  }
-  return out;
-}
-
 /// The last address of `net` (host bits all ones).
 ip_bytes last_of(const subnet& net) {
   ip_bytes out = net.base;
@@ -118,50 +109,6 @@ std::string sanitize(std::string text) {
 
 } // namespace
 
-// --- subnet ------------------------------------------------------------------------------------
-
-subnet subnet::of(const ip_bytes& ip, std::uint8_t prefix_len) {
-  auto len = std::min<std::uint8_t>(prefix_len, 128);
-  return subnet{mask(ip, len), len};
-}
-
-subnet subnet::host(const ip_bytes& ip) {
-  return subnet{ip, 128};
-}
-
-std::optional<subnet> subnet::parse(std::string_view text) {
-  auto slash = text.find('/');
-  auto address = text.substr(0, slash);
-  auto ip = parse_ip(address);
-  if (!ip)
-    return std::nullopt;
-  // The family is the notation's: ::ffff:1.2.3.0/120 is IPv6 notation with an IPv6 length.
-  bool v6 = address.find(':') != std::string_view::npos;
-  unsigned max = v6 ? 128 : 32;
-  unsigned len = max;
-  if (slash != std::string_view::npos) {
-    auto digits = text.substr(slash + 1);
-    if (digits.empty() || digits.size() > 3)
-      return std::nullopt;
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || len > max)
-      return std::nullopt;
-  }
-  return of(*ip, static_cast<std::uint8_t>(v6 ? len : 96 + len));
-}
-
-std::string subnet::format() const {
-  auto text = format_ip(base);
-  if (is_host())
-    return text;
-  bool v4 = prefix_len >= 96 && is_ipv4(base);
-  return text + "/" + std::to_string(v4 ? prefix_len - 96 : prefix_len);
-}
-
-bool subnet::contains(const ip_bytes& ip) const {
-  return mask(ip, prefix_len) == base;
-}
-
 // --- reputation --------------------------------------------------------------------------------
 
 security_policy::security_policy() : security_policy(config{}) {}
@@ -180,9 +127,7 @@ std::uint32_t security_policy::weight(offence kind) {
 }
 
 subnet security_policy::subnet_of(const ip_bytes& ip) const {
-  if (is_ipv4(ip))
-    return subnet::of(ip, static_cast<std::uint8_t>(96 + cfg_.subnet_prefix_v4));
-  return subnet::of(ip, cfg_.subnet_prefix_v6);
+  return qtc::subnet_of(ip, cfg_.subnet_prefix_v4, cfg_.subnet_prefix_v6);
 }
 
 double security_policy::decayed(const reputation& r, time_point now) const {
@@ -316,7 +261,7 @@ const security_policy::ban_record* security_policy::covering_ban(const ip_bytes&
                                                                  time_point now) const {
   const ban_record* best = nullptr;
   for (const auto& [len, table] : bans_) {
-    auto i = table.find(mask(ip, len));
+    auto i = table.find(masked(ip, len));
     if (i != table.end() && i->second.until > now && (!best || i->second.until > best->until))
       best = &i->second;
   }
@@ -468,7 +413,7 @@ void security_policy::allow(const subnet& net_in, peer_permissions perms) {
 peer_permissions security_policy::permissions_of(const ip_bytes& ip) const {
   peer_permissions out;
   for (const auto& [len, table] : allowlist_) {
-    auto i = table.find(mask(ip, len));
+    auto i = table.find(masked(ip, len));
     if (i == table.end())
       continue;
     out.noban |= i->second.noban;

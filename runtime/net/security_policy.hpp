@@ -26,6 +26,7 @@
 
 #include "messages/security.hpp"
 #include "runtime/net/ip_address.hpp"
+#include "runtime/net/subnet.hpp"
 
 #include <array>
 #include <chrono>
@@ -40,37 +41,6 @@
 #include <vector>
 
 namespace qtc {
-
-/// A range of addresses: `base` with its first `prefix_len` bits significant.
-///
-/// Lengths count bits of the 16-byte form, so an IPv4 a.b.c.0/24 is stored as
-/// ::ffff:a.b.c.0/120 (96 + 24): one representation, and an IPv4 subnet never covers an IPv6
-/// address (an IPv6 one shorter than /96, ::/0 say, does cover IPv4 addresses). parse() and
-/// format() speak the usual notation of each family.
-struct subnet {
-  ip_bytes base{};               ///< host bits are always zero
-  std::uint8_t prefix_len = 128; ///< 0..128 over the 16-byte form
-
-  /// `ip`/`prefix_len` (16-byte form, clamped to 128) with the host bits cleared.
-  static subnet of(const ip_bytes& ip, std::uint8_t prefix_len);
-  /// The single address `ip`.
-  static subnet host(const ip_bytes& ip);
-
-  /// "1.2.3.0/24", "1.2.3.4", "2001:db8::/32", "::1". The prefix is decimal, at most 32 for
-  /// IPv4 and 128 for IPv6; host bits in the text are cleared (1.2.3.4/24 is 1.2.3.0/24, as
-  /// Core reads it). Nothing for anything else.
-  static std::optional<subnet> parse(std::string_view text);
-
-  /// The address alone for a single host, else "base/len" in the base's family.
-  std::string format() const;
-
-  bool contains(const ip_bytes& ip) const;
-  bool is_host() const {
-    return prefix_len == 128;
-  }
-
-  friend auto operator<=>(const subnet&, const subnet&) = default;
-};
 
 class security_policy {
 public:
