@@ -77,18 +77,21 @@ child_spec sync_child(std::shared_ptr<const chain_spec> spec, block_download::co
 }
 
 child_spec security_child(const chain_spec& spec) {
-  security_policy::config config;
+  security_settings settings;
+  auto& config = settings.policy;
   config.ban_threshold = spec.ban_threshold;
   config.ban_duration = spec.ban_duration;
   config.max_connections_per_ip = spec.max_connections_per_ip;
   config.max_connections_per_subnet = spec.max_connections_per_subnet;
   config.subnet_prefix_v4 = spec.subnet_prefix_v4;
   config.subnet_prefix_v6 = spec.subnet_prefix_v6;
+  settings.rates.max_messages_per_minute = spec.max_messages_per_minute;
+  settings.rates.max_bytes_per_minute = spec.max_bytes_per_minute;
   child_spec security;
   security.name = component<security_actor>::name;
-  security.start = [config](caf::actor_system& sys,
-                            const supervisor_actor& parent) -> caf::expected<caf::actor> {
-    return caf::actor_cast<caf::actor>(sys.spawn(security_manager, config, parent));
+  security.start = [settings](caf::actor_system& sys,
+                              const supervisor_actor& parent) -> caf::expected<caf::actor> {
+    return caf::actor_cast<caf::actor>(sys.spawn(security_manager, settings, parent));
   };
   return security;
 }

@@ -1,7 +1,9 @@
 #include "actors/peer_session.hpp"
 
 #include "actors/support/status_fields.hpp"
+#include "messages/errors.hpp"
 #include "messages/primitives/hex.hpp"
+#include "runtime/net/rate_budget.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -58,6 +60,57 @@ void release_serve_waiters(peer_session_pointer self) {
   }
 }
 
+void after_event(peer_session_pointer self);
+
+/// Asks the security manager for allowance: what the held message lacks, at least a chunk (so
+/// that a busy session asks about once per 10 messages). A short grant is asked again at its
+/// retry time; an unreachable security manager turns the limits off for this session (fail
+/// open: a node whose security manager is restarting keeps serving its peers).
+void ask_grant(peer_session_pointer self, traffic_cost lacking) {
+  auto& st = self->state;
+  st.grant_asked = true;
+  auto messages = std::max(lacking.messages, rate_budget::default_chunk_messages);
+  auto bytes = std::max(lacking.bytes, rate_budget::default_chunk_bytes);
+  self->request(st.config.security, std::chrono::seconds{10}, grant_atom::value, st.config.ip,
+                messages, bytes)
+      .then(
+          [self](const rate_grant& g) {
+            auto& st = self->state;
+            st.grant_asked = false;
+            st.core->grant(g.messages, g.bytes, self->clock().now());
+            if (g.retry_ms > 0 && st.core->allowance_wanted()) {
+              st.grant_retry = true;
+              self->delayed_send(self, std::chrono::milliseconds{g.retry_ms}, grant_atom::value);
+            }
+            after_event(self);
+          },
+          [self](const caf::error& err) {
+            auto& st = self->state;
+            st.grant_asked = false;
+            st.log.warning("no rate allowance from the security manager; limits off for this peer",
+                           {{"peer", std::to_string(st.config.id)}, {"reason", render_error(err)}});
+            st.core->unlimit(self->clock().now());
+            after_event(self);
+          });
+}
+
+/// While the core holds a message for want of allowance, a grant is asked for; while the
+/// address is over budget (waiting for a short grant's retry), the link does not read and the
+/// peer's TCP window fills. (Not during a grant's round trip: that is microseconds, and the
+/// honest peer's path should not stop and restart its socket every ten messages.)
+void manage_allowance(peer_session_pointer self) {
+  auto& st = self->state;
+  auto lacking = st.core->allowance_wanted();
+  if (lacking && !st.grant_asked && !st.grant_retry && st.config.security)
+    ask_grant(self, *lacking);
+  // Paused from a short grant until a grant covers what is held (also while asking again).
+  auto pause = lacking.has_value() && (st.grant_retry || (st.grant_asked && st.reading_paused));
+  if (st.link && pause != st.reading_paused) {
+    st.reading_paused = pause;
+    self->send(st.link, read_atom::value, !pause);
+  }
+}
+
 /// Sends what the core produced, reports what happened, and ends the actor once closed.
 void after_event(peer_session_pointer self) {
   auto& st = self->state;
@@ -103,8 +156,10 @@ void after_event(peer_session_pointer self) {
       self->send(st.config.sync, peer_msg_atom::value, st.config.id, std::move(msg));
   }
   release_serve_waiters(self);
-  if (core.phase() != session_phase::closed)
+  if (core.phase() != session_phase::closed) {
+    manage_allowance(self);
     return;
+  }
   st.finished = true;
   peer_closed closed;
   closed.id = st.config.id;
@@ -173,6 +228,8 @@ status_report session_status(peer_session_pointer self) {
   report(r, "messages-sent", c.messages_sent);
   report(r, "messages-received", c.messages_received);
   report(r, "send-queue", core.pending_output());
+  report(r, "rate-holds", c.holds);
+  report(r, "reading", self->state.reading_paused ? "paused" : "yes");
   return r;
 }
 
@@ -180,6 +237,8 @@ status_report session_status(peer_session_pointer self) {
 void init_session(peer_session_pointer self, peer_session_config config) {
   auto& st = self->state;
   st.config = std::move(config);
+  // Without a security manager nobody grants allowance: no rate limits then.
+  st.config.settings.rate_limited = st.config.settings.rate_limited && st.config.security;
   st.remote = format_endpoint(st.config.ip, st.config.port);
   st.log = logger{self->system(), "peer"};
   Botan::secure_vector<std::uint8_t> seed(32);
@@ -283,6 +342,10 @@ peer_session_actor::behavior_type peer_session(peer_session_pointer self,
         after_event(self);
       },
       [self](tick_atom) { on_tick(self); },
+      [self](grant_atom) {
+        self->state.grant_retry = false;
+        after_event(self);
+      },
   };
 }
 

@@ -3,6 +3,10 @@
 // the actor clock, and reports the session's life to its observers: `ready` when the handshake
 // completes, every message from the peer, and `closed` with the typed reason.
 //
+// Rate limits: when the core holds a message for want of allowance, the session stops its link
+// reading and asks the security manager for a grant out of the address's budget; a short grant
+// is asked again when the budget has refilled (docs/protocol.md, "Rate limits").
+//
 // Routing: address messages (addr, addrv2, getaddr, sendaddrv2) go to the peer manager, which
 // owns the address manager; everything else (headers, blocks, inventory, requests) goes to the
 // sync coordinator.
@@ -37,6 +41,8 @@ struct peer_session_config {
   std::shared_ptr<const channel_context> context;
   peer_manager_actor manager;
   peer_observer_actor sync; ///< null for feelers: they only test the address
+  /// Grants rate allowance (settings.rate_limited); null: no rate limits.
+  security_actor security;
 };
 
 struct peer_session_state {
@@ -53,6 +59,9 @@ struct peer_session_state {
   std::uint32_t ticks = 0; ///< activity goes to the manager every activity_ticks ticks
   /// Answers whose acknowledgement waits for the peer to read (see serve_ahead).
   std::deque<caf::typed_response_promise<bool>> serve_waiters;
+  bool reading_paused = false; ///< the link was told to stop reading (waiting for allowance)
+  bool grant_asked = false;    ///< a grant request to the security manager is under way
+  bool grant_retry = false;    ///< a short grant's retry is scheduled
   static inline const char* name = "peer_session";
 };
 

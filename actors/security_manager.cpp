@@ -150,6 +150,33 @@ verdict on_offence(security_pointer self, const peer_offence& o) {
   return out.v;
 }
 
+/// Rate allowance for a session of `ip`. An address over budget for most of the last minute is
+/// charged rate-exceeded, once a minute at most: the ladder moves it on from throttled.
+rate_grant on_grant(security_pointer self, const std::array<std::uint8_t, 16>& ip,
+                    std::uint32_t messages, std::uint64_t bytes) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto g = st.rates.request(ip, messages, bytes, now);
+  rate_grant out;
+  out.messages = g.messages;
+  out.bytes = g.bytes;
+  out.sustained = g.sustained;
+  if (g.retry_at)
+    out.retry_ms = std::max<std::int64_t>(
+        1, std::chrono::ceil<std::chrono::milliseconds>(*g.retry_at - now).count());
+  if (g.sustained) {
+    auto [i, fresh] = st.rate_charged.try_emplace(ip, now);
+    if (fresh || now - i->second >= std::chrono::minutes{1}) {
+      i->second = now;
+      auto held = st.rates.throttled_for(ip, now).count();
+      on_offence(self, peer_offence{0, ip, offence::rate_exceeded,
+                                    "over its rate budget for " + std::to_string(held)
+                                        + " s of the last minute"});
+    }
+  }
+  return out;
+}
+
 /// The operator's view of the bans.
 caf::config_value::list list_bans(security_pointer self) {
   auto now = self->clock().now();
@@ -234,6 +261,10 @@ status_report security_status(security_pointer self, status_verbosity v) {
   report(r, "tracked", s.tracked);
   report(r, "throttled", s.throttled);
   report(r, "discouraged", s.discouraged);
+  auto rates = st.rates.stats(self->clock().now());
+  report(r, "rate-tracked", rates.tracked);
+  report(r, "rate-throttled", rates.throttled);
+  report(r, "rate-refused-grants", rates.refused);
   if (!st.load_error.empty())
     report(r, "load-error", st.load_error);
   caf::settings offences;
@@ -255,7 +286,11 @@ status_report security_status(security_pointer self, status_verbosity v) {
 }
 
 void on_tick(security_pointer self) {
-  self->state.policy.prune(self->clock().now());
+  auto now = self->clock().now();
+  self->state.policy.prune(now);
+  self->state.rates.prune(now);
+  std::erase_if(self->state.rate_charged,
+                [now](const auto& e) { return now - e.second >= std::chrono::minutes{1}; });
   save(self);
   update_gauges(self);
   self->delayed_send(self, tick_interval, tick_atom::value);
@@ -263,8 +298,9 @@ void on_tick(security_pointer self) {
 
 } // namespace
 
-security_actor::behavior_type
-security_manager(security_pointer self, security_policy::config config, supervisor_actor parent) {
+security_actor::behavior_type security_manager(security_pointer self, security_settings settings,
+                                               supervisor_actor parent) {
+  auto& config = settings.policy;
   auto& st = self->state;
   st.log = logger{self->system(), "security"};
   st.metrics = metrics_client{self->system()};
@@ -274,6 +310,7 @@ security_manager(security_pointer self, security_policy::config config, supervis
     b = static_cast<std::uint8_t>(rd());
   st.config = config;
   st.policy = security_policy{config};
+  st.rates = rate_budget{settings.rates};
   st.unix = unix_clock{self->clock()};
   st.storage.find(
       self, parent, std::chrono::seconds{10}, [self](const storage_actor&) { load(self); },
@@ -289,6 +326,8 @@ security_manager(security_pointer self, security_policy::config config, supervis
   return {
       [self](status_atom, status_verbosity v) { return security_status(self, v); },
       [self](offence_atom, const peer_offence& o) { return on_offence(self, o); },
+      [self](grant_atom, const std::array<std::uint8_t, 16>& ip, std::uint32_t messages,
+             std::uint64_t bytes) { return on_grant(self, ip, messages, bytes); },
       [self](subscribe_atom, const ban_subscriber_actor& who) {
         self->monitor(who); // forgotten when it stops (a restarted peer manager subscribes anew)
         self->state.subscribers.push_back(who);

@@ -7,6 +7,10 @@
 // many banned addresses is banned as a whole, so the tables stay bounded whatever an attacker
 // spends on addresses. The verdict is logged and counted where it is made, here.
 //
+// Rate limits: sessions ask for allowance out of their address's per-minute budget
+// (runtime/net/rate_budget), shared by all connections from the address; an address kept over
+// budget for most of a minute is charged offence rate-exceeded, at most once a minute.
+//
 // Subscribers (the peer manager) get the bans in force and every new one, and check each
 // connection against their copy without a round trip. The operator lists, adds and lifts bans
 // through the inspector (qtc-inspect bans ...). Bans and reputations are kept in the chain store
@@ -19,6 +23,7 @@
 #include "actors/support/sibling.hpp"
 #include "actors/support/unix_clock.hpp"
 #include "messages/interfaces.hpp"
+#include "runtime/net/rate_budget.hpp"
 #include "runtime/net/security_policy.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -26,15 +31,26 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <vector>
 
 namespace qtc {
+
+/// What the security manager is started with (from the chain spec: actors/node.cpp).
+struct security_settings {
+  security_policy::config policy;
+  rate_budget::config rates;
+};
 
 struct security_manager_state {
   logger log;
   metrics_client metrics;
   security_policy::config config;
   security_policy policy;
+  rate_budget rates;
+  /// When each address over its budget was last charged rate-exceeded (at most once a minute;
+  /// entries older than that are pruned every tick).
+  std::map<std::array<std::uint8_t, 16>, rate_budget::time_point> rate_charged;
   sibling<storage_actor> storage;
   unix_clock unix;
   std::vector<ban_subscriber_actor> subscribers;
@@ -50,7 +66,7 @@ struct security_manager_state {
 using security_pointer = security_actor::stateful_pointer<security_manager_state>;
 
 /// `parent` is the node's supervisor, where the storage actor is found.
-security_actor::behavior_type
-security_manager(security_pointer self, security_policy::config config, supervisor_actor parent);
+security_actor::behavior_type security_manager(security_pointer self, security_settings settings,
+                                               supervisor_actor parent);
 
 } // namespace qtc

@@ -32,6 +32,23 @@ void attach(tcp_link_pointer self, peer_session_actor session) {
   });
 }
 
+/// Stops or resumes reading the socket. halt() takes it out of the multiplexer's read set
+/// (writes go on); the kernel buffers what arrives meanwhile and the peer's TCP window closes.
+/// CAF 0.17 applies a halt only at the end of the multiplexer's loop iteration, and a trigger()
+/// before then is lost (the stream still looks active, then the halt lands): so a resume is
+/// repeated from the clock a little later, when the halt has certainly landed (a trigger of a
+/// reading socket does nothing).
+void set_reading(tcp_link_pointer self, bool on) {
+  auto& st = self->state;
+  st.reading = on;
+  if (!on) {
+    self->halt(st.handle);
+    return;
+  }
+  self->trigger(st.handle);
+  self->delayed_send(self, std::chrono::milliseconds{20}, tick_atom::value);
+}
+
 tcp_link_actor::behavior_type link_behavior(tcp_link_pointer self) {
   return {
       [self](attach_atom, peer_session_actor& session) { attach(self, std::move(session)); },
@@ -39,6 +56,11 @@ tcp_link_actor::behavior_type link_behavior(tcp_link_pointer self) {
         auto& buf = self->wr_buf(self->state.handle);
         buf.insert(buf.end(), data.begin(), data.end());
         self->flush(self->state.handle);
+      },
+      [self](read_atom, bool on) { set_reading(self, on); },
+      [self](tick_atom) {
+        if (self->state.reading)
+          self->trigger(self->state.handle);
       },
       [self](close_atom) {
         // Pending bytes (e.g. a TLS alert) go out before the socket closes.

@@ -20,6 +20,7 @@ struct tcp_link_state {
   std::uint64_t written = 0; ///< bytes the socket accepted so far
   int probe_fd = -1;         ///< outbound: a duplicate of the socket, to ask if it connected
   std::size_t read_size = 0; ///< the current read limit (grows once data flows)
+  bool reading = true;       ///< false while the session waits for rate allowance
   static inline const char* name = "tcp_link";
 };
 

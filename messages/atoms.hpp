@@ -68,6 +68,10 @@ using bans_atom = caf::atom_constant<caf::atom("bans")>;
 using offence_atom = caf::atom_constant<caf::atom("offence")>;
 using delete_atom = caf::atom_constant<caf::atom("delete")>;
 using clear_atom = caf::atom_constant<caf::atom("clear")>;
+/// Rate limits: a session asks the security manager for allowance (its unsolicited traffic);
+/// a link is told to stop or resume reading its socket (backpressure while over budget).
+using grant_atom = caf::atom_constant<caf::atom("grant")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
 /// A session's measurements of its peer (latency, traffic), for the peer manager's score.
 using activity_atom = caf::atom_constant<caf::atom("activity")>;
 /// What a peer delivered to the sync coordinator (new headers and blocks), for the score.

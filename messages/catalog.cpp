@@ -62,6 +62,7 @@ const std::vector<entry>& entries() {
       make_entry<verdict>("qtc::verdict"),
       make_entry<peer_offence>("qtc::peer_offence"),
       make_entry<ban_view>("qtc::ban_view"),
+      make_entry<rate_grant>("qtc::rate_grant"),
       make_entry<std::vector<ban_view>>("std::vector<qtc::ban_view>"),
   };
   return result;

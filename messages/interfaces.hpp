@@ -108,6 +108,12 @@ using security_actor = status_actor::extend<
     // What a peer did wrong: weighed against its address's reputation. The answer is the
     // verdict now in force for the address (a ban: its sessions are being closed).
     caf::replies_to<offence_atom, peer_offence>::with<verdict>,
+    // Rate allowance for a session of the address `ip` (16-byte form): up to `messages`
+    // unsolicited messages and `bytes` bytes from the address's per-minute budget, shared by
+    // all its connections. Less than asked: the session stops reading until `retry_ms`; an
+    // address over budget most of a minute is also charged offence rate-exceeded here.
+    caf::replies_to<grant_atom, std::array<std::uint8_t, 16>, std::uint32_t,
+                    std::uint64_t>::with<rate_grant>,
     // Keeps `who` told of the bans in force (the whole list now, then every change).
     caf::reacts_to<subscribe_atom, ban_subscriber_actor>,
     // Operator: the bans in force: subnet, reason, offences, manual, seconds-left (-1: forever).
@@ -150,7 +156,9 @@ using tcp_link_actor = accepted_link_actor::extend<
     // The socket accepted bytes for sending (cumulative counts go to the session).
     caf::reacts_to<caf::io::data_transferred_msg>,
     // The connection closed or could not be made.
-    caf::reacts_to<caf::io::connection_closed_msg>>;
+    caf::reacts_to<caf::io::connection_closed_msg>,
+    // (internal) Resumes reading again if it should be reading (see set_reading).
+    caf::reacts_to<tick_atom>>;
 
 /// One end of an in-memory wire (actors/simulation/memory_network): the simulator's peer link.
 using memory_link_actor = accepted_link_actor::extend<

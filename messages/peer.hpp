@@ -67,7 +67,10 @@ using peer_link_actor = caf::typed_actor<
     // Writes bytes to the peer (the link acknowledges with `written`).
     caf::reacts_to<write_atom, bytes>,
     // Writes what is queued, then closes the connection and stops.
-    caf::reacts_to<close_atom>>;
+    caf::reacts_to<close_atom>,
+    // Stops (false) or resumes (true) reading from the peer: while its session waits for rate
+    // allowance, the socket is not read and the peer's TCP window fills (backpressure).
+    caf::reacts_to<read_atom, bool>>;
 
 /// One peer connection's session (actors/peer_session): runs peer_session_core on the bytes of
 /// its link and reports to the peer manager and the sync coordinator.
@@ -95,7 +98,9 @@ using peer_session_actor = status_actor::extend<
     // Ends the session for a reason (the peer manager's decision: eviction, misbehaviour...).
     caf::reacts_to<close_atom, close_reason, std::string>,
     // (internal) Timeouts and pings, once a second on the actor clock.
-    caf::reacts_to<tick_atom>>;
+    caf::reacts_to<tick_atom>,
+    // (internal) Asks the security manager for rate allowance again (after a short grant).
+    caf::reacts_to<grant_atom>>;
 
 /// The accepting end of a connection (a TCP link broker, or the simulator's in-memory link): a
 /// peer link that is told which session owns it.

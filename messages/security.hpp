@@ -89,6 +89,23 @@ typename Inspector::result_type inspect(Inspector& f, peer_offence& x) {
            field("kind"), x.kind, field("detail"), x.detail);
 }
 
+/// Allowance for a session's unsolicited traffic, out of its address's per-minute budget
+/// (runtime/net/rate_budget). Less than asked means the address is over budget: the session
+/// stops reading its socket and asks again after `retry_ms`.
+struct rate_grant {
+  std::uint32_t messages = 0;
+  std::uint64_t bytes = 0;
+  std::int64_t retry_ms = 0; ///< > 0 iff less than asked was granted: when the rest is there
+  bool sustained = false;    ///< the address has been over budget for most of the last minute
+  friend bool operator==(const rate_grant&, const rate_grant&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rate_grant& x) {
+  return f(caf::meta::type_name("rate_grant"), field("messages"), x.messages, field("bytes"),
+           x.bytes, field("retry_ms"), x.retry_ms, field("sustained"), x.sustained);
+}
+
 /// One ban in force, as the security manager tells its subscribers (the peer manager keeps a
 /// copy to check every connection without asking).
 struct ban_view {

@@ -14,6 +14,8 @@ namespace {
 
 using time_point = attack_detectors::time_point;
 
+TEST_SUITE_BEGIN("security");
+
 const time_point t0{1h}; // a multiple of every default bucket width (10 s, 100 s)
 
 /// The offences documented to feed each detector (connection_churn and shared_identity are
@@ -258,3 +260,5 @@ TEST_CASE("attack detectors: memory stays bounded under 100,000 attacking subnet
   CHECK(s.alerts == 1);
   CHECK(s.suppressed > 99'000);
 }
+
+TEST_SUITE_END();

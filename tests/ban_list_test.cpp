@@ -5,6 +5,8 @@
 using namespace qtc;
 using namespace std::chrono_literals;
 
+TEST_SUITE_BEGIN("security");
+
 TEST_CASE("ban list: a violation bans the address for the duration, then it may connect again") {
   ban_list bans;
   ban_list::time_point t{1h};
@@ -33,3 +35,5 @@ TEST_CASE("ban list: a longer ban in force is not shortened by a shorter one") {
   bans.misbehaved(a, "protocol-violation", t, 600s);
   CHECK(bans.banned(a, t + 1h));
 }
+
+TEST_SUITE_END();

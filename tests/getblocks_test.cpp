@@ -38,6 +38,7 @@ recorder(peer_session_actor::stateful_pointer<recorder_state> self,
       [](serve_atom, const std::string&, const bytes&) { return true; },
       [](close_atom, close_reason, const std::string&) {},
       [](tick_atom) {},
+      [](grant_atom) {},
   };
 }
 

@@ -531,3 +531,95 @@ TEST_CASE("peer session: a refused frame header is `command: error` when it name
     CHECK(detail_for(frame) == "ping: truncated");
   }
 }
+
+TEST_CASE("peer session: rate limits hold unsolicited messages until allowance is granted") {
+  auto sa = side{1}.settings(111);
+  auto sb = side{2}.settings(222);
+  sb.rate_limited = true;
+  pair_fixture f{sa, sb, true};
+  f.pump();
+  REQUIRE(f.b.core->phase() == session_phase::ready);
+  f.b.core->take_messages();
+  // The first tick after ready pings: b holds a's ping (no allowance yet).
+  f.advance(std::chrono::seconds{0});
+  auto wanted = f.b.core->allowance_wanted();
+  REQUIRE(wanted);
+  CHECK(wanted->messages == 1);
+  CHECK(wanted->bytes == 24 + 8);
+  CHECK(f.b.core->counters().holds == 1);
+
+  // Held messages keep their order, answers and getdata behind a held message wait too.
+  getheaders_message gh;
+  gh.version = 70015;
+  gh.locator.push_back(hash256{});
+  f.a.core->send(gh);
+  f.a.core->send(getdata_message{{{inv_item{2, hash256{}}}}});
+  f.a.core->send(inv_message{{inv_item{1, hash256{}}}});
+  f.pump();
+  CHECK(f.b.core->take_messages().empty());
+  CHECK(f.b.core->counters().holds == 1); // still the same hold
+
+  // Enough for the ping and the getheaders only: the getdata is free and follows; the inv waits.
+  std::uint64_t gh_bytes = 24 + 1 + 4 + 1 + 32 + 32; // header, count, version, locator, stop
+  f.b.core->grant(2, 24 + 8 + gh_bytes, f.now);
+  f.pump();
+  auto got = f.b.core->take_messages();
+  REQUIRE(got.size() == 2);
+  CHECK(std::holds_alternative<getheaders_message>(got[0]));
+  CHECK(std::holds_alternative<getdata_message>(got[1]));
+  wanted = f.b.core->allowance_wanted();
+  REQUIRE(wanted);
+  CHECK(wanted->messages == 1);
+  CHECK(f.a.core->last_ping()); // the held ping was answered once granted
+
+  // Allowance left over from a grant is kept for the next messages.
+  f.b.core->grant(10, 10'000, f.now);
+  got = f.b.core->take_messages();
+  REQUIRE(got.size() == 1);
+  CHECK(std::holds_alternative<inv_message>(got[0]));
+  CHECK_FALSE(f.b.core->allowance_wanted());
+  f.a.core->send(inv_message{{inv_item{1, hash256{}}}});
+  f.pump();
+  CHECK(f.b.core->take_messages().size() == 1);
+
+  // Answers cost nothing: headers flow without any allowance left.
+  f.a.core->send(headers_message{});
+  f.pump();
+  CHECK(f.b.core->take_messages().size() == 1);
+  // Unlimited (the security manager could not be reached): nothing is held any more.
+  f.a.core->send(inv_message{{inv_item{1, hash256{}}}});
+  f.a.core->send(inv_message{{inv_item{1, hash256{}}}});
+  f.pump();
+  f.b.core->unlimit(f.now);
+  CHECK(f.b.core->take_messages().size() == 2);
+  CHECK_FALSE(f.b.core->allowance_wanted());
+}
+
+TEST_CASE("peer session: answers and chain-data requests are free, everything else costs") {
+  for (auto free :
+       {"headers", "block", "blocktxn", "cmpctblock", "notfound", "pong", "getdata", "getblocktxn"})
+    CHECK(cost_of(free, 1000).free());
+  for (auto costly : {"ping", "inv", "addr", "addrv2", "tx", "getheaders", "getblocks", "getaddr",
+                      "sendheaders", "feefilter", "sendcmpct", "mempool", "xyzzy"}) {
+    auto c = cost_of(costly, 100);
+    CHECK(c.messages == 1);
+    CHECK(c.bytes == 124);
+  }
+}
+
+TEST_CASE("peer session: at most max_handshake_frames other frames before the handshake ends") {
+  bare_fixture f{transport_kind::noise, false};
+  for (int i = 0; i < 16; ++i) {
+    bytes framed;
+    append_frame(framed, qtcm, "xyzzy", {});
+    f.peer->send_plain(framed);
+  }
+  f.peer->pump(*f.core, f.now);
+  CHECK(f.core->phase() == session_phase::version_handshake);
+  bytes framed;
+  append_frame(framed, qtcm, "xyzzy", {});
+  f.peer->send_plain(framed);
+  f.peer->pump(*f.core, f.now);
+  CHECK(f.core->phase() == session_phase::closed);
+  CHECK(f.core->reason() == close_reason::protocol_violation);
+}

@@ -11,6 +11,8 @@ namespace {
 
 using time_point = rate_budget::time_point;
 
+TEST_SUITE_BEGIN("security");
+
 const time_point t0{1h}; // a whole second, so that second boundaries are easy to reason about
 
 constexpr std::uint32_t chunk = rate_budget::default_chunk_messages;
@@ -220,3 +222,5 @@ TEST_CASE("rate budget: prune drops what equals a fresh entry, and nothing else"
   // A dropped address starts again with a full budget: the same answer as before.
   CHECK(b.request(throttled, 100, 0, t0 + 66s).messages == 100);
 }
+
+TEST_SUITE_END();

@@ -10,6 +10,8 @@ using namespace qtc;
 using namespace qtc::test;
 using namespace std::chrono_literals;
 
+TEST_SUITE_BEGIN("security");
+
 namespace {
 
 struct security_fixture : sim_fixture {
@@ -156,3 +158,5 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: bans and reputations are 
   CHECK(std::string(stored->begin(), stored->end()).rfind("qtc-banlist 1\n", 0) == 0);
   CHECK(std::string(stored->begin(), stored->end()).find("this is not") == std::string::npos);
 }
+
+TEST_SUITE_END();

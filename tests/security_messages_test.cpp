@@ -6,6 +6,8 @@
 
 using namespace qtc;
 
+TEST_SUITE_BEGIN("security");
+
 TEST_CASE("security vocabulary: every offence kind has one name that parses back to it") {
   std::set<std::string> names;
   for (std::size_t i = 0; i < offence_count; ++i) {
@@ -23,3 +25,5 @@ TEST_CASE("security vocabulary: every offence kind has one name that parses back
   CHECK(to_string(verdict::ban_forever) == "ban-forever");
   CHECK(to_string(verdict::discourage) == "discourage");
 }
+
+TEST_SUITE_END();

@@ -20,6 +20,8 @@ namespace {
 using policy = security_policy;
 using admission = security_policy::admission;
 
+TEST_SUITE_BEGIN("security");
+
 const policy::time_point t0{10h};
 constexpr std::int64_t unix0 = 1'700'000'000;
 
@@ -741,3 +743,5 @@ TEST_CASE("security policy: statistics count bans by kind and bucket the scores"
   CHECK(s.discouraged == 0);
   CHECK(s.throttled == 0);
 }
+
+TEST_SUITE_END();

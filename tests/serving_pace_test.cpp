@@ -25,6 +25,8 @@ struct slow_reader {
 };
 using reader_log = std::shared_ptr<slow_reader>;
 
+TEST_SUITE_BEGIN("security");
+
 caf::behavior slow_session(caf::event_based_actor* self, reader_log log) {
   return {
       [log](send_atom, const p2p_message& msg) { log->sent.push_back(msg); },
@@ -42,6 +44,7 @@ caf::behavior slow_session(caf::event_based_actor* self, reader_log log) {
         for (auto& rp : held)
           rp.deliver(true);
       },
+      [](grant_atom) {},
   };
 }
 
@@ -161,3 +164,5 @@ TEST_CASE_FIXTURE(pace_fixture, "serving pace: getheaders waits its turn behind 
   // Four of the first left the queue at once (being answered): four of the second fit.
   CHECK(dropped == 36);
 }
+
+TEST_SUITE_END();

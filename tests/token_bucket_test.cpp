@@ -5,6 +5,8 @@
 using namespace qtc;
 using namespace std::chrono_literals;
 
+TEST_SUITE_BEGIN("security");
+
 TEST_CASE("token bucket: refills at its rate up to the burst; grants add at once") {
   token_bucket::time_point t{1h};
   token_bucket b{0.1, 1000, 1, t};
@@ -20,3 +22,5 @@ TEST_CASE("token bucket: refills at its rate up to the burst; grants add at once
   // A day later the bucket is full again, not fuller.
   CHECK(b.tokens(t + 24h) == doctest::Approx(1000));
 }
+
+TEST_SUITE_END();

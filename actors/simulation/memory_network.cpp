@@ -8,10 +8,19 @@ namespace {
 
 void deliver(memory_link_pointer self, bytes data) {
   auto& st = self->state;
-  if (st.session)
+  if (st.session && !st.paused)
     self->send(st.session, data_atom::value, std::move(data));
   else
     st.early.push_back(std::move(data));
+}
+
+/// Delivers what arrived before the session was attached or while it was not reading.
+void flush_early(memory_link_pointer self) {
+  auto& st = self->state;
+  while (st.session && !st.paused && !st.early.empty()) {
+    self->send(st.session, data_atom::value, std::move(st.early.front()));
+    st.early.pop_front();
+  }
 }
 
 } // namespace
@@ -28,13 +37,14 @@ memory_link_actor::behavior_type memory_link(memory_link_pointer self, caf::time
   self->set_down_handler([end](const caf::down_msg&) { end(); });
   return {
       [self](attach_atom, peer_session_actor& session) {
-        auto& st = self->state;
-        st.session = std::move(session);
-        self->monitor(st.session);
-        while (!st.early.empty()) {
-          self->send(st.session, data_atom::value, std::move(st.early.front()));
-          st.early.pop_front();
-        }
+        self->state.session = std::move(session);
+        self->monitor(self->state.session);
+        flush_early(self);
+      },
+      [self](read_atom, bool on) {
+        // No TCP window in memory: what the other end writes meanwhile waits here.
+        self->state.paused = !on;
+        flush_early(self);
       },
       [self](link_atom, peer_link_actor& partner) { self->state.partner = std::move(partner); },
       [self](write_atom, bytes& data) {

@@ -28,7 +28,8 @@ struct memory_link_state {
   /// The other end of the wire: always a memory link, typed as the plain peer link because an
   /// interface cannot name itself (memory_link_actor's `link` message carries it).
   peer_link_actor partner;
-  std::deque<bytes> early; ///< data that arrived before the session was attached
+  std::deque<bytes> early; ///< data that arrived before the session was attached or while paused
+  bool paused = false;     ///< the session is not reading (waiting for rate allowance)
   static inline const char* name = "memory_link";
 };
 

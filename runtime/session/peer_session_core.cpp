@@ -4,6 +4,14 @@
 
 namespace qtc {
 
+namespace {
+
+bool is_handshake_command(std::string_view command) {
+  return command == "version" || command == "verack";
+}
+
+} // namespace
+
 std::string to_string(session_phase x) {
   switch (x) {
   case session_phase::connecting:
@@ -64,16 +72,67 @@ void peer_session_core::received(std::span<const std::uint8_t> data, time_point 
 
 void peer_session_core::on_plain(const bytes& plain, time_point now) {
   decoder_.feed(plain);
+  take_frames(now);
+}
+
+/// Decodes and handles frames until none is left or one must wait for allowance.
+void peer_session_core::take_frames(time_point now) {
   while (phase_ != session_phase::closed) {
-    auto f = decoder_.next();
-    if (!f)
-      break;
-    on_frame(std::move(*f), now);
+    if (!held_) {
+      auto f = decoder_.next();
+      if (!f)
+        break;
+      held_ = std::move(*f);
+    }
+    if (!admit(*held_))
+      return; // what follows stays in the decoder until the allowance comes
+    auto f = std::move(*held_);
+    held_.reset();
+    on_frame(std::move(f), now);
   }
   if (phase_ != session_phase::closed && decoder_.error() != wire_error::none) {
     wire_failure_ = decoder_.error();
     fail(close_reason::wire_error, frame_error_detail());
   }
+}
+
+/// Whether `f` may be handled now, taking its cost from the allowance if so.
+bool peer_session_core::admit(const frame& f) {
+  if (!settings_.rate_limited || phase_ != session_phase::ready)
+    return true;
+  auto cost = cost_of(f.command, f.payload.size());
+  if (cost.messages > allowance_.messages || cost.bytes > allowance_.bytes) {
+    if (!hold_counted_) {
+      ++counters_.holds;
+      hold_counted_ = true;
+    }
+    return false;
+  }
+  allowance_.messages -= cost.messages;
+  allowance_.bytes -= cost.bytes;
+  hold_counted_ = false;
+  return true;
+}
+
+void peer_session_core::grant(std::uint32_t messages, std::uint64_t bytes, time_point now) {
+  allowance_.messages += messages;
+  allowance_.bytes += bytes;
+  take_frames(now);
+}
+
+void peer_session_core::unlimit(time_point now) {
+  settings_.rate_limited = false;
+  take_frames(now);
+}
+
+std::optional<traffic_cost> peer_session_core::allowance_wanted() const {
+  if (!held_ || phase_ == session_phase::closed)
+    return std::nullopt;
+  auto cost = cost_of(held_->command, held_->payload.size());
+  traffic_cost lacking;
+  lacking.messages = cost.messages > allowance_.messages ? cost.messages - allowance_.messages : 0;
+  lacking.bytes = cost.bytes > allowance_.bytes ? cost.bytes - allowance_.bytes : 0;
+  return lacking;
 }
 
 /// `command: error` like a payload error when the refused header named a command (a length
@@ -243,6 +302,13 @@ void peer_session_core::on_frame(frame f, time_point now) {
   if (decoded.error != wire_error::none) {
     wire_failure_ = decoded.error;
     fail(close_reason::wire_error, f.command + ": " + to_string(decoded.error));
+    return;
+  }
+  if (phase_ != session_phase::ready && !is_handshake_command(f.command)
+      && ++handshake_frames_ > settings_.max_handshake_frames) {
+    fail(close_reason::protocol_violation,
+         "more than " + std::to_string(settings_.max_handshake_frames)
+             + " messages other than version and verack before the handshake completed");
     return;
   }
   if (std::holds_alternative<unknown_message>(decoded.message)) {

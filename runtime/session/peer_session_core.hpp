@@ -16,6 +16,7 @@
 
 #include "messages/p2p.hpp"
 #include "messages/peer.hpp"
+#include "runtime/session/traffic_cost.hpp"
 #include "runtime/transport/secure_channel.hpp"
 
 #include <chrono>
@@ -60,6 +61,14 @@ struct session_settings {
   /// its send buffer is over -maxsendbuffer, 5 MB). A peer that asks for much and reads slowly
   /// gets its answers as fast as it reads, and costs the node about this much memory.
   std::uint64_t serve_ahead = 4ull << 20;
+  /// Rate limits: once ready, a message that costs something (runtime/session/traffic_cost) is
+  /// taken only out of an allowance the caller grants (grant()); without enough, the session
+  /// holds it and takes nothing more until granted (see allowance_wanted). Off: unlimited.
+  bool rate_limited = false;
+  /// Frames other than version and verack a peer may send before the handshake is done (the
+  /// rate limits start when it is ready; before that only this bounds a flood, with the
+  /// version timeout). Bitcoin Core peers send at most a few (sendaddrv2, wtxidrelay, ...).
+  std::uint32_t max_handshake_frames = 16;
 };
 
 /// Traffic counters of one session.
@@ -69,6 +78,7 @@ struct session_counters {
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_received = 0;
   std::uint64_t unknown_messages = 0; ///< frames with commands this node does not know
+  std::uint64_t holds = 0;            ///< times a message waited for rate allowance
 };
 
 class peer_session_core {
@@ -108,6 +118,16 @@ public:
 
   /// Sends an already serialized payload under `command` (e.g. a block read from the store).
   void send_raw(std::string_view command, std::span<const std::uint8_t> payload);
+
+  /// Adds rate allowance (see session_settings::rate_limited) and takes what waited for it.
+  void grant(std::uint32_t messages, std::uint64_t bytes, time_point now);
+
+  /// Rate limits off from now on (the caller cannot get allowance: it fails open).
+  void unlimit(time_point now);
+
+  /// Set while a received message waits for allowance: what it lacks. The caller stops reading
+  /// from the peer meanwhile (what was read is kept, nothing after it is processed).
+  std::optional<traffic_cost> allowance_wanted() const;
 
   /// Ends the session for `reason` (no-op if already closed).
   void close(close_reason reason, std::string detail = {});
@@ -177,6 +197,8 @@ private:
   void fail(close_reason reason, std::string detail);
   void on_established(time_point now);
   void on_plain(const bytes& plain, time_point now);
+  void take_frames(time_point now);
+  bool admit(const frame& f);
   std::string frame_error_detail() const;
   void on_frame(frame f, time_point now);
   void on_handshake_message(p2p_message& msg, time_point now);
@@ -212,6 +234,10 @@ private:
   std::uint64_t written_ = 0; ///< bytes the link reported written
   std::vector<p2p_message> inbox_;
   session_counters counters_;
+  std::optional<frame> held_; ///< a frame waiting for rate allowance
+  traffic_cost allowance_;    ///< what the caller granted and messages have not used yet
+  bool hold_counted_ = false; ///< the held frame was counted in counters_.holds
+  std::uint32_t handshake_frames_ = 0;
 };
 
 } // namespace qtc
