@@ -109,6 +109,7 @@ bool may_connect(peer_manager_pointer self, const ip_bytes& ip) {
 /// The offence a session's end reports, if its reason is the peer's fault.
 std::optional<offence> offence_of(const peer_closed& closed) {
   auto says = [&](std::string_view text) { return closed.detail.find(text) != std::string::npos; };
+  auto inbound = closed.type == connection_type::inbound;
   switch (closed.reason) {
   case close_reason::wire_error:
     if (says("bad_checksum"))
@@ -120,6 +121,17 @@ std::optional<offence> offence_of(const peer_closed& closed) {
     return says("do not connect") ? offence::header_spam : offence::relay_violation;
   case close_reason::invalid_data:
     return says("invalid block") ? offence::invalid_block : offence::invalid_header;
+  // Who connects to us and then fails or drags the handshake, or trickles a frame, holds a slot
+  // for nothing (slowloris). Outbound, the fault may be the address we picked: not counted.
+  case close_reason::transport_failed:
+    return inbound ? std::optional{offence::handshake_failure} : std::nullopt;
+  case close_reason::connect_timeout:
+  case close_reason::version_timeout:
+    return inbound ? std::optional{offence::slow_handshake} : std::nullopt;
+  case close_reason::frame_timeout:
+    return offence::slow_handshake;
+  case close_reason::inactivity:
+    return offence::silent_peer;
   default:
     return std::nullopt;
   }
@@ -139,6 +151,8 @@ void report_conduct(peer_manager_pointer self, const pool_entry& entry, const pe
     return;
   auto what = to_string(closed.reason) + ": " + closed.detail;
   if (!st.security) {
+    if (!is_violation(closed.reason))
+      return; // without the security manager's weighing, only violations ban
     st.bans.misbehaved(entry.ip, what, now, st.spec->ban_duration);
     st.log.warning("peer banned", {{"remote", closed.remote},
                                    {"reason", to_string(closed.reason)},
@@ -196,6 +210,8 @@ void accept_inbound(peer_manager_pointer self, const std::string& host, std::uin
                     const accepted_link_actor& link) {
   auto& st = self->state;
   auto ip = parse_ip(host);
+  if (ip && st.security) // every connection counts for churn, admitted or not
+    self->send(st.security.get(), connect_atom::value, *ip);
   auto why = ip ? refusal(self, *ip) : std::optional<std::string>{"unparsable remote address"};
   if (why) {
     ++st.inbound_refused;

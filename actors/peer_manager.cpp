@@ -5,6 +5,7 @@
 
 #include "actors/p2p_listener.hpp"
 #include "messages/errors.hpp"
+#include "runtime/io/free_memory.hpp"
 
 #include <botan/system_rng.h>
 #include <caf/io/middleman.hpp>
@@ -84,7 +85,21 @@ void on_down(peer_manager_pointer self, const caf::down_msg& msg) {
   }
 }
 
+/// Sessions that closed hand their buffers back to the heap, where glibc keeps them: after a
+/// wave of closes (attackers that each held megabytes), the free pages go back to the system,
+/// at most once every 10 s (runtime/io/free_memory).
+void release_closed_buffers(peer_manager_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (st.closed_since_trim == 0 || now - st.last_trim < std::chrono::seconds{10})
+    return;
+  st.closed_since_trim = 0;
+  st.last_trim = now;
+  release_free_memory();
+}
+
 void on_tick(peer_manager_pointer self) {
+  release_closed_buffers(self);
   fill_slots(self);
   replace_poor_outbound(self);
   maybe_start_feeler(self);

@@ -7,6 +7,7 @@
 #include "actors/peer_session.hpp"
 #include "actors/support/metric_names.hpp"
 #include "messages/errors.hpp"
+#include "messages/primitives/hex.hpp"
 
 namespace qtc {
 
@@ -122,6 +123,18 @@ std::uint64_t spawn_session(peer_manager_pointer self, connection_type type, con
   return id;
 }
 
+/// Tells the security manager which static key a peer at `ip` proved it holds (one key on many
+/// addresses is a Sybil pattern).
+void report_identity(peer_manager_pointer self, const ip_bytes& ip, const std::string& key_hex) {
+  auto& st = self->state;
+  auto raw = from_hex(key_hex);
+  if (!st.security || !raw || raw->size() != 32)
+    return; // TLS peers without a pinned key have none to report
+  std::array<std::uint8_t, 32> key{};
+  std::copy(raw->begin(), raw->end(), key.begin());
+  self->send(st.security.get(), ready_atom::value, ip, key);
+}
+
 /// A session completed its handshake: it counts as a connection unless it is a feeler (done) or a
 /// second session to a node we are already connected to (closed).
 void on_ready(peer_manager_pointer self, peer_info& info) {
@@ -132,6 +145,7 @@ void on_ready(peer_manager_pointer self, peer_info& info) {
   auto& e = i->second;
   if (e.type == connection_type::feeler)
     return feeler_done(self, e, info);
+  report_identity(self, e.ip, info.static_key_hex);
   // Two sessions to the same node (same static key) are one too many: keep the first.
   for (const auto& [id, other] : st.entries)
     if (id != info.id && other.ready && other.info.static_key_hex == info.static_key_hex) {
@@ -154,6 +168,7 @@ void on_ready(peer_manager_pointer self, peer_info& info) {
 /// slot is filled again (over TLS first if the peer turned out not to speak Noise).
 void record_close(peer_manager_pointer self, const peer_closed& closed) {
   auto& st = self->state;
+  ++st.closed_since_trim;
   auto i = st.entries.find(closed.id);
   if (i == st.entries.end())
     return;

@@ -128,15 +128,18 @@ void log_verdict(security_pointer self, const peer_offence& o,
   }
 }
 
-/// An offence: weighed, logged, counted; a new ban goes to the subscribers.
-verdict on_offence(security_pointer self, const peer_offence& o) {
+/// An offence: weighed, logged, counted; a new ban goes to the subscribers. A detector's charge
+/// (`reported` false) is weighed like any offence but counted as a detection, not an offence.
+verdict weigh(security_pointer self, const peer_offence& o, bool reported = true) {
   auto& st = self->state;
   auto now = self->clock().now();
   auto out = st.policy.record(o.ip, o.kind, now);
   st.dirty = true;
-  ++st.offences[static_cast<std::size_t>(o.kind)];
+  if (reported) {
+    ++st.offences[static_cast<std::size_t>(o.kind)];
+    st.metrics.count(metric_names::security_offences_total, {{"kind", to_string(o.kind)}});
+  }
   ++st.verdicts[static_cast<std::size_t>(out.v)];
-  st.metrics.count(metric_names::security_offences_total, {{"kind", to_string(o.kind)}});
   st.metrics.count(metric_names::security_verdicts_total, {{"verdict", to_string(out.v)}});
   log_verdict(self, o, out);
   if (out.newly_banned) {
@@ -169,12 +172,45 @@ rate_grant on_grant(security_pointer self, const std::array<std::uint8_t, 16>& i
     if (fresh || now - i->second >= std::chrono::minutes{1}) {
       i->second = now;
       auto held = st.rates.throttled_for(ip, now).count();
-      on_offence(self, peer_offence{0, ip, offence::rate_exceeded,
-                                    "over its rate budget for " + std::to_string(held)
-                                        + " s of the last minute"});
+      weigh(self, peer_offence{0, ip, offence::rate_exceeded,
+                               "over its rate budget for " + std::to_string(held)
+                                   + " s of the last minute"});
     }
   }
   return out;
+}
+
+/// What a detector said: counted; an alert logged; a subnet pattern charged to the address.
+void on_detections(security_pointer self, const std::vector<detection>& found, offence charge) {
+  auto& st = self->state;
+  for (const auto& d : found) {
+    auto name = std::string{qtc::name(d.which)};
+    auto net =
+        subnet{d.subnet, static_cast<std::uint8_t>(is_ipv4(d.ip) ? 96 + d.prefix : d.prefix)};
+    if (d.alert) {
+      st.metrics.count(metric_names::security_alerts_total, {{"detector", name}});
+      st.log.warning("security alert", {{"detector", name},
+                                        {"events", std::to_string(d.node_count)},
+                                        {"subnet", net.format()},
+                                        {"subnet_events", std::to_string(d.count)},
+                                        {"suppressed", std::to_string(d.suppressed)}});
+    }
+    if (!d.fired)
+      continue;
+    st.metrics.count(metric_names::security_detections_total, {{"detector", name}});
+    weigh(self,
+          peer_offence{0, d.ip, charge,
+                       "detector " + name + ": " + std::to_string(d.count) + " in " + net.format()
+                           + " within the window"},
+          false);
+  }
+}
+
+/// An offence a peer committed: weighed, and fed to its detector (which may charge it again).
+verdict on_offence(security_pointer self, const peer_offence& o) {
+  auto v = weigh(self, o);
+  on_detections(self, self->state.detectors.observe(o.kind, o.ip, self->clock().now()), o.kind);
+  return v;
 }
 
 /// The operator's view of the bans.
@@ -276,6 +312,18 @@ status_report security_status(security_pointer self, status_verbosity v) {
   for (std::size_t k = 0; k < st.verdicts.size(); ++k)
     report(verdicts, to_string(static_cast<verdict>(k)), st.verdicts[k]);
   report(r, "verdicts", std::move(verdicts));
+  caf::settings detectors;
+  for (std::size_t k = 0; k < detector_count; ++k) {
+    const auto& d = st.detectors.stats(static_cast<detector>(k));
+    if (d.fired == 0 && d.alerts == 0)
+      continue;
+    caf::settings e;
+    report(e, "fired", d.fired);
+    report(e, "alerts", d.alerts);
+    report(e, "suppressed", d.suppressed);
+    report(detectors, std::string{name(static_cast<detector>(k))}, std::move(e));
+  }
+  report(r, "detectors", std::move(detectors));
   caf::config_value::list histogram;
   for (auto n : s.histogram)
     histogram.emplace_back(static_cast<std::int64_t>(n));
@@ -311,6 +359,7 @@ security_actor::behavior_type security_manager(security_pointer self, security_s
   st.config = config;
   st.policy = security_policy{config};
   st.rates = rate_budget{settings.rates};
+  st.detectors = attack_detectors{settings.detectors};
   st.unix = unix_clock{self->clock()};
   st.storage.find(
       self, parent, std::chrono::seconds{10}, [self](const storage_actor&) { load(self); },
@@ -326,6 +375,17 @@ security_actor::behavior_type security_manager(security_pointer self, security_s
   return {
       [self](status_atom, status_verbosity v) { return security_status(self, v); },
       [self](offence_atom, const peer_offence& o) { return on_offence(self, o); },
+      [self](connect_atom, const std::array<std::uint8_t, 16>& ip) {
+        auto& st = self->state;
+        on_detections(self, st.detectors.observe_connection(ip, self->clock().now()),
+                      offence::connection_churn);
+      },
+      [self](ready_atom, const std::array<std::uint8_t, 16>& ip,
+             const std::array<std::uint8_t, 32>& key) {
+        auto& st = self->state;
+        on_detections(self, st.detectors.identity_seen(key, ip, self->clock().now()),
+                      offence::shared_identity);
+      },
       [self](grant_atom, const std::array<std::uint8_t, 16>& ip, std::uint32_t messages,
              std::uint64_t bytes) { return on_grant(self, ip, messages, bytes); },
       [self](subscribe_atom, const ban_subscriber_actor& who) {

@@ -11,6 +11,12 @@
 // (runtime/net/rate_budget), shared by all connections from the address; an address kept over
 // budget for most of a minute is charged offence rate-exceeded, at most once a minute.
 //
+// Attack patterns: every offence, every inbound connection and every peer's static key feed the
+// named detectors (runtime/net/attack_detectors). A detector that fires for a subnet charges the
+// address its offence again (a pattern across a subnet weighs double); connection churn and
+// one key on many addresses are charged as offences of their own. Past a detector's node-wide
+// alert threshold, a rate-limited `security alert` line goes to the log.
+//
 // Subscribers (the peer manager) get the bans in force and every new one, and check each
 // connection against their copy without a round trip. The operator lists, adds and lifts bans
 // through the inspector (qtc-inspect bans ...). Bans and reputations are kept in the chain store
@@ -23,6 +29,7 @@
 #include "actors/support/sibling.hpp"
 #include "actors/support/unix_clock.hpp"
 #include "messages/interfaces.hpp"
+#include "runtime/net/attack_detectors.hpp"
 #include "runtime/net/rate_budget.hpp"
 #include "runtime/net/security_policy.hpp"
 
@@ -40,6 +47,7 @@ namespace qtc {
 struct security_settings {
   security_policy::config policy;
   rate_budget::config rates;
+  attack_detectors::config detectors;
 };
 
 struct security_manager_state {
@@ -48,6 +56,7 @@ struct security_manager_state {
   security_policy::config config;
   security_policy policy;
   rate_budget rates;
+  attack_detectors detectors;
   /// When each address over its budget was last charged rate-exceeded (at most once a minute;
   /// entries older than that are pruned every tick).
   std::map<std::array<std::uint8_t, 16>, rate_budget::time_point> rate_charged;

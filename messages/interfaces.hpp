@@ -114,6 +114,12 @@ using security_actor = status_actor::extend<
     // address over budget most of a minute is also charged offence rate-exceeded here.
     caf::replies_to<grant_atom, std::array<std::uint8_t, 16>, std::uint32_t,
                     std::uint64_t>::with<rate_grant>,
+    // A connection was opened from this address (inbound, admitted or not): for the
+    // connection-churn detector.
+    caf::reacts_to<connect_atom, std::array<std::uint8_t, 16>>,
+    // A peer at this address proved it holds this static key (its handshake completed): for
+    // the shared-identity detector.
+    caf::reacts_to<ready_atom, std::array<std::uint8_t, 16>, std::array<std::uint8_t, 32>>,
     // Keeps `who` told of the bans in force (the whole list now, then every change).
     caf::reacts_to<subscribe_atom, ban_subscriber_actor>,
     // Operator: the bans in force: subnet, reason, offences, manual, seconds-left (-1: forever).

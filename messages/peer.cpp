@@ -46,6 +46,10 @@ std::string to_string(close_reason x) {
     return "unwanted";
   case close_reason::session_failed:
     return "session-failed";
+  case close_reason::frame_timeout:
+    return "frame-timeout";
+  case close_reason::send_stalled:
+    return "send-stalled";
   }
   return "unknown";
 }

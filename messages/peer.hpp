@@ -43,6 +43,8 @@ enum class close_reason : std::uint8_t {
   stalling,           ///< the peer held up block download
   unwanted,           ///< not needed any more (feeler done, pool full, not useful)
   session_failed,     ///< this node's session actor failed: a fault of ours, not the peer's
+  frame_timeout,      ///< a frame begun was not completed within frame_timeout (trickled)
+  send_stalled,       ///< answers waited to be written and nothing was for send_stall_timeout
 };
 
 std::string to_string(close_reason x);

@@ -110,10 +110,12 @@ TEST_CASE_FIXTURE(serving_fixture, "getheaders: `stop` is inclusive, ignored unl
   }
 }
 
-TEST_CASE("the node's sessions give the version handshake 60 seconds") {
+TEST_CASE("the node's sessions give the version handshake 10 seconds, a frame 60") {
   // docs/protocol.md, "Version handshake": the timeout is not a chain spec key; every session
   // of a node runs with this one.
   auto settings = session_settings_for(*regtest());
-  CHECK(settings.version_timeout == 60s);
+  CHECK(settings.version_timeout == 10s);
+  CHECK(settings.frame_timeout == 60s);
+  CHECK(settings.send_stall_timeout == 60s);
   CHECK(settings.connect_timeout == regtest()->connection_timeout);
 }

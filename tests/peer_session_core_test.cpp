@@ -89,6 +89,7 @@ struct bare_peer {
   frame_decoder decoder{qtcm, 4'000'000};
   std::vector<std::string> commands; ///< every frame the core sent, by command
   bytes to_core;
+  std::uint64_t written = 0;                     ///< what it took from the core (a reading peer)
   transport_error error = transport_error::none; ///< the bare channel's, if it failed
 
   explicit bare_peer(std::unique_ptr<secure_channel> ch) : channel(std::move(ch)) {
@@ -104,6 +105,8 @@ struct bare_peer {
         core.received(in, now);
       }
       auto back = core.take_output();
+      written += back.size();
+      core.written(written, now);
       if (back.empty() && to_core.empty())
         return;
       bytes plain;
@@ -207,6 +210,7 @@ TEST_CASE("peer session: ping measures latency and an unanswered ping times out"
   side a{1}, b{2};
   auto sa = a.settings(1);
   sa.inactivity_timeout = std::chrono::hours{1}; // isolate the ping timeout
+  sa.send_stall_timeout = std::chrono::hours{1}; // (nothing here reports bytes written)
   pair_fixture f{sa, b.settings(2), true};
   f.pump();
   // The first tick after ready pings; the answer arrives 30 ms later.
@@ -373,7 +377,7 @@ TEST_CASE("peer session: version handshake and inactivity timeouts") {
     f.a.core->received(msg2, f.now); // a: established, writes msg3 + version
     REQUIRE(f.a.core->phase() == session_phase::version_handshake);
     (void)f.a.core->take_output(); // lost
-    f.now += 59s;
+    f.now += 9s;
     f.a.core->tick(f.now);
     CHECK(f.a.core->phase() == session_phase::version_handshake);
     f.now += 1s;
@@ -387,7 +391,8 @@ TEST_CASE("peer session: version handshake and inactivity timeouts") {
     for (int i = 0; i < 20; ++i) {
       f.now += std::chrono::minutes{1};
       f.a.core->tick(f.now);
-      (void)f.a.core->take_output();
+      f.written_a += f.a.core->take_output().size(); // written, never answered
+      f.a.core->written(f.written_a, f.now);
     }
     CHECK(f.a.core->phase() == session_phase::closed);
     // Inactivity and the ping timeout both fire at 20 minutes; whichever is checked first wins.
@@ -433,20 +438,20 @@ TEST_CASE("peer session: the version handshake's frames, in order, on each side"
 }
 
 TEST_CASE("peer session: the version timeout runs from the transport handshake to the verack") {
-  // The peer's version (answered) does not restart it: 60 s after the transport handshake
+  // The peer's version (answered) does not restart it: 10 s after the transport handshake
   // completed, a session without the peer's verack ends, checked at the next tick.
   bare_fixture f{transport_kind::noise, false};
-  f.now += 30s;
+  f.now += 5s;
   f.peer->send(bare_version());
   f.peer->pump(*f.core, f.now);
   REQUIRE(f.peer->commands.size() == 3);
-  f.now += 29s;
+  f.now += 4s;
   f.core->tick(f.now);
   CHECK(f.core->phase() == session_phase::version_handshake);
   f.now += 1s;
   f.core->tick(f.now);
   CHECK(f.core->reason() == close_reason::version_timeout);
-  CHECK(f.core->detail() == "no version/verack within 60000 ms");
+  CHECK(f.core->detail() == "no version/verack within 10000 ms");
 }
 
 TEST_CASE("peer session: a TLS close_notify is a clean end, peer-closed, answered with ours") {
@@ -622,4 +627,60 @@ TEST_CASE("peer session: at most max_handshake_frames other frames before the ha
   f.peer->pump(*f.core, f.now);
   CHECK(f.core->phase() == session_phase::closed);
   CHECK(f.core->reason() == close_reason::protocol_violation);
+}
+
+TEST_CASE("peer session: a frame trickled in is cut off at frame_timeout") {
+  bare_fixture f{transport_kind::noise};
+  // A frame announcing 1000 bytes, of which 999 arrive, one every 59 s would do as well.
+  bytes framed;
+  append_frame(framed, qtcm, "tx", bytes(1000, 0x42));
+  framed.pop_back();
+  f.peer->send_plain(framed);
+  f.peer->pump(*f.core, f.now);
+  f.now += 59s;
+  f.core->tick(f.now);
+  CHECK(f.core->phase() == session_phase::ready);
+  f.now += 1s;
+  f.core->tick(f.now);
+  CHECK(f.core->phase() == session_phase::closed);
+  CHECK(f.core->reason() == close_reason::frame_timeout);
+  CHECK(f.core->detail() == "1023 bytes of a frame, incomplete after 60 s");
+}
+
+TEST_CASE("peer session: a frame completed in time is not cut off; the clock restarts per frame") {
+  bare_fixture f{transport_kind::noise};
+  for (int i = 0; i < 3; ++i) {
+    bytes framed;
+    append_message(framed, qtcm, inv_message{{inv_item{1, hash256{}}}});
+    bytes second{framed.begin() + 10, framed.end()};
+    framed.resize(10);
+    f.peer->send_plain(framed);
+    f.peer->pump(*f.core, f.now);
+    f.now += 50s;
+    f.core->tick(f.now);
+    f.peer->send_plain(second);
+    f.peer->pump(*f.core, f.now);
+    CHECK(f.core->take_messages().size() == 1);
+  }
+  f.now += 50s;
+  f.core->tick(f.now);
+  CHECK(f.core->phase() == session_phase::ready);
+}
+
+TEST_CASE("peer session: bytes nobody reads for send_stall_timeout end the session") {
+  bare_fixture f{transport_kind::noise};
+  f.core->tick(f.now); // the first ping: bytes waiting, and the link never says they were written
+  (void)f.core->take_output();
+  f.now += 59s;
+  f.core->tick(f.now);
+  CHECK(f.core->phase() == session_phase::ready);
+  // Progress restarts the clock.
+  f.core->written(f.peer->written + 10, f.now);
+  f.now += 59s;
+  f.core->tick(f.now);
+  CHECK(f.core->phase() == session_phase::ready);
+  f.now += 1s;
+  f.core->tick(f.now);
+  CHECK(f.core->phase() == session_phase::closed);
+  CHECK(f.core->reason() == close_reason::send_stalled);
 }

@@ -159,4 +159,70 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: bans and reputations are 
   CHECK(std::string(stored->begin(), stored->end()).find("this is not") == std::string::npos);
 }
 
+
+TEST_CASE_FIXTURE(security_fixture, "security manager: attack detectors: churn from one /24, "
+                                    "one key on many addresses, a subnet's malformed frames") {
+  auto detectors = [&] {
+    auto s = request<status_report>(security(), status_atom::value, status_verbosity::info);
+    REQUIRE(s);
+    return caf::get_or(*s, "detectors", caf::settings{});
+  };
+  // 19 connections from 192.0.2.0/24 within a minute are allowed; the 20th and later fire, and
+  // each such address is charged connection-churn (weight 10).
+  for (int i = 1; i <= 19; ++i)
+    caf::anon_send(security(), connect_atom::value, *parse_ip("192.0.2." + std::to_string(i)));
+  run();
+  CHECK_FALSE(detectors().contains("connection-churn"));
+  for (int i = 20; i <= 24; ++i)
+    caf::anon_send(security(), connect_atom::value, *parse_ip("192.0.2." + std::to_string(i)));
+  run();
+  CHECK(caf::get_or(detectors(), "connection-churn.fired", std::int64_t{0}) == 5);
+  // The window slides: a minute later the subnet starts from nothing.
+  advance_in_steps(61s, 1s);
+  caf::anon_send(security(), connect_atom::value, *parse_ip("192.0.2.99"));
+  run();
+  CHECK(caf::get_or(detectors(), "connection-churn.fired", std::int64_t{0}) == 5);
+
+  // One static key proved from 4 addresses within 10 minutes fires shared-identity (weight 50).
+  std::array<std::uint8_t, 32> key{};
+  key[0] = 0x42;
+  for (int i = 1; i <= 4; ++i)
+    caf::anon_send(security(), ready_atom::value,
+                   *parse_ip("198.18." + std::to_string(i) + ".1"), key);
+  run();
+  CHECK(caf::get_or(detectors(), "shared-identity.fired", std::int64_t{0}) == 1);
+
+  // Ten addresses of one /24, one bad checksum each (10 each: none is warned alone): the
+  // subnet's tenth fires the malformed detector and that address is charged again.
+  for (int i = 1; i <= 10; ++i)
+    CHECK(report("203.0.113." + std::to_string(i), offence::bad_checksum) == verdict::none);
+  CHECK(caf::get_or(detectors(), "malformed.fired", std::int64_t{0}) == 1);
+  auto s = request<status_report>(security(), status_atom::value, status_verbosity::info);
+  REQUIRE(s);
+  CHECK(caf::get_or(*s, "offences.bad-checksum", std::int64_t{0}) == 10);
+  CHECK(caf::get_or(*s, "verdicts.warn", std::int64_t{0}) >= 1); // 203.0.113.10: 10 + 10
+}
+
+TEST_CASE_FIXTURE(security_fixture, "security manager: a distributed pattern raises one alert "
+                                    "per minute per detector, the rest counted as suppressed") {
+  // 200 connections node-wide within a minute alert (from 200 /24s: no subnet fires).
+  for (int i = 0; i < 260; ++i)
+    caf::anon_send(security(), connect_atom::value,
+                   *parse_ip("100." + std::to_string(64 + i / 250) + "." + std::to_string(i % 250)
+                             + ".1"));
+  run();
+  auto s = request<status_report>(security(), status_atom::value, status_verbosity::info);
+  REQUIRE(s);
+  CHECK(caf::get_or(*s, "detectors.connection-churn.alerts", std::int64_t{0}) == 1);
+  CHECK(caf::get_or(*s, "detectors.connection-churn.fired", std::int64_t{0}) == 0);
+  CHECK(caf::get_or(*s, "detectors.connection-churn.suppressed", std::int64_t{0}) == 60);
+  advance_in_steps(61s, 1s);
+  for (int i = 0; i < 200; ++i)
+    caf::anon_send(security(), connect_atom::value,
+                   *parse_ip("100.70." + std::to_string(i) + ".1"));
+  run();
+  s = request<status_report>(security(), status_atom::value, status_verbosity::info);
+  CHECK(caf::get_or(*s, "detectors.connection-churn.alerts", std::int64_t{0}) == 2);
+}
+
 TEST_SUITE_END();

@@ -22,6 +22,8 @@ constexpr const char* security_offences_total = "quantumcoin_security_offences_t
 constexpr const char* security_verdicts_total = "quantumcoin_security_verdicts_total";
 constexpr const char* security_bans = "quantumcoin_security_bans";
 constexpr const char* security_tracked_addresses = "quantumcoin_security_tracked_addresses";
+constexpr const char* security_detections_total = "quantumcoin_security_detections_total";
+constexpr const char* security_alerts_total = "quantumcoin_security_alerts_total";
 } // namespace metric_names
 
 } // namespace qtc

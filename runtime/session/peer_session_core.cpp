@@ -35,7 +35,7 @@ peer_session_core::peer_session_core(session_settings settings, channel_role rol
       rng_(seed), decoder_(settings_.magic, settings_.max_message_size),
       phase_(role == channel_role::initiator ? session_phase::connecting
                                              : session_phase::transport_handshake),
-      started_(now), established_(now), last_received_(now) {}
+      started_(now), established_(now), last_received_(now), last_written_(now) {}
 
 void peer_session_core::start(time_point now) {
   started_ = now;
@@ -84,12 +84,17 @@ void peer_session_core::take_frames(time_point now) {
         break;
       held_ = std::move(*f);
     }
-    if (!admit(*held_))
-      return; // what follows stays in the decoder until the allowance comes
+    if (!admit(*held_)) {
+      partial_since_.reset(); // what waits is ours to read, not the peer's to finish
+      return;                 // what follows stays in the decoder until the allowance comes
+    }
     auto f = std::move(*held_);
     held_.reset();
+    partial_since_.reset();
     on_frame(std::move(f), now);
   }
+  if (decoder_.buffered() > 0 && !held_ && !partial_since_)
+    partial_since_ = now;
   if (phase_ != session_phase::closed && decoder_.error() != wire_error::none) {
     wire_failure_ = decoder_.error();
     fail(close_reason::wire_error, frame_error_detail());
@@ -143,7 +148,9 @@ std::string peer_session_core::frame_error_detail() const {
   return (command.empty() ? std::string{"frame"} : command) + ": " + to_string(decoder_.error());
 }
 
-void peer_session_core::written(std::uint64_t total_written, time_point) {
+void peer_session_core::written(std::uint64_t total_written, time_point now) {
+  if (total_written > written_)
+    last_written_ = now;
   written_ = total_written;
   if (phase_ == session_phase::connecting && total_written > 0)
     phase_ = session_phase::transport_handshake;
@@ -185,6 +192,9 @@ void peer_session_core::tick(time_point now) {
            "no version/verack within " + ms(settings_.version_timeout) + " ms");
     break;
   case session_phase::ready:
+    check_stalls(now);
+    if (phase_ == session_phase::closed)
+      break;
     if (now - last_received_ >= settings_.inactivity_timeout) {
       fail(close_reason::inactivity,
            "nothing received for " + ms(settings_.inactivity_timeout) + " ms");
@@ -287,6 +297,26 @@ void peer_session_core::write_plain(const bytes& plain) {
   }
   ++counters_.messages_sent;
   check_send_queue();
+}
+
+/// A frame trickled in, or answers nobody reads: each holds memory for a peer that does nothing.
+void peer_session_core::check_stalls(time_point now) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  if (partial_since_ && now - *partial_since_ >= settings_.frame_timeout) {
+    fail(close_reason::frame_timeout,
+         std::to_string(decoder_.buffered()) + " bytes of a frame, incomplete after "
+             + std::to_string(duration_cast<seconds>(settings_.frame_timeout).count()) + " s");
+    return;
+  }
+  auto unwritten = counters_.bytes_sent - written_;
+  if (unwritten == 0)
+    last_written_ = now; // the stall clock runs while bytes wait, from the last progress
+  else if (now - last_written_ >= settings_.send_stall_timeout)
+    fail(close_reason::send_stalled,
+         std::to_string(unwritten) + " bytes unread by the peer, none written for "
+             + std::to_string(duration_cast<seconds>(settings_.send_stall_timeout).count())
+             + " s");
 }
 
 void peer_session_core::check_send_queue() {

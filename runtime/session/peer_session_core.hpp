@@ -49,7 +49,16 @@ struct session_settings {
   std::uint64_t local_nonce = 0; ///< this node's version nonce (self-connection detection)
   std::int32_t start_height = 0; ///< our best block height, announced in version
   std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds{5};
-  std::chrono::steady_clock::duration version_timeout = std::chrono::seconds{60};
+  /// From the transport handshake's end to the peer's verack. Bitcoin Core allows 60 s; a
+  /// handshake is two round trips, and a slot held 60 s by a silent or dripping peer is what
+  /// slowloris attacks buy, so 10 s (a 300 ms round trip leaves 30× headroom).
+  std::chrono::steady_clock::duration version_timeout = std::chrono::seconds{10};
+  /// A frame whose first bytes arrived must be complete within this (a 4 MB block at 1 Mbit/s
+  /// takes 32 s): a peer trickling a frame holds up to 4 MB of our memory for nothing.
+  std::chrono::steady_clock::duration frame_timeout = std::chrono::seconds{60};
+  /// With bytes waiting to be written to the peer, at least one must be written within this:
+  /// a peer that asks and never reads holds the serving pace's buffer (serve_ahead) until then.
+  std::chrono::steady_clock::duration send_stall_timeout = std::chrono::seconds{60};
   std::chrono::steady_clock::duration ping_interval = std::chrono::minutes{2};
   std::chrono::steady_clock::duration ping_timeout = std::chrono::minutes{20};
   std::chrono::steady_clock::duration inactivity_timeout = std::chrono::minutes{20};
@@ -206,6 +215,7 @@ private:
   void send_message(const p2p_message& msg);
   void write_plain(const bytes& plain);
   void check_send_queue();
+  void check_stalls(time_point now);
 
   session_settings settings_;
   channel_role role_;
@@ -237,6 +247,8 @@ private:
   std::optional<frame> held_; ///< a frame waiting for rate allowance
   traffic_cost allowance_;    ///< what the caller granted and messages have not used yet
   bool hold_counted_ = false; ///< the held frame was counted in counters_.holds
+  std::optional<time_point> partial_since_; ///< since when a frame is incomplete (ours to read)
+  time_point last_written_; ///< when the link last wrote, or nothing waited (tick)
   std::uint32_t handshake_frames_ = 0;
 };
 

@@ -56,6 +56,10 @@ public:
     return !exited_;
   }
 
+  pid_t pid() const {
+    return pid_;
+  }
+
 private:
   pid_t pid_ = -1;
   bool exited_ = false;
