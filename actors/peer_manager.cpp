@@ -85,15 +85,16 @@ void on_down(peer_manager_pointer self, const caf::down_msg& msg) {
   }
 }
 
-/// Sessions that closed hand their buffers back to the heap, where glibc keeps them: after a
-/// wave of closes (attackers that each held megabytes), the free pages go back to the system,
-/// at most once every 10 s (runtime/io/free_memory).
+/// Sessions that closed hand their buffers back to the heap, where glibc keeps them: after
+/// closes (attackers that each held megabytes), the free pages go back to the system every 10 s
+/// for a minute (runtime/io/free_memory). A minute, not once: a closed connection's unwritten
+/// bytes stay in the socket layer until the peer reads or goes, which may be much later.
 void release_closed_buffers(peer_manager_pointer self) {
   auto& st = self->state;
   auto now = self->clock().now();
-  if (st.closed_since_trim == 0 || now - st.last_trim < std::chrono::seconds{10})
+  if (!st.closed_any || now - st.last_close > std::chrono::minutes{1}
+      || now - st.last_trim < std::chrono::seconds{10})
     return;
-  st.closed_since_trim = 0;
   st.last_trim = now;
   release_free_memory();
 }

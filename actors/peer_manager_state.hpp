@@ -146,8 +146,9 @@ struct peer_manager_state {
   sibling<discovery_actor> discovery; ///< asked for more when addresses run short
   /// Decides bans (found through the parent; without one, violations ban locally).
   sibling<security_actor> security;
-  std::uint64_t closed_since_trim = 0;      ///< sessions closed since free memory was released
-  caf::actor_clock::time_point last_trim{}; ///< when it last was
+  bool closed_any = false; ///< a session has closed (free memory is released after closes)
+  caf::actor_clock::time_point last_trim{};  ///< when it last was
+  caf::actor_clock::time_point last_close{}; ///< when a session last closed
   /// Addresses whose offence the security manager is weighing: not connected to meanwhile, so
   /// that a ban cannot miss a reconnect in the moment before it arrives.
   std::multiset<ip_bytes> awaiting_verdict;

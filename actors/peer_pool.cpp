@@ -168,7 +168,8 @@ void on_ready(peer_manager_pointer self, peer_info& info) {
 /// slot is filled again (over TLS first if the peer turned out not to speak Noise).
 void record_close(peer_manager_pointer self, const peer_closed& closed) {
   auto& st = self->state;
-  ++st.closed_since_trim;
+  st.closed_any = true;
+  st.last_close = self->clock().now();
   auto i = st.entries.find(closed.id);
   if (i == st.entries.end())
     return;
