@@ -76,8 +76,9 @@ child_spec sync_child(std::shared_ptr<const chain_spec> spec, block_download::co
   return sync;
 }
 
-child_spec security_child(const chain_spec& spec) {
+child_spec security_child(const chain_spec& spec, std::vector<allow_entry> allow) {
   security_settings settings;
+  settings.allow = std::move(allow);
   auto& config = settings.policy;
   config.ban_threshold = spec.ban_threshold;
   config.ban_duration = spec.ban_duration;
@@ -111,7 +112,7 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
     root.children.push_back(
         child<caf::detached>(component<metrics_actor>::name, metrics,
                              metrics_endpoint{options.metrics_host, options.metrics_port}));
-  root.children.push_back(security_child(spec));
+  root.children.push_back(security_child(spec, options.allow));
   child_spec discovery;
   discovery.name = component<discovery_actor>::name;
   discovery.start = [servers = options.dns_servers,
@@ -139,6 +140,7 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   pm.context = make_channel_context(identity, spec);
   pm.pool.max_connections = spec.max_connections;
   pm.pool.full_relay_slots = options.outbound_full_relay;
+  pm.pool.allow = options.allow;
   pm.pool.block_relay_slots = options.outbound_block_relay;
   for (const auto& [list, out] : {std::pair{&options.connect, &pm.pool.connect},
                                   std::pair{&options.addnode, &pm.pool.addnode}})

@@ -28,8 +28,9 @@ bool evict_inbound(peer_manager_pointer self) {
   auto& st = self->state;
   std::vector<eviction_candidate> candidates;
   for (const auto& [id, e] : st.entries) {
-    if (e.type != connection_type::inbound || e.closing)
-      continue;
+    if (e.type != connection_type::inbound || e.closing
+        || permissions_of(st.pool.allow, e.ip).noban)
+      continue; // noban peers are never evicted (Core protects them too)
     eviction_candidate c;
     c.id = id;
     c.connected = e.started;
@@ -74,12 +75,15 @@ std::optional<std::string> refusal(peer_manager_pointer self, const ip_bytes& ip
   auto& st = self->state;
   if (!st.sync)
     return "starting up";
-  if (!may_connect(self, ip))
+  // The operator's own peers (noban) pass bans and the per-address and per-subnet limits, as
+  // Bitcoin Core's -whitelist noban does; the slot count still applies.
+  auto noban = permissions_of(st.pool.allow, ip).noban;
+  if (!noban && !may_connect(self, ip))
     return "banned";
   auto [same_ip, same_subnet] = inbound_from(st, ip);
-  if (same_ip >= st.spec->max_connections_per_ip)
+  if (!noban && same_ip >= st.spec->max_connections_per_ip)
     return "too many connections from this address";
-  if (same_subnet >= st.spec->max_connections_per_subnet)
+  if (!noban && same_subnet >= st.spec->max_connections_per_subnet)
     return "too many connections from this subnet";
   // Last, so that nobody is evicted for a newcomer refused anyway.
   if (count_type(st, connection_type::inbound) >= inbound_slots(st) && !evict_inbound(self))
@@ -92,7 +96,7 @@ void close_banned(peer_manager_pointer self) {
   auto& st = self->state;
   auto now = self->clock().now();
   for (auto& [id, e] : st.entries)
-    if (!e.closing && st.bans.banned(e.ip, now)) {
+    if (!e.closing && st.bans.banned(e.ip, now) && !permissions_of(st.pool.allow, e.ip).noban) {
       e.closing = true;
       self->send(e.session, close_atom::value, close_reason::unwanted, "address banned");
     }

@@ -11,6 +11,7 @@
 #include "messages/interfaces.hpp"
 #include "runtime/chain/chain_spec.hpp"
 #include "runtime/net/address_manager.hpp"
+#include "runtime/net/allowlist.hpp"
 #include "runtime/net/ban_list.hpp"
 #include "runtime/net/ip_address.hpp"
 #include "runtime/net/token_bucket.hpp"
@@ -42,9 +43,10 @@ struct peer_pool_options {
   std::uint32_t block_relay_slots = 2;        ///< automatic outbound block-relay-only connections
   std::vector<network_address_entry> connect; ///< --connect: only these, no automatic outbound
   std::vector<network_address_entry> addnode; ///< --addnode: kept connected, besides the slots
-  std::chrono::seconds manual_retry{5};       ///< how often a lost manual peer is retried
-  std::uint32_t max_pending_connects = 4;     ///< outbound attempts under way at once
-  std::uint64_t seed = 0;                     ///< RNG seed (0: from the system RNG)
+  std::vector<allow_entry> allow; ///< --allow: noban peers pass the inbound limits, never evicted
+  std::chrono::seconds manual_retry{5};   ///< how often a lost manual peer is retried
+  std::uint32_t max_pending_connects = 4; ///< outbound attempts under way at once
+  std::uint64_t seed = 0;                 ///< RNG seed (0: from the system RNG)
   /// Mean time between feeler connections (exponentially distributed, as in Core); 0: none.
   std::chrono::seconds feeler_interval{120};
   /// An automatic outbound peer behind our chain that delivered nothing new for this long is

@@ -70,6 +70,13 @@ void save(security_pointer self) {
             });
 }
 
+/// The operator's allowlist, as given in the options: its permissions replace whatever the
+/// policy had for those subnets.
+void apply_allowlist(security_pointer self) {
+  for (const auto& e : self->state.allow)
+    self->state.policy.allow(e.net, e.permissions);
+}
+
 /// Reads the stored table; an unreadable one is reported and replaced by an empty one.
 void load(security_pointer self) {
   auto& st = self->state;
@@ -83,6 +90,7 @@ void load(security_pointer self) {
                   self->clock().now(), st.unix.now(), st.config);
               if (r.policy) {
                 st.policy = std::move(*r.policy);
+                apply_allowlist(self); // the operator's options, not the stored table, decide
                 st.log.info("ban list loaded", {{"bans", std::to_string(st.policy.ban_count())},
                                                 {"tracked", std::to_string(st.policy.tracked())},
                                                 {"expired", std::to_string(r.expired_bans)}});
@@ -159,7 +167,7 @@ rate_grant on_grant(security_pointer self, const std::array<std::uint8_t, 16>& i
                     std::uint32_t messages, std::uint64_t bytes) {
   auto& st = self->state;
   auto now = self->clock().now();
-  auto g = st.rates.request(ip, messages, bytes, now);
+  auto g = st.rates.request(ip, messages, bytes, now, st.policy.permissions_of(ip));
   rate_grant out;
   out.messages = g.messages;
   out.bytes = g.bytes;
@@ -358,6 +366,8 @@ security_actor::behavior_type security_manager(security_pointer self, security_s
     b = static_cast<std::uint8_t>(rd());
   st.config = config;
   st.policy = security_policy{config};
+  st.allow = settings.allow;
+  apply_allowlist(self);
   st.rates = rate_budget{settings.rates};
   st.detectors = attack_detectors{settings.detectors};
   st.unix = unix_clock{self->clock()};

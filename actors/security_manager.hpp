@@ -29,6 +29,7 @@
 #include "actors/support/sibling.hpp"
 #include "actors/support/unix_clock.hpp"
 #include "messages/interfaces.hpp"
+#include "runtime/net/allowlist.hpp"
 #include "runtime/net/attack_detectors.hpp"
 #include "runtime/net/rate_budget.hpp"
 #include "runtime/net/security_policy.hpp"
@@ -48,12 +49,14 @@ struct security_settings {
   security_policy::config policy;
   rate_budget::config rates;
   attack_detectors::config detectors;
+  std::vector<allow_entry> allow; ///< the operator's allowlist (--qtcnode.allow)
 };
 
 struct security_manager_state {
   logger log;
   metrics_client metrics;
   security_policy::config config;
+  std::vector<allow_entry> allow;
   security_policy policy;
   rate_budget rates;
   attack_detectors detectors;

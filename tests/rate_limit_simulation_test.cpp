@@ -24,11 +24,13 @@ struct flood_fixture : sim_fixture {
   caf::actor sink; ///< the attacker's sessions report here: it drops everything
   std::uint64_t next_nonce = 1;
 
-  flood_fixture() {
+  /// `allow`: the victim's allowlist (--qtcnode.allow).
+  explicit flood_fixture(std::vector<allow_entry> allow = {}) {
     auto s = *spec;
     s.ban_duration = 120s; // short, so that a test can watch bans expire and escalate
     spec = std::make_shared<const chain_spec>(s);
-    victim = start_node(victim_ip, {}, 1);
+    victim = start_node(victim_ip, {}, 1, {},
+                        [&](peer_pool_options& pool) { pool.allow = std::move(allow); });
     sink = own(sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
       // (caf::drop answers with an error, which ends the session that sent the message.)
       self->set_default_handler(
@@ -122,6 +124,17 @@ struct flood_fixture : sim_fixture {
   }
 };
 
+/// The victim allows 10.9.0.0/16 noban (the operator's own nodes).
+struct allowed_flood_fixture : flood_fixture {
+  static std::vector<allow_entry> noban_subnet() {
+    std::string error;
+    auto e = parse_allow_entry("noban@10.9.0.0/16", error);
+    REQUIRE_MESSAGE(e, error);
+    return {*e};
+  }
+  allowed_flood_fixture() : flood_fixture(noban_subnet()) {}
+};
+
 TEST_CASE_FIXTURE(flood_fixture, "rate limits: a ping flood is throttled at the address's "
                                  "budget, charged rate-exceeded while it lasts, then banned") {
   auto honest = start_node("10.0.0.2", {std::string{victim_ip} + ":18444"}, 2);
@@ -176,6 +189,18 @@ TEST_CASE_FIXTURE(flood_fixture, "rate limits: the ladder in virtual time: a rep
     advance_in_steps(std::chrono::seconds{full + 5}, 100ms);
     CHECK_FALSE(bans().contains("10.9.0.1"));
   }
+}
+
+TEST_CASE_FIXTURE(allowed_flood_fixture, "rate limits: a noban peer is neither throttled nor "
+                                         "banned, however much it sends") {
+  auto session = connect_from("10.9.0.1", 1);
+  advance_in_steps(1s, 10ms);
+  REQUIRE(is_alive(session));
+  CHECK(flood(session, 20, 8min)); // more than enough to ban anyone else
+  CHECK(bans().empty());
+  auto s = security_status();
+  CHECK(caf::get_or(s, "rate-refused-grants", std::int64_t{0}) == 0);
+  CHECK(caf::get_or(s, "rate-tracked", std::int64_t{-1}) == 0);
 }
 
 } // namespace

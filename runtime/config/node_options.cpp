@@ -34,6 +34,8 @@ node_config::node_config() {
       .add<std::string>("log-file", "append log lines to this file instead of stderr")
       .add<std::string>("connect", "connect only to these peers: comma-separated "
                                    "[tls:][<64 hex key>@]ip:port (no automatic outbound)")
+      .add<std::string>("allow", "subnets whose peers get permissions, comma-separated "
+                                 "[noban+relay+download@]subnet (none given: all three)")
       .add<std::string>("addnode", "keep these peers connected besides the automatic outbound "
                                    "slots: comma-separated [tls:][<64 hex key>@]ip:port")
       .add<std::string>("dns-servers", "resolvers for the DNS seeds, comma-separated ip:port "
@@ -158,6 +160,13 @@ node_options read_node_options(const node_config& cfg, const std::vector<std::st
           {"qtcnode.dns-servers", "\"" + item + "\": expected ip:port (IPv6 as [v6]:port)"});
     else
       o.dns_servers.push_back(item);
+  }
+  for (const auto& item : split_list(caf::get_or(s, "qtcnode.allow", std::string{}))) {
+    std::string error;
+    if (auto entry = parse_allow_entry(item, error))
+      o.allow.push_back(*entry);
+    else
+      errors.push_back({"qtcnode.allow", "\"" + item + "\": " + error});
   }
   for (auto [key, out] : {std::pair{"outbound-full-relay", &o.outbound_full_relay},
                           std::pair{"outbound-block-relay", &o.outbound_block_relay}}) {

@@ -3,6 +3,8 @@
 // checked into one struct.
 #pragma once
 
+#include "runtime/net/allowlist.hpp"
+
 #include <caf/actor_system_config.hpp>
 
 #include <cstdint>
@@ -36,6 +38,9 @@ struct node_options {
   /// --qtcnode.dns-servers: resolvers for the DNS seeds ("ip:port", IPv6 as "[v6]:port"),
   /// in order of preference; empty: the system's resolvers (/etc/resolv.conf)
   std::vector<std::string> dns_servers;
+  /// --qtcnode.allow: subnets whose peers get permissions (`[noban+relay+download@]subnet`,
+  /// comma-separated; runtime/net/allowlist)
+  std::vector<allow_entry> allow;
 };
 
 /// The node's actor system configuration: CAF's own options plus the `qtcnode` section, with

@@ -57,7 +57,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string subnet = "127.0.88.";
+const std::string bench_net = "127.0.88."; // the bench's loopback addresses
 
 struct chain_info {
   std::uint64_t blocks = 0;      ///< after genesis
@@ -294,7 +294,7 @@ int main(int argc, char** argv) {
   std::string connect;
   for (int i = 1; i <= 4; ++i) {
     auto name = "serving" + std::to_string(i);
-    auto host = subnet + std::to_string(10 + i);
+    auto host = bench_net + std::to_string(10 + i);
     fs::create_directories(work / name);
     fs::copy(chain_dir / "chain", work / name / "chain", fs::copy_options::recursive);
     auto args = node_args(name, host);
@@ -324,7 +324,7 @@ int main(int argc, char** argv) {
     run_result res;
     auto name = "fresh" + std::to_string(r + 1);
     auto inspector_port = free_tcp_port("127.0.0.1");
-    auto args = node_args(name, subnet + "20");
+    auto args = node_args(name, bench_net + "20");
     args.insert(args.end(), {"--qtcnode.connect=" + connect,
                              "--qtcnode.inspector-port=" + std::to_string(inspector_port),
                              "--scheduler.max-threads=2"}); // as config/regtest.ini
