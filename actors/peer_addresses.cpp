@@ -81,7 +81,12 @@ struct offered_addresses {
   std::vector<discovered_peer> found;
   std::vector<timed_address> relayable;
   std::size_t offered = 0;
+  std::size_t rate_limited = 0; ///< of them, past the peer's address rate limit
 };
+
+/// Addresses past the rate limit in one message that make it a flood: an honest peer announces
+/// at most 10 unasked, and its answer to our getaddr (up to 1000) fits the bucket's extra 1000.
+constexpr std::size_t addr_flood_entries = 100;
 
 /// Takes one offered address: rate-limited first (Core processes in order and drops what
 /// exceeds the peer's bucket), then kept if it is an address peers may use.
@@ -91,6 +96,7 @@ void take_address(peer_manager_pointer self, pool_entry& e, offered_addresses& o
   ++out.offered;
   if (!e.addr_tokens->take(self->clock().now())) {
     ++e.addresses_rate_limited;
+    ++out.rate_limited;
     return;
   }
   if (!usable_peer_address(ip, st.spec->allow_private_addresses) || port == 0)
@@ -200,6 +206,10 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
   if (std::holds_alternative<getaddr_message>(msg))
     return answer_getaddr(self, e);
   auto offered = take_addresses(self, e, msg);
+  if (offered.rate_limited > addr_flood_entries)
+    report_flood(self, id, e, offence::addr_flood,
+                 std::to_string(offered.rate_limited) + " of " + std::to_string(offered.offered)
+                     + " addresses past the rate limit");
   // Small announcements of fresh addresses travel on (Core: <= 10 entries, seen within 10 min)
   // to two other full-relay peers chosen at random; getaddr answers (large) do not.
   if (offered.offered <= max_relay_entries && !offered.relayable.empty())

@@ -88,6 +88,8 @@ struct pool_entry {
   /// Addresses this peer may still send us: 0.1/s, 1000 granted with our getaddr (Core's rule).
   std::optional<token_bucket> addr_tokens;
   std::uint64_t addresses_rate_limited = 0;
+  /// When its address flood was last reported to the security manager (once a minute).
+  caf::actor_clock::time_point flood_reported{};
   std::optional<std::size_t> manual; ///< index into the manual peers
   peer_info info;
   std::chrono::steady_clock::time_point started;
@@ -191,6 +193,8 @@ std::set<std::vector<std::uint8_t>> outbound_groups(const peer_manager_state& st
 // actors/peer_admission.cpp: inbound connections and the security seam.
 bool may_connect(peer_manager_pointer self, const ip_bytes& ip);
 void report_conduct(peer_manager_pointer self, const pool_entry& entry, const peer_closed& closed);
+void report_flood(peer_manager_pointer self, std::uint64_t id, pool_entry& entry, offence kind,
+                  const std::string& detail);
 std::optional<offence> offence_of(const peer_closed& closed);
 void find_security(peer_manager_pointer self);
 void on_bans(peer_manager_pointer self, const std::vector<ban_view>& bans);

@@ -206,6 +206,10 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
                                           make_genesis_block(*st.spec).header);
   // Find the storage actor, load the stored chain into the tree, then the best stored block.
   st.unix = unix_clock{self->clock()};
+  st.parent = parent;
+  st.security.find(
+      self, parent, std::chrono::seconds{10}, [](const security_actor&) {},
+      [self](const caf::error&) { self->state.log.debug("no security manager to report to"); });
   st.storage.find(
       self, parent, std::chrono::seconds{10}, [self](const storage_actor&) { load_chain(self); },
       [self](const caf::error& err) {

@@ -5,6 +5,7 @@
 // read costs the node the session's mark plus a few answers, not 50,000 blocks: Bitcoin Core
 // pauses a peer's getdata processing while its send buffer is full for the same reason.
 #include "actors/sync_state.hpp"
+#include "runtime/net/ip_address.hpp"
 
 namespace qtc {
 
@@ -119,13 +120,46 @@ void serve_next(sync_pointer self, std::uint64_t id) {
 
 } // namespace
 
-/// getdata: its items join the peer's queue (what does not fit is dropped and counted).
+/// A peer's flood (requests past what the node queues for it) goes to the security manager as
+/// an offence, once a minute while it lasts: it is weighed like any other, and feeds the flood
+/// detectors. Without a security manager it is only counted.
+void report_flood(sync_pointer self, sync_peer& p, offence kind, const std::string& detail) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (p.flood_reported != std::chrono::steady_clock::time_point{}
+      && now - p.flood_reported < std::chrono::minutes{1})
+    return;
+  std::string error;
+  auto entry = parse_address_entry(p.info.remote, error);
+  auto ip = entry ? parse_ip(entry->host) : std::nullopt;
+  if (!ip || !st.security)
+    return;
+  p.flood_reported = now;
+  self->request(st.security.get(), std::chrono::seconds{10}, offence_atom::value,
+                peer_offence{p.info.id, *ip, kind, detail.substr(0, 200)})
+      .then([](verdict) {},
+            [self](const caf::error&) {
+              // Restarted: ask the supervisor for its successor.
+              self->state.security.set(security_actor{});
+              self->state.security.find(
+                  self, self->state.parent, std::chrono::seconds{10}, [](const security_actor&) {},
+                  [](const caf::error&) {});
+            });
+}
+
+/// getdata: its items join the peer's queue (what does not fit is dropped, counted, and
+/// reported: an honest peer has at most 16 blocks and 100 transactions outstanding).
 void on_getdata(sync_pointer self, std::uint64_t id, sync_peer& p, const getdata_message& msg) {
   auto room = max_serve_queue - std::min(max_serve_queue, p.serve_queue.size());
   auto taken = std::min(room, msg.items.size());
   p.serve_queue.insert(p.serve_queue.end(), msg.items.begin(),
                        msg.items.begin() + static_cast<std::ptrdiff_t>(taken));
-  p.serve_dropped += msg.items.size() - taken;
+  auto dropped = msg.items.size() - taken;
+  p.serve_dropped += dropped;
+  if (dropped > 0)
+    report_flood(self, p, offence::getdata_flood,
+                 std::to_string(dropped) + " getdata items past the "
+                     + std::to_string(max_serve_queue) + " queued");
   serve_next(self, id);
 }
 
@@ -136,6 +170,8 @@ void on_getheaders(sync_pointer self, std::uint64_t id, sync_peer& p,
     return;
   if (p.queued_getheaders >= max_queued_getheaders || p.serve_queue.size() >= max_serve_queue) {
     ++p.serve_dropped;
+    report_flood(self, p, offence::getdata_flood,
+                 "getheaders past the " + std::to_string(max_queued_getheaders) + " queued");
     return;
   }
   ++p.queued_getheaders;

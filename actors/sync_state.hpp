@@ -60,6 +60,8 @@ struct sync_peer {
   std::uint32_t queued_getheaders = 0; ///< getheaders among serve_queue
   notfound_message missing;            ///< getdata items we lack, sent once the queue is empty
   std::uint64_t serve_dropped = 0;     ///< requests dropped because its queue was full
+  /// When a flood of this peer was last reported to the security manager (once a minute).
+  std::chrono::steady_clock::time_point flood_reported{};
 };
 
 struct sync_state {
@@ -70,6 +72,8 @@ struct sync_state {
   std::unique_ptr<block_download> download;
   block_download::config download_config;
   sibling<storage_actor> storage;
+  sibling<security_actor> security; ///< told of peers' floods (found at start; may be absent)
+  supervisor_actor parent;
   unix_clock unix;                         ///< Unix time on the actor clock (header timestamps)
   bool loaded = false;                     ///< the stored chain is in the tree
   const header_node* committed = nullptr;  ///< the best stored block (confirmed by storage)
@@ -151,6 +155,7 @@ void on_getblocktxn(sync_pointer self, std::uint64_t id, sync_peer& p,
 
 // actors/sync_serving.cpp: answering getdata and getheaders at the pace the peer reads.
 void on_getdata(sync_pointer self, std::uint64_t id, sync_peer& p, const getdata_message& msg);
+void report_flood(sync_pointer self, sync_peer& p, offence kind, const std::string& detail);
 void on_getheaders(sync_pointer self, std::uint64_t id, sync_peer& p,
                    const getheaders_message& msg);
 

@@ -44,13 +44,18 @@ void on_tx_announcements(sync_pointer self, std::uint64_t id, sync_peer& p,
   auto& st = self->state;
   auto now = self->clock().now();
   bool preferred = p.info.type != connection_type::inbound;
+  std::size_t ignored = 0;
   for (const auto& item : msg.items) {
     if (item.type != static_cast<std::uint32_t>(inv_type::tx))
       continue;
     p.known.insert(item.hash);
-    if (!st.pool.contains(item.hash))
-      st.tx_requests.announce(id, item.hash, preferred, now);
+    if (!st.pool.contains(item.hash) && !st.tx_requests.announce(id, item.hash, preferred, now))
+      ++ignored;
   }
+  // Past 5000 announcements we have not fetched yet: more than relay can use (an inv flood).
+  if (ignored > 0)
+    report_flood(self, p, offence::inv_flood,
+                 std::to_string(ignored) + " transaction announcements past the tracker's bound");
   request_txs(self, id, p);
 }
 

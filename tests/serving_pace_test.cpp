@@ -1,6 +1,8 @@
 // The sync coordinator answers a peer's getdata and getheaders at the pace the peer reads: a
 // stub session takes the answers (serve_atom) and acknowledges them only when the test says the
-// peer has read, so the test sees how many answers the node builds ahead of the reader.
+// peer has read, so the test sees how many answers the node builds ahead of the reader. The
+// floods past what the node queues (getdata, transaction announcements) reach the security
+// manager as offences, once a minute.
 #include "messages/primitives/hex.hpp"
 #include "runtime/chain/genesis.hpp"
 #include "support/node_simulation.hpp"
@@ -9,6 +11,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <algorithm>
+#include <cstring>
 
 using namespace qtc;
 using namespace qtc::test;
@@ -163,6 +166,44 @@ TEST_CASE_FIXTURE(pace_fixture, "serving pace: getheaders waits its turn behind 
     dropped = caf::get_or(caf::get<caf::settings>(p), "serve-dropped", std::int64_t{-1});
   // Four of the first left the queue at once (being answered): four of the second fit.
   CHECK(dropped == 36);
+  // The flood went to the security manager as getdata-flood, once a minute while it lasts.
+  auto floods = [&] {
+    auto st = request<status_report>(caf::actor_cast<security_actor>(component(root, "security")),
+                                     status_atom::value, status_verbosity::info);
+    REQUIRE(st);
+    return caf::get_or(*st, "offences.getdata-flood", std::int64_t{0});
+  };
+  CHECK(floods() == 1);
+  from_peer(p2p_message{blocks(chain, 1)});
+  CHECK(floods() == 1);
+  advance_in_steps(61s, 1s);
+  from_peer(p2p_message{blocks(chain, 1)});
+  CHECK(floods() == 2);
+}
+
+TEST_CASE_FIXTURE(pace_fixture, "floods: transaction announcements past the tracker's 5000 are "
+                                "reported as inv-flood, once a minute") {
+  auto offences = [&](const char* kind) {
+    auto st = request<status_report>(caf::actor_cast<security_actor>(component(root, "security")),
+                                     status_atom::value, status_verbosity::info);
+    REQUIRE(st);
+    return caf::get_or(*st, std::string{"offences."} + kind, std::int64_t{0});
+  };
+  auto announce = [&](std::uint32_t first, std::uint32_t count) {
+    inv_message inv;
+    for (std::uint32_t i = first; i < first + count; ++i) {
+      hash256 h{};
+      std::memcpy(h.data(), &i, sizeof i);
+      inv.items.push_back(inv_item{static_cast<std::uint32_t>(inv_type::tx), h});
+    }
+    from_peer(p2p_message{inv});
+  };
+  announce(0, 5000); // the tracker's bound: fine
+  CHECK(offences("inv-flood") == 0);
+  announce(5000, 10);
+  CHECK(offences("inv-flood") == 1);
+  announce(6000, 10);
+  CHECK(offences("inv-flood") == 1);
 }
 
 TEST_SUITE_END();

@@ -206,6 +206,11 @@ TEST_CASE_FIXTURE(sim_fixture,
   self->send(pm_a, peer_msg_atom::value, static_cast<std::uint64_t>(b_id), p2p_message{flood});
   run();
   CHECK(known_by(a) - after <= 1);
+  // The flood went to A's security manager as addr-flood, once for both messages (a minute).
+  auto security = request<status_report>(caf::actor_cast<security_actor>(component(a, "security")),
+                                         status_atom::value, status_verbosity::info);
+  REQUIRE(security);
+  CHECK(caf::get_or(*security, "offences.addr-flood", std::int64_t{0}) == 1);
 }
 
 TEST_CASE_FIXTURE(sim_fixture, "simulation: a transaction is relayed by inv/getdata/tx, and a "
