@@ -76,9 +76,11 @@ child_spec sync_child(std::shared_ptr<const chain_spec> spec, block_download::co
   return sync;
 }
 
-child_spec security_child(const chain_spec& spec, std::vector<allow_entry> allow) {
+child_spec security_child(const chain_spec& spec, std::vector<allow_entry> allow,
+                          attack_detectors::config detectors) {
   security_settings settings;
   settings.allow = std::move(allow);
+  settings.detectors = detectors;
   auto& config = settings.policy;
   config.ban_threshold = spec.ban_threshold;
   config.ban_duration = spec.ban_duration;
@@ -112,7 +114,7 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
     root.children.push_back(
         child<caf::detached>(component<metrics_actor>::name, metrics,
                              metrics_endpoint{options.metrics_host, options.metrics_port}));
-  root.children.push_back(security_child(spec, options.allow));
+  root.children.push_back(security_child(spec, options.allow, options.detectors));
   child_spec discovery;
   discovery.name = component<discovery_actor>::name;
   discovery.start = [servers = options.dns_servers,

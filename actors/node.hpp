@@ -43,7 +43,8 @@ child_spec sync_child(std::shared_ptr<const chain_spec> spec, block_download::co
 
 /// The security manager, its policy configured from the chain spec's [dos] table (shared by the
 /// node and the simulator).
-child_spec security_child(const chain_spec& spec, std::vector<allow_entry> allow = {});
+child_spec security_child(const chain_spec& spec, std::vector<allow_entry> allow = {},
+                          attack_detectors::config detectors = {});
 
 /// `identity` is the node's long-term key (data-dir/node.key), shared read-only by every session.
 supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,

@@ -19,7 +19,48 @@ constexpr std::size_t max_serve_queue = 50'000;
 /// getheaders waiting per peer: an honest peer has one outstanding.
 constexpr std::uint32_t max_queued_getheaders = 8;
 
+/// Answers a peer may have again in one session before it is amplification: an honest peer
+/// asks for a block once (a timed-out request goes to another peer) and its headers once.
+constexpr std::uint32_t max_repeats = 16;
+
 void serve_next(sync_pointer self, std::uint64_t id);
+
+/// Counts an answer the peer had already been given: asking for the same data again and again is
+/// getdata amplification (bytes out for few bytes in), reported past max_repeats.
+void count_repeat(sync_pointer self, sync_peer& p) {
+  ++p.repeats;
+  if (++p.repeats_unreported <= max_repeats)
+    return;
+  auto n = p.repeats_unreported;
+  p.repeats_unreported = 0;
+  report_flood(self, p, offence::getdata_amplification,
+               std::to_string(n) + " answers it had already been sent (" + std::to_string(p.repeats)
+                   + " this session)");
+}
+
+/// Notes a block served to the peer; a repeat if it had it from us before.
+void note_block_served(sync_pointer self, sync_peer& p, const hash256& hash) {
+  const auto* node = self->state.tree->find(hash);
+  if (node == nullptr)
+    return;
+  if (p.served_blocks.size() <= node->height)
+    p.served_blocks.resize(node->height + 1024);
+  if (p.served_blocks[node->height])
+    count_repeat(self, p);
+  p.served_blocks[node->height] = true;
+}
+
+/// Notes headers sent to the peer; a repeat if all of them had been sent before.
+void note_headers_served(sync_pointer self, sync_peer& p, const headers_message& answer) {
+  if (answer.headers.empty())
+    return;
+  const auto* last = self->state.tree->find(block_hash(answer.headers.back()));
+  if (last == nullptr)
+    return;
+  if (last->height <= p.headers_served_to)
+    count_repeat(self, p);
+  p.headers_served_to = std::max(p.headers_served_to, last->height);
+}
 
 /// One answer is done (sent and the peer reading, or the session gone): the next may start.
 void answer_done(sync_pointer self, std::uint64_t id) {
@@ -67,7 +108,9 @@ void start_answer(sync_pointer self, std::uint64_t id, sync_peer& p, const serve
   if (const auto* gh = std::get_if<getheaders_message>(&job)) {
     --p.queued_getheaders;
     ++p.serving;
-    deliver(self, id, "headers", encode_payload(p2p_message{headers_answer(self->state, *gh)}));
+    auto answer = headers_answer(self->state, *gh);
+    note_headers_served(self, p, answer);
+    deliver(self, id, "headers", encode_payload(p2p_message{std::move(answer)}));
     return;
   }
   const auto& item = std::get<inv_item>(job);
@@ -83,6 +126,7 @@ void start_answer(sync_pointer self, std::uint64_t id, sync_peer& p, const serve
   case inv_type::block:
   case inv_type::compact_block:
     ++p.serving;
+    note_block_served(self, p, item.hash);
     serve_stored(self, id, item);
     return;
   default:
@@ -126,15 +170,15 @@ void serve_next(sync_pointer self, std::uint64_t id) {
 void report_flood(sync_pointer self, sync_peer& p, offence kind, const std::string& detail) {
   auto& st = self->state;
   auto now = self->clock().now();
-  if (p.flood_reported != std::chrono::steady_clock::time_point{}
-      && now - p.flood_reported < std::chrono::minutes{1})
+  auto& last = p.flood_reported[static_cast<std::size_t>(kind)];
+  if (last != std::chrono::steady_clock::time_point{} && now - last < std::chrono::minutes{1})
     return;
   std::string error;
   auto entry = parse_address_entry(p.info.remote, error);
   auto ip = entry ? parse_ip(entry->host) : std::nullopt;
   if (!ip || !st.security)
     return;
-  p.flood_reported = now;
+  last = now;
   self->request(st.security.get(), std::chrono::seconds{10}, offence_atom::value,
                 peer_offence{p.info.id, *ip, kind, detail.substr(0, 200)})
       .then([](verdict) {},

@@ -60,8 +60,15 @@ struct sync_peer {
   std::uint32_t queued_getheaders = 0; ///< getheaders among serve_queue
   notfound_message missing;            ///< getdata items we lack, sent once the queue is empty
   std::uint64_t serve_dropped = 0;     ///< requests dropped because its queue was full
-  /// When a flood of this peer was last reported to the security manager (once a minute).
-  std::chrono::steady_clock::time_point flood_reported{};
+  /// When each kind of flood of this peer was last reported to the security manager (once a
+  /// minute per kind).
+  std::array<std::chrono::steady_clock::time_point, offence_count> flood_reported{};
+  /// Amplification: the heights of the blocks served to it (one bit each), the highest header
+  /// height sent, and answers it asked for again since the last report.
+  std::vector<bool> served_blocks;
+  std::uint32_t headers_served_to = 0;
+  std::uint32_t repeats_unreported = 0;
+  std::uint64_t repeats = 0;
 };
 
 struct sync_state {

@@ -42,6 +42,7 @@ caf::config_value::list peers_status(sync_pointer self) {
     report(e, "serve-queue", p.serve_queue.size());
     report(e, "serving", p.serving);
     report(e, "serve-dropped", p.serve_dropped);
+    report(e, "serve-repeats", p.repeats);
     if (auto dp = st.download->peer_stats(id)) {
       report(e, "in-flight", dp->in_flight);
       report(e, "delivered", dp->delivered);

@@ -261,4 +261,34 @@ TEST_CASE("attack detectors: memory stays bounded under 100,000 attacking subnet
   CHECK(s.suppressed > 99'000);
 }
 
+TEST_CASE("attack detectors: operator settings name:subnet:alert[:window], and their errors") {
+  attack_detectors::config c;
+  CHECK_FALSE(apply_detector_setting("connection-churn:40:400", c));
+  CHECK(c[detector::connection_churn].subnet == 40);
+  CHECK(c[detector::connection_churn].alert == 400);
+  CHECK(c[detector::connection_churn].window == std::chrono::seconds{60});
+  CHECK_FALSE(apply_detector_setting("slowloris:0:50:120", c));
+  CHECK(c[detector::slowloris].subnet == 0); // off for subnets, still alerts
+  CHECK(c[detector::slowloris].window == std::chrono::seconds{120});
+  CHECK(apply_detector_setting("churn:1:2", c)
+            ->rfind("unknown detector \"churn\" (connection-churn, ", 0)
+        == 0);
+  CHECK(*apply_detector_setting("ping-flood:5", c)
+        == "expected name:subnet:alert[:window_seconds]");
+  CHECK(*apply_detector_setting("ping-flood:x:5", c)
+        == "thresholds must be whole numbers: subnet 0 (off) to 1000000, alert 0 (off) to 1000000");
+  CHECK(*apply_detector_setting("shared-identity:65:1", c)
+        == "thresholds must be whole numbers: subnet 0 (off) to 64, alert 0 (off) to 1000000");
+  CHECK(*apply_detector_setting("ping-flood:5:50:5", c) == "the window must be 6 to 86400 seconds");
+  // A detector set to fire at 2 does, with the new threshold.
+  attack_detectors d{c};
+  auto t = attack_detectors::time_point{std::chrono::hours{1}};
+  auto ip = *parse_ip("192.0.2.1");
+  for (int i = 0; i < 39; ++i)
+    CHECK(d.observe_connection(ip, t).empty());
+  auto fired = d.observe_connection(ip, t);
+  REQUIRE(fired.size() == 1);
+  CHECK(fired[0].fired);
+}
+
 TEST_SUITE_END();

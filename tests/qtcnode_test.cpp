@@ -343,10 +343,13 @@ TEST_SUITE("process") {
         qtcnode,
         {"--config-file=" + config.string(), "--qtcnode.connect=127.0.0.1:18444,seed.example:18444",
          "--qtcnode.dns-servers=127.0.0.1,10.0.0.1:53", "--qtcnode.outbound-full-relay=99",
-         "--qtcnode.allow=noban@10.0.0.0/8,ban@192.0.2.1,noban@example.org"});
+         "--qtcnode.allow=noban@10.0.0.0/8,ban@192.0.2.1,noban@example.org",
+         "--qtcnode.detectors=connection-churn:40:400,churn:1:2"});
     CHECK(bad_peers.exit_code == 2);
     CHECK(bad_peers.output.find("qtcnode.allow: \"ban@192.0.2.1\": unknown permission \"ban\" "
                                 "(noban, relay, download)")
+          != std::string::npos);
+    CHECK(bad_peers.output.find("qtcnode.detectors: \"churn:1:2\": unknown detector \"churn\"")
           != std::string::npos);
     CHECK(bad_peers.output.find("qtcnode.allow: \"noban@example.org\": \"example.org\" is not an "
                                 "address or subnet")

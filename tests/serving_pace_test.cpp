@@ -93,6 +93,14 @@ struct pace_fixture : sim_fixture {
     run();
   }
 
+  /// The security manager's count of reported offences of `kind`.
+  std::int64_t offences(const std::string& kind) {
+    auto st = request<status_report>(caf::actor_cast<security_actor>(component(root, "security")),
+                                     status_atom::value, status_verbosity::info);
+    REQUIRE(st);
+    return caf::get_or(*st, "offences." + kind, std::int64_t{0});
+  }
+
   std::int64_t serve_queue() {
     auto s = sync_status(root);
     REQUIRE(s);
@@ -167,28 +175,16 @@ TEST_CASE_FIXTURE(pace_fixture, "serving pace: getheaders waits its turn behind 
   // Four of the first left the queue at once (being answered): four of the second fit.
   CHECK(dropped == 36);
   // The flood went to the security manager as getdata-flood, once a minute while it lasts.
-  auto floods = [&] {
-    auto st = request<status_report>(caf::actor_cast<security_actor>(component(root, "security")),
-                                     status_atom::value, status_verbosity::info);
-    REQUIRE(st);
-    return caf::get_or(*st, "offences.getdata-flood", std::int64_t{0});
-  };
-  CHECK(floods() == 1);
+  CHECK(offences("getdata-flood") == 1);
   from_peer(p2p_message{blocks(chain, 1)});
-  CHECK(floods() == 1);
+  CHECK(offences("getdata-flood") == 1);
   advance_in_steps(61s, 1s);
   from_peer(p2p_message{blocks(chain, 1)});
-  CHECK(floods() == 2);
+  CHECK(offences("getdata-flood") == 2);
 }
 
 TEST_CASE_FIXTURE(pace_fixture, "floods: transaction announcements past the tracker's 5000 are "
                                 "reported as inv-flood, once a minute") {
-  auto offences = [&](const char* kind) {
-    auto st = request<status_report>(caf::actor_cast<security_actor>(component(root, "security")),
-                                     status_atom::value, status_verbosity::info);
-    REQUIRE(st);
-    return caf::get_or(*st, std::string{"offences."} + kind, std::int64_t{0});
-  };
   auto announce = [&](std::uint32_t first, std::uint32_t count) {
     inv_message inv;
     for (std::uint32_t i = first; i < first + count; ++i) {
@@ -204,6 +200,27 @@ TEST_CASE_FIXTURE(pace_fixture, "floods: transaction announcements past the trac
   CHECK(offences("inv-flood") == 1);
   announce(6000, 10);
   CHECK(offences("inv-flood") == 1);
+}
+
+TEST_CASE_FIXTURE(pace_fixture, "floods: blocks and headers asked for again are amplification, "
+                                "reported past 16 repeats") {
+  std::vector<hash256> chain(at.begin() + 1, at.end()); // 40 blocks
+  auto serve_all = [&] {
+    for (int i = 0; i < 100 && serve_queue() > 0; ++i)
+      peer_reads();
+    peer_reads();
+  };
+  from_peer(p2p_message{blocks(chain, 1)});
+  serve_all();
+  CHECK(offences("getdata-amplification") == 0); // each block once: honest
+  // The same 16 blocks again: within the grace.
+  from_peer(p2p_message{blocks({chain.begin(), chain.begin() + 16}, 1)});
+  serve_all();
+  CHECK(offences("getdata-amplification") == 0);
+  // One more repeat: reported.
+  from_peer(p2p_message{blocks({chain.begin(), chain.begin() + 1}, 1)});
+  serve_all();
+  CHECK(offences("getdata-amplification") == 1);
 }
 
 TEST_SUITE_END();

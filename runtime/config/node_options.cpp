@@ -36,6 +36,8 @@ node_config::node_config() {
                                    "[tls:][<64 hex key>@]ip:port (no automatic outbound)")
       .add<std::string>("allow", "subnets whose peers get permissions, comma-separated "
                                  "[noban+relay+download@]subnet (none given: all three)")
+      .add<std::string>("detectors", "attack detector thresholds, comma-separated "
+                                     "name:subnet:alert[:window_seconds] (0 turns one off)")
       .add<std::string>("addnode", "keep these peers connected besides the automatic outbound "
                                    "slots: comma-separated [tls:][<64 hex key>@]ip:port")
       .add<std::string>("dns-servers", "resolvers for the DNS seeds, comma-separated ip:port "
@@ -96,6 +98,21 @@ std::vector<std::string> split_list(const std::string& text) {
     start = end + 1;
   }
   return out;
+}
+
+/// The security manager's options: the allowlist and the detectors' thresholds.
+void read_security_options(const caf::settings& s, node_options& o,
+                           std::vector<option_error>& errors) {
+  for (const auto& item : split_list(caf::get_or(s, "qtcnode.allow", std::string{}))) {
+    std::string error;
+    if (auto entry = parse_allow_entry(item, error))
+      o.allow.push_back(*entry);
+    else
+      errors.push_back({"qtcnode.allow", "\"" + item + "\": " + error});
+  }
+  for (const auto& item : split_list(caf::get_or(s, "qtcnode.detectors", std::string{})))
+    if (auto error = apply_detector_setting(item, o.detectors))
+      errors.push_back({"qtcnode.detectors", "\"" + item + "\": " + *error});
 }
 
 } // namespace
@@ -161,13 +178,7 @@ node_options read_node_options(const node_config& cfg, const std::vector<std::st
     else
       o.dns_servers.push_back(item);
   }
-  for (const auto& item : split_list(caf::get_or(s, "qtcnode.allow", std::string{}))) {
-    std::string error;
-    if (auto entry = parse_allow_entry(item, error))
-      o.allow.push_back(*entry);
-    else
-      errors.push_back({"qtcnode.allow", "\"" + item + "\": " + error});
-  }
+  read_security_options(s, o, errors);
   for (auto [key, out] : {std::pair{"outbound-full-relay", &o.outbound_full_relay},
                           std::pair{"outbound-block-relay", &o.outbound_block_relay}}) {
     auto v = caf::get_or(s, std::string{"qtcnode."} + key, static_cast<int64_t>(*out));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "runtime/net/allowlist.hpp"
+#include "runtime/net/attack_detectors.hpp"
 
 #include <caf/actor_system_config.hpp>
 
@@ -41,6 +42,9 @@ struct node_options {
   /// --qtcnode.allow: subnets whose peers get permissions (`[noban+relay+download@]subnet`,
   /// comma-separated; runtime/net/allowlist)
   std::vector<allow_entry> allow;
+  /// --qtcnode.detectors: the attack detectors' thresholds, each `name:subnet:alert[:window]`
+  /// (comma-separated) over the defaults (runtime/net/attack_detectors)
+  attack_detectors::config detectors;
 };
 
 /// The node's actor system configuration: CAF's own options plus the `qtcnode` section, with

@@ -1,6 +1,7 @@
 #include "runtime/net/attack_detectors.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 
 namespace qtc {
@@ -241,6 +242,58 @@ std::vector<detection> attack_detectors::identity_seen(const identity_key& key, 
     return {};
   auto node_count = states_[index(d)].node.add(slot(d, now));
   return conclude(d, ip, count, node_count, now);
+}
+
+namespace {
+
+/// The unsigned decimal `text`, if it is one and at most `max`.
+std::optional<std::uint32_t> bounded_number(std::string_view text, std::uint32_t max) {
+  std::uint32_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty() || v > max)
+    return std::nullopt;
+  return v;
+}
+
+} // namespace
+
+std::optional<std::string> apply_detector_setting(std::string_view text,
+                                                  attack_detectors::config& c) {
+  std::vector<std::string_view> parts;
+  for (std::size_t from = 0;;) {
+    auto colon = text.find(':', from);
+    parts.push_back(text.substr(from, colon == std::string_view::npos ? colon : colon - from));
+    if (colon == std::string_view::npos)
+      break;
+    from = colon + 1;
+  }
+  if (parts.size() < 3 || parts.size() > 4)
+    return "expected name:subnet:alert[:window_seconds]";
+  auto which = parse_detector(parts[0]);
+  if (!which) {
+    std::string names;
+    for (std::size_t i = 0; i < detector_count; ++i)
+      names += (i ? ", " : "") + std::string{name(static_cast<detector>(i))};
+    return "unknown detector \"" + std::string{parts[0]} + "\" (" + names + ")";
+  }
+  auto subnet_max = *which == detector::shared_identity
+                        ? static_cast<std::uint32_t>(attack_detectors::max_addresses_per_identity)
+                        : 1'000'000u;
+  auto subnet = bounded_number(parts[1], subnet_max);
+  auto alert = bounded_number(parts[2], 1'000'000);
+  if (!subnet || !alert)
+    return "thresholds must be whole numbers: subnet 0 (off) to " + std::to_string(subnet_max)
+           + ", alert 0 (off) to 1000000";
+  auto& t = c[*which];
+  t.subnet = *subnet;
+  t.alert = *alert;
+  if (parts.size() == 4) {
+    auto window = bounded_number(parts[3], 86'400);
+    if (!window || *window < 6)
+      return "the window must be 6 to 86400 seconds";
+    t.window = std::chrono::seconds{*window};
+  }
+  return std::nullopt;
 }
 
 } // namespace qtc

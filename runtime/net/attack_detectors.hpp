@@ -221,4 +221,11 @@ private:
   lru_table<identity_key, sightings> identities_;
 };
 
+/// Applies one operator setting `name:subnet:alert[:window_seconds]` (e.g.
+/// `connection-churn:40:400`, `slowloris:5:50:120`) to `c`. Returns what is wrong with it, or
+/// nothing: the name must be a detector's, the thresholds 0 (off) to 1,000,000 (shared-identity's
+/// subnet threshold at most 64, the addresses kept per key), the window 6 s to a day.
+std::optional<std::string> apply_detector_setting(std::string_view text,
+                                                  attack_detectors::config& c);
+
 } // namespace qtc
