@@ -41,6 +41,7 @@ bool evict_inbound(peer_manager_pointer self) {
     c.local = classify(e.ip) == ip_class::loopback;
     c.group = network_group(e.ip, st.spec->allow_private_addresses);
     c.group_key = siphash24(st.group_key, c.group);
+    c.discouraged = st.bans.discouraged(e.ip, self->clock().now());
     candidates.push_back(std::move(c));
   }
   auto victim = select_peer_to_evict(std::move(candidates));
@@ -80,6 +81,10 @@ std::optional<std::string> refusal(peer_manager_pointer self, const ip_bytes& ip
   auto noban = permissions_of(st.pool.allow, ip).noban;
   if (!noban && !may_connect(self, ip))
     return "banned";
+  // Discouraged: admitted only into a free slot, nobody is evicted for it (Core's rule).
+  if (!noban && st.bans.discouraged(ip, self->clock().now())
+      && count_type(st, connection_type::inbound) >= inbound_slots(st))
+    return "discouraged, and no inbound slot is free";
   auto [same_ip, same_subnet] = inbound_from(st, ip);
   if (!noban && same_ip >= st.spec->max_connections_per_ip)
     return "too many connections from this address";
@@ -108,6 +113,12 @@ void close_banned(peer_manager_pointer self) {
 bool may_connect(peer_manager_pointer self, const ip_bytes& ip) {
   return !self->state.awaiting_verdict.contains(ip)
          && !self->state.bans.banned(ip, self->clock().now());
+}
+
+/// Whether an automatic outbound connection may go to `ip`: as may_connect, and not discouraged
+/// (Core never dials discouraged addresses automatically; the operator's manual ones may).
+bool may_dial(peer_manager_pointer self, const ip_bytes& ip) {
+  return may_connect(self, ip) && !self->state.bans.discouraged(ip, self->clock().now());
 }
 
 /// The offence a session's end reports, if its reason is the peer's fault.

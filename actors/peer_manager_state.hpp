@@ -192,6 +192,7 @@ std::set<std::vector<std::uint8_t>> outbound_groups(const peer_manager_state& st
 
 // actors/peer_admission.cpp: inbound connections and the security seam.
 bool may_connect(peer_manager_pointer self, const ip_bytes& ip);
+bool may_dial(peer_manager_pointer self, const ip_bytes& ip);
 void report_conduct(peer_manager_pointer self, const pool_entry& entry, const peer_closed& closed);
 void report_flood(peer_manager_pointer self, std::uint64_t id, pool_entry& entry, offence kind,
                   const std::string& detail);

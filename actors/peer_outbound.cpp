@@ -152,7 +152,7 @@ void fill_slots(peer_manager_pointer self) {
     }
     st.addrman->attempt(pick->ip, pick->port, false, unix_now(self));
     st.addrman_dirty = true;
-    if (connected.contains({pick->ip, pick->port}) || !may_connect(self, pick->ip))
+    if (connected.contains({pick->ip, pick->port}) || !may_dial(self, pick->ip))
       continue;
     used.insert(network_group(pick->ip, st.spec->allow_private_addresses));
     connected.emplace(pick->ip, pick->port);
@@ -189,7 +189,7 @@ void maybe_start_feeler(peer_manager_pointer self) {
       || count_type(st, connection_type::feeler) > 0)
     return; // the slots come first; one feeler at a time
   auto pick = st.addrman->select(outbound_groups(st), unix_now(self), true);
-  if (!pick || !may_connect(self, pick->ip))
+  if (!pick || !may_dial(self, pick->ip))
     return;
   for (const auto& [id, e] : st.entries)
     if (e.ip == pick->ip && e.port == pick->port)

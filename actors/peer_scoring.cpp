@@ -59,6 +59,7 @@ void report_counters(const peer_manager_state& st, status_report& r) {
   report(r, "addresses-new", st.addrman->new_count());
   report(r, "addresses-tried", st.addrman->tried_count());
   report(r, "banned", st.bans.bans().size() + st.bans.policy_bans());
+  report(r, "discouraged", st.bans.discouraged_count());
   status_report reasons;
   for (const auto& [reason, n] : st.closes_by_reason)
     report(reasons, reason, n);

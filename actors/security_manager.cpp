@@ -4,6 +4,7 @@
 #include "actors/support/status_fields.hpp"
 #include "messages/errors.hpp"
 
+#include <cmath>
 #include <random>
 
 namespace qtc {
@@ -39,6 +40,24 @@ void publish_all(security_pointer self) {
   auto bans = bans_in_force(self);
   for (const auto& who : self->state.subscribers)
     self->send(who, bans_atom::value, bans);
+}
+
+/// Tells the subscribers that `ip` is discouraged until its score decays below the rung: the
+/// score halves every half-life, so that takes half-life × log2(score / discourage score).
+void publish_discouraged(security_pointer self, const std::array<std::uint8_t, 16>& ip,
+                         double score) {
+  const auto& c = self->state.config;
+  auto halvings =
+      std::log2(score / static_cast<double>(std::max<std::uint32_t>(1, c.discourage_score)));
+  ban_view v;
+  v.base = ip;
+  v.prefix_len = 128;
+  v.discouraged = true;
+  v.seconds_left = 1
+                   + static_cast<std::int64_t>(std::max(0.0, halvings)
+                                               * static_cast<double>(c.score_half_life.count()));
+  for (const auto& who : self->state.subscribers)
+    self->send(who, bans_atom::value, v);
 }
 
 /// The gauges: bans in force by type, tracked addresses.
@@ -150,6 +169,8 @@ verdict weigh(security_pointer self, const peer_offence& o, bool reported = true
   ++st.verdicts[static_cast<std::size_t>(out.v)];
   st.metrics.count(metric_names::security_verdicts_total, {{"verdict", to_string(out.v)}});
   log_verdict(self, o, out);
+  if (out.v == verdict::discourage)
+    publish_discouraged(self, o.ip, out.score);
   if (out.newly_banned) {
     auto net = out.subnet_banned ? st.policy.subnet_of(o.ip) : subnet::host(o.ip);
     auto view = view_of(net, out.ban_until, now);

@@ -112,13 +112,17 @@ struct ban_view {
   std::array<std::uint8_t, 16> base{}; ///< the address or subnet (host bits zero)
   std::uint8_t prefix_len = 128;       ///< bits of the 16-byte form (IPv4 a.b.c.0/24: 120)
   std::int64_t seconds_left = -1;      ///< -1: until the operator lifts it
+  /// Not a ban: the address is discouraged for seconds_left (never dialled; inbound only into a
+  /// free slot; evicted first), until its score decays below the discourage rung.
+  bool discouraged = false;
   friend bool operator==(const ban_view&, const ban_view&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ban_view& x) {
   return f(caf::meta::type_name("ban_view"), field("base"), x.base, field("prefix_len"),
-           x.prefix_len, field("seconds_left"), x.seconds_left);
+           x.prefix_len, field("seconds_left"), x.seconds_left, field("discouraged"),
+           x.discouraged);
 }
 
 } // namespace qtc

@@ -36,4 +36,27 @@ TEST_CASE("ban list: a longer ban in force is not shortened by a shorter one") {
   CHECK(bans.banned(a, t + 1h));
 }
 
+TEST_CASE("ban list: the security manager's discouragements run out and are not bans") {
+  ban_list bans;
+  auto now = std::chrono::steady_clock::time_point{std::chrono::hours{1}};
+  auto ip = *parse_ip("192.0.2.9");
+  ban_view v;
+  v.base = ip;
+  v.prefix_len = 128;
+  v.seconds_left = 600;
+  v.discouraged = true;
+  bans.add_policy(v, now);
+  CHECK(bans.discouraged(ip, now));
+  CHECK_FALSE(bans.banned(ip, now));
+  CHECK(bans.policy_bans() == 0);
+  CHECK(bans.discouraged_count() == 1);
+  // A later, shorter one does not shorten it.
+  v.seconds_left = 10;
+  bans.add_policy(v, now);
+  CHECK(bans.discouraged(ip, now + std::chrono::seconds{599}));
+  CHECK_FALSE(bans.discouraged(ip, now + std::chrono::seconds{600}));
+  CHECK(bans.discouraged_count() == 0); // forgotten once run out
+  CHECK_FALSE(bans.discouraged(*parse_ip("192.0.2.10"), now));
+}
+
 TEST_SUITE_END();

@@ -123,4 +123,16 @@ TEST_SUITE("peer eviction") {
     // In the first round the newest peer is still the one to go: protection is not exemption.
     CHECK(select_peer_to_evict(with_local) == 36u);
   }
+
+  TEST_CASE("a discouraged peer that survives the protections is evicted before any other") {
+    auto c = peers(40);
+    // Without it, 36 is the one to go (the newest not protected); a discouraged 35 goes first.
+    CHECK(select_peer_to_evict(c) == 36u);
+    c[34].discouraged = true;
+    CHECK(select_peer_to_evict(c) == 35u);
+    // A discouraged peer that is protected (the fastest ping) stays protected.
+    auto d = peers(40);
+    d[0].discouraged = true; // id 1: best ping, oldest
+    CHECK(select_peer_to_evict(d) != 1u);
+  }
 }

@@ -78,6 +78,10 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: offences climb the ladder
   CHECK(seen[7] == verdict::discourage);
   CHECK(seen[9] == verdict::ban);
   run();
+  // The discouragement (at 80, 90) reached the peer manager's copy too: never dialled, inbound
+  // only into a free slot, evicted first, until the score decays below 75.
+  CHECK(caf::get_or(pool_status(node, status_verbosity::info), "discouraged", std::int64_t{0})
+        == 1);
   CHECK(ban_subnets() == std::vector<std::string>{"203.0.113.9"});
   CHECK(peer_manager_bans() == 1);
   // One invalid block is enough; another address, untouched, is not banned.
@@ -159,7 +163,6 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: bans and reputations are 
   CHECK(std::string(stored->begin(), stored->end()).find("this is not") == std::string::npos);
 }
 
-
 TEST_CASE_FIXTURE(security_fixture, "security manager: attack detectors: churn from one /24, "
                                     "one key on many addresses, a subnet's malformed frames") {
   auto detectors = [&] {
@@ -187,8 +190,8 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: attack detectors: churn f
   std::array<std::uint8_t, 32> key{};
   key[0] = 0x42;
   for (int i = 1; i <= 4; ++i)
-    caf::anon_send(security(), ready_atom::value,
-                   *parse_ip("198.18." + std::to_string(i) + ".1"), key);
+    caf::anon_send(security(), ready_atom::value, *parse_ip("198.18." + std::to_string(i) + ".1"),
+                   key);
   run();
   CHECK(caf::get_or(detectors(), "shared-identity.fired", std::int64_t{0}) == 1);
 
@@ -207,9 +210,9 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: a distributed pattern rai
                                     "per minute per detector, the rest counted as suppressed") {
   // 200 connections node-wide within a minute alert (from 200 /24s: no subnet fires).
   for (int i = 0; i < 260; ++i)
-    caf::anon_send(security(), connect_atom::value,
-                   *parse_ip("100." + std::to_string(64 + i / 250) + "." + std::to_string(i % 250)
-                             + ".1"));
+    caf::anon_send(
+        security(), connect_atom::value,
+        *parse_ip("100." + std::to_string(64 + i / 250) + "." + std::to_string(i % 250) + ".1"));
   run();
   auto s = request<status_report>(security(), status_atom::value, status_verbosity::info);
   REQUIRE(s);

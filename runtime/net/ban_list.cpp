@@ -53,8 +53,28 @@ void ban_list::replace_policy(const std::vector<ban_view>& bans, time_point now)
 void ban_list::add_policy(const ban_view& ban, time_point now) {
   auto len = std::min<std::uint8_t>(ban.prefix_len, 128);
   auto until = ban.seconds_left < 0 ? forever : now + std::chrono::seconds{ban.seconds_left};
+  if (ban.discouraged) {
+    if (discouraged_.size() >= max_discouraged && !discouraged_.contains(ban.base)) {
+      auto soonest =
+          std::min_element(discouraged_.begin(), discouraged_.end(),
+                           [](const auto& a, const auto& b) { return a.second < b.second; });
+      discouraged_.erase(soonest);
+    }
+    discouraged_[ban.base] = std::max(discouraged_[ban.base], until);
+    return;
+  }
   auto& slot = policy_[len][masked(ban.base, len)];
   slot = std::max(slot, until);
+}
+
+bool ban_list::discouraged(const ip_bytes& ip, time_point now) {
+  auto i = discouraged_.find(ip);
+  if (i == discouraged_.end())
+    return false;
+  if (i->second > now)
+    return true;
+  discouraged_.erase(i);
+  return false;
 }
 
 std::size_t ban_list::policy_bans() const {

@@ -54,8 +54,15 @@ public:
 
   /// The security manager's bans replace those it sent before.
   void replace_policy(const std::vector<ban_view>& bans, time_point now);
-  /// One more of the security manager's bans.
+  /// One more of the security manager's bans (or, `discouraged`, a discouragement).
   void add_policy(const ban_view& ban, time_point now);
+  /// Whether the security manager discouraged `ip` and that has not run out at `now` (a
+  /// discouragement that ran out is forgotten).
+  bool discouraged(const ip_bytes& ip, time_point now);
+  /// Discouragements held (some may have run out and not been asked about since).
+  std::size_t discouraged_count() const {
+    return discouraged_.size();
+  }
   /// The security manager's bans in force (subnets count once).
   std::size_t policy_bans() const;
   /// The security manager's bans in force at `now`, as it sent them (seconds from `now`).
@@ -69,6 +76,9 @@ private:
   /// length in use (at most 129), never scans the list.
   std::map<std::uint8_t, std::map<ip_bytes, time_point>> policy_;
   std::map<ip_bytes, time_point> bans_;
+  /// Discouraged addresses until when: at most max_discouraged, the soonest to end dropped first.
+  std::map<ip_bytes, time_point> discouraged_;
+  static constexpr std::size_t max_discouraged = 65'536;
   std::map<ip_bytes, conduct> conduct_;
 };
 

@@ -83,6 +83,9 @@ std::optional<std::uint64_t> select_peer_to_evict(candidates c) {
   protect_last(c, to_protect - done, newer_first);
   if (c.empty())
     return std::nullopt;
+  // Discouraged peers that survived the protections go first (Core's prefer_evict).
+  if (std::any_of(c.begin(), c.end(), [](const auto& e) { return e.discouraged; }))
+    std::erase_if(c, [](const auto& e) { return !e.discouraged; });
   // The most crowded network group gives up its newest member.
   struct group_stats {
     std::size_t count = 0;

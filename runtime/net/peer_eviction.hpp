@@ -34,6 +34,7 @@ struct eviction_candidate {
   bool local = false;                      ///< loopback: protected like Core's onion/i2p
   std::uint64_t group_key = 0;             ///< keyed hash of the network group
   std::vector<std::uint8_t> group;         ///< the network group itself
+  bool discouraged = false;                ///< its address is discouraged: evicted first
 };
 
 /// The peer to evict, or none (every candidate is protected).
