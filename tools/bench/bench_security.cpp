@@ -11,8 +11,14 @@
 //            record() of a fresh address into a full table (each one evicts an entry), below a
 //            ban and up to one. Best of 5 runs each.
 //
+//   tables — the same N addresses each with a rate budget in use (heap per address) and each
+//            reporting an offence and a connection to the attack detectors (their whole
+//            tables, bounded per subnet whatever N is).
+//
 //   qtc-bench-security [--addresses=100000]
 #include "bench_util.hpp"
+#include "runtime/net/attack_detectors.hpp"
+#include "runtime/net/rate_budget.hpp"
 #include "runtime/net/security_policy.hpp"
 
 #include <cstdio>
@@ -159,6 +165,30 @@ void timing(const std::vector<ip_bytes>& ips) {
   }
 }
 
+/// The rate budgets and the attack detectors with `ips` each active: heap per address (the
+/// budget's bound raised to hold them all) and the detectors' whole tables (bounded per subnet).
+void other_tables(const std::vector<ip_bytes>& ips) {
+  time_point now{1h};
+  auto before = heap_in_use();
+  {
+    rate_budget::config c;
+    c.max_tracked = ips.size();
+    rate_budget budget{c};
+    for (const auto& ip : ips)
+      budget.request(ip, 10, 65536, now);
+    report("rate budget: heap per address with a budget in use",
+           static_cast<double>(heap_in_use() - before) / static_cast<double>(ips.size()), "bytes");
+  }
+  before = heap_in_use();
+  attack_detectors d;
+  for (const auto& ip : ips) {
+    d.observe(offence::bad_checksum, ip, now);
+    d.observe_connection(ip, now);
+  }
+  report("attack detectors: whole tables after every address (bounded)",
+         static_cast<double>(heap_in_use() - before) / (1 << 20), "MB");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -170,6 +200,7 @@ int main(int argc, char** argv) {
   }
   auto ips = attackers(n, 1);
   memory(ips);
+  other_tables(ips);
   timing(ips);
   return 0;
 }
