@@ -1,9 +1,9 @@
 // The node under attack, end to end: a real qtcnode serving a 10,000-block chain on 127.0.0.1,
 // attacked by qtc-attack from other loopback addresses (127.x.y.z, each attack from its own /16)
 // while honest nodes sync from it. What is checked is what docs/security.md promises:
-//   - floods of pings, unknown commands and invs are throttled at the per-address budget, and an
+//   - floods of pings, unknown commands and invs are throttled at the per-address budget, an
 //     honest fresh node's sync under them takes at most 1.5 times its unattacked time, measured
-//     in the same test;
+//     in the same test, and an honest peer's pings are answered within 2 s throughout;
 //   - peers that ask for 250,000 blocks and never read, and peers that trickle a 4 MB frame,
 //     hold bounded memory and are cut off: the first banned for getdata-flood and amplification
 //     or after 60 s without reading (send-stalled), the second after 60 s (frame-timeout); the
@@ -175,6 +175,8 @@ TEST_SUITE("security") {
     attacker pings{node, "ping-flood", 11, 8, {"--rate=100", "--duration=12"}};
     attacker unknown{node, "unknown-flood", 21, 8, {"--rate=100", "--duration=12"}};
     attacker invs{node, "inv-flood", 31, 8, {"--rate=2", "--duration=12"}};
+    // An honest peer pinging once a second from another address (within its budget).
+    attacker pinger{node, "ping-flood", 41, 1, {"--rate=1", "--duration=12"}};
     std::this_thread::sleep_for(2s);
     auto attacked = node.sync_fresh("fresh1");
     MESSAGE("honest sync: " << unattacked << " s unattacked, " << attacked << " s attacked");
@@ -189,6 +191,10 @@ TEST_SUITE("security") {
     CHECK(count(u, "sent", "qtc-attack") > 3 * 8 * 125);
     auto i = invs.report(60s);
     CHECK(count(i, "sent", "inv") >= 8);
+    // Core's p2p_invalid_messages: while others send junk, a peer's pings are answered in 2 s.
+    auto honest = pinger.report(60s);
+    CHECK(count(honest, "attack_counters", "pongs_timed") >= 10);
+    CHECK(count(honest, "attack_counters", "pongs_after_2s") == 0);
     node.watch();
     MESSAGE("serving node RSS: " << before << " MiB before, peak " << node.peak_mib << " MiB");
     CHECK(node.peak_mib < before + 150);

@@ -77,10 +77,34 @@ private:
   std::size_t core_sends_;
 };
 
+/// Pings at --rate; each pong's round trip is timed (from queueing the ping), so that a slow
+/// pinger from another address doubles as an honest peer checking the node still answers
+/// (Core's p2p_invalid_messages: pings answered within 2 s while another peer sends junk).
 class ping_flood final : public attack_behaviour {
   void on_tick(connection& c, run_context& r) override {
-    paced(c, r, [&] { c.queue_message(ping_message{r.rng()}); });
+    paced(c, r, [&] {
+      auto nonce = r.rng();
+      if (sent_.size() < 100'000)
+        sent_[nonce] = r.now;
+      c.queue_message(ping_message{nonce});
+    });
   }
+  void on_frame(connection& c, const frame& f, run_context& r) override {
+    if (f.command != "pong" || f.payload.size() != 8)
+      return;
+    std::uint64_t nonce = 0;
+    for (int i = 7; i >= 0; --i)
+      nonce = (nonce << 8) | f.payload[static_cast<std::size_t>(i)];
+    auto i = sent_.find(nonce);
+    if (i == sent_.end())
+      return;
+    ++c.t.attack["pongs_timed"];
+    if (r.now - i->second > std::chrono::seconds{2})
+      ++c.t.attack["pongs_after_2s"];
+    sent_.erase(i);
+  }
+
+  std::map<std::uint64_t, time_point> sent_; ///< pings awaiting their pong, by nonce
 };
 
 class getheaders_flood final : public attack_behaviour {
