@@ -194,12 +194,8 @@ void report_conduct(peer_manager_pointer self, const pool_entry& entry, const pe
 void report_flood(peer_manager_pointer self, std::uint64_t id, pool_entry& entry, offence kind,
                   const std::string& detail) {
   auto& st = self->state;
-  auto now = self->clock().now();
-  if (!st.security
-      || (entry.flood_reported != caf::actor_clock::time_point{}
-          && now - entry.flood_reported < std::chrono::minutes{1}))
+  if (!st.security || !entry.floods.due(kind, self->clock().now()))
     return;
-  entry.flood_reported = now;
   self->request(st.security.get(), std::chrono::seconds{10}, offence_atom::value,
                 peer_offence{id, entry.ip, kind, detail.substr(0, 200)})
       .then([](verdict) {}, [](const caf::error&) {});

@@ -14,6 +14,7 @@
 #include "runtime/net/allowlist.hpp"
 #include "runtime/net/ban_list.hpp"
 #include "runtime/net/ip_address.hpp"
+#include "runtime/net/report_gate.hpp"
 #include "runtime/net/token_bucket.hpp"
 #include "runtime/session/peer_session_core.hpp"
 #include "runtime/transport/channel_select.hpp"
@@ -88,8 +89,7 @@ struct pool_entry {
   /// Addresses this peer may still send us: 0.1/s, 1000 granted with our getaddr (Core's rule).
   std::optional<token_bucket> addr_tokens;
   std::uint64_t addresses_rate_limited = 0;
-  /// When its address flood was last reported to the security manager (once a minute).
-  caf::actor_clock::time_point flood_reported{};
+  report_gate floods; ///< its floods reported to the security manager, once a minute per kind
   std::optional<std::size_t> manual; ///< index into the manual peers
   peer_info info;
   std::chrono::steady_clock::time_point started;

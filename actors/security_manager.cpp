@@ -242,6 +242,15 @@ verdict on_offence(security_pointer self, const peer_offence& o) {
   return v;
 }
 
+/// After the operator changed the bans: the whole list to the subscribers (a lifted ban cannot
+/// be sent as one more), the gauges, and the table stored at once.
+void bans_changed(security_pointer self) {
+  self->state.dirty = true;
+  publish_all(self);
+  update_gauges(self);
+  save(self);
+}
+
 /// The operator's view of the bans.
 caf::config_value::list list_bans(security_pointer self) {
   auto now = self->clock().now();
@@ -279,10 +288,7 @@ caf::result<bool> operator_ban(security_pointer self, const std::string& text, s
                           {{"subnet", net->format()},
                            {"seconds", seconds > 0 ? std::to_string(seconds) : "forever"},
                            {"reason", reason}});
-  self->state.dirty = true;
-  publish_all(self);
-  update_gauges(self);
-  save(self);
+  bans_changed(self);
   return true;
 }
 
@@ -294,10 +300,7 @@ caf::result<bool> operator_unban(security_pointer self, const std::string& text)
   if (!self->state.policy.unban(*net))
     return false;
   self->state.log.info("ban lifted by the operator", {{"subnet", net->format()}});
-  self->state.dirty = true;
-  publish_all(self);
-  update_gauges(self);
-  save(self);
+  bans_changed(self);
   return true;
 }
 
@@ -305,10 +308,7 @@ std::uint64_t operator_clear(security_pointer self) {
   auto n = self->state.policy.ban_count();
   self->state.policy.clear_bans();
   self->state.log.info("all bans lifted by the operator", {{"bans", std::to_string(n)}});
-  self->state.dirty = true;
-  publish_all(self);
-  update_gauges(self);
-  save(self);
+  bans_changed(self);
   return n;
 }
 

@@ -169,16 +169,11 @@ void serve_next(sync_pointer self, std::uint64_t id) {
 /// detectors. Without a security manager it is only counted.
 void report_flood(sync_pointer self, sync_peer& p, offence kind, const std::string& detail) {
   auto& st = self->state;
-  auto now = self->clock().now();
-  auto& last = p.flood_reported[static_cast<std::size_t>(kind)];
-  if (last != std::chrono::steady_clock::time_point{} && now - last < std::chrono::minutes{1})
-    return;
   std::string error;
   auto entry = parse_address_entry(p.info.remote, error);
   auto ip = entry ? parse_ip(entry->host) : std::nullopt;
-  if (!ip || !st.security)
+  if (!ip || !st.security || !p.floods.due(kind, self->clock().now()))
     return;
-  last = now;
   self->request(st.security.get(), std::chrono::seconds{10}, offence_atom::value,
                 peer_offence{p.info.id, *ip, kind, detail.substr(0, 200)})
       .then([](verdict) {},

@@ -11,6 +11,7 @@
 #include "messages/interfaces.hpp"
 #include "runtime/chain/chain_spec.hpp"
 #include "runtime/chain/header_tree.hpp"
+#include "runtime/net/report_gate.hpp"
 #include "runtime/sync/block_download.hpp"
 #include "runtime/sync/compact_block.hpp"
 #include "runtime/sync/tx_pool.hpp"
@@ -60,9 +61,7 @@ struct sync_peer {
   std::uint32_t queued_getheaders = 0; ///< getheaders among serve_queue
   notfound_message missing;            ///< getdata items we lack, sent once the queue is empty
   std::uint64_t serve_dropped = 0;     ///< requests dropped because its queue was full
-  /// When each kind of flood of this peer was last reported to the security manager (once a
-  /// minute per kind).
-  std::array<std::chrono::steady_clock::time_point, offence_count> flood_reported{};
+  report_gate floods; ///< its floods reported to the security manager, once a minute per kind
   /// Amplification: the heights of the blocks served to it (one bit each), the highest header
   /// height sent, and answers it asked for again since the last report.
   std::vector<bool> served_blocks;

@@ -1,4 +1,5 @@
 #include "messages/security.hpp"
+#include "runtime/net/report_gate.hpp"
 
 #include <doctest/doctest.h>
 
@@ -24,6 +25,16 @@ TEST_CASE("security vocabulary: every offence kind has one name that parses back
   CHECK_FALSE(parse_offence(""));
   CHECK(to_string(verdict::ban_forever) == "ban-forever");
   CHECK(to_string(verdict::discourage) == "discourage");
+}
+
+TEST_CASE("report gate: a flood is reported once a minute per kind of offence") {
+  report_gate gate;
+  auto t = report_gate::time_point{}; // the clock's epoch is a time like any other
+  CHECK(gate.due(offence::addr_flood, t));
+  CHECK_FALSE(gate.due(offence::addr_flood, t + std::chrono::seconds{59}));
+  CHECK(gate.due(offence::inv_flood, t + std::chrono::seconds{59})); // kinds apart
+  CHECK(gate.due(offence::addr_flood, t + std::chrono::seconds{60}));
+  CHECK_FALSE(gate.due(offence::addr_flood, t + std::chrono::seconds{119}));
 }
 
 TEST_SUITE_END();
