@@ -133,7 +133,8 @@ std::optional<offence> offence_of(const peer_closed& closed) {
   case close_reason::protocol_violation:
     return offence::protocol_violation;
   case close_reason::misbehaviour:
-    return says("do not connect") ? offence::header_spam : offence::relay_violation;
+    return says("do not connect") || says("low-work") ? offence::header_spam
+                                                      : offence::relay_violation;
   case close_reason::invalid_data:
     return says("invalid block") ? offence::invalid_block : offence::invalid_header;
   // Who connects to us and then fails or drags the handshake, or trickles a frame, holds a slot

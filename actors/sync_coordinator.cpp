@@ -42,6 +42,7 @@ void load_chain(sync_pointer self) {
                       st.log.info("chain loaded",
                                   {{"headers", std::to_string(st.tree->best().height)},
                                    {"blocks", std::to_string(st.committed->height)},
+                                   {"known-headers", std::to_string(st.tree->size())},
                                    {"tip", to_display_hex(st.committed->hash)}});
                       update_progress(self, true);
                       drive_headers(self);

@@ -87,6 +87,7 @@ void expire_headers_requests(sync_pointer self) {
     if (p.headers_requested && now - p.headers_sent > headers_timeout) {
       st.log.info("headers request timed out; asking another peer", {{"peer", std::to_string(id)}});
       p.headers_requested = false;
+      p.presync.reset(); // its chain is followed no further
       if (st.headers_peer == id)
         st.headers_peer.reset();
     }
@@ -122,47 +123,30 @@ next_block_header accept_next_header(sync_pointer self, const block_header& h) {
   out.node = r.node;
   return out;
 }
-void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg) {
+/// Takes `headers` (in chain order) into the header tree and the store for `p`. False when one
+/// is invalid or does not follow the one before: the peer is then disconnected, once the valid
+/// headers before it, which the tree has already taken, are stored too (else the store misses
+/// them for good: a duplicate is never stored again). A header from the future ends the run
+/// quietly (it may become valid; Bitcoin Core does not punish it either).
+bool take_headers(sync_pointer self, sync_peer& p, std::span<const block_header> headers) {
   auto& st = self->state;
-  auto i = st.peers.find(id);
-  if (i == st.peers.end() || !st.loaded)
-    return;
-  auto& p = i->second;
-  p.headers_requested = false;
-  if (msg.headers.empty()) {
-    drive_headers(self);
-    return;
-  }
   auto now = st.unix.now();
   std::vector<stored_header> fresh;
-  // Set when a header is invalid: the peer is disconnected once the valid headers before it,
-  // which the tree has already taken, are stored too (else the store misses them for good: a
-  // duplicate is never stored again).
   std::optional<std::pair<close_reason, std::string>> violation;
-  for (std::size_t k = 0; k < msg.headers.size(); ++k) {
-    const auto& h = msg.headers[k];
+  for (const auto& h : headers) {
     auto r = st.tree->accept(h, now);
     if (r.rejection == header_rejection::unknown_parent) {
-      if (k == 0) {
-        // Maybe we are simply behind the peer's announcement: ask from our tip.
-        if (++p.unconnecting_headers > max_unconnecting_headers)
-          return disconnect(self, id, close_reason::misbehaviour,
-                            "too many headers messages that do not connect");
-        request_headers(self, p);
-        return;
-      }
       violation.emplace(close_reason::invalid_data, "non-continuous headers");
       break;
     }
     if (r.rejection == header_rejection::time_too_new)
-      break; // may become valid later; not the peer's fault (Bitcoin Core does not punish it)
+      break;
     if (r.rejection != header_rejection::none) {
+      auto* parent = st.tree->find(h.prev_block);
       violation.emplace(close_reason::invalid_data,
                         "invalid header at height "
-                            + std::to_string(st.tree->find(h.prev_block) != nullptr
-                                                 ? st.tree->find(h.prev_block)->height + 1
-                                                 : 0)
-                            + ": " + to_string(r.rejection));
+                            + std::to_string(parent != nullptr ? parent->height + 1 : 0) + ": "
+                            + to_string(r.rejection));
       break;
     }
     if (p.best_known == nullptr || r.node->chain_work > p.best_known->chain_work)
@@ -172,10 +156,44 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
       ++p.useful_headers;
     }
   }
+  if (!fresh.empty())
+    p.low_work_messages = 0;
   st.headers_received += fresh.size();
   store_headers(self, std::move(fresh));
   if (violation)
-    return disconnect(self, id, violation->first, std::move(violation->second));
+    disconnect(self, p.info.id, violation->first, std::move(violation->second));
+  return !violation;
+}
+void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg) {
+  auto& st = self->state;
+  auto i = st.peers.find(id);
+  if (i == st.peers.end() || !st.loaded)
+    return;
+  auto& p = i->second;
+  auto was_requested = p.headers_requested;
+  p.headers_requested = false;
+  if (low_work_headers(self, p, msg))
+    return;
+  if (msg.headers.empty()) {
+    drive_headers(self);
+    return;
+  }
+  const auto& first = msg.headers.front();
+  if (st.tree->find(first.prev_block) == nullptr && st.tree->find(block_hash(first)) == nullptr) {
+    // Maybe we are simply behind the peer's announcement: ask from our tip (unless its presync,
+    // which will get there, is under way: that announcement is of the chain it follows).
+    if (p.presync) {
+      p.headers_requested = was_requested;
+      return;
+    }
+    if (++p.unconnecting_headers > max_unconnecting_headers)
+      return disconnect(self, id, close_reason::misbehaviour,
+                        "too many headers messages that do not connect");
+    request_headers(self, p);
+    return;
+  }
+  if (!take_headers(self, p, msg.headers))
+    return;
   if (msg.headers.size() == max_headers_results) {
     request_headers(self, p); // there is more
   } else if (st.headers_peer == id) {

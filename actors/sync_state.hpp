@@ -14,6 +14,7 @@
 #include "runtime/net/report_gate.hpp"
 #include "runtime/sync/block_download.hpp"
 #include "runtime/sync/compact_block.hpp"
+#include "runtime/sync/headers_presync.hpp"
 #include "runtime/sync/tx_pool.hpp"
 #include "runtime/sync/tx_request_tracker.hpp"
 
@@ -26,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <variant>
 
 namespace qtc {
@@ -41,6 +43,8 @@ struct sync_peer {
   bool headers_requested = false;          ///< a getheaders is outstanding
   std::chrono::steady_clock::time_point headers_sent{};
   std::uint32_t unconnecting_headers = 0; ///< headers messages that did not connect
+  std::optional<headers_presync> presync; ///< following its low-work chain (actors/sync_presync)
+  std::uint32_t low_work_messages = 0;    ///< low-work headers messages ignored since it was useful
   bool asked_once = false;                ///< asked for headers at least once
   bool wants_headers = false;             ///< sendheaders: announce new blocks by headers
   std::uint64_t useful_headers = 0;
@@ -99,6 +103,12 @@ struct sync_state {
   std::uint64_t blocks_rejected = 0;
   std::uint64_t unrequested_blocks = 0;
   std::uint64_t headers_received = 0;
+  // Low-work header chains (actors/sync_presync.cpp).
+  std::uint64_t presyncs_started = 0;
+  std::uint64_t presyncs_completed = 0; ///< reached the threshold and released
+  std::uint64_t presyncs_dropped = 0;   ///< ended below the threshold: nothing stored
+  std::uint64_t presyncs_failed = 0;    ///< a broken rule or a changed chain
+  std::uint64_t low_work_ignored = 0;   ///< short low-work headers messages ignored
   /// Unconfirmed transactions (stateless checks only: runtime/sync/tx_pool) for relay.
   tx_pool pool{tx_pool::limits{}};
   /// Announced transactions: whom to ask for which, one request per txid at a time
@@ -133,6 +143,7 @@ void drive_headers(sync_pointer self);
 void expire_headers_requests(sync_pointer self);
 void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg);
 headers_message headers_answer(const sync_state& st, const getheaders_message& msg);
+bool take_headers(sync_pointer self, sync_peer& p, std::span<const block_header> headers);
 void on_getblocks(sync_pointer self, sync_peer& p, const getblocks_message& msg);
 /// What accept_next_header found (see there).
 struct next_block_header {
@@ -141,6 +152,11 @@ struct next_block_header {
   bool invalid = false; ///< the header itself is invalid (not merely not the next block)
 };
 next_block_header accept_next_header(sync_pointer self, const block_header& h);
+
+// actors/sync_presync.cpp: low-work header chains.
+uint256 anti_dos_work(const sync_state& st);
+bool low_work_headers(sync_pointer self, sync_peer& p, const headers_message& msg);
+caf::settings presync_status(const sync_state& st);
 
 // actors/sync_blocks.cpp: the block download, committing in height order, serving blocks.
 void update_target(sync_pointer self);

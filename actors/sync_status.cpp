@@ -43,6 +43,13 @@ caf::config_value::list peers_status(sync_pointer self) {
     report(e, "serving", p.serving);
     report(e, "serve-dropped", p.serve_dropped);
     report(e, "serve-repeats", p.repeats);
+    if (p.presync) {
+      report(e, "presync", to_string(p.presync->current()));
+      report(e, "presync-height",
+             p.presync->current() == headers_presync::phase::presync
+                 ? p.presync->presync_height()
+                 : p.presync->redownload_height());
+    }
     if (auto dp = st.download->peer_stats(id)) {
       report(e, "in-flight", dp->in_flight);
       report(e, "delivered", dp->delivered);
@@ -165,6 +172,7 @@ status_report sync_status(sync_pointer self, status_verbosity v) {
   report(r, "compact-announced", st.cmpct_announced);
   report(r, "compact-unsolicited", st.cmpct_unsolicited);
   report(r, "high-bandwidth-peers", st.hb_peers.peers().size());
+  report(r, "low-work-headers", presync_status(st));
   if (v != status_verbosity::info)
     report(r, "peer-state", peers_status(self));
   return r;

@@ -9,12 +9,16 @@
 //     or after 60 s without reading (send-stalled), the second after 60 s (frame-timeout); the
 //     node's memory goes back near where it was once they are gone;
 //   - silent, version-less and verack-less connections are cut off after the 10 s handshake
-//     timeout and charged slow-handshake, and the slowloris detector fires for their subnet.
+//     timeout and charged slow-handshake, and the slowloris detector fires for their subnet;
+//   - headers that do not connect and low-work forks from genesis (Core's p2p_dos_header_tree)
+//     are never stored; their senders are dropped as header spam and, repeating it, banned, and
+//     the bans hold after the node restarts.
 #include "support/process.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <fstream>
 #include <sstream>
 #include <sys/socket.h>
@@ -111,6 +115,18 @@ struct serving_node {
     return log_seconds(*done) - log_seconds(*connected);
   }
 
+  /// Stops the node (SIGTERM, as an operator would) and starts it again on the same data
+  /// directory and port; the new process's log is `name`.log.
+  void restart(const std::string& name) {
+    process->signal(SIGTERM);
+    auto code = process->wait(30s);
+    REQUIRE_MESSAGE(code, process->output());
+    CHECK(*code == 0);
+    process = std::make_unique<child_process>(qtcnode, node_args("serving", port, {}),
+                                              dir.path() / (name + ".log"));
+    REQUIRE_MESSAGE(process->wait_for_line("msg=\"chain loaded\"", 60s), process->output());
+  }
+
   double rss() const {
     return rss_mib(process->pid());
   }
@@ -155,6 +171,14 @@ struct attacker {
     return r.at("aggregate");
   }
 };
+
+/// How often `needle` occurs in `log`.
+std::size_t occurrences(const std::string& log, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1))
+    ++n;
+  return n;
+}
 
 std::uint64_t count(const json& aggregate, const std::string& map, const std::string& key) {
   const auto& m = aggregate.at(map);
@@ -223,12 +247,7 @@ TEST_SUITE("security") {
     CHECK(t.at("closed_by_node_seconds").at("max").get<double>() <= 66);
     CHECK(t.at("closed_by_node_seconds").at("min").get<double>() >= 59);
     auto log = node.process->output();
-    auto lines_with = [&](const std::string& needle) {
-      std::size_t n = 0;
-      for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1))
-        ++n;
-      return n;
-    };
+    auto lines_with = [&](const std::string& needle) { return occurrences(log, needle); };
     // The non-readers overflow their serving queue (getdata-flood, 50) and, being served
     // blocks they had asked for already, amplification (50): banned, or cut for not reading.
     CHECK(lines_with("offence=getdata-flood") >= 1);
@@ -263,5 +282,54 @@ TEST_SUITE("security") {
     CHECK(log.find("detector slowloris") != std::string::npos);
     // An honest node still syncs from it.
     CHECK(node.sync_fresh("fresh") > 0);
+  }
+
+  TEST_CASE("e2e security: header spam and low-work forks are never stored; their senders are "
+            "dropped, banned when they repeat it, and the bans hold after a restart") {
+    serving_node node;
+    // Four addresses (one per /16, so that no subnet limit or subnet ban is involved), three
+    // connections each: forks of 1,000 valid headers from genesis (far
+    // below the 10,000-block chain's work), five a second; then three more connections each
+    // with headers that do not connect. Each connection is dropped after ten messages and
+    // charged header-spam (20): six charges ban the address (100).
+    attacker forks{node,
+                   "low-work-headers",
+                   71,
+                   4,
+                   {"--subnets=4", "--connections=3", "--rate=5", "--items=1000", "--duration=6"}};
+    auto f = forks.report(60s);
+    CHECK(count(f, "sent", "headers") >= 4 * 3 * 11);
+    CHECK(f.at("closed_by_node").get<std::uint64_t>() == 12);
+    attacker spam{node,
+                  "header-spam",
+                  71,
+                  4,
+                  {"--subnets=4", "--connections=3", "--rate=5", "--items=50", "--duration=6"}};
+    auto s = spam.report(60s);
+    CHECK(s.at("closed_by_node").get<std::uint64_t>() == 12);
+    auto log = node.process->output();
+    auto lines_with = [&](const std::string& needle) { return occurrences(log, needle); };
+    CHECK(lines_with("too many low-work headers messages") >= 12);
+    // The fifth charge bans the address, and its connections still open are closed with it.
+    CHECK(lines_with("too many headers messages that do not connect") >= 8);
+    CHECK(lines_with("msg=\"address banned\"") == 4);
+    // An honest node syncs from it all the same.
+    CHECK(node.sync_fresh("fresh") > 0);
+
+    // Restarted: nothing of the forks was stored (the tree holds the chain's headers alone),
+    // and the four addresses are still refused.
+    node.restart("serving-2");
+    auto loaded = node.process->wait_for_line("msg=\"chain loaded\"", 1s);
+    REQUIRE(loaded);
+    CHECK(field_value(*loaded, "known-headers") == std::to_string(chain_length + 1));
+    auto bans = node.process->wait_for_line("msg=\"ban list loaded\"", 10s);
+    REQUIRE_MESSAGE(bans, node.process->output());
+    CHECK(field_value(*bans, "bans") == "4");
+    attacker again{
+        node, "header-spam", 71, 4, {"--subnets=4", "--rate=5", "--items=1", "--duration=3"}};
+    auto a = again.report(60s);
+    CHECK(a.at("refused").get<std::uint64_t>() >= 4);
+    CHECK(a.at("version_handshakes").get<std::uint64_t>() == 0);
+    CHECK(count(a, "sent", "headers") == 0);
   }
 }

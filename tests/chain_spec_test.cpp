@@ -143,6 +143,10 @@ TEST_CASE("each mistake is reported as file:line: key: what") {
       {"bad pow limit", edited("pow_limit = \"7fffff", "pow_limit = \"zzffff"),
        at(line_of(text, "pow_limit"),
           "proof_of_work.pow_limit: must be 64 hex characters (a big-endian 256-bit target)")},
+      {"bad minimum chain work", edited("minimum_chain_work = \"0000", "minimum_chain_work = \"00"),
+       at(line_of(text, "minimum_chain_work"),
+          "proof_of_work.minimum_chain_work: must be 64 hex characters (a big-endian 256-bit "
+          "amount of work)")},
       {"syntax error", edited("max_connections = 125", "max_connections = = 125"), ""},
   };
   for (const auto& m : mistakes) {

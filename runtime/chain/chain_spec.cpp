@@ -396,7 +396,7 @@ void check_spec(const toml::value& root, checker& c, chain_spec& spec) {
     const std::string n = "proof_of_work";
     c.unknown_keys(*t, n,
                    {"pow_limit", "target_spacing", "retarget_interval", "max_future_block_time",
-                    "median_time_span"});
+                    "median_time_span", "minimum_chain_work"});
     if (auto h = c.string(*t, n, "pow_limit")) {
       if (h->size() != 64 || !is_hex(*h)) {
         c.fail(c.line_of(*t, "pow_limit"), n + ".pow_limit",
@@ -414,6 +414,15 @@ void check_spec(const toml::value& root, checker& c, chain_spec& spec) {
              "must be odd, got " + std::to_string(*span));
     } else {
       take(spec.median_time_span, span);
+    }
+    spec.minimum_chain_work_hex = std::string(64, '0');
+    if (auto h = c.string(*t, n, "minimum_chain_work", true); h && !h->empty()) {
+      if (h->size() != 64 || !is_hex(*h)) {
+        c.fail(c.line_of(*t, "minimum_chain_work"), n + ".minimum_chain_work",
+               "must be 64 hex characters (a big-endian 256-bit amount of work)");
+      } else {
+        spec.minimum_chain_work_hex = *h;
+      }
     }
   }
   if (auto* t = c.table(root, "dos")) {

@@ -77,14 +77,16 @@ struct chain_spec {
   std::uint32_t retarget_interval = 0;    ///< blocks between retargets; 0 = never (regtest)
   std::chrono::seconds max_future_block_time{0}; ///< how far ahead of now a header may be (7200 s)
   std::uint32_t median_time_span = 0; ///< blocks in the median-time-past window, odd (11)
+  /// The least total work a header chain needs before the node stores any of it (64 hex, big
+  /// endian; all zeros when absent): Bitcoin Core's nMinimumChainWork, raised with releases.
+  std::string minimum_chain_work_hex;
 
   // [dos]
   std::uint32_t max_connections_per_ip = 0;     ///< inbound connections from one address (3)
   std::uint32_t max_connections_per_subnet = 0; ///< inbound connections from one subnet (10)
   std::uint8_t subnet_prefix_v4 = 0;            ///< IPv4 subnet size for the limit (/24)
   std::uint8_t subnet_prefix_v6 = 0;            ///< IPv6 subnet size for the limit (/64)
-  // The next three are read and range-checked but not enforced yet: the rate limits and the
-  // graduated misbehaviour score belong to the security manager (its issue).
+  // The next four are enforced by the security manager (docs/security.md).
   std::uint32_t max_messages_per_minute = 0; ///< unsolicited messages per peer address (100)
   std::uint64_t max_bytes_per_minute = 0;    ///< unsolicited bytes per peer address (1 MB)
   std::uint32_t ban_threshold = 0;           ///< misbehaviour score that bans (100)

@@ -18,6 +18,11 @@ chain_params chain_params::from(const chain_spec& spec) {
   p.target_spacing = spec.target_spacing.count();
   p.max_future_block_time = spec.max_future_block_time.count();
   p.median_time_span = spec.median_time_span;
+  uint256_be work{};
+  auto min_work = from_hex(spec.minimum_chain_work_hex); // validated by the chain spec loader
+  if (min_work && min_work->size() == 32)
+    std::copy(min_work->begin(), min_work->end(), work.begin());
+  p.minimum_chain_work = uint256::from_big_endian(work);
   return p;
 }
 

@@ -28,6 +28,7 @@ struct chain_params {
   std::int64_t target_spacing = 600;
   std::int64_t max_future_block_time = 7200;
   std::uint32_t median_time_span = 11;
+  uint256 minimum_chain_work; ///< the least work of a chain whose headers are stored
 
   static chain_params from(const chain_spec& spec);
 };
@@ -75,6 +76,9 @@ public:
 
   const header_node& best() const {
     return *best_;
+  }
+  const chain_params& params() const {
+    return params_;
   }
   const header_node& genesis() const {
     return *genesis_;

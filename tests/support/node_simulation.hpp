@@ -25,13 +25,15 @@ inline std::shared_ptr<const chain_spec> regtest() {
   return std::make_shared<const chain_spec>(*r.spec);
 }
 
-/// Mines `blocks` blocks into `dir` with the real chain generator (same seed: same chain).
-inline void mine(const std::filesystem::path& dir, int blocks) {
-  auto r = run_to_completion(
-      QTC_CHAINGEN_BINARY,
-      {"--chain-spec=" + (sim_source_dir / "config" / "regtest.toml").string(),
-       "--blocks=" + std::to_string(blocks), "--txs=2", "--data-dir=" + dir.string()},
-      60s);
+/// Mines `blocks` blocks into `dir` with the real chain generator (same seed: same chain; another
+/// seed: a chain that forks at genesis).
+inline void mine(const std::filesystem::path& dir, int blocks, int seed = 1) {
+  auto r =
+      run_to_completion(QTC_CHAINGEN_BINARY,
+                        {"--chain-spec=" + (sim_source_dir / "config" / "regtest.toml").string(),
+                         "--blocks=" + std::to_string(blocks), "--txs=2",
+                         "--seed=" + std::to_string(seed), "--data-dir=" + dir.string()},
+                        60s);
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
 }
 

@@ -1,6 +1,9 @@
 #include "attacks.hpp"
 
 #include "messages/primitives/hash.hpp"
+#include "runtime/chain/genesis.hpp"
+#include "runtime/chain/header_tree.hpp"
+#include "runtime/chain/pow.hpp"
 
 #include <algorithm>
 
@@ -349,6 +352,34 @@ class header_spam final : public attack_behaviour {
   }
 };
 
+/// A fork from genesis with valid proof of work (mined at the chain's easy target) and times a
+/// block spacing apart: it connects and every header is valid, but it leads to less work than
+/// the node's chain. A new fork (another merkle root) in every message.
+class low_work_headers final : public attack_behaviour {
+  void on_tick(connection& c, run_context& r) override {
+    paced(c, r, [&] {
+      const auto genesis = make_genesis_block(r.spec).header;
+      auto limit = chain_params::from(r.spec).pow_limit.to_big_endian();
+      auto fork = random_hash(r.rng);
+      headers_message h;
+      auto prev = block_hash(genesis);
+      for (unsigned i = 0; i < r.o.items; ++i) {
+        block_header b;
+        b.version = 0x20000000;
+        b.prev_block = prev;
+        b.merkle_root = fork;
+        b.time = genesis.time + static_cast<std::uint32_t>(r.spec.target_spacing.count()) * (i + 1);
+        b.bits = genesis.bits;
+        while (!check_proof_of_work(block_hash(b), b.bits, limit))
+          ++b.nonce;
+        prev = block_hash(b);
+        h.headers.push_back(b);
+      }
+      c.queue_message(h);
+    });
+  }
+};
+
 class connection_churn final : public attack_behaviour {
   bool uses_session(const options& o) const override {
     return o.handshake;
@@ -414,6 +445,8 @@ std::unique_ptr<attack_behaviour> make_behaviour(attack_kind kind) {
     return std::make_unique<inv_flood>();
   case attack_kind::header_spam:
     return std::make_unique<header_spam>();
+  case attack_kind::low_work_headers:
+    return std::make_unique<low_work_headers>();
   case attack_kind::connection_churn:
     return std::make_unique<connection_churn>();
   case attack_kind::shared_identity:

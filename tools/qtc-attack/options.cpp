@@ -25,6 +25,7 @@ constexpr attack_info attacks[] = {
     {attack_kind::addr_flood, "addr-flood", handshake_goal::version, true},
     {attack_kind::inv_flood, "inv-flood", handshake_goal::version, true},
     {attack_kind::header_spam, "header-spam", handshake_goal::version, true},
+    {attack_kind::low_work_headers, "low-work-headers", handshake_goal::version, true},
     {attack_kind::connection_churn, "connection-churn", handshake_goal::version, true},
     {attack_kind::shared_identity, "shared-identity", handshake_goal::version, false},
 };
@@ -161,12 +162,13 @@ std::optional<std::string> check(parse_state& s) {
            + std::to_string(max_subnets);
   if (!is_ipv4(o.target_ip) && o.sources > 1)
     return "--sources: an IPv6 target (::1) has one loopback source address";
-  if (o.attack == attack_kind::header_spam && o.items > 2000)
+  auto headers = o.attack == attack_kind::header_spam || o.attack == attack_kind::low_work_headers;
+  if (headers && o.items > 2000)
     return "--items: a headers message holds at most 2000 headers";
   if (!o.key_file.empty() && o.attack != attack_kind::shared_identity)
     return "--key-file: only shared-identity uses a key file";
   if (!s.items_given)
-    o.items = o.attack == attack_kind::header_spam ? 2000 : 50000;
+    o.items = headers ? 2000 : 50000;
   return std::nullopt;
 }
 
@@ -218,6 +220,9 @@ const char* const usage =
     "      addr-flood         addr of 1000 random routable addresses at --rate\n"
     "      inv-flood          inv of --items random transaction hashes at --rate\n"
     "      header-spam        headers (--items, at most 2000) that do not connect, at --rate\n"
+    "      low-work-headers   a new fork from genesis of --items valid headers (mined: "
+    "easy-target\n"
+    "                         chains only) in each headers message, at --rate\n"
     "      connection-churn   connect, handshake (unless --handshake=no), disconnect, at --rate\n"
     "      shared-identity    every connection with the same static key (--key-file), hold\n"
     "  --sources=N          distinct source addresses, 1-1000 (default 1)\n"

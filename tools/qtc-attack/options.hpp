@@ -29,6 +29,7 @@ enum class attack_kind {
   addr_flood,
   inv_flood,
   header_spam,
+  low_work_headers,
   connection_churn,
   shared_identity,
 };
