@@ -1,13 +1,13 @@
-// The peer manager's inbound side and its seam to the node's security policy.
+// The peer manager's inbound side and its seam to the node's security manager.
 //
-// Every connection, in or out, first asks `may_connect`; every session's end reports the peer's
-// conduct (`report_conduct`). Today both go to the ban list the peer manager owns
-// (runtime/net/ban_list.hpp: each protocol violation bans its address for the chain spec's
-// ban_duration); the security manager takes these two questions over.
-//
-// An inbound connection is refused when its address is banned, when the chain spec's [dos]
-// per-address or per-subnet limit is reached, or when the inbound slots are full and every
-// inbound peer is protected from eviction (runtime/net/peer_eviction, Bitcoin Core's rules).
+// An inbound connection is a question to the security manager (actors/security_manager): its
+// bans and the chain spec's [dos] per-address and per-subnet limits, which it counts; the pool
+// then refuses it only when the inbound slots are full and every inbound peer is protected from
+// eviction (runtime/net/peer_eviction, Bitcoin Core's rules). Outbound connections check the copy
+// of the security manager's bans kept here (`may_connect`, `may_dial`: no round trip per dial).
+// Every session's end reports the peer's conduct (`report_conduct`), which the security manager
+// weighs. Without a security manager (tests of the peer manager alone, or while it restarts)
+// the same rules run here, and a violation bans for the chain spec's ban_duration.
 #include "actors/peer_manager_state.hpp"
 #include "messages/errors.hpp"
 #include "runtime/net/peer_eviction.hpp"
@@ -71,27 +71,39 @@ std::pair<std::size_t, std::size_t> inbound_from(const peer_manager_state& st, c
   return {same_ip, same_subnet};
 }
 
-/// Why an inbound connection from `ip` is refused, or nothing if it is welcome.
-std::optional<std::string> refusal(peer_manager_pointer self, const ip_bytes& ip) {
+/// The admission decided here when the security manager cannot be asked (absent, restarting):
+/// the same rules on our copy of its bans and our own counts of the inbound connections.
+admission local_admission(peer_manager_pointer self, const ip_bytes& ip) {
   auto& st = self->state;
-  if (!st.sync)
-    return "starting up";
   // The operator's own peers (noban) pass bans and the per-address and per-subnet limits, as
   // Bitcoin Core's -whitelist noban does; the slot count still applies.
-  auto noban = permissions_of(st.pool.allow, ip).noban;
-  if (!noban && !may_connect(self, ip))
-    return "banned";
-  // Discouraged: admitted only into a free slot, nobody is evicted for it (Core's rule).
-  if (!noban && st.bans.discouraged(ip, self->clock().now())
-      && count_type(st, connection_type::inbound) >= inbound_slots(st))
-    return "discouraged, and no inbound slot is free";
+  if (permissions_of(st.pool.allow, ip).noban)
+    return admission::accept;
+  if (!may_connect(self, ip))
+    return admission::refuse_banned;
   auto [same_ip, same_subnet] = inbound_from(st, ip);
-  if (!noban && same_ip >= st.spec->max_connections_per_ip)
-    return "too many connections from this address";
-  if (!noban && same_subnet >= st.spec->max_connections_per_subnet)
-    return "too many connections from this subnet";
+  if (same_ip >= st.spec->max_connections_per_ip)
+    return admission::refuse_per_ip;
+  if (same_subnet >= st.spec->max_connections_per_subnet)
+    return admission::refuse_per_subnet;
+  return st.bans.discouraged(ip, self->clock().now()) ? admission::accept_discouraged
+                                                      : admission::accept;
+}
+
+/// Why an inbound connection the security policy answered `a` for is refused after all, or
+/// nothing: the inbound slots are the pool's (evicting an unprotected peer to make room).
+std::optional<std::string> slot_refusal(peer_manager_pointer self, admission a) {
+  auto& st = self->state;
+  if (auto why = refusal_reason(a); !why.empty())
+    return why;
+  if (!st.sync)
+    return "starting up";
+  auto full = count_type(st, connection_type::inbound) >= inbound_slots(st);
+  // Discouraged: admitted only into a free slot, nobody is evicted for it (Core's rule).
+  if (full && a == admission::accept_discouraged)
+    return "discouraged, and no inbound slot is free";
   // Last, so that nobody is evicted for a newcomer refused anyway.
-  if (count_type(st, connection_type::inbound) >= inbound_slots(st) && !evict_inbound(self))
+  if (full && !evict_inbound(self))
     return "inbound slots full";
   return std::nullopt;
 }
@@ -211,11 +223,24 @@ void find_security(peer_manager_pointer self) {
       self, self->state.parent, std::chrono::seconds{5},
       [self](const security_actor& security) {
         self->monitor(security);
-        self->send(security, subscribe_atom::value, ban_subscriber_actor{self});
+        self->state.security_missing_said = false;
+        // It counts our inbound connections from now on (a restarted one has lost its counts).
+        std::vector<ip_bytes> open;
+        for (auto& [id, e] : self->state.entries)
+          if (e.type == connection_type::inbound) {
+            e.admitted = true;
+            open.push_back(e.ip);
+          }
+        self->send(security, subscribe_atom::value, ban_subscriber_actor{self}, std::move(open));
       },
       [self](const caf::error& err) {
-        self->state.log.warning("security manager not found; violations ban locally",
-                                {{"reason", render_error(err)}});
+        // Asked again every tick; said once per absence.
+        auto& st = self->state;
+        if (st.security_missing_said)
+          return;
+        st.security_missing_said = true;
+        st.log.warning("security manager not found; deciding admission and bans here",
+                       {{"reason", render_error(err)}});
       });
 }
 
@@ -233,26 +258,70 @@ void on_ban(peer_manager_pointer self, const ban_view& ban) {
   close_banned(self);
 }
 
-/// An inbound connection on `link`: a session is started and attached to it, or the link closed.
+namespace {
+
+/// A security manager slower than this to answer an admission: decided here (it is restarting).
+constexpr auto admission_timeout = std::chrono::seconds{5};
+
+/// Refuses an inbound connection: logged, counted, its link closed.
+void refuse_inbound(peer_manager_pointer self, const std::string& remote,
+                    const accepted_link_actor& link, const std::string& why) {
+  auto& st = self->state;
+  ++st.inbound_refused;
+  st.log.info("inbound connection refused", {{"remote", remote}, {"reason", why}});
+  self->send(link, close_atom::value);
+}
+
+/// Starts a session for the inbound connection from `ip` the security policy answered `a` for,
+/// or refuses it. `counted`: the security manager counts it (it is told when it ends).
+void admit_inbound(peer_manager_pointer self, const std::string& remote, const ip_bytes& ip,
+                   std::uint16_t port, const accepted_link_actor& link, admission a, bool counted) {
+  auto& st = self->state;
+  if (auto why = slot_refusal(self, a)) {
+    if (counted && refusal_reason(a).empty())
+      self->send(st.security.get(), closed_atom::value, ip); // accepted there, not here
+    return refuse_inbound(self, remote, link, *why);
+  }
+  auto id = spawn_session(self, connection_type::inbound, ip, port, transport_kind::noise,
+                          std::nullopt, std::nullopt);
+  auto& entry = st.entries.at(id);
+  entry.admitted = counted;
+  self->send(link, attach_atom::value, entry.session);
+  self->send(entry.session, link_atom::value, peer_link_actor{link});
+}
+
+} // namespace
+
+/// An inbound connection on `link`: the security manager decides whether it may stay (its bans,
+/// the per-address and per-subnet limits), the pool whether a slot is free; then a session is
+/// started and attached to it, or the link closed. Without an answer from the security manager
+/// within admission_timeout, the same rules are applied here on our copy of its bans.
 void accept_inbound(peer_manager_pointer self, const std::string& host, std::uint16_t port,
                     const accepted_link_actor& link) {
   auto& st = self->state;
-  auto ip = parse_ip(host);
-  if (ip && st.security) // every connection counts for churn, admitted or not
-    self->send(st.security.get(), connect_atom::value, *ip);
-  auto why = ip ? refusal(self, *ip) : std::optional<std::string>{"unparsable remote address"};
-  if (why) {
-    ++st.inbound_refused;
-    st.log.info("inbound connection refused",
-                {{"remote", host + ":" + std::to_string(port)}, {"reason", *why}});
-    self->send(link, close_atom::value);
-    return;
-  }
-  auto id = spawn_session(self, connection_type::inbound, *ip, port, transport_kind::noise,
-                          std::nullopt, std::nullopt);
-  auto session = st.entries.at(id).session;
-  self->send(link, attach_atom::value, session);
-  self->send(session, link_atom::value, peer_link_actor{link});
+  auto remote = host + ":" + std::to_string(port);
+  auto parsed = parse_ip(host);
+  if (!parsed)
+    return refuse_inbound(self, remote, link, "unparsable remote address");
+  auto ip = *parsed;
+  if (!st.sync)
+    return refuse_inbound(self, remote, link, "starting up");
+  if (!st.security)
+    return admit_inbound(self, remote, ip, port, link, local_admission(self, ip), false);
+  self->request(st.security.get(), admission_timeout, accept_atom::value, ip)
+      .then([=](admission a) { admit_inbound(self, remote, ip, port, link, a, true); },
+            [=](const caf::error& err) {
+              self->state.log.debug("no admission from the security manager; deciding here",
+                                    {{"remote", remote}, {"reason", render_error(err)}});
+              admit_inbound(self, remote, ip, port, link, local_admission(self, ip), false);
+            });
+}
+
+/// An inbound connection the security manager counted has ended: it is told, so that the
+/// address's and subnet's counts go down.
+void admission_closed(peer_manager_pointer self, const pool_entry& entry) {
+  if (entry.admitted && self->state.security)
+    self->send(self->state.security.get(), closed_atom::value, entry.ip);
 }
 
 } // namespace qtc

@@ -101,6 +101,7 @@ void release_closed_buffers(peer_manager_pointer self) {
 
 void on_tick(peer_manager_pointer self) {
   release_closed_buffers(self);
+  find_security(self); // while there is none (not started yet, or restarting)
   fill_slots(self);
   replace_poor_outbound(self);
   maybe_start_feeler(self);

@@ -94,7 +94,8 @@ struct pool_entry {
   peer_info info;
   std::chrono::steady_clock::time_point started;
   peer_score score;
-  bool closing = false; ///< asked to close (evicted, replaced, feeler done): holds no slot
+  bool closing = false;  ///< asked to close (evicted, replaced, feeler done): holds no slot
+  bool admitted = false; ///< inbound, counted by the security manager: told when it closes
   /// When the peer, looking behind, was asked for headers from our tip (none: not asked).
   std::optional<std::chrono::steady_clock::time_point> probed;
 };
@@ -150,6 +151,7 @@ struct peer_manager_state {
   sibling<discovery_actor> discovery; ///< asked for more when addresses run short
   /// Decides bans (found through the parent; without one, violations ban locally).
   sibling<security_actor> security;
+  bool security_missing_said = false; ///< its absence was logged (once per absence)
   bool closed_any = false; ///< a session has closed (free memory is released after closes)
   caf::actor_clock::time_point last_trim{};  ///< when it last was
   caf::actor_clock::time_point last_close{}; ///< when a session last closed
@@ -198,6 +200,7 @@ void report_flood(peer_manager_pointer self, std::uint64_t id, pool_entry& entry
                   const std::string& detail);
 std::optional<offence> offence_of(const peer_closed& closed);
 void find_security(peer_manager_pointer self);
+void admission_closed(peer_manager_pointer self, const pool_entry& entry);
 void on_bans(peer_manager_pointer self, const std::vector<ban_view>& bans);
 void on_ban(peer_manager_pointer self, const ban_view& ban);
 void accept_inbound(peer_manager_pointer self, const std::string& host, std::uint16_t port,

@@ -184,6 +184,7 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
   if (entry.ready)
     st.metrics.gauge(metric_names::connections_active, {}, static_cast<double>(ready_count(st)));
   report_conduct(self, entry, closed);
+  admission_closed(self, entry);
   if (entry.type == connection_type::inbound)
     return;
   if (!closed.was_ready) {

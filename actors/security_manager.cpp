@@ -72,21 +72,31 @@ void update_gauges(security_pointer self) {
 }
 
 /// Stores the table if it changed (one write at a time; a failure is logged and retried).
-void save(security_pointer self) {
+/// `urgent` (a ban): if a write is under way, another follows as soon as it is done rather than
+/// at the next tick, so that every ban is stored within a write or two of being made.
+void save(security_pointer self, bool urgent = false) {
   auto& st = self->state;
+  if (st.saving && urgent)
+    st.save_again = true;
   if (!st.loaded || !st.dirty || st.saving || !st.storage)
     return;
   auto text = st.policy.save(self->clock().now(), st.unix.now());
   st.dirty = false;
   st.saving = true;
+  st.save_again = false;
   self->request(st.storage.get(), std::chrono::seconds{30}, put_atom::value, bans_atom::value,
                 bytes(text.begin(), text.end()))
-      .then([self](bool) { self->state.saving = false; },
-            [self](const caf::error& err) {
-              self->state.saving = false;
-              self->state.dirty = true;
-              self->state.log.error("cannot store the ban list", {{"reason", render_error(err)}});
-            });
+      .then(
+          [self](bool) {
+            self->state.saving = false;
+            if (self->state.save_again)
+              save(self);
+          },
+          [self](const caf::error& err) {
+            self->state.saving = false;
+            self->state.dirty = true;
+            self->state.log.error("cannot store the ban list", {{"reason", render_error(err)}});
+          });
 }
 
 /// The operator's allowlist, as given in the options: its permissions replace whatever the
@@ -177,7 +187,7 @@ verdict weigh(security_pointer self, const peer_offence& o, bool reported = true
     for (const auto& who : st.subscribers)
       self->send(who, bans_atom::value, view);
     update_gauges(self);
-    save(self); // a ban is stored at once, not at the next tick: it must survive a restart
+    save(self, true); // stored at once, not at the next tick: it must survive a restart
   }
   return out.v;
 }
@@ -248,7 +258,7 @@ void bans_changed(security_pointer self) {
   self->state.dirty = true;
   publish_all(self);
   update_gauges(self);
-  save(self);
+  save(self, true);
 }
 
 /// The operator's view of the bans.
@@ -312,6 +322,21 @@ std::uint64_t operator_clear(security_pointer self) {
   return n;
 }
 
+/// An inbound connection from `ip`: counted for the connection-churn detector, then answered by
+/// the policy (standing, per-address and per-subnet counts); an accept is counted until the
+/// peer manager says it closed.
+admission admit(security_pointer self, const std::array<std::uint8_t, 16>& ip) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  on_detections(self, st.detectors.observe_connection(ip, now), offence::connection_churn);
+  auto a = st.loaded ? st.policy.admit_inbound(ip, now) : admission::refuse_starting;
+  if (a == admission::accept || a == admission::accept_discouraged)
+    st.policy.connection_opened(ip);
+  ++st.admissions[static_cast<std::size_t>(a)];
+  st.metrics.count(metric_names::security_admissions_total, {{"result", to_string(a)}});
+  return a;
+}
+
 /// Bans by type, reputations, offences and verdicts so far.
 status_report security_status(security_pointer self, status_verbosity v) {
   auto& st = self->state;
@@ -341,6 +366,11 @@ status_report security_status(security_pointer self, status_verbosity v) {
   for (std::size_t k = 0; k < st.verdicts.size(); ++k)
     report(verdicts, to_string(static_cast<verdict>(k)), st.verdicts[k]);
   report(r, "verdicts", std::move(verdicts));
+  caf::settings admissions;
+  for (std::size_t k = 0; k < st.admissions.size(); ++k)
+    report(admissions, to_string(static_cast<admission>(k)), st.admissions[k]);
+  report(r, "admissions", std::move(admissions));
+  report(r, "inbound-counted", st.policy.open_connections());
   caf::settings detectors;
   for (std::size_t k = 0; k < detector_count; ++k) {
     const auto& d = st.detectors.stats(static_cast<detector>(k));
@@ -406,10 +436,9 @@ security_actor::behavior_type security_manager(security_pointer self, security_s
   return {
       [self](status_atom, status_verbosity v) { return security_status(self, v); },
       [self](offence_atom, const peer_offence& o) { return on_offence(self, o); },
-      [self](connect_atom, const std::array<std::uint8_t, 16>& ip) {
-        auto& st = self->state;
-        on_detections(self, st.detectors.observe_connection(ip, self->clock().now()),
-                      offence::connection_churn);
+      [self](accept_atom, const std::array<std::uint8_t, 16>& ip) { return admit(self, ip); },
+      [self](closed_atom, const std::array<std::uint8_t, 16>& ip) {
+        self->state.policy.connection_closed(ip);
       },
       [self](ready_atom, const std::array<std::uint8_t, 16>& ip,
              const std::array<std::uint8_t, 32>& key) {
@@ -419,9 +448,13 @@ security_actor::behavior_type security_manager(security_pointer self, security_s
       },
       [self](grant_atom, const std::array<std::uint8_t, 16>& ip, std::uint32_t messages,
              std::uint64_t bytes) { return on_grant(self, ip, messages, bytes); },
-      [self](subscribe_atom, const ban_subscriber_actor& who) {
+      [self](subscribe_atom, const ban_subscriber_actor& who,
+             const std::vector<std::array<std::uint8_t, 16>>& open) {
         self->monitor(who); // forgotten when it stops (a restarted peer manager subscribes anew)
         self->state.subscribers.push_back(who);
+        self->state.policy.reset_connections();
+        for (const auto& ip : open)
+          self->state.policy.connection_opened(ip);
         if (self->state.loaded)
           self->send(who, bans_atom::value, bans_in_force(self));
       },

@@ -17,11 +17,14 @@
 // one key on many addresses are charged as offences of their own. Past a detector's node-wide
 // alert threshold, a rate-limited `security alert` line goes to the log.
 //
-// Subscribers (the peer manager) get the bans in force and every new one, and check each
-// connection against their copy without a round trip. The operator lists, adds and lifts bans
-// through the inspector (qtc-inspect bans ...). Bans and reputations are kept in the chain store
-// (put/get bans) and survive restarts; a ban table that does not read back is reported and the
-// node starts with an empty one.
+// Admission: the peer manager asks about every inbound connection; the answer is the address's
+// standing (banned, discouraged) and the chain spec's per-address and per-subnet limits, counted
+// here from the accepted connections the peer manager has open (it tells each close, and all of
+// them when it subscribes). Subscribers (the peer manager) get the bans in force and every new
+// one, and check outbound connections against their copy without a round trip. The operator lists,
+// adds and lifts bans through the inspector (qtc-inspect bans ...). Bans and reputations are kept
+// in the chain store (put/get bans) and survive restarts; a ban table that does not read back is
+// reported and the node starts with an empty one.
 #pragma once
 
 #include "actors/support/logger.hpp"
@@ -66,12 +69,14 @@ struct security_manager_state {
   sibling<storage_actor> storage;
   unix_clock unix;
   std::vector<ban_subscriber_actor> subscribers;
-  bool loaded = false;    ///< the stored table was read (or found missing or unreadable)
-  bool dirty = false;     ///< changed since it was last stored
-  bool saving = false;    ///< a write to the store is under way
-  std::string load_error; ///< why the stored table was not used, if it was not
+  bool loaded = false;     ///< the stored table was read (or found missing or unreadable)
+  bool dirty = false;      ///< changed since it was last stored
+  bool saving = false;     ///< a write to the store is under way
+  bool save_again = false; ///< a ban came during that write: another write follows it
+  std::string load_error;  ///< why the stored table was not used, if it was not
   std::array<std::uint64_t, offence_count> offences{}; ///< reported, by kind
   std::array<std::uint64_t, 6> verdicts{};             ///< decided, by verdict
+  std::array<std::uint64_t, 6> admissions{};           ///< inbound answers, by admission
   static inline const char* name = "security";
 };
 

@@ -60,6 +60,7 @@ const std::vector<entry>& entries() {
       make_entry<std::vector<discovered_peer>>("std::vector<qtc::discovered_peer>"),
       make_entry<offence>("qtc::offence"),
       make_entry<verdict>("qtc::verdict"),
+      make_entry<admission>("qtc::admission"),
       make_entry<peer_offence>("qtc::peer_offence"),
       make_entry<ban_view>("qtc::ban_view"),
       make_entry<rate_grant>("qtc::rate_grant"),

@@ -114,14 +114,20 @@ using security_actor = status_actor::extend<
     // address over budget most of a minute is also charged offence rate-exceeded here.
     caf::replies_to<grant_atom, std::array<std::uint8_t, 16>, std::uint32_t,
                     std::uint64_t>::with<rate_grant>,
-    // A connection was opened from this address (inbound, admitted or not): for the
-    // connection-churn detector.
-    caf::reacts_to<connect_atom, std::array<std::uint8_t, 16>>,
+    // An inbound connection from this address: may it stay? Counted by the connection-churn
+    // detector whatever the answer. An accept counts it against the per-address and per-subnet
+    // limits until the peer manager says it closed (below), also when the peer manager then
+    // refuses it for want of a slot.
+    caf::replies_to<accept_atom, std::array<std::uint8_t, 16>>::with<admission>,
+    // An accepted inbound connection from this address closed (or was refused after all).
+    caf::reacts_to<closed_atom, std::array<std::uint8_t, 16>>,
     // A peer at this address proved it holds this static key (its handshake completed): for
     // the shared-identity detector.
     caf::reacts_to<ready_atom, std::array<std::uint8_t, 16>, std::array<std::uint8_t, 32>>,
-    // Keeps `who` told of the bans in force (the whole list now, then every change).
-    caf::reacts_to<subscribe_atom, ban_subscriber_actor>,
+    // Keeps `who` told of the bans in force (the whole list now, then every change); `open`: the
+    // accepted inbound connections it has open (one entry each), from which the admission counts
+    // start again (a restarted security manager, or a restarted peer manager with none).
+    caf::reacts_to<subscribe_atom, ban_subscriber_actor, std::vector<std::array<std::uint8_t, 16>>>,
     // Operator: the bans in force: subnet, reason, offences, manual, seconds-left (-1: forever).
     caf::replies_to<get_atom, bans_atom>::with<caf::config_value::list>,
     // Operator: bans an address or subnet ("192.0.2.7", "192.0.2.0/24", "2001:db8::/32") for

@@ -46,4 +46,39 @@ std::string to_string(verdict x) {
   return "unknown";
 }
 
+std::string to_string(admission x) {
+  switch (x) {
+  case admission::accept:
+    return "accept";
+  case admission::accept_discouraged:
+    return "accept-discouraged";
+  case admission::refuse_banned:
+    return "refuse-banned";
+  case admission::refuse_per_ip:
+    return "refuse-per-ip";
+  case admission::refuse_per_subnet:
+    return "refuse-per-subnet";
+  case admission::refuse_starting:
+    return "refuse-starting";
+  }
+  return "unknown";
+}
+
+std::string refusal_reason(admission x) {
+  switch (x) {
+  case admission::accept:
+  case admission::accept_discouraged:
+    return {};
+  case admission::refuse_banned:
+    return "banned";
+  case admission::refuse_per_ip:
+    return "too many connections from this address";
+  case admission::refuse_per_subnet:
+    return "too many connections from this subnet";
+  case admission::refuse_starting:
+    return "starting up";
+  }
+  return "unknown";
+}
+
 } // namespace qtc

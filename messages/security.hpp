@@ -66,6 +66,24 @@ enum class verdict : std::uint8_t {
 
 std::string to_string(verdict x);
 
+/// The security manager's answer to an inbound connection (the peer manager obeys it; the
+/// inbound slots and eviction stay the peer manager's).
+enum class admission : std::uint8_t {
+  accept,
+  accept_discouraged, ///< only into a free slot: nobody is evicted for it
+  refuse_banned,
+  refuse_per_ip,     ///< the chain spec's max_connections_per_ip are open from the address
+  refuse_per_subnet, ///< max_connections_per_subnet are open from its subnet
+  refuse_starting,   ///< the ban list is not loaded yet
+};
+
+/// "accept", "accept-discouraged", "refuse-banned", "refuse-per-ip", "refuse-per-subnet",
+/// "refuse-starting".
+std::string to_string(admission x);
+
+/// Why an admission refuses, as the peer manager logs it (empty for the two accepts).
+std::string refusal_reason(admission x);
+
 /// What an operator's allowlist entry grants (Bitcoin Core's -whitelist permissions).
 struct peer_permissions {
   bool noban = false;    ///< never banned, discouraged or throttled; offences are only logged

@@ -2,7 +2,9 @@
 // throttled (its session stops reading: the flood is taken at the address's budget, 100
 // messages a minute), charged rate-exceeded while it keeps on, and banned; once a ban expires
 // and it comes back to do the same, the second ban is longer and the third is forever. An
-// honest peer from another address stays connected meanwhile, never over its budget.
+// honest peer from another address stays connected meanwhile, never over its budget. Inbound
+// admission is the security manager's: three connections per address, ten per /24, banned
+// addresses refused, counts released as connections close and recounted after it restarts.
 #include "actors/node.hpp"
 #include "actors/peer_session.hpp"
 #include "support/node_simulation.hpp"
@@ -204,5 +206,60 @@ TEST_CASE_FIXTURE(allowed_flood_fixture, "rate limits: a noban peer is neither t
 }
 
 } // namespace
+
+TEST_CASE_FIXTURE(flood_fixture, "simulation: the security manager admits inbound connections: "
+                                 "three per address, ten per subnet, none banned, recounted "
+                                 "after it restarts") {
+  auto status = [&] {
+    auto s = request<status_report>(security(), status_atom::value, status_verbosity::info);
+    REQUIRE(s);
+    return *s;
+  };
+  auto admissions = [&](const std::string& result) {
+    return caf::get_or(status(), "admissions." + result, std::int64_t{-1});
+  };
+  std::uint64_t id = 100;
+  auto connect = [&](const std::string& ip) {
+    auto session = connect_from(ip, ++id);
+    advance_in_steps(500ms, 10ms);
+    return session;
+  };
+  // Three from one address; the fourth is refused.
+  std::vector<peer_session_actor> first;
+  for (int i = 0; i < 4; ++i)
+    first.push_back(connect("10.9.0.1"));
+  CHECK(is_alive(first[2]));
+  CHECK_FALSE(is_alive(first[3]));
+  CHECK(admissions("refuse-per-ip") == 1);
+  CHECK(caf::get_or(status(), "inbound-counted", std::int64_t{0}) == 3);
+  // Seven more addresses of 10.9.0.0/24 make ten; the eleventh is refused.
+  for (int host = 2; host <= 8; ++host)
+    REQUIRE(is_alive(connect("10.9.0." + std::to_string(host))));
+  CHECK_FALSE(is_alive(connect("10.9.0.9")));
+  CHECK(admissions("refuse-per-subnet") == 1);
+  CHECK(caf::get_or(pool_status(victim, status_verbosity::info), "inbound-refused", std::int64_t{0})
+        == 2);
+  // One closes: its count is released, and the subnet has room for one.
+  caf::anon_send(first[0], close_atom::value, close_reason::unwanted, std::string{"test"});
+  advance_in_steps(500ms, 10ms);
+  CHECK(caf::get_or(status(), "inbound-counted", std::int64_t{0}) == 9);
+  auto ninth = connect("10.9.0.9");
+  CHECK(is_alive(ninth));
+  // A restarted security manager has lost its counts; the peer manager tells it the ten open
+  // connections when it subscribes, so the subnet is still full.
+  auto old = security();
+  caf::anon_send_exit(old, caf::exit_reason::unhandled_exception);
+  advance_in_steps(2s, 10ms);
+  REQUIRE(security().address() != old.address());
+  CHECK(caf::get_or(status(), "inbound-counted", std::int64_t{0}) == 10);
+  CHECK_FALSE(is_alive(connect("10.9.0.10")));
+  CHECK(admissions("refuse-per-subnet") == 1);
+  // A banned address is refused before anything else is counted for it.
+  REQUIRE(request<bool>(security(), put_atom::value, bans_atom::value, std::string{"10.9.1.1"},
+                        std::int64_t{0}, std::string{"test"}));
+  CHECK_FALSE(is_alive(connect("10.9.1.1")));
+  CHECK(admissions("refuse-banned") == 1);
+  CHECK(admissions("accept") == 0); // the counters started again with the restart
+}
 
 TEST_SUITE_END();

@@ -163,6 +163,37 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: bans and reputations are 
   CHECK(std::string(stored->begin(), stored->end()).find("this is not") == std::string::npos);
 }
 
+TEST_CASE_FIXTURE(security_fixture, "security manager: bans made while a write is under way "
+                                    "are stored right after it, not at the next tick") {
+  auto sec = security();
+  auto offence_from = [](int host) {
+    peer_offence o;
+    o.ip = *parse_ip("198.51.100." + std::to_string(host));
+    o.kind = offence::invalid_block;
+    o.detail = "test";
+    return o;
+  };
+  // The first ban starts a write to the store; the storage actor has not run yet when three
+  // more bans are made (as when the write takes its time on a real disk).
+  caf::anon_send(sec, offence_atom::value, offence_from(1));
+  sched.prioritize(sec);
+  sched.run_once();
+  for (int i = 2; i <= 4; ++i) {
+    caf::anon_send(sec, offence_atom::value, offence_from(i));
+    sched.prioritize(sec);
+    sched.run_once();
+  }
+  run(); // no time passes: no tick
+  auto storage = caf::actor_cast<storage_actor>(component(node, "storage"));
+  auto stored = request<bytes>(storage, get_atom::value, bans_atom::value);
+  REQUIRE(stored);
+  std::string text(stored->begin(), stored->end());
+  for (int i = 1; i <= 4; ++i)
+    CHECK(text.find("198.51.100." + std::to_string(i)) != std::string::npos);
+  restart_security();
+  CHECK(bans().size() == 4);
+}
+
 TEST_CASE_FIXTURE(security_fixture, "security manager: attack detectors: churn from one /24, "
                                     "one key on many addresses, a subnet's malformed frames") {
   auto detectors = [&] {
@@ -173,16 +204,16 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: attack detectors: churn f
   // 19 connections from 192.0.2.0/24 within a minute are allowed; the 20th and later fire, and
   // each such address is charged connection-churn (weight 10).
   for (int i = 1; i <= 19; ++i)
-    caf::anon_send(security(), connect_atom::value, *parse_ip("192.0.2." + std::to_string(i)));
+    caf::anon_send(security(), accept_atom::value, *parse_ip("192.0.2." + std::to_string(i)));
   run();
   CHECK_FALSE(detectors().contains("connection-churn"));
   for (int i = 20; i <= 24; ++i)
-    caf::anon_send(security(), connect_atom::value, *parse_ip("192.0.2." + std::to_string(i)));
+    caf::anon_send(security(), accept_atom::value, *parse_ip("192.0.2." + std::to_string(i)));
   run();
   CHECK(caf::get_or(detectors(), "connection-churn.fired", std::int64_t{0}) == 5);
   // The window slides: a minute later the subnet starts from nothing.
   advance_in_steps(61s, 1s);
-  caf::anon_send(security(), connect_atom::value, *parse_ip("192.0.2.99"));
+  caf::anon_send(security(), accept_atom::value, *parse_ip("192.0.2.99"));
   run();
   CHECK(caf::get_or(detectors(), "connection-churn.fired", std::int64_t{0}) == 5);
 
@@ -211,7 +242,7 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: a distributed pattern rai
   // 200 connections node-wide within a minute alert (from 200 /24s: no subnet fires).
   for (int i = 0; i < 260; ++i)
     caf::anon_send(
-        security(), connect_atom::value,
+        security(), accept_atom::value,
         *parse_ip("100." + std::to_string(64 + i / 250) + "." + std::to_string(i % 250) + ".1"));
   run();
   auto s = request<status_report>(security(), status_atom::value, status_verbosity::info);
@@ -221,8 +252,7 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: a distributed pattern rai
   CHECK(caf::get_or(*s, "detectors.connection-churn.suppressed", std::int64_t{0}) == 60);
   advance_in_steps(61s, 1s);
   for (int i = 0; i < 200; ++i)
-    caf::anon_send(security(), connect_atom::value,
-                   *parse_ip("100.70." + std::to_string(i) + ".1"));
+    caf::anon_send(security(), accept_atom::value, *parse_ip("100.70." + std::to_string(i) + ".1"));
   run();
   s = request<status_report>(security(), status_atom::value, status_verbosity::info);
   CHECK(caf::get_or(*s, "detectors.connection-churn.alerts", std::int64_t{0}) == 2);

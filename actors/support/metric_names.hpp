@@ -20,6 +20,7 @@ constexpr const char* discovered_addresses_total = "quantumcoin_discovered_addre
 constexpr const char* build_info = "quantumcoin_build_info";
 constexpr const char* security_offences_total = "quantumcoin_security_offences_total";
 constexpr const char* security_verdicts_total = "quantumcoin_security_verdicts_total";
+constexpr const char* security_admissions_total = "quantumcoin_security_admissions_total";
 constexpr const char* security_bans = "quantumcoin_security_bans";
 constexpr const char* security_tracked_addresses = "quantumcoin_security_tracked_addresses";
 constexpr const char* security_detections_total = "quantumcoin_security_detections_total";

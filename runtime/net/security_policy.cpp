@@ -470,6 +470,18 @@ void security_policy::connection_closed(const ip_bytes& ip) {
   drop(per_subnet_, subnet_of(ip));
 }
 
+std::size_t security_policy::open_connections() const {
+  std::size_t n = 0;
+  for (const auto& [ip, count] : per_ip_)
+    n += count;
+  return n;
+}
+
+void security_policy::reset_connections() {
+  per_ip_.clear();
+  per_subnet_.clear();
+}
+
 std::uint32_t security_policy::connections_from(const ip_bytes& ip) const {
   auto i = per_ip_.find(ip);
   return i == per_ip_.end() ? 0 : i->second;

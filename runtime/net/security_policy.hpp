@@ -104,14 +104,8 @@ public:
     bool subnet_banned = false;
   };
 
-  /// What admit_inbound() decides about an inbound connection.
-  enum class admission : std::uint8_t {
-    accept,
-    accept_discouraged, ///< only if a slot is free (or one is freed by evicting a discouraged one)
-    refuse_banned,
-    refuse_per_ip,
-    refuse_per_subnet,
-  };
+  /// What admit_inbound() decides about an inbound connection (messages/security.hpp).
+  using admission = qtc::admission;
 
   /// One ban, as list_bans() shows it.
   struct ban_entry {
@@ -182,8 +176,13 @@ public:
   /// An inbound connection from `ip` opened / closed (every one is counted, noban ones too).
   void connection_opened(const ip_bytes& ip);
   void connection_closed(const ip_bytes& ip);
+  /// Forgets every count (then connection_opened for each connection still open: a restarted
+  /// security manager is told them by the peer manager).
+  void reset_connections();
   std::uint32_t connections_from(const ip_bytes& ip) const;
   std::uint32_t connections_from(const subnet& net) const;
+  /// Every connection counted.
+  std::size_t open_connections() const;
 
   // --- operator ------------------------------------------------------------------------------
 
