@@ -66,12 +66,12 @@ child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec)
   return store;
 }
 
-child_spec sync_child(std::shared_ptr<const chain_spec> spec, block_download::config download) {
+child_spec sync_child(std::shared_ptr<const chain_spec> spec, sync_options options) {
   child_spec sync;
   sync.name = component<sync_actor>::name;
-  sync.start = [spec, download](caf::actor_system& sys,
-                                const supervisor_actor& parent) -> caf::expected<caf::actor> {
-    return caf::actor_cast<caf::actor>(sys.spawn(sync_coordinator, spec, parent, download));
+  sync.start = [spec, options](caf::actor_system& sys,
+                               const supervisor_actor& parent) -> caf::expected<caf::actor> {
+    return caf::actor_cast<caf::actor>(sys.spawn(sync_coordinator, spec, parent, options));
   };
   return sync;
 }
@@ -133,7 +133,8 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   root.children.push_back(idle("nat", "learns the external address (STUN) and maps the P2P "
                                       "port (UPnP)"));
   auto shared_spec = std::make_shared<const chain_spec>(spec);
-  root.children.push_back(sync_child(shared_spec));
+  root.children.push_back(
+      sync_child(shared_spec, sync_options{.max_upload_target = options.max_upload_target}));
   child_spec peers;
   peers.name = component<peer_manager_actor>::name;
   peer_manager_config pm;

@@ -14,6 +14,7 @@
 // Start order is dependency order: what others use starts first and stops last.
 #pragma once
 
+#include "actors/sync_coordinator.hpp"
 #include "messages/supervision.hpp"
 #include "runtime/chain/chain_spec.hpp"
 #include "runtime/config/node_options.hpp"
@@ -38,8 +39,8 @@ make_channel_context(std::shared_ptr<const node_identity> identity, const chain_
 child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec);
 
 /// The sync coordinator child (finds storage through its supervisor).
-/// `download`: the block download's window, per-peer limit and timeouts.
-child_spec sync_child(std::shared_ptr<const chain_spec> spec, block_download::config download = {});
+/// `options`: the block download's window, per-peer limit and timeouts; the upload target.
+child_spec sync_child(std::shared_ptr<const chain_spec> spec, sync_options options = {});
 
 /// The security manager, its policy configured from the chain spec's [dos] table (shared by the
 /// node and the simulator).

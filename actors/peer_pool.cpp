@@ -99,6 +99,7 @@ std::uint64_t spawn_session(peer_manager_pointer self, connection_type type, con
   cfg.seed = st.rng();
   cfg.context = st.context;
   cfg.manager = peer_manager_actor{self};
+  cfg.permissions = permissions_of(st.pool.allow, ip);
   // Unsolicited traffic is limited per address by the security manager's budget (the chain
   // spec's max_messages_per_minute and max_bytes_per_minute; 0 turns the limits off).
   if (st.security && st.spec->max_messages_per_minute > 0 && st.spec->max_bytes_per_minute > 0) {

@@ -138,6 +138,7 @@ void after_event(peer_session_pointer self) {
     info.user_agent = v.user_agent;
     info.start_height = v.start_height;
     info.relay = v.relay;
+    info.permissions = st.config.permissions;
     st.log.info("peer connected", {{"peer", std::to_string(info.id)},
                                    {"remote", info.remote},
                                    {"type", to_string(info.type)},

@@ -43,6 +43,7 @@ struct peer_session_config {
   peer_observer_actor sync; ///< null for feelers: they only test the address
   /// Grants rate allowance (settings.rate_limited); null: no rate limits.
   security_actor security;
+  peer_permissions permissions; ///< the allowlist's for its address (reported in peer_info)
 };
 
 struct peer_session_state {

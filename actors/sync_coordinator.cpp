@@ -189,20 +189,25 @@ void disconnect(sync_pointer self, std::uint64_t id, close_reason reason, std::s
   auto i = st.peers.find(id);
   if (i == st.peers.end())
     return;
-  st.log.warning(
-      "peer sent invalid data",
-      {{"peer", std::to_string(id)}, {"remote", i->second.info.remote}, {"detail", detail}});
+  log_fields fields{
+      {"peer", std::to_string(id)}, {"remote", i->second.info.remote}, {"detail", detail}};
+  if (reason == close_reason::unwanted) // not the peer's fault (the upload target)
+    st.log.info("peer disconnected", std::move(fields));
+  else
+    st.log.warning("peer sent invalid data", std::move(fields));
   self->send(i->second.session, close_atom::value, reason, std::move(detail));
 }
 sync_actor::behavior_type sync_coordinator(sync_pointer self,
                                            std::shared_ptr<const chain_spec> spec,
-                                           supervisor_actor parent,
-                                           block_download::config download) {
+                                           supervisor_actor parent, sync_options options) {
   auto& st = self->state;
-  st.download_config = download;
+  st.download_config = options.download;
   st.log = logger{self->system(), "sync"};
   st.metrics = metrics_client{self->system()};
   st.spec = std::move(spec);
+  st.upload = upload_target{{.target_bytes = options.max_upload_target,
+                             .block_interval = st.spec->target_spacing,
+                             .max_block_bytes = st.spec->max_message_size}};
   st.tree = std::make_unique<header_tree>(chain_params::from(*st.spec),
                                           make_genesis_block(*st.spec).header);
   // Find the storage actor, load the stored chain into the tree, then the best stored block.

@@ -40,10 +40,17 @@
 
 namespace qtc {
 
+/// How the sync coordinator is started (actors/node.cpp, the simulator).
+struct sync_options {
+  block_download::config download; ///< the block download's window, limits and timeouts
+  /// Bytes the node serves per 24 hours before it stops serving historical blocks to peers
+  /// without the download permission (Core's -maxuploadtarget); 0: no target.
+  std::uint64_t max_upload_target = 0;
+};
+
 /// `parent` is the node's supervisor, where the storage actor is found.
 sync_actor::behavior_type sync_coordinator(sync_pointer self,
                                            std::shared_ptr<const chain_spec> spec,
-                                           supervisor_actor parent,
-                                           block_download::config download);
+                                           supervisor_actor parent, sync_options options);
 
 } // namespace qtc

@@ -71,11 +71,13 @@ void answer_done(sync_pointer self, std::uint64_t id) {
   serve_next(self, id);
 }
 
-/// Hands an answer to the peer's session.
+/// Hands an answer to the peer's session; its bytes (with the 24-byte frame header) count
+/// against the upload target.
 void deliver(sync_pointer self, std::uint64_t id, std::string command, bytes payload) {
   auto i = self->state.peers.find(id);
   if (i == self->state.peers.end())
     return;
+  self->state.upload.sent(payload.size() + 24, self->clock().now());
   self->request(i->second.session, caf::infinite, serve_atom::value, std::move(command),
                 std::move(payload))
       .then([self, id](bool) { answer_done(self, id); },
@@ -102,6 +104,28 @@ void serve_stored(sync_pointer self, std::uint64_t id, const inv_item& item) {
           });
 }
 
+/// Core's historical block serving limit: once the upload target (less the reserve for new
+/// blocks) is spent, a peer without the download permission that asks for a block more than a
+/// week older than our best header is disconnected (not an offence: it may try elsewhere).
+bool refuse_historical(sync_pointer self, sync_peer& p, const hash256& hash) {
+  auto& st = self->state;
+  if (p.info.permissions.download || !st.upload.reached(self->clock().now(), true))
+    return false;
+  const auto* node = st.tree->find(hash);
+  if (node == nullptr)
+    return false;
+  auto age = static_cast<std::int64_t>(st.tree->best().header.time) - node->header.time;
+  if (age <= upload_target::historical_age.count())
+    return false;
+  ++st.upload_refusals;
+  p.serve_queue.clear(); // the rest is not answered either
+  p.queued_getheaders = 0;
+  disconnect(self, p.info.id, close_reason::unwanted,
+             "upload target reached: historical block at height " + std::to_string(node->height)
+                 + " refused");
+  return true;
+}
+
 /// Starts answering one request: synchronously from memory (transactions, headers) or from the
 /// store (blocks). Unknown transactions go to the peer's notfound.
 void start_answer(sync_pointer self, std::uint64_t id, sync_peer& p, const serve_job& job) {
@@ -125,6 +149,8 @@ void start_answer(sync_pointer self, std::uint64_t id, sync_peer& p, const serve
     return;
   case inv_type::block:
   case inv_type::compact_block:
+    if (refuse_historical(self, p, item.hash))
+      return;
     ++p.serving;
     note_block_served(self, p, item.hash);
     serve_stored(self, id, item);

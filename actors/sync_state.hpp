@@ -17,6 +17,7 @@
 #include "runtime/sync/headers_presync.hpp"
 #include "runtime/sync/tx_pool.hpp"
 #include "runtime/sync/tx_request_tracker.hpp"
+#include "runtime/sync/upload_target.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -103,6 +104,8 @@ struct sync_state {
   std::uint64_t blocks_rejected = 0;
   std::uint64_t unrequested_blocks = 0;
   std::uint64_t headers_received = 0;
+  upload_target upload;              ///< what is served per cycle (actors/sync_serving)
+  std::uint64_t upload_refusals = 0; ///< peers cut off for historical blocks past it
   // Low-work header chains (actors/sync_presync.cpp).
   std::uint64_t presyncs_started = 0;
   std::uint64_t presyncs_completed = 0; ///< reached the threshold and released

@@ -173,6 +173,18 @@ status_report sync_status(sync_pointer self, status_verbosity v) {
   report(r, "compact-unsolicited", st.cmpct_unsolicited);
   report(r, "high-bandwidth-peers", st.hb_peers.peers().size());
   report(r, "low-work-headers", presync_status(st));
+  if (st.upload.settings().target_bytes > 0) {
+    auto now = self->clock().now();
+    caf::settings upload;
+    report(upload, "target-bytes", st.upload.settings().target_bytes);
+    report(upload, "sent-in-cycle", st.upload.sent_in_cycle(now));
+    report(upload, "left", st.upload.left(now));
+    report(upload, "reserve", st.upload.reserve(now));
+    report(upload, "seconds-left-in-cycle", st.upload.time_left(now).count());
+    report(upload, "historical-limit-reached", st.upload.reached(now, true));
+    report(upload, "peers-refused", st.upload_refusals);
+    report(r, "upload-target", std::move(upload));
+  }
   if (v != status_verbosity::info)
     report(r, "peer-state", peers_status(self));
   return r;

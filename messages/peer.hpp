@@ -5,6 +5,7 @@
 #include "messages/atoms.hpp"
 #include "messages/field.hpp"
 #include "messages/p2p.hpp"
+#include "messages/security.hpp"
 #include "messages/status.hpp"
 
 #include <caf/actor.hpp>
@@ -123,6 +124,7 @@ struct peer_info {
   std::string user_agent;
   std::int32_t start_height = 0;
   bool relay = true;
+  peer_permissions permissions; ///< what the operator's allowlist grants its address
 };
 
 template <class Inspector>
@@ -131,7 +133,7 @@ typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
            field("type"), x.type, field("remote"), x.remote, field("transport"), x.transport,
            field("static_key"), x.static_key_hex, field("version"), x.version, field("services"),
            x.services, field("user_agent"), x.user_agent, field("start_height"), x.start_height,
-           field("relay"), x.relay);
+           field("relay"), x.relay, field("permissions"), x.permissions);
 }
 
 /// A session that ended.

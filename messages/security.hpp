@@ -92,6 +92,12 @@ struct peer_permissions {
   friend bool operator==(const peer_permissions&, const peer_permissions&) = default;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_permissions& x) {
+  return f(caf::meta::type_name("peer_permissions"), field("noban"), x.noban, field("relay"),
+           x.relay, field("download"), x.download);
+}
+
 /// One offence of one peer, as its session or the sync coordinator saw it.
 struct peer_offence {
   std::uint64_t peer = 0;            ///< the session's id (0: not tied to a session)

@@ -344,7 +344,8 @@ TEST_SUITE("process") {
         {"--config-file=" + config.string(), "--qtcnode.connect=127.0.0.1:18444,seed.example:18444",
          "--qtcnode.dns-servers=127.0.0.1,10.0.0.1:53", "--qtcnode.outbound-full-relay=99",
          "--qtcnode.allow=noban@10.0.0.0/8,ban@192.0.2.1,noban@example.org",
-         "--qtcnode.detectors=connection-churn:40:400,churn:1:2"});
+         "--qtcnode.detectors=connection-churn:40:400,churn:1:2",
+         "--qtcnode.max-upload-target=-5"});
     CHECK(bad_peers.exit_code == 2);
     CHECK(bad_peers.output.find("qtcnode.allow: \"ban@192.0.2.1\": unknown permission \"ban\" "
                                 "(noban, relay, download)")
@@ -361,6 +362,8 @@ TEST_SUITE("process") {
               "qtcnode.dns-servers: \"127.0.0.1\": expected ip:port (IPv6 as [v6]:port)")
           != std::string::npos);
     CHECK(bad_peers.output.find("qtcnode.outbound-full-relay: must be in [0, 64], got 99")
+          != std::string::npos);
+    CHECK(bad_peers.output.find("qtcnode.max-upload-target: must be in [0, 1073741824] MiB, got -5")
           != std::string::npos);
   }
 

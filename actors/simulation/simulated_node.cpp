@@ -29,7 +29,8 @@ supervisor_spec make_simulated_node(simulated_node_config config) {
     };
     root.children.push_back(std::move(discovery));
   }
-  root.children.push_back(sync_child(config.spec, config.download));
+  root.children.push_back(
+      sync_child(config.spec, sync_options{config.download, config.max_upload_target}));
   child_spec peers;
   peers.name = component<peer_manager_actor>::name;
   auto port = config.port != 0 ? config.port : config.spec->default_port;

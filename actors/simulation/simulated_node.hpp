@@ -23,10 +23,11 @@ struct simulated_node_config {
   std::shared_ptr<const chain_spec> spec;
   std::shared_ptr<const node_identity> identity;
   memory_network_actor network;
-  std::string ip;                  ///< the node's address on the network, e.g. "10.0.0.1"
-  std::uint16_t port = 0;          ///< 0: the chain spec's default port
-  peer_pool_options pool;          ///< connect/addnode lists, slots, pool size, seed
-  block_download::config download; ///< the sync coordinator's download parameters
+  std::string ip;                      ///< the node's address on the network, e.g. "10.0.0.1"
+  std::uint16_t port = 0;              ///< 0: the chain spec's default port
+  peer_pool_options pool;              ///< connect/addnode lists, slots, pool size, seed
+  block_download::config download;     ///< the sync coordinator's download parameters
+  std::uint64_t max_upload_target = 0; ///< bytes a day (--qtcnode.max-upload-target); 0: none
   /// With a resolver (the simulator's table_resolver), the node runs the production DNS seeder
   /// on it, asking the chain spec's seeds; without one, it has no discovery.
   std::shared_ptr<dns_resolver> resolver;

@@ -45,7 +45,10 @@ node_config::node_config() {
       .add<int64_t>("outbound-full-relay", "automatic outbound full-relay connections "
                                            "(default: 8)")
       .add<int64_t>("outbound-block-relay", "automatic outbound block-relay-only connections "
-                                            "(default: 2)");
+                                            "(default: 2)")
+      .add<int64_t>("max-upload-target", "MiB served a day before historical blocks are refused "
+                                         "to peers without the download permission; 0 = no "
+                                         "target (default: 0)");
 }
 
 std::string node_config::help_text() const {
@@ -188,6 +191,12 @@ node_options read_node_options(const node_config& cfg, const std::vector<std::st
     else
       *out = static_cast<std::uint32_t>(v);
   }
+  auto upload = caf::get_or(s, "qtcnode.max-upload-target", int64_t{0});
+  if (upload < 0 || upload > (int64_t{1} << 30))
+    errors.push_back({"qtcnode.max-upload-target",
+                      "must be in [0, 1073741824] MiB, got " + std::to_string(upload)});
+  else
+    o.max_upload_target = static_cast<std::uint64_t>(upload) << 20;
   return o;
 }
 

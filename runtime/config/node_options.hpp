@@ -36,6 +36,8 @@ struct node_options {
   std::vector<std::string> addnode;
   std::uint32_t outbound_full_relay = 8;  ///< automatic outbound full-relay slots
   std::uint32_t outbound_block_relay = 2; ///< automatic outbound block-relay-only slots
+  /// --qtcnode.max-upload-target, in MiB a day (0: none), held in bytes
+  std::uint64_t max_upload_target = 0;
   /// --qtcnode.dns-servers: resolvers for the DNS seeds ("ip:port", IPv6 as "[v6]:port"),
   /// in order of preference; empty: the system's resolvers (/etc/resolv.conf)
   std::vector<std::string> dns_servers;

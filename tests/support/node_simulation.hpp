@@ -42,6 +42,8 @@ struct sim_fixture : simulation {
   std::shared_ptr<const chain_spec> spec = regtest();
   memory_network_actor net;
   std::vector<caf::actor> roots;
+  /// Adjusts every node's configuration before it starts (what the parameters do not cover).
+  std::function<void(simulated_node_config&)> configure;
 
   sim_fixture() {
     net = own(sys.spawn(memory_network, caf::timespan{20ms}));
@@ -74,6 +76,8 @@ struct sim_fixture : simulation {
     }
     if (tune)
       tune(cfg.pool);
+    if (configure)
+      configure(cfg);
     auto root = caf::actor_cast<caf::actor>(
         own(sys.spawn(supervisor, make_simulated_node(cfg), supervisor_actor{})));
     roots.push_back(root);
