@@ -38,7 +38,8 @@ void request_txs(sync_pointer self, std::uint64_t id, sync_peer& p) {
 /// The transactions an inv announces: known to the peer from now on; those not in the pool are
 /// tracked, and asked of this peer at once if it is their best announcer and ready (an outbound
 /// peer; an inbound one's announcement waits 2 s and is asked for on a later tick). Past its
-/// 5000 tracked announcements a peer's further announcements are dropped.
+/// 5000 tracked announcements a peer's further announcements are dropped, unless the operator
+/// gave it the relay permission (Core: unlimited transaction announcements).
 void on_tx_announcements(sync_pointer self, std::uint64_t id, sync_peer& p,
                          const inv_message& msg) {
   auto& st = self->state;
@@ -49,7 +50,8 @@ void on_tx_announcements(sync_pointer self, std::uint64_t id, sync_peer& p,
     if (item.type != static_cast<std::uint32_t>(inv_type::tx))
       continue;
     p.known.insert(item.hash);
-    if (!st.pool.contains(item.hash) && !st.tx_requests.announce(id, item.hash, preferred, now))
+    if (!st.pool.contains(item.hash)
+        && !st.tx_requests.announce(id, item.hash, preferred, now, p.info.permissions.relay))
       ++ignored;
   }
   // Past 5000 announcements we have not fetched yet: more than relay can use (an inv flood).

@@ -184,7 +184,7 @@ TEST_CASE_FIXTURE(pace_fixture, "serving pace: getheaders waits its turn behind 
 }
 
 TEST_CASE_FIXTURE(pace_fixture, "floods: transaction announcements past the tracker's 5000 are "
-                                "reported as inv-flood, once a minute") {
+                                "reported as inv-flood, once a minute; not from a relay peer") {
   auto announce = [&](std::uint32_t first, std::uint32_t count) {
     inv_message inv;
     for (std::uint32_t i = first; i < first + count; ++i) {
@@ -200,6 +200,27 @@ TEST_CASE_FIXTURE(pace_fixture, "floods: transaction announcements past the trac
   CHECK(offences("inv-flood") == 1);
   announce(6000, 10);
   CHECK(offences("inv-flood") == 1);
+  // A peer with the operator's relay permission has no bound (Core's rule for it).
+  peer_info trusted;
+  trusted.id = peer_id + 1;
+  trusted.session = caf::actor_cast<peer_session_actor>(reader);
+  trusted.type = connection_type::inbound;
+  trusted.remote = "10.0.0.79:18444";
+  trusted.version = 70015;
+  trusted.permissions.relay = true;
+  self->send(sync, ready_atom::value, trusted);
+  inv_message inv;
+  for (std::uint32_t i = 10'000; i < 16'000; ++i) {
+    hash256 h{};
+    std::memcpy(h.data(), &i, sizeof i);
+    inv.items.push_back(inv_item{static_cast<std::uint32_t>(inv_type::tx), h});
+  }
+  self->send(sync, peer_msg_atom::value, trusted.id, p2p_message{inv});
+  run();
+  CHECK(offences("inv-flood") == 1);
+  auto s = sync_status(root);
+  REQUIRE(s);
+  CHECK(caf::get_or(*s, "tx-requests-tracked", std::int64_t{0}) >= 5000 + 6000);
 }
 
 TEST_CASE_FIXTURE(pace_fixture, "floods: blocks and headers asked for again are amplification, "

@@ -182,6 +182,9 @@ TEST_CASE("tx request tracker: a peer holds at most 5000 announcements") {
   r.forget(tx(1));
   CHECK(r.announce(inbound_c, tx(5001), false, t0));
   CHECK(r.announcements(inbound_c) == 5000);
+  // Unlimited (the relay permission): past the bound all the same.
+  CHECK(r.announce(inbound_c, tx(6000), false, t0, true));
+  CHECK(r.announcements(inbound_c) == 5001);
 }
 
 TEST_CASE("tx request tracker: a peer has at most 100 requests in flight") {

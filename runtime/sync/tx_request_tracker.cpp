@@ -29,15 +29,15 @@ tx_request_tracker::announcement* tx_request_tracker::find(tx_entry& e, peer_id 
   return i == e.announcements.end() ? nullptr : &*i;
 }
 
-bool tx_request_tracker::announce(peer_id peer, const hash256& txid, bool preferred,
-                                  time_point now) {
+bool tx_request_tracker::announce(peer_id peer, const hash256& txid, bool preferred, time_point now,
+                                  bool unlimited) {
   auto tx = txs_.find(txid);
   if (tx != txs_.end() && find(tx->second, peer) != nullptr)
     return true; // a repeat: the first announcement stands (see the header)
   auto p = peers_.find(peer);
   std::size_t held = p == peers_.end() ? 0 : p->second.by_sequence.size();
   // Checked before anything is inserted, so a refused announcement allocates nothing.
-  if (held >= config_.max_announcements_per_peer)
+  if (!unlimited && held >= config_.max_announcements_per_peer)
     return false;
   if (p == peers_.end())
     p = peers_.emplace(peer, peer_entry{}).first;

@@ -84,8 +84,10 @@ public:
   /// Records that `peer` announced `txid`. False (nothing stored) if the peer already holds
   /// `max_announcements_per_peer` announcements. A repeated announcement of a txid the peer
   /// already announced changes nothing (not its flag, time or tried state, so re-announcing does
-  /// not earn a second request) and returns true: the announcement is tracked.
-  bool announce(peer_id peer, const hash256& txid, bool preferred, time_point now);
+  /// not earn a second request) and returns true: the announcement is tracked. `unlimited`: no
+  /// per-peer bound (a peer with the operator's relay permission, as in Core).
+  bool announce(peer_id peer, const hash256& txid, bool preferred, time_point now,
+                bool unlimited = false);
 
   /// The txids to request from `peer` now, in the order it announced them; each is marked in
   /// flight to it, expiring at `now + request_timeout`. Call `expire(now)` first so that timed-out
