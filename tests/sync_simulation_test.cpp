@@ -10,6 +10,7 @@
 #include "support/node_simulation.hpp"
 #include "support/tx_fixtures.hpp"
 
+#include <ctime>
 #include <sstream>
 
 using namespace qtc;
@@ -457,4 +458,62 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: after sync, the peer that first deli
   CHECK(counter(b, "compact-fallbacks") == 0);
   CHECK(counter(b, "pool-txs") == 0); // confirmed: they left the pool
   CHECK(counter(a, "pool-txs") == 0);
+}
+
+TEST_CASE_FIXTURE(sim_fixture, "simulation: address relay as Bitcoin Core's p2p_addr_relay: "
+                               "small fresh announcements go to two other peers, not back; old "
+                               "or large ones are kept but not relayed") {
+  // A dials B; C and D dial A (so A's getaddr to B, and C's and D's to A, grant the address
+  // budget a relay needs: 1000 at once).
+  start_node("10.0.0.2", {}, 2);
+  auto a = start_node("10.0.0.1", {"10.0.0.2:18444"}, 1);
+  auto c = start_node("10.0.0.3", {"10.0.0.1:18444"}, 3);
+  auto d = start_node("10.0.0.4", {"10.0.0.1:18444"}, 4);
+  auto b = roots.front();
+  advance_in_steps(3s, 10ms);
+  auto known_by = [&](const caf::actor& root) {
+    auto s = request<status_report>(peers_of(root), status_atom::value, status_verbosity::info);
+    REQUIRE(s);
+    return caf::get_or(*s, "addresses-new", std::int64_t{0})
+           + caf::get_or(*s, "addresses-tried", std::int64_t{0});
+  };
+  auto b_at_a = peer_id_at(a, "10.0.0.2");
+  REQUIRE(b_at_a != 0);
+  auto now = static_cast<std::uint32_t>(std::time(nullptr));
+  std::uint8_t next = 1;
+  auto addresses = [&](std::size_t n, std::uint32_t time) {
+    addr_message m;
+    for (std::size_t i = 0; i < n; ++i) {
+      timed_address t;
+      t.time = time;
+      t.address.services = 1;
+      // Each in its own /16: the address manager buckets by group, and a collision in a bucket
+      // would drop one (as in Core), which is not what this test is about.
+      t.address.ip = ipv4(static_cast<std::uint8_t>(30 + i), next, 1, 1);
+      t.address.port = 18444;
+      m.addresses.push_back(t);
+    }
+    ++next;
+    return p2p_message{m};
+  };
+  auto from_b = [&](p2p_message m) {
+    self->send(peers_of(a), peer_msg_atom::value, b_at_a, std::move(m));
+    advance_in_steps(1s, 10ms);
+  };
+  auto before = std::array{known_by(a), known_by(b), known_by(c), known_by(d)};
+  // What each of A, B, C, D learned since `before`, as "a b c d".
+  auto grew = [&] {
+    return std::to_string(known_by(a) - before[0]) + " " + std::to_string(known_by(b) - before[1])
+           + " " + std::to_string(known_by(c) - before[2]) + " "
+           + std::to_string(known_by(d) - before[3]);
+  };
+  // Ten fresh addresses: kept by A and relayed to both others, not back to B.
+  from_b(addresses(10, now));
+  CHECK(grew() == "10 0 10 10");
+  // Ten an hour old: kept, not relayed.
+  from_b(addresses(10, now - 3600));
+  CHECK(grew() == "20 0 10 10");
+  // Eleven fresh ones in one message (a getaddr answer, not an announcement): not relayed.
+  from_b(addresses(11, now));
+  CHECK(grew() == "31 0 10 10");
 }
