@@ -58,6 +58,12 @@ void register_families(metrics_state& st) {
           "Verdicts of the security policy on reported offences, by verdict.", false);
   gauge(m::security_bans, "Bans in force, by type (address, subnet, manual, forever).");
   gauge(m::security_tracked_addresses, "Addresses with a reputation the security policy keeps.");
+  counter(m::security_admissions_total,
+          "Inbound connections the security manager answered, by result.", false);
+  counter(m::security_detections_total,
+          "Attack detectors that fired for a subnet (and charged the address), by detector.",
+          false);
+  counter(m::security_alerts_total, "Security alert lines raised, by detector.", false);
   counter(m::supervisor_escalations_total,
           "Supervisors that exceeded their restart intensity, by supervisor name.", false);
   auto& info = BuildGauge()

@@ -72,6 +72,23 @@ TEST_CASE_FIXTURE(fixture, "counters and gauges take updates; unknown families a
   CHECK(body.find("quantumcoin_build_info{version=\"" QTC_VERSION "\"} 1") != std::string::npos);
 }
 
+TEST_CASE_FIXTURE(fixture, "every family of metric_names is registered and exported") {
+  // A family without a series yet is not in the scrape: give each one (counter or gauge, the
+  // other update is ignored as unknown) a labelled series first.
+  for (const char* name : metric_names::all) {
+    self->send(metrics_handle, count_atom::value, std::string{name}, metric_labels{{"probe", "1"}},
+               1.0);
+    self->send(metrics_handle, gauge_atom::value, std::string{name}, metric_labels{{"probe", "1"}},
+               1.0);
+  }
+  run();
+  auto body = scrape();
+  for (const char* name : metric_names::all) {
+    CAPTURE(std::string{name});
+    CHECK(body.find(std::string{"# HELP "} + name + " ") != std::string::npos);
+  }
+}
+
 TEST_CASE_FIXTURE(test::simulation, "a metrics endpoint that cannot bind fails its actor") {
   // Occupy a port with a first exposer, then ask a second one for the same port.
   auto first = own(sys.spawn(metrics, metrics_endpoint{"127.0.0.1", 0}));

@@ -2,6 +2,8 @@
 // report to them through metrics_client; actors/metrics registers each family.
 #pragma once
 
+#include <array>
+
 namespace qtc {
 
 /// The metric families every node exports (names as in the architecture spec).
@@ -25,6 +27,27 @@ constexpr const char* security_bans = "quantumcoin_security_bans";
 constexpr const char* security_tracked_addresses = "quantumcoin_security_tracked_addresses";
 constexpr const char* security_detections_total = "quantumcoin_security_detections_total";
 constexpr const char* security_alerts_total = "quantumcoin_security_alerts_total";
+
+/// Every family above: actors/metrics registers each, and a test checks that it does.
+constexpr std::array all{connections_total,
+                         connections_active,
+                         bytes_sent_total,
+                         bytes_received_total,
+                         sync_progress,
+                         latency_avg,
+                         bandwidth_usage,
+                         actor_restarts_total,
+                         supervisor_escalations_total,
+                         dns_failures_total,
+                         discovered_addresses_total,
+                         build_info,
+                         security_offences_total,
+                         security_verdicts_total,
+                         security_admissions_total,
+                         security_bans,
+                         security_tracked_addresses,
+                         security_detections_total,
+                         security_alerts_total};
 } // namespace metric_names
 
 } // namespace qtc
