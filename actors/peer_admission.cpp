@@ -278,7 +278,7 @@ void admit_inbound(peer_manager_pointer self, const std::string& remote, const i
                    std::uint16_t port, const accepted_link_actor& link, admission a, bool counted) {
   auto& st = self->state;
   if (auto why = slot_refusal(self, a)) {
-    if (counted && refusal_reason(a).empty())
+    if (counted && accepted(a))
       self->send(st.security.get(), closed_atom::value, ip); // accepted there, not here
     return refuse_inbound(self, remote, link, *why);
   }

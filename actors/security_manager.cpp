@@ -330,7 +330,7 @@ admission admit(security_pointer self, const std::array<std::uint8_t, 16>& ip) {
   auto now = self->clock().now();
   on_detections(self, st.detectors.observe_connection(ip, now), offence::connection_churn);
   auto a = st.loaded ? st.policy.admit_inbound(ip, now) : admission::refuse_starting;
-  if (a == admission::accept || a == admission::accept_discouraged)
+  if (accepted(a))
     st.policy.connection_opened(ip);
   ++st.admissions[static_cast<std::size_t>(a)];
   st.metrics.count(metric_names::security_admissions_total, {{"result", to_string(a)}});

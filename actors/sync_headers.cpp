@@ -43,19 +43,24 @@ const header_node* locator_fork(const sync_state& st, const std::vector<hash256>
 bool on_best_chain(const header_tree& tree, const header_node& node) {
   return tree.ancestor(tree.best(), node.height) == &node;
 }
-/// Asks `p` for the headers after our best; `from_parent`: after our best's parent, so that a
-/// peer that has our best header sends at least that one (the peer manager's probe of a peer
-/// that looks behind, as Core's chain-sync timeout does).
-void request_headers(sync_pointer self, sync_peer& p, bool from_parent) {
-  auto& st = self->state;
+/// Sends `p` a getheaders with `locator`; its answer is awaited (headers_timeout).
+void send_getheaders(sync_pointer self, sync_peer& p, std::vector<hash256> locator) {
   getheaders_message gh;
-  gh.version = static_cast<std::uint32_t>(st.spec->protocol_version);
-  const auto& best = st.tree->best();
-  gh.locator = st.tree->locator(from_parent && best.parent != nullptr ? *best.parent : best);
+  gh.version = static_cast<std::uint32_t>(self->state.spec->protocol_version);
+  gh.locator = std::move(locator);
   p.headers_requested = true;
   p.asked_once = true;
   p.headers_sent = self->clock().now();
   self->send(p.session, send_atom::value, p2p_message{std::move(gh)});
+}
+/// Asks `p` for the headers after our best; `from_parent`: after our best's parent, so that a
+/// peer that has our best header sends at least that one (the peer manager's probe of a peer
+/// that looks behind, as Core's chain-sync timeout does).
+void request_headers(sync_pointer self, sync_peer& p, bool from_parent) {
+  const auto& tree = *self->state.tree;
+  const auto& best = tree.best();
+  send_getheaders(self, p,
+                  tree.locator(from_parent && best.parent != nullptr ? *best.parent : best));
 }
 /// While far behind, one peer at a time serves headers (the others would send the same ones);
 /// once the headers peer has nothing more, every peer is asked once, to find any longer chain.

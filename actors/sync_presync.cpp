@@ -22,16 +22,10 @@ constexpr std::uint32_t max_low_work_messages = 10;
 /// Asks `p` for the headers after its presync's last: that hash, then our locator from where
 /// its chain forks (an honest peer finds the first on its best chain).
 void request_presync_headers(sync_pointer self, sync_peer& p) {
-  auto& st = self->state;
-  getheaders_message gh;
-  gh.version = static_cast<std::uint32_t>(st.spec->protocol_version);
-  gh.locator = st.tree->locator(p.presync->start());
+  auto locator = self->state.tree->locator(p.presync->start());
   if (p.presync->locator_head() != p.presync->start().hash)
-    gh.locator.insert(gh.locator.begin(), p.presync->locator_head());
-  p.headers_requested = true;
-  p.asked_once = true;
-  p.headers_sent = self->clock().now();
-  self->send(p.session, send_atom::value, p2p_message{std::move(gh)});
+    locator.insert(locator.begin(), p.presync->locator_head());
+  send_getheaders(self, p, std::move(locator));
 }
 
 /// A short low-work headers message (or a second chain while one is followed): not stored; the

@@ -141,6 +141,7 @@ void disconnect(sync_pointer self, std::uint64_t id, close_reason reason, std::s
 
 // actors/sync_headers.cpp: the headers sync, and serving headers and block lists.
 bool on_best_chain(const header_tree& tree, const header_node& node);
+void send_getheaders(sync_pointer self, sync_peer& p, std::vector<hash256> locator);
 void request_headers(sync_pointer self, sync_peer& p, bool from_parent = false);
 void drive_headers(sync_pointer self);
 void expire_headers_requests(sync_pointer self);

@@ -81,6 +81,11 @@ enum class admission : std::uint8_t {
 /// "refuse-starting".
 std::string to_string(admission x);
 
+/// Whether the connection may stay (accept or accept_discouraged): the security manager counts it.
+constexpr bool accepted(admission x) {
+  return x == admission::accept || x == admission::accept_discouraged;
+}
+
 /// Why an admission refuses, as the peer manager logs it (empty for the two accepts).
 std::string refusal_reason(admission x);
 

@@ -7,22 +7,27 @@
 
 namespace qtc {
 
+namespace {
+
+/// A 64-hex-digit big-endian number from the chain spec (validated by its loader; zero if not).
+uint256 number_of_hex(const std::string& hex) {
+  uint256_be bytes{};
+  auto raw = from_hex(hex);
+  if (raw && raw->size() == 32)
+    std::copy(raw->begin(), raw->end(), bytes.begin());
+  return uint256::from_big_endian(bytes);
+}
+
+} // namespace
+
 chain_params chain_params::from(const chain_spec& spec) {
   chain_params p;
-  uint256_be limit{};
-  auto raw = from_hex(spec.pow_limit_hex); // validated by the chain spec loader
-  if (raw && raw->size() == 32)
-    std::copy(raw->begin(), raw->end(), limit.begin());
-  p.pow_limit = uint256::from_big_endian(limit);
+  p.pow_limit = number_of_hex(spec.pow_limit_hex);
   p.retarget_interval = spec.retarget_interval;
   p.target_spacing = spec.target_spacing.count();
   p.max_future_block_time = spec.max_future_block_time.count();
   p.median_time_span = spec.median_time_span;
-  uint256_be work{};
-  auto min_work = from_hex(spec.minimum_chain_work_hex); // validated by the chain spec loader
-  if (min_work && min_work->size() == 32)
-    std::copy(min_work->begin(), min_work->end(), work.begin());
-  p.minimum_chain_work = uint256::from_big_endian(work);
+  p.minimum_chain_work = number_of_hex(spec.minimum_chain_work_hex);
   return p;
 }
 
@@ -58,8 +63,7 @@ header_tree::header_tree(chain_params params, const block_header& genesis)
 uint256 header_tree::work_of(std::uint32_t bits) const {
   if (auto i = work_cache_.find(bits); i != work_cache_.end())
     return i->second;
-  auto target = decode_compact(bits);
-  auto work = target ? block_work(uint256::from_big_endian(*target)) : uint256{};
+  auto work = work_of_bits(bits);
   work_cache_.emplace(bits, work);
   return work;
 }

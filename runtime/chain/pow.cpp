@@ -65,4 +65,9 @@ bool check_proof_of_work(const hash256& hash, std::uint32_t bits, const uint256_
   return to_number(hash) <= *target;
 }
 
+uint256 work_of_bits(std::uint32_t bits) {
+  auto target = decode_compact(bits);
+  return target ? block_work(uint256::from_big_endian(*target)) : uint256{};
+}
+
 } // namespace qtc

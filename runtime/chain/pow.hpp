@@ -19,6 +19,10 @@ std::uint32_t encode_compact(const uint256_be& target);
 /// The hash as a big-endian number (a hash256 is stored little-endian).
 uint256_be to_number(const hash256& h);
 
+/// The work a header carrying `bits` proves, ⌊2²⁵⁶ / (target + 1)⌋; zero for an invalid
+/// encoding.
+uint256 work_of_bits(std::uint32_t bits);
+
 /// Whether `hash` meets `bits`, and `bits` is no easier than `pow_limit`.
 bool check_proof_of_work(const hash256& hash, std::uint32_t bits, const uint256_be& pow_limit);
 

@@ -36,11 +36,6 @@ std::uint64_t max_headers_since(const chain_params& p, std::int64_t mtp, std::in
 
 } // namespace
 
-uint256 work_of_bits(std::uint32_t bits) {
-  auto t = target_of(bits);
-  return t ? block_work(*t) : uint256{};
-}
-
 bool permitted_difficulty_transition(const chain_params& params, std::uint32_t height,
                                      std::uint32_t old_bits, std::uint32_t new_bits) {
   if (params.retarget_interval == 0 || height % params.retarget_interval != 0)

@@ -44,9 +44,6 @@ namespace qtc {
 bool permitted_difficulty_transition(const chain_params& params, std::uint32_t height,
                                      std::uint32_t old_bits, std::uint32_t new_bits);
 
-/// The work a header carrying `bits` proves; zero for an invalid encoding.
-uint256 work_of_bits(std::uint32_t bits);
-
 class headers_presync {
 public:
   struct config {

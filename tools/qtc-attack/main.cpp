@@ -23,8 +23,8 @@
 #include "report.hpp"
 #include "runner.hpp"
 #include "runtime/chain/genesis.hpp"
+#include "runtime/chain/pow.hpp"
 #include "runtime/store/chain_store.hpp"
-#include "runtime/sync/headers_presync.hpp"
 
 #include <botan/hex.h>
 #include <botan/system_rng.h>
