@@ -58,6 +58,10 @@ void register_families(metrics_state& st) {
           "Verdicts of the security policy on reported offences, by verdict.", false);
   gauge(m::security_bans, "Bans in force, by type (address, subnet, manual, forever).");
   gauge(m::security_tracked_addresses, "Addresses with a reputation the security policy keeps.");
+  gauge(m::security_throttled_addresses,
+        "Addresses throttled now, by score (reputation) or by rate (over budget).");
+  gauge(m::security_reputation_addresses,
+        "Addresses with a reputation, by score bucket (the score is below `below`).");
   counter(m::security_admissions_total,
           "Inbound connections the security manager answered, by result.", false);
   counter(m::security_detections_total,

@@ -69,6 +69,18 @@ void update_gauges(security_pointer self) {
   st.metrics.gauge(metric_names::security_bans, {{"type", "manual"}}, s.manual_bans);
   st.metrics.gauge(metric_names::security_bans, {{"type", "forever"}}, s.forever_bans);
   st.metrics.gauge(metric_names::security_tracked_addresses, {}, s.tracked);
+  // Throttled: by reputation (score in [throttle, discourage)) and by rate (over budget now).
+  st.metrics.gauge(metric_names::security_throttled_addresses, {{"by", "score"}}, s.throttled);
+  st.metrics.gauge(metric_names::security_throttled_addresses, {{"by", "rate"}},
+                   st.rates.stats(self->clock().now()).throttled);
+  // The reputation distribution: addresses by score bucket (below each bound; the last, above).
+  for (std::size_t k = 0; k < s.histogram.size(); ++k) {
+    auto below = k < security_policy::histogram_bounds.size()
+                     ? std::to_string(static_cast<int>(security_policy::histogram_bounds[k]))
+                     : std::string{"+Inf"};
+    st.metrics.gauge(metric_names::security_reputation_addresses, {{"below", below}},
+                     s.histogram[k]);
+  }
 }
 
 /// Stores the table if it changed (one write at a time; a failure is logged and retried).

@@ -25,6 +25,8 @@ constexpr const char* security_verdicts_total = "quantumcoin_security_verdicts_t
 constexpr const char* security_admissions_total = "quantumcoin_security_admissions_total";
 constexpr const char* security_bans = "quantumcoin_security_bans";
 constexpr const char* security_tracked_addresses = "quantumcoin_security_tracked_addresses";
+constexpr const char* security_throttled_addresses = "quantumcoin_security_throttled_addresses";
+constexpr const char* security_reputation_addresses = "quantumcoin_security_reputation_addresses";
 constexpr const char* security_detections_total = "quantumcoin_security_detections_total";
 constexpr const char* security_alerts_total = "quantumcoin_security_alerts_total";
 
@@ -46,6 +48,8 @@ constexpr std::array all{connections_total,
                          security_admissions_total,
                          security_bans,
                          security_tracked_addresses,
+                         security_throttled_addresses,
+                         security_reputation_addresses,
                          security_detections_total,
                          security_alerts_total};
 } // namespace metric_names
