@@ -68,6 +68,15 @@ void register_families(metrics_state& st) {
           "Attack detectors that fired for a subnet (and charged the address), by detector.",
           false);
   counter(m::security_alerts_total, "Security alert lines raised, by detector.", false);
+  gauge(m::nat_info, "The NAT as the NAT mapper found it (value 1): mapping and filtering "
+                     "behaviour (RFC 5780), type, and the port mapping method in use.");
+  gauge(m::nat_reachable, "1 if the node advertises an address peers can reach, else 0.");
+  gauge(m::nat_mapping_expiry,
+        "Unix time the gateway's port mapping expires (0: none, or a permanent one).");
+  gauge(m::nat_address_confirmations,
+        "Peers that report seeing us at the address most of them agree on.");
+  counter(m::nat_stun_failures_total, "STUN servers given up in a probe round, by cause.", false);
+  counter(m::nat_port_mappings_total, "Port mapping attempts by method and result.", false);
   counter(m::supervisor_escalations_total,
           "Supervisors that exceeded their restart intensity, by supervisor name.", false);
   auto& info = BuildGauge()

@@ -1,9 +1,9 @@
 #include "actors/node.hpp"
 
 #include "actors/dns_seeder.hpp"
-#include "actors/idle_component.hpp"
 #include "actors/inspector.hpp"
 #include "actors/metrics.hpp"
+#include "actors/nat_mapper.hpp"
 #include "actors/peer_manager.hpp"
 #include "actors/security_manager.hpp"
 #include "actors/storage.hpp"
@@ -27,10 +27,6 @@ child_spec child(std::string name, F fun, Ts... args) {
     return caf::actor_cast<caf::actor>(sys.spawn<Os>(fun, args...));
   };
   return result;
-}
-
-child_spec idle(std::string name, std::string purpose) {
-  return child(name, idle_component, name, std::move(purpose));
 }
 
 } // namespace
@@ -99,6 +95,29 @@ child_spec security_child(const chain_spec& spec, std::vector<allow_entry> allow
   return security;
 }
 
+child_spec nat_child(const chain_spec& spec, std::vector<std::string> dns_servers,
+                     std::uint16_t port) {
+  nat_mapper_config config;
+  config.settings = spec.nat;
+  config.allow_private = spec.allow_private_addresses;
+  config.listen_port = port;
+  child_spec nat;
+  nat.name = component<nat_actor>::name;
+  nat.start = [config, servers = std::move(dns_servers)](
+                  caf::actor_system& sys, const supervisor_actor&) -> caf::expected<caf::actor> {
+    std::shared_ptr<dns_resolver> resolver;
+    if (config.settings.enabled) {
+      std::string error;
+      resolver = make_cares_resolver(servers, std::chrono::milliseconds{2000}, 2, error);
+      if (!resolver)
+        return make_error(errc::invalid_config, "nat: " + error);
+    }
+    return caf::actor_cast<caf::actor>(
+        sys.spawn(nat_mapper, config, host_nat_environment(std::move(resolver))));
+  };
+  return nat;
+}
+
 supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,
                                std::shared_ptr<const node_identity> identity) {
   supervisor_spec root;
@@ -130,8 +149,10 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
                   dns_seeder_options{}, parent, address_sink_actor{}));
   };
   root.children.push_back(std::move(discovery));
-  root.children.push_back(idle("nat", "learns the external address (STUN) and maps the P2P "
-                                      "port (UPnP)"));
+  std::uint16_t port = options.p2p_any_port    ? 0
+                       : options.p2p_port != 0 ? options.p2p_port
+                                               : spec.default_port;
+  root.children.push_back(nat_child(spec, options.dns_servers, port));
   auto shared_spec = std::make_shared<const chain_spec>(spec);
   root.children.push_back(
       sync_child(shared_spec, sync_options{.max_upload_target = options.max_upload_target}));
@@ -152,9 +173,6 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
       if (auto entry = parse_address_entry(text, error)) // checked when the options were read
         out->push_back(*entry);
     }
-  std::uint16_t port = options.p2p_any_port    ? 0
-                       : options.p2p_port != 0 ? options.p2p_port
-                                               : spec.default_port;
   peers.start = [pm, port, host = options.p2p_host](caf::actor_system& sys,
                                                     const supervisor_actor& parent) {
     auto config = pm;

@@ -44,6 +44,12 @@ child_spec sync_child(std::shared_ptr<const chain_spec> spec, sync_options optio
 
 /// The security manager, its policy configured from the chain spec's [dos] table (shared by the
 /// node and the simulator).
+/// The NAT mapper (the chain spec's [nat]), with the host's sockets, gateway and miniupnpc, and
+/// a resolver for STUN server names asking `dns_servers` (empty: the system's). `port`: the P2P
+/// port it maps and advertises.
+child_spec nat_child(const chain_spec& spec, std::vector<std::string> dns_servers,
+                     std::uint16_t port);
+
 child_spec security_child(const chain_spec& spec, std::vector<allow_entry> allow = {},
                           attack_detectors::config detectors = {});
 

@@ -237,21 +237,6 @@ void add_discovered(peer_manager_pointer self, const std::vector<discovered_peer
   fill_slots(self);
 }
 
-/// Tells a peer where we can be reached (if that is an address peers may use).
-void advertise_self(peer_manager_pointer self, const pool_entry& e) {
-  auto& st = self->state;
-  auto colon = st.address.rfind(':');
-  auto ip = parse_ip(st.address.substr(0, colon));
-  if (!ip || !usable_peer_address(*ip, st.spec->allow_private_addresses))
-    return;
-  timed_address t;
-  t.time = static_cast<std::uint32_t>(unix_now(self));
-  t.address.services = 1;
-  t.address.ip = *ip;
-  t.address.port = static_cast<std::uint16_t>(std::stoi(st.address.substr(colon + 1)));
-  self->send(e.session, send_atom::value, p2p_message{addr_message{{t}}});
-}
-
 /// Outbound full-relay peers are asked for addresses (Bitcoin Core does the same), which grants
 /// them a full bucket for the answer, and told where we can be reached.
 void ask_for_addresses(peer_manager_pointer self, pool_entry& e) {

@@ -75,6 +75,7 @@ void on_down(peer_manager_pointer self, const caf::down_msg& msg) {
   if (on_session_down(self, msg))
     return;
   st.discovery.lost(msg); // found again when next needed
+  st.nat.lost(msg); // found again on the next tick
   if (st.security.lost(msg)) {
     st.log.info("security manager stopped; looking for its successor");
     find_security(self);
@@ -102,6 +103,7 @@ void release_closed_buffers(peer_manager_pointer self) {
 void on_tick(peer_manager_pointer self) {
   release_closed_buffers(self);
   find_security(self); // while there is none (not started yet, or restarting)
+  find_nat(self);
   fill_slots(self);
   replace_poor_outbound(self);
   maybe_start_feeler(self);
@@ -132,6 +134,7 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
       [self](ready_atom, peer_info& info) { on_ready(self, info); },
       [self](bans_atom, const std::vector<ban_view>& bans) { on_bans(self, bans); },
       [self](bans_atom, const ban_view& ban) { on_ban(self, ban); },
+      [self](advertise_atom, const self_advertisement& adv) { on_advertisement(self, adv); },
       [self](closed_atom, const peer_closed& closed) { record_close(self, closed); },
       [self](peer_msg_atom, std::uint64_t id, p2p_message& msg) {
         on_address_message(self, id, msg);

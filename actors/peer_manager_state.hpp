@@ -152,6 +152,9 @@ struct peer_manager_state {
   /// Decides bans (found through the parent; without one, violations ban locally).
   sibling<security_actor> security;
   bool security_missing_said = false; ///< its absence was logged (once per absence)
+  /// Where we can be reached (found through the parent): what we advertise and put in versions.
+  sibling<nat_actor> nat;
+  self_advertisement advertised; ///< the NAT mapper's last word (unknown until it speaks)
   bool closed_any = false; ///< a session has closed (free memory is released after closes)
   caf::actor_clock::time_point last_trim{};  ///< when it last was
   caf::actor_clock::time_point last_close{}; ///< when a session last closed
@@ -211,9 +214,14 @@ void load_addresses(peer_manager_pointer self);
 void save_addresses(peer_manager_pointer self);
 void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message& msg);
 void add_discovered(peer_manager_pointer self, const std::vector<discovered_peer>& found);
-void advertise_self(peer_manager_pointer self, const pool_entry& e);
 void ask_for_addresses(peer_manager_pointer self, pool_entry& e);
 void refresh_discovery(peer_manager_pointer self);
+
+// actors/peer_advertising.cpp: where we can be reached (the NAT mapper's word), told to peers.
+void advertise_self(peer_manager_pointer self, const pool_entry& e);
+void find_nat(peer_manager_pointer self);
+void on_advertisement(peer_manager_pointer self, const self_advertisement& adv);
+void report_observed_address(peer_manager_pointer self, const pool_entry& e);
 
 // actors/peer_scoring.cpp: scores, traffic metrics and the status report.
 void on_activity(peer_manager_pointer self, const peer_activity& a);

@@ -161,6 +161,7 @@ void on_ready(peer_manager_pointer self, peer_info& info) {
   save_addresses(self); // the first success is kept at once (later ones once a minute)
   st.metrics.count(metric_names::connections_total);
   st.metrics.gauge(metric_names::connections_active, {}, static_cast<double>(ready_count(st)));
+  report_observed_address(self, e);
   if (e.type == connection_type::outbound_full_relay || e.type == connection_type::manual)
     ask_for_addresses(self, e);
 }

@@ -138,6 +138,8 @@ void after_event(peer_session_pointer self) {
     info.user_agent = v.user_agent;
     info.start_height = v.start_height;
     info.relay = v.relay;
+    info.observed_ip = v.addr_recv.ip;
+    info.observed_port = v.addr_recv.port;
     info.permissions = st.config.permissions;
     st.log.info("peer connected", {{"peer", std::to_string(info.id)},
                                    {"remote", info.remote},

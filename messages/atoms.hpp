@@ -76,6 +76,11 @@ using read_atom = caf::atom_constant<caf::atom("read")>;
 using activity_atom = caf::atom_constant<caf::atom("activity")>;
 /// What a peer delivered to the sync coordinator (new headers and blocks), for the score.
 using useful_atom = caf::atom_constant<caf::atom("useful")>;
+/// The NAT mapper: a peer's view of our address (its version's addr_recv), the advertisement it
+/// gives the peer manager, and the UPnP worker's port mapping requests.
+using observed_atom = caf::atom_constant<caf::atom("observed")>;
+using advertise_atom = caf::atom_constant<caf::atom("advertise")>;
+using map_atom = caf::atom_constant<caf::atom("map")>;
 /// Internal timers: a periodic tick and a deferred poll of an external library.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 

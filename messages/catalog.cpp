@@ -65,6 +65,11 @@ const std::vector<entry>& entries() {
       make_entry<ban_view>("qtc::ban_view"),
       make_entry<rate_grant>("qtc::rate_grant"),
       make_entry<std::vector<ban_view>>("std::vector<qtc::ban_view>"),
+      make_entry<nat_behaviour>("qtc::nat_behaviour"),
+      make_entry<port_mapping_method>("qtc::port_mapping_method"),
+      make_entry<self_advertisement>("qtc::self_advertisement"),
+      make_entry<upnp_mapping_request>("qtc::upnp_mapping_request"),
+      make_entry<upnp_mapping_result>("qtc::upnp_mapping_result"),
   };
   return result;
 }

@@ -42,6 +42,11 @@ struct component<peer_manager_actor> {
 };
 
 template <>
+struct component<nat_actor> {
+  static constexpr const char* name = "nat";
+};
+
+template <>
 struct component<inspector_actor> {
   static constexpr const char* name = "inspector";
 };

@@ -7,6 +7,7 @@
 #include "messages/discovery.hpp"
 #include "messages/log_record.hpp"
 #include "messages/metric_update.hpp"
+#include "messages/nat.hpp"
 #include "messages/peer.hpp"
 #include "messages/security.hpp"
 #include "messages/status.hpp"
@@ -140,26 +141,32 @@ using security_actor = status_actor::extend<
     // (internal) Saves a changed ban list, prunes what decayed and expired.
     caf::reacts_to<tick_atom>>;
 
-using peer_manager_actor = peer_observer_actor::extend_with<ban_subscriber_actor>::extend<
-    // Returns the pool: slots, peers, scores.
-    caf::replies_to<status_atom, status_verbosity>::with<status_report>,
-    // An inbound connection from ip, port on a link: the manager starts a session and attaches
-    // it to the link, or closes the link (refused).
-    caf::reacts_to<accept_atom, std::string, std::uint16_t, accepted_link_actor>,
-    // Connects to a peer now (`[tls:][<pubkey>@]ip:port`), as a manual connection.
-    caf::reacts_to<connect_atom, std::string>,
-    // Candidate addresses from discovery.
-    caf::reacts_to<found_atom, std::vector<discovered_peer>>,
-    // A session's latency and traffic figures for its peer (score, eviction).
-    caf::reacts_to<activity_atom, peer_activity>,
-    // New headers and blocks a peer delivered, and its best height (from the sync coordinator).
-    caf::reacts_to<useful_atom, peer_usefulness>,
-    // Our best block height changed (from the sync coordinator): announced in new versions.
-    caf::reacts_to<best_atom, std::int32_t>,
-    // (internal) Fills the outbound slots and checks the pool, periodically.
-    caf::reacts_to<tick_atom>,
-    // (internal) Links to the listener broker: they live and die together.
-    caf::reacts_to<link_atom, caf::actor>>;
+/// Who is told where the node can be reached (the peer manager).
+using advertisement_subscriber_actor = caf::typed_actor<
+    // The NAT mapper's result: what to advertise (on subscribing, and on every change).
+    caf::reacts_to<advertise_atom, self_advertisement>>;
+
+using peer_manager_actor = peer_observer_actor::extend_with<ban_subscriber_actor>::
+    extend_with<advertisement_subscriber_actor>::extend<
+        // Returns the pool: slots, peers, scores.
+        caf::replies_to<status_atom, status_verbosity>::with<status_report>,
+        // An inbound connection from ip, port on a link: the manager starts a session and attaches
+        // it to the link, or closes the link (refused).
+        caf::reacts_to<accept_atom, std::string, std::uint16_t, accepted_link_actor>,
+        // Connects to a peer now (`[tls:][<pubkey>@]ip:port`), as a manual connection.
+        caf::reacts_to<connect_atom, std::string>,
+        // Candidate addresses from discovery.
+        caf::reacts_to<found_atom, std::vector<discovered_peer>>,
+        // A session's latency and traffic figures for its peer (score, eviction).
+        caf::reacts_to<activity_atom, peer_activity>,
+        // New headers and blocks a peer delivered, and its best height (from the sync coordinator).
+        caf::reacts_to<useful_atom, peer_usefulness>,
+        // Our best block height changed (from the sync coordinator): announced in new versions.
+        caf::reacts_to<best_atom, std::int32_t>,
+        // (internal) Fills the outbound slots and checks the pool, periodically.
+        caf::reacts_to<tick_atom>,
+        // (internal) Links to the listener broker: they live and die together.
+        caf::reacts_to<link_atom, caf::actor>>;
 
 /// The TCP link broker: a peer link that owns one connection's socket and reports its events.
 using tcp_link_actor = accepted_link_actor::extend<
@@ -243,8 +250,28 @@ using discovery_actor = status_actor::extend<
     // (internal) Drives the resolver: processes its sockets and timeouts without blocking.
     caf::reacts_to<tick_atom>>;
 
-/// A component whose own protocol arrives with a later issue (today: nat): until then it
-/// answers status and nothing else.
-using component_actor = status_actor;
+/// The UPnP worker (actors/upnp_worker): miniupnpc's discovery and SOAP calls block, so they run
+/// in this detached actor's own thread, each bounded by a timeout, never on a scheduler thread.
+using upnp_worker_actor = caf::typed_actor<
+    // Maps (or renews) a TCP port on the Internet gateway device, discovering it first if none
+    // is known; the answer carries the gateway's external address or the failed step.
+    caf::replies_to<map_atom, upnp_mapping_request>::with<upnp_mapping_result>,
+    // Removes the mapping of this external port; false if the gateway refused or was gone.
+    caf::replies_to<delete_atom, std::uint16_t>::with<bool>>;
+
+/// The NAT mapper (actors/nat_mapper): learns the node's external address and NAT behaviour
+/// (STUN, RFC 8489 and 5780), maps the P2P port on the gateway (PCP, then NAT-PMP, then UPnP),
+/// renews the mapping and removes it on shutdown, counts what peers see of us, and tells the peer
+/// manager what to advertise (runtime/nat holds the logic).
+using nat_actor = status_actor::extend<
+    // Keeps `who` told of the advertisement (now, and on every change); replaces any previous
+    // subscriber.
+    caf::reacts_to<subscribe_atom, advertisement_subscriber_actor>,
+    // A peer's view of our address (the addr_recv of its version: ip, port) and the peer's own
+    // address (each peer address counts once).
+    caf::reacts_to<observed_atom, std::array<std::uint8_t, 16>, std::uint16_t,
+                   std::array<std::uint8_t, 16>>,
+    // (internal) Polls the UDP socket while requests are under way; renewals and re-probes.
+    caf::reacts_to<tick_atom>>;
 
 } // namespace qtc

@@ -125,6 +125,9 @@ struct peer_info {
   std::int32_t start_height = 0;
   bool relay = true;
   peer_permissions permissions; ///< what the operator's allowlist grants its address
+  /// Where the peer sees us (its version's addr_recv): for the NAT mapper's peer confirmation.
+  std::array<std::uint8_t, 16> observed_ip{};
+  std::uint16_t observed_port = 0;
 };
 
 template <class Inspector>
@@ -133,7 +136,8 @@ typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
            field("type"), x.type, field("remote"), x.remote, field("transport"), x.transport,
            field("static_key"), x.static_key_hex, field("version"), x.version, field("services"),
            x.services, field("user_agent"), x.user_agent, field("start_height"), x.start_height,
-           field("relay"), x.relay, field("permissions"), x.permissions);
+           field("relay"), x.relay, field("permissions"), x.permissions, field("observed_ip"),
+           x.observed_ip, field("observed_port"), x.observed_port);
 }
 
 /// A session that ended.

@@ -29,6 +29,12 @@ constexpr const char* security_throttled_addresses = "quantumcoin_security_throt
 constexpr const char* security_reputation_addresses = "quantumcoin_security_reputation_addresses";
 constexpr const char* security_detections_total = "quantumcoin_security_detections_total";
 constexpr const char* security_alerts_total = "quantumcoin_security_alerts_total";
+constexpr const char* nat_info = "quantumcoin_nat_info";
+constexpr const char* nat_reachable = "quantumcoin_nat_reachable";
+constexpr const char* nat_mapping_expiry = "quantumcoin_nat_mapping_expiry_timestamp_seconds";
+constexpr const char* nat_address_confirmations = "quantumcoin_nat_address_confirmations";
+constexpr const char* nat_stun_failures_total = "quantumcoin_nat_stun_failures_total";
+constexpr const char* nat_port_mappings_total = "quantumcoin_nat_port_mappings_total";
 
 /// Every family above: actors/metrics registers each, and a test checks that it does.
 constexpr std::array all{connections_total,
@@ -51,7 +57,13 @@ constexpr std::array all{connections_total,
                          security_throttled_addresses,
                          security_reputation_addresses,
                          security_detections_total,
-                         security_alerts_total};
+                         security_alerts_total,
+                         nat_info,
+                         nat_reachable,
+                         nat_mapping_expiry,
+                         nat_address_confirmations,
+                         nat_stun_failures_total,
+                         nat_port_mappings_total};
 } // namespace metric_names
 
 } // namespace qtc

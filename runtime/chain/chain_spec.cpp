@@ -290,13 +290,59 @@ void take(To& to, const std::optional<From>& from) {
     to = static_cast<To>(*from);
 }
 
+/// The optional [nat] table: `enabled` and `stun_servers` are required in it, the rest default.
+void check_nat(const toml::value& root, checker& c, nat_settings& nat) {
+  const auto& tables = root.as_table();
+  if (tables.find("nat") == tables.end())
+    return;
+  auto* t = c.table(root, "nat");
+  if (t == nullptr)
+    return;
+  const std::string n = "nat";
+  c.unknown_keys(*t, n,
+                 {"enabled", "stun_servers", "stun", "pcp", "natpmp", "upnp", "lease_time",
+                  "confirmations", "probe_interval", "mapping_retry", "stun_timeout_ms",
+                  "stun_sends"});
+  take(nat.enabled, c.boolean(*t, n, "enabled"));
+  take(nat.stun_servers, c.strings(*t, n, "stun_servers", [](const std::string& s) {
+    std::string err;
+    auto entry = parse_address_entry(s, err);
+    if (entry && (entry->tls_only || !entry->pubkey_hex.empty()))
+      err = "a STUN server is \"host:port\", without tls: or a key";
+    return err.empty() ? err : "\"" + s + "\": " + err;
+  }));
+  const auto& keys = t->as_table();
+  auto has = [&](const char* key) { return keys.find(key) != keys.end(); };
+  for (auto [key, flag] : {std::pair{"stun", &nat.stun}, std::pair{"pcp", &nat.pcp},
+                           std::pair{"natpmp", &nat.natpmp}, std::pair{"upnp", &nat.upnp}})
+    if (has(key))
+      take(*flag, c.boolean(*t, n, key));
+  if (has("lease_time"))
+    take(nat.lease_time, c.integer(*t, n, "lease_time", 4, 604800));
+  if (has("confirmations"))
+    take(nat.confirmations, c.integer(*t, n, "confirmations", 1, 64));
+  if (has("probe_interval"))
+    take(nat.probe_interval, c.integer(*t, n, "probe_interval", 10, 86400));
+  if (has("mapping_retry"))
+    take(nat.mapping_retry, c.integer(*t, n, "mapping_retry", 5, 86400));
+  if (has("stun_timeout_ms"))
+    take(nat.stun_timeout, c.integer(*t, n, "stun_timeout_ms", 10, 10000));
+  if (has("stun_sends"))
+    take(nat.stun_sends, c.integer(*t, n, "stun_sends", 1, 10));
+  if (nat.enabled && nat.stun && nat.stun_servers.empty())
+    c.fail(c.line_of(*t, "stun_servers"), n + ".stun_servers",
+           "must name at least one server when nat.enabled and nat.stun are true");
+}
+
 /// Fills `spec` from `root`; every problem goes to the checker's error list, which is the only
 /// record of failure.
 void check_spec(const toml::value& root, checker& c, chain_spec& spec) {
   constexpr auto i32_max = std::numeric_limits<std::int32_t>::max();
   constexpr auto u32_max = std::numeric_limits<std::uint32_t>::max();
-  c.unknown_keys(root, "",
-                 {"chain", "network_protocol", "discovery", "genesis", "proof_of_work", "dos"});
+  c.unknown_keys(
+      root, "",
+      {"chain", "network_protocol", "discovery", "genesis", "proof_of_work", "dos", "nat"});
+  check_nat(root, c, spec.nat);
   if (auto* t = c.table(root, "chain")) {
     c.unknown_keys(*t, "chain", {"name"});
     if (auto name = c.string(*t, "chain", "name")) {

@@ -41,6 +41,23 @@ std::optional<network_address_entry> parse_address_entry(std::string_view text, 
 /// Whether `name` is a valid DNS host name (RFC 1123 labels, at most 253 characters).
 bool is_valid_hostname(std::string_view name);
 
+/// The optional [nat] table: how the NAT mapper learns the external address and maps the P2P
+/// port (docs/operations.md). Absent: the mapper probes nothing (it still counts what peers see).
+struct nat_settings {
+  bool enabled = false;                  ///< probe and map at all
+  std::vector<std::string> stun_servers; ///< "host:port" (IPv6 as "[v6]:port"), asked in order
+  bool stun = true;                      ///< learn the address and NAT behaviour by STUN
+  bool pcp = true;                       ///< map the port with PCP (RFC 6887)
+  bool natpmp = true;                    ///< ... with NAT-PMP (RFC 6886)
+  bool upnp = true;                      ///< ... with UPnP IGD (miniupnpc)
+  std::chrono::seconds lease_time{1200}; ///< asked of the gateway; renewed at half
+  std::uint32_t confirmations = 3;       ///< peers that must agree before an address is confirmed
+  std::chrono::seconds probe_interval{1800};   ///< how often STUN asks again
+  std::chrono::seconds mapping_retry{300};     ///< after every mapping method failed
+  std::chrono::milliseconds stun_timeout{500}; ///< RFC 8489's RTO: the first retransmission
+  std::uint32_t stun_sends = 7;                ///< RFC 8489's Rc: requests before giving up
+};
+
 struct chain_spec {
   std::filesystem::path source; ///< the file it was loaded from
 
@@ -91,6 +108,9 @@ struct chain_spec {
   std::uint64_t max_bytes_per_minute = 0;    ///< unsolicited bytes per peer address (1 MB)
   std::uint32_t ban_threshold = 0;           ///< misbehaviour score that bans (100)
   std::chrono::seconds ban_duration{0};      ///< first ban length (86400 s)
+
+  // [nat] (optional)
+  nat_settings nat;
 };
 
 struct chain_spec_result {

@@ -267,10 +267,11 @@ void peer_session_core::send_version() {
   version_message v;
   v.version = settings_.protocol_version;
   v.services = settings_.services;
-  // Bitcoin Core sends a zero timestamp-free addr_from; the receiver learns our address from the
-  // connection and from `addr` self-advertisement instead.
+  // addr_from: where we can be reached if the NAT mapper knows (else zero, as Bitcoin Core
+  // sends it); the receiver learns our address from `addr` self-advertisement as well.
   v.timestamp = 0;
   v.addr_recv = remote_;
+  v.addr_from = settings_.local_address;
   v.nonce = settings_.local_nonce;
   v.user_agent = settings_.user_agent;
   v.start_height = settings_.start_height;

@@ -48,6 +48,9 @@ struct session_settings {
   std::string user_agent = "/qtcnode/";
   std::uint64_t local_nonce = 0; ///< this node's version nonce (self-connection detection)
   std::int32_t start_height = 0; ///< our best block height, announced in version
+  /// Where we can be reached, as the NAT mapper found it (version's addr_from); all zero when
+  /// unknown or unreachable, as Bitcoin Core sends it.
+  net_address local_address{};
   std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds{5};
   /// From the transport handshake's end to the peer's verack. Bitcoin Core allows 60 s; a
   /// handshake is two round trips, and a slot held 60 s by a silent or dripping peer is what

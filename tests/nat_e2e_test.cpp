@@ -1,0 +1,1 @@
+// Placeholder while the NAT end-to-end tests are written.
