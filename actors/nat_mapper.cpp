@@ -314,6 +314,31 @@ void start(nat_mapper_pointer self) {
   st.mapper->start(self->clock().now());
 }
 
+/// Asked to stop (the node shutting down): a UPnP mapping is removed by the worker first — the
+/// supervisor waits for us up to the child's shutdown timeout, longer than the request's — and a
+/// PCP or NAT-PMP one by the hook below. The worker failing is not our end: it is started again
+/// when the mapper next needs it, and the mapping attempt it held fails.
+void on_exit_message(nat_mapper_pointer self, caf::exit_msg& msg) {
+  auto& st = self->state;
+  if (st.upnp && msg.source == st.upnp.address()) {
+    st.log.warning("UPnP worker stopped", {{"reason", render_error(msg.reason)}});
+    st.upnp = nullptr;
+    if (st.mapper)
+      st.mapper->on_upnp_result({false, "the UPnP worker stopped", {}, 0, 0}, self->clock().now());
+    return;
+  }
+  const auto* held = st.mapper ? &st.mapper->mapping() : nullptr;
+  if (!st.upnp || !held || !*held || (*held)->method != port_mapping_method::upnp) {
+    self->quit(msg.reason);
+    return;
+  }
+  self->request(st.upnp, nat_upnp_removal_timeout, delete_atom::value, (*held)->external_port)
+      .then([self, reason = msg.reason](bool) mutable { self->quit(std::move(reason)); },
+            [self, reason = msg.reason](const caf::error&) mutable {
+              self->quit(std::move(reason));
+            });
+}
+
 /// On the way out: the gateway forgets our PCP or NAT-PMP mapping (the UPnP worker removes its
 /// own). One datagram, not waited for: a stopping node cannot wait for a gateway.
 void remove_mapping_on_exit(nat_mapper_pointer self) {
@@ -399,6 +424,7 @@ nat_actor::behavior_type nat_mapper(nat_mapper_pointer self, nat_mapper_config c
       st.log.warning("P2P port not known; no port mapping");
     start(self);
     remove_mapping_on_exit(self);
+    self->set_exit_handler([self](caf::exit_msg& msg) { on_exit_message(self, msg); });
     st.ticking = true;
     self->send(self, tick_atom::value);
   }

@@ -49,6 +49,11 @@ struct nat_environment {
 /// The production environment: real sockets, /proc/net/route, getifaddrs, miniupnpc.
 nat_environment host_nat_environment(std::shared_ptr<dns_resolver> resolver);
 
+/// How long a stopping NAT mapper waits for the UPnP worker to remove the mapping (the node's
+/// tree gives the nat child nat_shutdown_timeout to stop).
+constexpr std::chrono::seconds nat_upnp_removal_timeout{4};
+constexpr std::chrono::seconds nat_shutdown_timeout{5};
+
 struct nat_mapper_config {
   nat_settings settings;                       ///< the chain spec's [nat]
   bool allow_private = false;                  ///< the chain spec allows private peer addresses

@@ -103,6 +103,7 @@ child_spec nat_child(const chain_spec& spec, std::vector<std::string> dns_server
   config.listen_port = port;
   child_spec nat;
   nat.name = component<nat_actor>::name;
+  nat.shutdown_timeout = nat_shutdown_timeout; // removing a UPnP mapping takes a request
   nat.start = [config, servers = std::move(dns_servers)](
                   caf::actor_system& sys, const supervisor_actor&) -> caf::expected<caf::actor> {
     std::shared_ptr<dns_resolver> resolver;

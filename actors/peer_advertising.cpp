@@ -6,8 +6,6 @@
 
 namespace qtc {
 
-namespace {
-
 /// The address we advertise, if any.
 std::optional<net_address> own_address(const peer_manager_state& st) {
   net_address a;
@@ -27,6 +25,8 @@ std::optional<net_address> own_address(const peer_manager_state& st) {
   a.port = static_cast<std::uint16_t>(std::stoi(st.address.substr(colon + 1)));
   return a;
 }
+
+namespace {
 
 /// One `addr` (or `addrv2`, to a peer that asked for it) entry announcing `a`.
 p2p_message self_announcement(const net_address& a, std::uint32_t time, bool v2) {
@@ -81,8 +81,12 @@ void on_advertisement(peer_manager_pointer self, const self_advertisement& adv) 
   st.advertised = adv;
   auto own = own_address(st);
   st.settings.local_address = own.value_or(net_address{});
-  if (!own)
+  if (!own) {
+    st.log.info("not advertising this node", {{"known", adv.known ? "true" : "false"}});
     return;
+  }
+  st.log.info("advertising this node", {{"address", format_endpoint(own->ip, own->port)},
+                                         {"source", adv.known ? adv.source : "listening"}});
   for (auto& [id, e] : st.entries)
     if (e.ready
         && (e.type == connection_type::outbound_full_relay || e.type == connection_type::manual))

@@ -218,6 +218,7 @@ void ask_for_addresses(peer_manager_pointer self, pool_entry& e);
 void refresh_discovery(peer_manager_pointer self);
 
 // actors/peer_advertising.cpp: where we can be reached (the NAT mapper's word), told to peers.
+std::optional<net_address> own_address(const peer_manager_state& st);
 void advertise_self(peer_manager_pointer self, const pool_entry& e);
 void find_nat(peer_manager_pointer self);
 void on_advertisement(peer_manager_pointer self, const self_advertisement& adv);

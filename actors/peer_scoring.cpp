@@ -207,6 +207,9 @@ status_report pool_status(peer_manager_pointer self, status_verbosity v) {
   report(r, "name", "peers");
   report(r, "state", "listening");
   report(r, "address", st.address);
+  // What peers are told of us (the NAT mapper's word; "" when nothing is advertised).
+  auto own = own_address(st);
+  report(r, "advertised", own ? format_endpoint(own->ip, own->port) : std::string{});
   report_counters(st, r);
   if (v != status_verbosity::info) {
     report(r, "peers", peers_status(self));

@@ -74,8 +74,14 @@ upnp_worker_actor::behavior_type upnp_worker(upnp_worker_pointer self,
         auto& st = self->state;
         std::string error;
         bool ok = st.client && st.client->delete_port_mapping(port, error);
-        if (ok && st.mapped_port == port)
-          st.mapped_port.reset();
+        if (ok) {
+          st.log.info("port mapping removed",
+                      {{"method", "upnp"}, {"external_port", std::to_string(port)}});
+          if (st.mapped_port == port)
+            st.mapped_port.reset();
+        } else {
+          st.log.warning("UPnP mapping not removed", {{"reason", error}});
+        }
         return ok;
       },
   };

@@ -88,6 +88,57 @@ TEST_CASE("the shipped chain specs load") {
         == "0000000017bb2fddc16046eac0e7dca3edd8535435bf885cbc0605e4f6a60cfe");
   auto problem = check_genesis(*mainnet.spec);
   CHECK_MESSAGE(!problem, (problem ? problem->to_string() : ""));
+  // The NAT mapper: on for mainnet with public STUN servers, off in the offline regtest demo.
+  CHECK(mainnet.spec->nat.enabled);
+  CHECK(mainnet.spec->nat.stun_servers.size() == 3);
+  CHECK(mainnet.spec->nat.lease_time == std::chrono::seconds{1200});
+  CHECK_FALSE(regtest.spec->nat.enabled);
+}
+
+TEST_CASE("the [nat] table is optional and checked like the rest") {
+  auto text = regtest_text();
+  auto without = text.substr(0, text.find("\n[nat]"));
+  auto plain = parse_chain_spec(without, "spec.toml");
+  REQUIRE(plain.spec);
+  CHECK_FALSE(plain.spec->nat.enabled);
+  auto with = [&](const std::string& table) { return without + "\n[nat]\n" + table; };
+  auto ok = parse_chain_spec(with("enabled = true\nstun_servers = [\"stun.example.org:3478\", "
+                                  "\"[2001:db8::1]:3478\"]\nupnp = false\nlease_time = 60\n"),
+                             "spec.toml");
+  REQUIRE(ok.spec);
+  CHECK(ok.spec->nat.stun_servers.size() == 2);
+  CHECK_FALSE(ok.spec->nat.upnp);
+  CHECK(ok.spec->nat.pcp); // defaults for what is not given
+  CHECK(ok.spec->nat.lease_time == std::chrono::seconds{60});
+  auto nat_line = 1 + static_cast<std::size_t>(std::count(without.begin(), without.end(), '\n'))
+                  + 1;
+  struct mistake {
+    std::string table;
+    std::string expected;
+  };
+  for (const auto& m : std::vector<mistake>{
+           {"enabled = true\nstun_servers = []\n",
+            at(nat_line + 2, "nat.stun_servers: must name at least one server when nat.enabled "
+                             "and nat.stun are true")},
+           {"enabled = true\nstun_servers = [\"stun.example.org\"]\n",
+            at(nat_line + 2, "nat.stun_servers[0]: \"stun.example.org\": must be "
+                             "[tls:][<pubkey>@]host:port, with [IPv6]:port for IPv6")},
+           {"enabled = true\nstun_servers = [\"tls:stun.example.org:3478\"]\n",
+            at(nat_line + 2, "nat.stun_servers[0]: \"tls:stun.example.org:3478\": a STUN server "
+                             "is \"host:port\", without tls: or a key")},
+           {"enabled = true\nstun_servers = [\"a.example:1\"]\nlease_time = 2\n",
+            at(nat_line + 3, "nat.lease_time: must be in [4, 604800], got 2")},
+           {"enabled = \"yes\"\nstun_servers = []\n",
+            at(nat_line + 1, "nat.enabled: expected a boolean, got a string")},
+           {"stun_servers = []\n", at(nat_line, "nat.enabled: missing")},
+           {"enabled = false\nstun_servers = []\nstun_server = 1\n",
+            at(nat_line + 3, "nat.stun_server: unknown key")},
+       }) {
+    CAPTURE(m.table);
+    auto errors = errors_of(with(m.table));
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0] == m.expected);
+  }
 }
 
 TEST_CASE("each mistake is reported as file:line: key: what") {

@@ -26,6 +26,9 @@ APT_PACKAGES=(
   openssl              # independent TLS 1.3 client and server (interop tests), `openssl speed`
   dnsmasq-base         # a real DNS server for the seeds (end-to-end tests, the regtest demo)
   clang-14 libclang-rt-14-dev   # libFuzzer targets
+  nftables iproute2    # the NAT tests' routers: network namespaces translating with nftables
+  coturn               # a real RFC 5780 STUN server for the NAT tests
+  miniupnpd-nftables   # a real gateway (UPnP IGD, NAT-PMP, PCP) for the NAT tests
 )
 
 # Botan modules the node uses (TLS 1.3 with the hybrid ML-KEM group, Noise primitives,

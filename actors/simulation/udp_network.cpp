@@ -13,24 +13,6 @@ endpoint_key key(const endpoint& e) {
   return {e.ip, e.port};
 }
 
-void put16(bytes& out, std::uint16_t x) {
-  out.push_back(static_cast<std::uint8_t>(x >> 8));
-  out.push_back(static_cast<std::uint8_t>(x));
-}
-
-void put32(bytes& out, std::uint32_t x) {
-  put16(out, static_cast<std::uint16_t>(x >> 16));
-  put16(out, static_cast<std::uint16_t>(x));
-}
-
-std::uint16_t get16(const bytes& in, std::size_t at) {
-  return static_cast<std::uint16_t>(in[at] << 8 | in[at + 1]);
-}
-
-std::uint32_t get32(const bytes& in, std::size_t at) {
-  return static_cast<std::uint32_t>(get16(in, at)) << 16 | get16(in, at + 2);
-}
-
 } // namespace
 
 /// A port of the LAN host: sends through the network, polls its inbox.
@@ -206,8 +188,8 @@ service_reply gateway_model::on_pcp(const endpoint& from, const bytes& req) {
   if (req.size() < 60 || req[1] != 1)
     return {};
   ++pcp_requests;
-  auto lifetime = std::min(get32(req, 4), max_lifetime_);
-  auto internal_port = get16(req, 40);
+  auto lifetime = std::min(load_be32(req, 4), max_lifetime_);
+  auto internal_port = load_be16(req, 40);
   auto external_port = internal_port;
   if (lifetime == 0) {
     ++deletions;
@@ -216,12 +198,12 @@ service_reply gateway_model::on_pcp(const endpoint& from, const bytes& req) {
     mappings_[external_port] = lifetime;
   }
   bytes out{2, 0x81, 0, 0};
-  put32(out, lifetime);
-  put32(out, epoch());
+  append_be32(out, lifetime);
+  append_be32(out, epoch());
   out.resize(24, 0);
   out.insert(out.end(), req.begin() + 24, req.begin() + 40); // nonce, protocol, reserved
-  put16(out, internal_port);
-  put16(out, external_port);
+  append_be16(out, internal_port);
+  append_be16(out, external_port);
   out.insert(out.end(), public_ip_.begin(), public_ip_.end());
   return {{{ip_, 5351}, out}};
 }
@@ -231,30 +213,30 @@ service_reply gateway_model::on_pcp(const endpoint& from, const bytes& req) {
 service_reply gateway_model::on_natpmp(const endpoint& from, const bytes& req) {
   bytes out{0, static_cast<std::uint8_t>(128 + req[1])};
   if (req[0] != 0 || !natpmp_) {
-    put16(out, 1); // UNSUPPORTED_VERSION
-    put32(out, epoch());
+    append_be16(out, 1); // UNSUPPORTED_VERSION
+    append_be32(out, epoch());
     return {{{ip_, 5351}, out}};
   }
   ++natpmp_requests;
-  put16(out, 0);
-  put32(out, epoch());
+  append_be16(out, 0);
+  append_be32(out, epoch());
   if (req[1] == 0) {
     out.insert(out.end(), public_ip_.begin() + 12, public_ip_.end());
     return {{{ip_, 5351}, out}};
   }
   if (req.size() < 12)
     return {};
-  auto internal_port = get16(req, 4);
-  auto lifetime = std::min(get32(req, 8), max_lifetime_);
+  auto internal_port = load_be16(req, 4);
+  auto lifetime = std::min(load_be32(req, 8), max_lifetime_);
   if (lifetime == 0) {
     ++deletions;
     mappings_.erase(internal_port);
   } else {
     mappings_[internal_port] = lifetime;
   }
-  put16(out, internal_port);
-  put16(out, internal_port);
-  put32(out, lifetime);
+  append_be16(out, internal_port);
+  append_be16(out, internal_port);
+  append_be32(out, lifetime);
   (void)from;
   return {{{ip_, 5351}, out}};
 }

@@ -18,6 +18,26 @@ namespace qtc {
 
 using bytes = std::vector<std::uint8_t>;
 
+/// Network byte order (big-endian) fields at fixed offsets, for the UDP protocols the NAT
+/// mapper speaks (STUN, PCP, NAT-PMP). The caller has checked the offset against the size.
+inline std::uint16_t load_be16(std::span<const std::uint8_t> d, std::size_t at) {
+  return static_cast<std::uint16_t>(d[at] << 8 | d[at + 1]);
+}
+
+inline std::uint32_t load_be32(std::span<const std::uint8_t> d, std::size_t at) {
+  return std::uint32_t{load_be16(d, at)} << 16 | load_be16(d, at + 2);
+}
+
+inline void append_be16(bytes& out, std::uint16_t x) {
+  out.push_back(static_cast<std::uint8_t>(x >> 8));
+  out.push_back(static_cast<std::uint8_t>(x));
+}
+
+inline void append_be32(bytes& out, std::uint32_t x) {
+  append_be16(out, static_cast<std::uint16_t>(x >> 16));
+  append_be16(out, static_cast<std::uint16_t>(x));
+}
+
 class byte_writer {
 public:
   explicit byte_writer(bytes& out) : out_(out) {}

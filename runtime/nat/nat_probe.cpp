@@ -22,7 +22,7 @@ void nat_probe::start(time_point now) {
   server_ = 0;
   result_ = probe_result{};
   if (servers_.empty()) {
-    events_.push_back({true, "no STUN server configured", "", ""});
+    events_.push_back(make_event(true, "no STUN server configured", "", ""));
     step_ = step::done;
     return;
   }
@@ -163,9 +163,10 @@ void nat_probe::after_mapping_1(const stun::endpoint& mapped, time_point now) {
       ask(step::second_server, servers_[i].address, false, false, now);
       return;
     }
-  events_.push_back({false, "NAT behaviour not determined", servers_[server_].name,
-                     "the server does not support RFC 5780 (no OTHER-ADDRESS) and no second "
-                     "server at another address is configured"});
+  events_.push_back(
+      make_event(false, "NAT behaviour not determined", servers_[server_].name,
+                 "the server does not support RFC 5780 (no OTHER-ADDRESS) and no second "
+                 "server at another address is configured"));
   finish(nat_behaviour::unknown);
 }
 
@@ -189,9 +190,9 @@ void nat_probe::on_no_answer(time_point now) {
   case step::mapping_3:
   case step::second_server:
     events_.push_back(
-        {true, "STUN server's other address did not answer",
-         step_ == step::second_server ? servers_[second_].name : servers_[server_].name,
-         "mapping behaviour unknown"});
+        make_event(true, "STUN server's other address did not answer",
+                   step_ == step::second_server ? servers_[second_].name : servers_[server_].name,
+                   "mapping behaviour unknown"));
     after_mapping(nat_behaviour::unknown, now);
     break;
   case step::filtering_2:
@@ -208,14 +209,14 @@ void nat_probe::on_no_answer(time_point now) {
 
 void nat_probe::server_failed(const std::string& what, const std::string& detail, const char* cause,
                               time_point now) {
-  events_.push_back({true, what, servers_[server_].name, detail, cause});
+  events_.push_back(make_event(true, what, servers_[server_].name, detail, cause));
   next_server(now);
 }
 
 void nat_probe::next_server(time_point now) {
   if (++server_ >= servers_.size()) {
-    events_.push_back(
-        {true, "no STUN server answered", "", std::to_string(servers_.size()) + " servers tried"});
+    events_.push_back(make_event(true, "no STUN server answered", "",
+                                 std::to_string(servers_.size()) + " servers tried"));
     step_ = step::done;
     return;
   }
@@ -226,9 +227,10 @@ void nat_probe::next_server(time_point now) {
 void nat_probe::finish(nat_behaviour filtering) {
   result_.filtering = filtering;
   step_ = step::done;
-  events_.push_back({false, "NAT behaviour found", result_.server,
-                     "mapped " + format(*result_.mapped) + ", mapping " + to_string(result_.mapping)
-                         + ", filtering " + to_string(filtering)});
+  events_.push_back(make_event(false, "NAT behaviour found", result_.server,
+                               "mapped " + format(*result_.mapped) + ", mapping "
+                                   + to_string(result_.mapping) + ", filtering "
+                                   + to_string(filtering)));
 }
 
 bool nat_probe::is_local(const ip_bytes& ip) const {

@@ -63,6 +63,21 @@ struct probe_event {
   std::string mapping_result; ///< ... and "created", "renewed" or "failed"; else ""
 };
 
+/// An event with the fields given (the rest empty).
+inline probe_event make_event(bool warning, std::string what, std::string server = {},
+                              std::string detail = {}, std::string cause = {},
+                              std::string method = {}, std::string mapping_result = {}) {
+  probe_event e;
+  e.warning = warning;
+  e.what = std::move(what);
+  e.server = std::move(server);
+  e.detail = std::move(detail);
+  e.cause = std::move(cause);
+  e.method = std::move(method);
+  e.mapping_result = std::move(mapping_result);
+  return e;
+}
+
 struct probe_result {
   std::optional<stun::endpoint> mapped; ///< our address and port as the server saw them
   nat_behaviour mapping = nat_behaviour::unknown;

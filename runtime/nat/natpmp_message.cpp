@@ -19,19 +19,6 @@ constexpr std::size_t at_internal_port = 8;
 constexpr std::size_t at_mapped_port = 10;
 constexpr std::size_t at_lifetime = 12;
 
-std::uint16_t get16(std::span<const std::uint8_t> d, std::size_t at) {
-  return static_cast<std::uint16_t>(d[at] << 8 | d[at + 1]);
-}
-
-std::uint32_t get32(std::span<const std::uint8_t> d, std::size_t at) {
-  return std::uint32_t{get16(d, at)} << 16 | get16(d, at + 2);
-}
-
-void put16(bytes& out, std::uint16_t x) {
-  out.push_back(static_cast<std::uint8_t>(x >> 8));
-  out.push_back(static_cast<std::uint8_t>(x));
-}
-
 std::string hex8(std::uint8_t x) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "0x%02x", static_cast<unsigned>(x));
@@ -63,7 +50,7 @@ std::string check(std::span<const std::uint8_t> d, Accept accept, std::string_vi
   if (d.size() < full_size)
     return fail_size(d.size(), "shorter than the " + std::to_string(full_size) + " bytes of "
                                    + std::string{what} + " (result "
-                                   + to_string(static_cast<natpmp_result>(get16(d, at_result)))
+                                   + to_string(static_cast<natpmp_result>(load_be16(d, at_result)))
                                    + ")");
   return {};
 }
@@ -78,11 +65,11 @@ bytes encode_natpmp_map_request(std::uint8_t opcode, std::uint16_t internal_port
                                 std::uint16_t suggested_external_port, std::uint32_t lifetime) {
   bytes out{natpmp_version, opcode};
   out.reserve(12);
-  put16(out, 0); // reserved
-  put16(out, internal_port);
-  put16(out, suggested_external_port);
-  put16(out, static_cast<std::uint16_t>(lifetime >> 16));
-  put16(out, static_cast<std::uint16_t>(lifetime));
+  append_be16(out, 0); // reserved
+  append_be16(out, internal_port);
+  append_be16(out, suggested_external_port);
+  append_be16(out, static_cast<std::uint16_t>(lifetime >> 16));
+  append_be16(out, static_cast<std::uint16_t>(lifetime));
   return out;
 }
 
@@ -105,9 +92,9 @@ decode_natpmp_external_address_response(std::span<const std::uint8_t> datagram) 
   if (!e.empty())
     return {std::nullopt, e};
   natpmp_external_address_response r;
-  r.raw_result = get16(datagram, at_result);
+  r.raw_result = load_be16(datagram, at_result);
   r.result = static_cast<natpmp_result>(r.raw_result);
-  r.epoch = get32(datagram, at_epoch);
+  r.epoch = load_be32(datagram, at_epoch);
   const auto* ip = datagram.data() + at_external_ip;
   r.external_ip = ipv4(ip[0], ip[1], ip[2], ip[3]);
   return {r, {}};
@@ -125,13 +112,13 @@ decode_natpmp_map_response(std::span<const std::uint8_t> datagram) {
   if (!e.empty())
     return {std::nullopt, e};
   natpmp_map_response r;
-  r.raw_result = get16(datagram, at_result);
+  r.raw_result = load_be16(datagram, at_result);
   r.result = static_cast<natpmp_result>(r.raw_result);
-  r.epoch = get32(datagram, at_epoch);
+  r.epoch = load_be32(datagram, at_epoch);
   r.opcode = static_cast<std::uint8_t>(datagram[at_opcode] & ~natpmp_response_bit);
-  r.internal_port = get16(datagram, at_internal_port);
-  r.mapped_port = get16(datagram, at_mapped_port);
-  r.lifetime = get32(datagram, at_lifetime);
+  r.internal_port = load_be16(datagram, at_internal_port);
+  r.mapped_port = load_be16(datagram, at_mapped_port);
+  r.lifetime = load_be32(datagram, at_lifetime);
   return {r, {}};
 }
 

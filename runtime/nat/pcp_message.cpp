@@ -23,30 +23,12 @@ constexpr std::size_t at_external_port = 42;
 constexpr std::size_t at_external_ip = 44;
 constexpr std::size_t option_header_size = 4;
 
-std::uint16_t get16(std::span<const std::uint8_t> d, std::size_t at) {
-  return static_cast<std::uint16_t>(d[at] << 8 | d[at + 1]);
-}
-
-std::uint32_t get32(std::span<const std::uint8_t> d, std::size_t at) {
-  return std::uint32_t{get16(d, at)} << 16 | get16(d, at + 2);
-}
-
 template <std::size_t N>
 std::array<std::uint8_t, N> get_array(std::span<const std::uint8_t> d, std::size_t at) {
   std::array<std::uint8_t, N> out{};
   for (std::size_t i = 0; i < N; ++i)
     out[i] = d[at + i];
   return out;
-}
-
-void put16(bytes& out, std::uint16_t x) {
-  out.push_back(static_cast<std::uint8_t>(x >> 8));
-  out.push_back(static_cast<std::uint8_t>(x));
-}
-
-void put32(bytes& out, std::uint32_t x) {
-  put16(out, static_cast<std::uint16_t>(x >> 16));
-  put16(out, static_cast<std::uint16_t>(x));
 }
 
 std::string hex8(std::uint8_t x) {
@@ -81,7 +63,7 @@ pcp_decoded wrong_version(std::span<const std::uint8_t> d) {
   out.version_in_error = version;
   out.error = "PCP response: version " + std::to_string(version) + " at byte 0, expected "
               + std::to_string(pcp_version) + " (" + (version == 0 ? "NAT-PMP, " : "")
-              + "result code " + std::to_string(get16(d, 2)) + ")";
+              + "result code " + std::to_string(load_be16(d, 2)) + ")";
   return out;
 }
 
@@ -122,7 +104,7 @@ std::string skip_options(std::span<const std::uint8_t> d) {
     if (d.size() - at < option_header_size)
       return "PCP option at byte " + std::to_string(at) + ": header needs 4 bytes, "
              + std::to_string(d.size() - at) + " left";
-    const std::size_t length = get16(d, at + 2);
+    const std::size_t length = load_be16(d, at + 2);
     const std::size_t padded = (length + 3) & ~std::size_t{3};
     if (d.size() - at - option_header_size < padded)
       return "PCP option " + std::to_string(d[at]) + " at byte " + std::to_string(at) + ": length "
@@ -137,12 +119,12 @@ pcp_map_response read_map(std::span<const std::uint8_t> d) {
   pcp_map_response r;
   r.raw_result = d[at_result];
   r.result = static_cast<pcp_result>(r.raw_result);
-  r.lifetime = get32(d, at_lifetime);
-  r.epoch = get32(d, at_epoch);
+  r.lifetime = load_be32(d, at_lifetime);
+  r.epoch = load_be32(d, at_epoch);
   r.nonce = get_array<12>(d, at_nonce);
   r.protocol = d[at_protocol];
-  r.internal_port = get16(d, at_internal_port);
-  r.external_port = get16(d, at_external_port);
+  r.internal_port = load_be16(d, at_internal_port);
+  r.external_port = load_be16(d, at_external_port);
   r.external_ip = get_array<16>(d, at_external_ip);
   return r;
 }
@@ -154,14 +136,14 @@ bytes encode_pcp_map(const pcp_map_request& r) {
   out.reserve(pcp_map_size);
   out.push_back(pcp_version);
   out.push_back(pcp_opcode_map); // R bit clear: a request
-  put16(out, 0);                 // reserved
-  put32(out, r.lifetime);
+  append_be16(out, 0);           // reserved
+  append_be32(out, r.lifetime);
   out.insert(out.end(), r.client_ip.begin(), r.client_ip.end());
   out.insert(out.end(), r.nonce.begin(), r.nonce.end());
   out.push_back(r.protocol);
   out.insert(out.end(), 3, 0); // reserved
-  put16(out, r.internal_port);
-  put16(out, r.suggested_external_port);
+  append_be16(out, r.internal_port);
+  append_be16(out, r.suggested_external_port);
   out.insert(out.end(), r.suggested_external_ip.begin(), r.suggested_external_ip.end());
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include "runtime/nat/natpmp_message.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace qtc::nat {
@@ -12,6 +13,9 @@ constexpr port_mapping_method method_order[] = {
     port_mapping_method::pcp, port_mapping_method::natpmp, port_mapping_method::upnp};
 
 constexpr std::uint8_t natpmp_map_tcp = 2;
+
+/// The first retry after a mapping was lost (doubling after each failed round).
+constexpr std::chrono::seconds first_lost_retry{5};
 
 std::string describe(const port_mapping& m) {
   return to_string(m.method) + " " + format_endpoint(m.external_ip, m.external_port) + " lease "
@@ -47,8 +51,8 @@ void port_mapper::start(time_point now) {
 /// Tries the first enabled method after `after` in the order (none: from the start).
 void port_mapper::try_next(port_mapping_method after, const std::string& why, time_point now) {
   if (!why.empty())
-    events_.push_back({false, to_string(after) + " did not map the port", "", why, "",
-                       to_string(after), "failed"});
+    events_.push_back(make_event(false, to_string(after) + " did not map the port", "", why, "",
+                                 to_string(after), "failed"));
   bool past = after == port_mapping_method::none;
   for (auto m : method_order) {
     if (past && enabled(m)) {
@@ -57,15 +61,21 @@ void port_mapper::try_next(port_mapping_method after, const std::string& why, ti
     }
     past = past || m == after;
   }
-  // Every method failed: said once (until a mapping succeeds again), retried quietly.
+  // Every method failed: said once (until a mapping succeeds again), retried quietly. A mapping
+  // we had is most likely lost to a passing gateway outage (a router restarting): it is tried
+  // again soon, then less and less often, up to retry_after; without one, after retry_after.
   trying_ = port_mapping_method::none;
   phase_ = phase::waiting_retry;
-  retry_at_ = now + config_.retry_after;
+  if (mapping_ || lost_backoff_.count() > 0)
+    lost_backoff_ = lost_backoff_.count() == 0 ? std::min(first_lost_retry, config_.retry_after)
+                                               : std::min(lost_backoff_ * 2, config_.retry_after);
+  auto wait = lost_backoff_.count() > 0 ? lost_backoff_ : config_.retry_after;
+  retry_at_ = now + wait;
   renewing_ = false;
   mapping_.reset();
   if (!failure_said_)
-    events_.push_back({true, "no gateway mapped the P2P port; relying on STUN alone", "",
-                       "trying again every " + std::to_string(config_.retry_after.count()) + " s"});
+    events_.push_back(make_event(true, "no gateway mapped the P2P port; relying on STUN alone", "",
+                                 "trying again in " + std::to_string(wait.count()) + " s"));
   failure_said_ = true;
 }
 
@@ -195,6 +205,15 @@ void port_mapper::on_pcp(std::span<const std::uint8_t> payload, time_point now) 
 }
 
 void port_mapper::on_natpmp(std::span<const std::uint8_t> payload, time_point now) {
+  // A datagram without this request's version and response opcode answers another request: a
+  // duplicate answer to a retransmitted external address request, or a late answer to the PCP
+  // request before (NAT-PMP's UNSUPPORTED_VERSION, or PCP's own). It says nothing about this
+  // request, which goes on (RFC 6887 8: duplicated and updated answers are to be expected).
+  const auto expected = static_cast<std::uint8_t>(
+      natpmp_response_bit
+      | (phase_ == phase::natpmp_address ? natpmp_op_external_address : natpmp_map_tcp));
+  if (payload.size() >= 2 && (payload[0] != natpmp_version || payload[1] != expected))
+    return;
   if (phase_ == phase::natpmp_address) {
     auto decoded = decode_natpmp_external_address_response(payload);
     if (!decoded.response) {
@@ -259,9 +278,9 @@ void port_mapper::check_epoch(std::uint32_t epoch, time_point now) {
     auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - epoch_->second).count();
     auto expected = static_cast<std::int64_t>(epoch_->first) + elapsed * 7 / 8;
     if (static_cast<std::int64_t>(epoch) + 2 < expected)
-      events_.push_back(
-          {true, "gateway restarted (its epoch went back); mapping renewed", "",
-           "epoch " + std::to_string(epoch) + ", expected about " + std::to_string(expected)});
+      events_.push_back(make_event(
+          true, "gateway restarted (its epoch went back); mapping renewed", "",
+          "epoch " + std::to_string(epoch) + ", expected about " + std::to_string(expected)));
   }
   epoch_ = {epoch, now};
 }
@@ -269,13 +288,15 @@ void port_mapper::check_epoch(std::uint32_t epoch, time_point now) {
 void port_mapper::mapped(port_mapping m, time_point now) {
   m.obtained = now;
   m.renew_at = now + m.lease / 2;
-  events_.push_back({false, renewing_ ? "port mapping renewed" : "port mapping created", "",
-                     describe(m), "", to_string(m.method), renewing_ ? "renewed" : "created"});
+  events_.push_back(make_event(false, renewing_ ? "port mapping renewed" : "port mapping created",
+                               "", describe(m), "", to_string(m.method),
+                               renewing_ ? "renewed" : "created"));
   mapping_ = m;
   phase_ = phase::mapped;
   trying_ = port_mapping_method::none;
   renewing_ = false;
   failure_said_ = false;
+  lost_backoff_ = std::chrono::seconds{0};
 }
 
 std::vector<outgoing_datagram> port_mapper::removal() {

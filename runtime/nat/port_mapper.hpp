@@ -4,7 +4,8 @@
 // be switched off. The mapping is renewed at half its lease with the method that made it (PCP
 // with the same nonce, as RFC 6887 asks), which also re-creates it on a gateway that forgot it (a
 // router restart); a renewal that fails goes on to the next methods. When every method failed,
-// it says so once, forgets the mapping and tries again from the first after `retry_after`.
+// it says so once and tries again from the first after `retry_after` — or, when a mapping was
+// just lost (a gateway restarting), after 5 s, doubling each round up to `retry_after`.
 //
 // The gateway's epoch (seconds since its mappings were last lost) is checked on every PCP and
 // NAT-PMP answer: one that went back says the gateway restarted, which the answer itself has
@@ -113,6 +114,7 @@ private:
   std::optional<port_mapping> mapping_;
   std::optional<upnp_mapping_request> upnp_request_;
   time_point retry_at_{};
+  std::chrono::seconds lost_backoff_{0}; ///< the wait after a lost mapping (0: none lost)
   bool failure_said_ = false;
   std::vector<outgoing_datagram> outgoing_;
   std::vector<probe_event> events_;

@@ -24,14 +24,6 @@ constexpr std::uint16_t changed_address = 0x0005;
 constexpr std::uint16_t source_address = 0x0004;
 constexpr std::size_t integrity_size = 20; // HMAC-SHA1
 
-std::uint16_t get16(std::span<const std::uint8_t> d, std::size_t at) {
-  return static_cast<std::uint16_t>(d[at] << 8 | d[at + 1]);
-}
-
-std::uint32_t get32(std::span<const std::uint8_t> d, std::size_t at) {
-  return std::uint32_t{get16(d, at)} << 16 | get16(d, at + 2);
-}
-
 void append32(bytes& out, std::uint32_t x) {
   byte_writer w{out};
   w.u16be(static_cast<std::uint16_t>(x >> 16));
@@ -151,11 +143,11 @@ std::string check_header(std::span<const std::uint8_t> d) {
            + std::to_string(max_datagram_size) + " a STUN datagram may have";
   if (d.size() < header_size)
     return "too short: " + std::to_string(d.size()) + " bytes, less than the 20-byte header";
-  if (const auto type = get16(d, 0); type & 0xC000)
+  if (const auto type = load_be16(d, 0); type & 0xC000)
     return "not STUN: message type " + hex(type, 4) + " has its top two bits set";
-  if (const auto cookie = get32(d, 4); cookie != magic_cookie)
+  if (const auto cookie = load_be32(d, 4); cookie != magic_cookie)
     return "wrong magic cookie " + hex(cookie, 8) + " (expected " + hex(magic_cookie, 8) + ")";
-  const std::size_t length = get16(d, 2);
+  const std::size_t length = load_be16(d, 2);
   if (length % 4 != 0)
     return "header length " + std::to_string(length) + " is not a multiple of 4";
   if (length != d.size() - header_size)
@@ -186,7 +178,7 @@ std::string read_address(std::span<const std::uint8_t> v, const transaction_id* 
            + std::to_string(want) + ", not " + std::to_string(v.size());
   const auto mask = xor_mask(xor_id);
   endpoint e;
-  e.port = static_cast<std::uint16_t>(get16(v, 2) ^ (xor_id ? magic_cookie >> 16 : 0));
+  e.port = static_cast<std::uint16_t>(load_be16(v, 2) ^ (xor_id ? magic_cookie >> 16 : 0));
   auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(v[4 + i] ^ mask[i]); };
   if (family == 0x01) {
     e.ip = ipv4(byte(0), byte(1), byte(2), byte(3));
@@ -221,7 +213,7 @@ std::string read_error_code(std::span<const std::uint8_t> v, message& m) {
 std::string read_change_request(std::span<const std::uint8_t> v, message& m) {
   if (v.size() != 4)
     return "CHANGE-REQUEST needs length 4, not " + std::to_string(v.size());
-  const auto flags = get32(v, 0);
+  const auto flags = load_be32(v, 0);
   m.change_ip = (flags & change_ip_flag) != 0;
   m.change_port = (flags & change_port_flag) != 0;
   return {};
@@ -231,7 +223,7 @@ std::string read_unknown_attributes(std::span<const std::uint8_t> v, message& m)
   if (v.size() % 2 != 0)
     return "UNKNOWN-ATTRIBUTES length " + std::to_string(v.size()) + " is odd";
   for (std::size_t i = 0; i < v.size(); i += 2)
-    m.unknown_attributes.push_back(get16(v, i));
+    m.unknown_attributes.push_back(load_be16(v, i));
   return {};
 }
 
@@ -280,7 +272,7 @@ std::string read_fingerprint(parser& p, std::span<const std::uint8_t> v, std::si
   if (v.size() != 4)
     return "FINGERPRINT needs length 4, not " + std::to_string(v.size());
   const std::uint32_t want = crc(d.first(at)) ^ fingerprint_xor;
-  if (const auto got = get32(v, 0); got != want)
+  if (const auto got = load_be32(v, 0); got != want)
     return "FINGERPRINT " + hex(got, 8) + " does not match the message's " + hex(want, 8);
   p.after_fingerprint = true;
   p.m.fingerprint = true;
@@ -348,14 +340,14 @@ decoded decode(std::span<const std::uint8_t> d) {
   if (auto problem = check_header(d); !problem.empty())
     return fail(std::move(problem));
   parser p;
-  p.m.cls = class_of(get16(d, 0));
-  p.m.method = method_of(get16(d, 0));
+  p.m.cls = class_of(load_be16(d, 0));
+  p.m.method = method_of(load_be16(d, 0));
   std::copy(d.begin() + 8, d.begin() + 20, p.m.id.begin());
   // The header check made the body a multiple of 4, so every attribute starts on a 4-byte
   // boundary with its 4-byte header inside the datagram; only the value can overrun.
   for (std::size_t at = header_size; at < d.size();) {
-    const auto type = get16(d, at);
-    const std::size_t length = get16(d, at + 2);
+    const auto type = load_be16(d, at);
+    const std::size_t length = load_be16(d, at + 2);
     if (padded(length) > d.size() - at - 4)
       return fail(where(type, at) + "length " + std::to_string(length) + " runs past the message ("
                   + std::to_string(d.size()) + " bytes)");
@@ -381,8 +373,8 @@ bool check_integrity(std::span<const std::uint8_t> datagram, const message& m,
   const std::size_t at = *m.integrity_offset;
   const std::size_t end = at + 4 + integrity_size;
   if (at < header_size || at % 4 != 0 || end > datagram.size()
-      || get16(datagram, at) != attr::message_integrity
-      || get16(datagram, at + 2) != integrity_size)
+      || load_be16(datagram, at) != attr::message_integrity
+      || load_be16(datagram, at + 2) != integrity_size)
     return false;
   // The HMAC covers the message as if it ended with MESSAGE-INTEGRITY: the header length is
   // rewritten to stop there, which drops a FINGERPRINT (or anything else) that follows.
