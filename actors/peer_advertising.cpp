@@ -86,7 +86,7 @@ void on_advertisement(peer_manager_pointer self, const self_advertisement& adv) 
     return;
   }
   st.log.info("advertising this node", {{"address", format_endpoint(own->ip, own->port)},
-                                         {"source", adv.known ? adv.source : "listening"}});
+                                        {"source", adv.known ? adv.source : "listening"}});
   for (auto& [id, e] : st.entries)
     if (e.ready
         && (e.type == connection_type::outbound_full_relay || e.type == connection_type::manual))

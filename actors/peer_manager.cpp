@@ -75,7 +75,7 @@ void on_down(peer_manager_pointer self, const caf::down_msg& msg) {
   if (on_session_down(self, msg))
     return;
   st.discovery.lost(msg); // found again when next needed
-  st.nat.lost(msg); // found again on the next tick
+  st.nat.lost(msg);       // found again on the next tick
   if (st.security.lost(msg)) {
     st.log.info("security manager stopped; looking for its successor");
     find_security(self);

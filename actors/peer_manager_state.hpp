@@ -155,7 +155,7 @@ struct peer_manager_state {
   /// Where we can be reached (found through the parent): what we advertise and put in versions.
   sibling<nat_actor> nat;
   self_advertisement advertised; ///< the NAT mapper's last word (unknown until it speaks)
-  bool closed_any = false; ///< a session has closed (free memory is released after closes)
+  bool closed_any = false;       ///< a session has closed (free memory is released after closes)
   caf::actor_clock::time_point last_trim{};  ///< when it last was
   caf::actor_clock::time_point last_close{}; ///< when a session last closed
   /// Addresses whose offence the security manager is weighing: not connected to meanwhile, so

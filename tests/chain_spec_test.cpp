@@ -110,8 +110,8 @@ TEST_CASE("the [nat] table is optional and checked like the rest") {
   CHECK_FALSE(ok.spec->nat.upnp);
   CHECK(ok.spec->nat.pcp); // defaults for what is not given
   CHECK(ok.spec->nat.lease_time == std::chrono::seconds{60});
-  auto nat_line = 1 + static_cast<std::size_t>(std::count(without.begin(), without.end(), '\n'))
-                  + 1;
+  auto nat_line =
+      1 + static_cast<std::size_t>(std::count(without.begin(), without.end(), '\n')) + 1;
   struct mistake {
     std::string table;
     std::string expected;

@@ -331,8 +331,8 @@ void check_nat(const toml::value& root, checker& c, nat_settings& nat) {
     take(nat.stun_sends, c.integer(*t, n, "stun_sends", 1, 10));
   // Only when the list is really empty (a malformed entry has been reported already).
   auto servers = keys.find("stun_servers");
-  bool none_listed = servers != keys.end() && servers->second.is_array()
-                     && servers->second.as_array().empty();
+  bool none_listed =
+      servers != keys.end() && servers->second.is_array() && servers->second.as_array().empty();
   if (nat.enabled && nat.stun && none_listed)
     c.fail(c.line_of(*t, "stun_servers"), n + ".stun_servers",
            "must name at least one server when nat.enabled and nat.stun are true");

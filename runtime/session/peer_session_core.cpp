@@ -316,8 +316,7 @@ void peer_session_core::check_stalls(time_point now) {
   else if (now - last_written_ >= settings_.send_stall_timeout)
     fail(close_reason::send_stalled,
          std::to_string(unwritten) + " bytes unread by the peer, none written for "
-             + std::to_string(duration_cast<seconds>(settings_.send_stall_timeout).count())
-             + " s");
+             + std::to_string(duration_cast<seconds>(settings_.send_stall_timeout).count()) + " s");
 }
 
 void peer_session_core::check_send_queue() {

@@ -251,7 +251,7 @@ private:
   traffic_cost allowance_;    ///< what the caller granted and messages have not used yet
   bool hold_counted_ = false; ///< the held frame was counted in counters_.holds
   std::optional<time_point> partial_since_; ///< since when a frame is incomplete (ours to read)
-  time_point last_written_; ///< when the link last wrote, or nothing waited (tick)
+  time_point last_written_;                 ///< when the link last wrote, or nothing waited (tick)
   std::uint32_t handshake_frames_ = 0;
 };
 
