@@ -255,8 +255,19 @@ void on_tick(nat_mapper_pointer self) {
   auto now = self->clock().now();
   poll_resolver(self);
   poll_sockets(self);
-  if (probing_on(st) && st.resolving.empty() && !st.probe && now >= st.next_probe)
-    start_probe(self);
+  if (probing_on(st) && !st.probe && now >= st.next_probe) {
+    // Each round resolves the server names again (their addresses change; a name that did not
+    // resolve at start, with the network not up yet, gets another chance).
+    if (!st.resolved_for_round) {
+      st.servers.clear();
+      resolve_servers(self);
+      st.resolved_for_round = true;
+    }
+    if (st.resolving.empty()) {
+      st.resolved_for_round = false;
+      start_probe(self);
+    }
+  }
   if (st.probe) {
     st.probe->on_time(now);
     send_all({st.stun_port.get(), st.filter_port.get()}, st.probe->take_outgoing(), st.log);
@@ -288,7 +299,6 @@ void start(nat_mapper_pointer self) {
   if (probing_on(st)) {
     st.stun_port = open("STUN");
     st.filter_port = open("STUN filtering tests");
-    resolve_servers(self);
   }
   if (!mapping_on(st))
     return;

@@ -74,6 +74,7 @@ struct nat_mapper_state {
   std::shared_ptr<udp_port> gateway_port; ///< PCP and NAT-PMP (kept for the shutdown removal)
   std::vector<nat::stun_server> servers;  ///< resolved
   std::map<std::uint64_t, std::string> resolving; ///< resolver query id -> "host:port"
+  bool resolved_for_round = false; ///< the next round's names are resolved (or resolving)
   std::optional<nat::nat_probe> probe;
   std::optional<nat::probe_result> last_probe; ///< the last finished round
   std::shared_ptr<nat::port_mapper> mapper;    ///< shared with the exit hook (removal)

@@ -646,7 +646,7 @@ TEST_CASE("nat probe: no server configured") {
   CHECK(w.sent.empty());
   REQUIRE(w.events.size() == 1);
   CHECK(w.events[0].warning);
-  CHECK(w.events[0].what == "no STUN server configured");
+  CHECK(w.events[0].what == "no STUN server to ask");
 }
 
 TEST_CASE("nat probe: transaction ids come from the id source, in order") {

@@ -68,6 +68,7 @@ struct nat_fixture : test::simulation {
       std::make_shared<std::vector<upnp_mapping_request>>();
   nat_mapper_config config;
   bool with_gateway = true;
+  std::shared_ptr<dns_resolver> resolver_override; ///< for STUN server names
 
   void network(nat_behaviour mapping, nat_behaviour filtering, bool rfc5780 = true) {
     net = std::make_shared<sim::udp_network>(
@@ -102,6 +103,7 @@ struct nat_fixture : test::simulation {
     };
     env.local_toward = [no_nat](const ip_bytes&) { return no_nat ? public_ip : lan_ip; };
     env.local_addresses = [no_nat] { return std::vector{no_nat ? public_ip : lan_ip}; };
+    env.resolver = resolver_override;
     env.start_upnp = [asked = upnp_asked](caf::local_actor* self) {
       return self->spawn<caf::linked>(table_upnp, asked);
     };
@@ -291,6 +293,25 @@ TEST_CASE_FIXTURE(nat_fixture, "peers agreeing on one of our own addresses make 
   CHECK(seen->back().reachable);
   CHECK(seen->back().source == "peers");
   CHECK(endpoint_text(seen->back()) == "44.0.0.1:18444");
+}
+
+TEST_CASE_FIXTURE(nat_fixture, "STUN server names are resolved again for every round") {
+  network(nat_behaviour::endpoint_independent, nat_behaviour::endpoint_independent);
+  config.settings.stun_servers = {"stun.sim.test:3478"};
+  config.settings.probe_interval = 60s;
+  auto resolver = std::make_shared<table_resolver>(10ms);
+  resolver_override = resolver;
+  auto nat = start(); // the name does not resolve yet (NXDOMAIN): nothing to ask
+  advance_in_steps(2s, 10ms);
+  CHECK(net->received(stun_primary) == 0);
+  CHECK(field(nat, "type") == "unknown");
+  table_resolver::entry a;
+  a.records.push_back(dns_record{stun_primary.ip, "", 0, ""});
+  resolver->set("stun.sim.test", dns_type::a, a);
+  advance_in_steps(61s, 100ms); // the next round resolves it and asks
+  CHECK(net->received(stun_primary) >= 1);
+  CHECK(field(nat, "type") == "full-cone");
+  CHECK(resolver->queries() == 2);
 }
 
 TEST_CASE_FIXTURE(nat_fixture, "the NAT mapper off: nothing is probed, nothing advertised") {

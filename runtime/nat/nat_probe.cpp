@@ -22,7 +22,8 @@ void nat_probe::start(time_point now) {
   server_ = 0;
   result_ = probe_result{};
   if (servers_.empty()) {
-    events_.push_back(make_event(true, "no STUN server configured", "", ""));
+    events_.push_back(
+        make_event(true, "no STUN server to ask", "", "none configured, or no name resolved"));
     step_ = step::done;
     return;
   }
