@@ -62,6 +62,15 @@ void update_info_metric(nat_mapper_pointer self) {
   st.metrics.gauge(metric_names::nat_info, now, 1);
 }
 
+/// Sets one of the unlabelled NAT gauges when its value changed (this runs on every tick).
+void set_gauge(nat_mapper_pointer self, std::size_t slot, const char* family, double value) {
+  auto& sent = self->state.gauges_sent[slot];
+  if (sent == value)
+    return;
+  sent = value;
+  self->state.metrics.gauge(family, {}, value);
+}
+
 std::int64_t unix_seconds_at(nat_mapper_pointer self, clock_type::time_point at) {
   auto left = at - self->clock().now();
   auto unix_now = std::chrono::system_clock::now().time_since_epoch();
@@ -82,13 +91,13 @@ void update_advertisement(nat_mapper_pointer self) {
   in.mapping_given_up = !st.mapper || st.mapper->failed();
   auto adv = st.config.settings.enabled ? nat::decide_advertisement(in) : self_advertisement{};
   update_info_metric(self);
-  st.metrics.gauge(metric_names::nat_reachable, {}, adv.reachable ? 1 : 0);
-  st.metrics.gauge(metric_names::nat_mapping_expiry, {},
-                   in.mapping && in.mapping->lease.count() > 0 ? static_cast<double>(
-                       unix_seconds_at(self, in.mapping->obtained + in.mapping->lease))
-                                                               : 0.0);
-  st.metrics.gauge(metric_names::nat_address_confirmations, {},
-                   adv.reachable ? static_cast<double>(st.votes.agreeing(adv.ip, now)) : 0.0);
+  set_gauge(self, 0, metric_names::nat_reachable, adv.reachable ? 1 : 0);
+  set_gauge(self, 1, metric_names::nat_mapping_expiry,
+            in.mapping && in.mapping->lease.count() > 0 ? static_cast<double>(
+                unix_seconds_at(self, in.mapping->obtained + in.mapping->lease))
+                                                        : 0.0);
+  set_gauge(self, 2, metric_names::nat_address_confirmations,
+            adv.reachable ? static_cast<double>(st.votes.agreeing(adv.ip, now)) : 0.0);
   if (adv == st.advertised)
     return;
   st.advertised = adv;

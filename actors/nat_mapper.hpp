@@ -26,6 +26,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <array>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -85,6 +87,9 @@ struct nat_mapper_state {
   advertisement_subscriber_actor subscriber;
   std::chrono::steady_clock::time_point next_probe{};
   metric_labels info_labels; ///< the nat_info series set to 1 now
+  /// The values last sent of the reachable, mapping-expiry and confirmations gauges (NaN:
+  /// none yet), so that a tick sends only what changed.
+  std::array<double, 3> gauges_sent{std::nan(""), std::nan(""), std::nan("")};
   std::uint64_t rounds = 0;
   bool ticking = false;
   static inline const char* name = "nat_mapper";

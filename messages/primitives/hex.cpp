@@ -1,5 +1,7 @@
 #include "messages/primitives/hex.hpp"
 
+#include <cstdio>
+
 namespace qtc {
 
 std::string to_hex(std::span<const std::uint8_t> data) {
@@ -11,6 +13,12 @@ std::string to_hex(std::span<const std::uint8_t> data) {
     out += digits[b & 0x0f];
   }
   return out;
+}
+
+std::string hex_number(std::uint32_t x, int digits) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%0*x", digits, static_cast<unsigned>(x));
+  return buf;
 }
 
 std::optional<std::vector<std::uint8_t>> from_hex(std::string_view hex) {

@@ -1,5 +1,7 @@
 #include "runtime/io/tcp_connect.hpp"
 
+#include "runtime/io/socket_address.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -11,26 +13,6 @@
 #include <unistd.h>
 
 namespace qtc {
-
-namespace {
-
-socklen_t to_sockaddr(const ip_bytes& ip, std::uint16_t port, sockaddr_storage& addr) {
-  addr = sockaddr_storage{};
-  if (is_ipv4(ip)) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(port);
-    std::memcpy(&a->sin_addr, ip.data() + 12, 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
-  a->sin6_family = AF_INET6;
-  a->sin6_port = htons(port);
-  std::memcpy(&a->sin6_addr, ip.data(), 16);
-  return sizeof(sockaddr_in6);
-}
-
-} // namespace
 
 std::variant<int, std::string> start_tcp_connect(const ip_bytes& ip, std::uint16_t port,
                                                  const std::optional<ip_bytes>& local) {

@@ -2,6 +2,8 @@
 // their responses. See natpmp_message.hpp.
 #include "runtime/nat/natpmp_message.hpp"
 
+#include "messages/primitives/hex.hpp"
+
 #include <cstdio>
 #include <iterator>
 #include <string_view>
@@ -18,12 +20,6 @@ constexpr std::size_t at_external_ip = 8;
 constexpr std::size_t at_internal_port = 8;
 constexpr std::size_t at_mapped_port = 10;
 constexpr std::size_t at_lifetime = 12;
-
-std::string hex8(std::uint8_t x) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02x", static_cast<unsigned>(x));
-  return buf;
-}
 
 std::string fail_size(std::size_t size, std::string_view what) {
   return "NAT-PMP response: " + std::to_string(size) + " bytes, " + std::string{what};
@@ -42,7 +38,7 @@ std::string check(std::span<const std::uint8_t> d, Accept accept, std::string_vi
     return "NAT-PMP response: version " + std::to_string(d[at_version]) + " at byte 0, expected 0";
   const auto op = d[at_opcode];
   if ((op & natpmp_response_bit) == 0)
-    return "NAT-PMP response: opcode byte " + hex8(op)
+    return "NAT-PMP response: opcode byte " + hex_number(op, 2)
            + " at byte 1 lacks the response bit (a request, not a response)";
   if (!accept(op))
     return "NAT-PMP response: opcode " + std::to_string(op) + " at byte 1, expected "

@@ -2,6 +2,8 @@
 // response. See pcp_message.hpp.
 #include "runtime/nat/pcp_message.hpp"
 
+#include "messages/primitives/hex.hpp"
+
 #include <cstdio>
 #include <iterator>
 #include <string_view>
@@ -29,12 +31,6 @@ std::array<std::uint8_t, N> get_array(std::span<const std::uint8_t> d, std::size
   for (std::size_t i = 0; i < N; ++i)
     out[i] = d[at + i];
   return out;
-}
-
-std::string hex8(std::uint8_t x) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02x", static_cast<unsigned>(x));
-  return buf;
 }
 
 std::string opcode_name(std::uint8_t opcode) {
@@ -85,7 +81,7 @@ std::optional<pcp_decoded> check_header(std::span<const std::uint8_t> d) {
     return fail(fail_size(d.size(), "not a multiple of 4"));
   const auto op = d[at_opcode];
   if ((op & pcp_response_bit) == 0)
-    return fail("PCP response: opcode byte " + hex8(op)
+    return fail("PCP response: opcode byte " + hex_number(op, 2)
                 + " at byte 1 lacks the response bit (a request, not a response)");
   const auto opcode = static_cast<std::uint8_t>(op & ~pcp_response_bit);
   if (opcode != pcp_opcode_map)

@@ -12,8 +12,6 @@ namespace {
 constexpr port_mapping_method method_order[] = {
     port_mapping_method::pcp, port_mapping_method::natpmp, port_mapping_method::upnp};
 
-constexpr std::uint8_t natpmp_map_tcp = 2;
-
 /// The first retry after a mapping was lost (doubling after each failed round).
 constexpr std::chrono::seconds first_lost_retry{5};
 
@@ -211,7 +209,7 @@ void port_mapper::on_natpmp(std::span<const std::uint8_t> payload, time_point no
   // request, which goes on (RFC 6887 8: duplicated and updated answers are to be expected).
   const auto expected = static_cast<std::uint8_t>(
       natpmp_response_bit
-      | (phase_ == phase::natpmp_address ? natpmp_op_external_address : natpmp_map_tcp));
+      | (phase_ == phase::natpmp_address ? natpmp_op_external_address : natpmp_op_map_tcp));
   if (payload.size() >= 2 && (payload[0] != natpmp_version || payload[1] != expected))
     return;
   if (phase_ == phase::natpmp_address) {
@@ -228,7 +226,7 @@ void port_mapper::on_natpmp(std::span<const std::uint8_t> payload, time_point no
     check_epoch(decoded.response->epoch, now);
     natpmp_external_ = decoded.response->external_ip;
     send_request(phase::natpmp_map,
-                 encode_natpmp_map_request(natpmp_map_tcp, internal_port_, internal_port_,
+                 encode_natpmp_map_request(natpmp_op_map_tcp, internal_port_, internal_port_,
                                            static_cast<std::uint32_t>(config_.lease.count())),
                  now);
     return;
@@ -239,7 +237,7 @@ void port_mapper::on_natpmp(std::span<const std::uint8_t> payload, time_point no
     return;
   }
   const auto& r = *decoded.response;
-  if (!answers(r, natpmp_map_tcp, internal_port_))
+  if (!answers(r, natpmp_op_map_tcp, internal_port_))
     return; // not the answer to this request
   if (r.result != natpmp_result::success) {
     try_next(port_mapping_method::natpmp, "the gateway answered " + to_string(r.result), now);
@@ -306,7 +304,7 @@ std::vector<outgoing_datagram> port_mapper::removal() {
       out.push_back({{*gateway_, gateway_port}, pcp_request(0)});
     else if (mapping_->method == port_mapping_method::natpmp)
       out.push_back({{*gateway_, gateway_port},
-                     encode_natpmp_map_request(natpmp_map_tcp, internal_port_, 0, 0)});
+                     encode_natpmp_map_request(natpmp_op_map_tcp, internal_port_, 0, 0)});
   }
   mapping_.reset();
   phase_ = phase::idle;

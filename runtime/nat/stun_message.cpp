@@ -2,6 +2,8 @@
 // and encoding of the few messages the node and its simulator send. See stun_message.hpp.
 #include "runtime/nat/stun_message.hpp"
 
+#include "messages/primitives/hex.hpp"
+
 #include <botan/exceptn.h>
 #include <botan/mac.h>
 
@@ -33,12 +35,6 @@ void append32(bytes& out, std::uint32_t x) {
 void set16(bytes& out, std::size_t at, std::uint16_t x) {
   out[at] = static_cast<std::uint8_t>(x >> 8);
   out[at + 1] = static_cast<std::uint8_t>(x);
-}
-
-std::string hex(std::uint32_t x, int digits) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%0*x", digits, static_cast<unsigned>(x));
-  return buf;
 }
 
 std::size_t padded(std::size_t n) {
@@ -144,9 +140,10 @@ std::string check_header(std::span<const std::uint8_t> d) {
   if (d.size() < header_size)
     return "too short: " + std::to_string(d.size()) + " bytes, less than the 20-byte header";
   if (const auto type = load_be16(d, 0); type & 0xC000)
-    return "not STUN: message type " + hex(type, 4) + " has its top two bits set";
+    return "not STUN: message type " + hex_number(type, 4) + " has its top two bits set";
   if (const auto cookie = load_be32(d, 4); cookie != magic_cookie)
-    return "wrong magic cookie " + hex(cookie, 8) + " (expected " + hex(magic_cookie, 8) + ")";
+    return "wrong magic cookie " + hex_number(cookie, 8) + " (expected "
+           + hex_number(magic_cookie, 8) + ")";
   const std::size_t length = load_be16(d, 2);
   if (length % 4 != 0)
     return "header length " + std::to_string(length) + " is not a multiple of 4";
@@ -171,7 +168,7 @@ std::string read_address(std::span<const std::uint8_t> v, const transaction_id* 
     return "address of " + std::to_string(v.size()) + " bytes has no room for family and port";
   const std::uint8_t family = v[1];
   if (family != 0x01 && family != 0x02)
-    return "unknown address family " + hex(family, 2);
+    return "unknown address family " + hex_number(family, 2);
   const std::size_t want = family == 0x01 ? 8 : 20;
   if (v.size() != want)
     return std::string(family == 0x01 ? "IPv4" : "IPv6") + " address needs length "
@@ -273,7 +270,8 @@ std::string read_fingerprint(parser& p, std::span<const std::uint8_t> v, std::si
     return "FINGERPRINT needs length 4, not " + std::to_string(v.size());
   const std::uint32_t want = crc(d.first(at)) ^ fingerprint_xor;
   if (const auto got = load_be32(v, 0); got != want)
-    return "FINGERPRINT " + hex(got, 8) + " does not match the message's " + hex(want, 8);
+    return "FINGERPRINT " + hex_number(got, 8) + " does not match the message's "
+           + hex_number(want, 8);
   p.after_fingerprint = true;
   p.m.fingerprint = true;
   return {};
@@ -306,7 +304,7 @@ decoded fail(std::string error) {
 }
 
 std::string where(std::uint16_t type, std::size_t at) {
-  return "attribute " + hex(type, 4) + " at byte " + std::to_string(at) + ": ";
+  return "attribute " + hex_number(type, 4) + " at byte " + std::to_string(at) + ": ";
 }
 
 } // namespace
