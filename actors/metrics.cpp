@@ -77,6 +77,13 @@ void register_families(metrics_state& st) {
         "Peers that report seeing us at the address most of them agree on.");
   counter(m::nat_stun_failures_total, "STUN servers given up in a probe round, by cause.", false);
   counter(m::nat_port_mappings_total, "Port mapping attempts by method and result.", false);
+  counter(m::quantumproofs_total,
+          "Peers' QuantumProofs by result: verified, or the close reason that refused them.",
+          false);
+  counter(m::pq_refusals_total,
+          "Transport handshakes refused by the post-quantum policy or a detected downgrade, by "
+          "transport error.",
+          false);
   counter(m::supervisor_escalations_total,
           "Supervisors that exceeded their restart intensity, by supervisor name.", false);
   auto& info = BuildGauge()

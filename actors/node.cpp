@@ -43,11 +43,14 @@ session_settings session_settings_for(const chain_spec& spec) {
 }
 
 std::shared_ptr<const channel_context>
-make_channel_context(std::shared_ptr<const node_identity> identity, const chain_spec& spec) {
+make_channel_context(std::shared_ptr<const node_identity> identity, const chain_spec& spec,
+                     pq_policy pq) {
   auto context = std::make_shared<channel_context>();
   context->identity = identity.get();
   context->noise_static = noise::keypair::from_private(identity->static_private());
   context->magic = spec.magic;
+  context->pq = pq;
+  context->tls.pq = pq;
   // The context points at the identity: the deleter's capture keeps the identity alive as long.
   return std::shared_ptr<const channel_context>(context.get(),
                                                 [context, identity](const channel_context*) {});
@@ -162,7 +165,7 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   peer_manager_config pm;
   pm.spec = shared_spec;
   pm.settings = session_settings_for(spec);
-  pm.context = make_channel_context(identity, spec);
+  pm.context = make_channel_context(identity, spec, options.pq);
   pm.pool.max_connections = spec.max_connections;
   pm.pool.full_relay_slots = options.outbound_full_relay;
   pm.pool.allow = options.allow;

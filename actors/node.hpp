@@ -33,7 +33,8 @@ session_settings session_settings_for(const chain_spec& spec);
 /// The transport context of a node (identity, static key pair, network magic), shared read-only
 /// by all its sessions.
 std::shared_ptr<const channel_context>
-make_channel_context(std::shared_ptr<const node_identity> identity, const chain_spec& spec);
+make_channel_context(std::shared_ptr<const node_identity> identity, const chain_spec& spec,
+                     pq_policy pq = pq_policy::required);
 
 /// The storage child: the chain store in `<data_dir>/chain`.
 child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec);

@@ -160,6 +160,13 @@ std::optional<offence> offence_of(const peer_closed& closed) {
     return offence::slow_handshake;
   case close_reason::inactivity:
     return offence::silent_peer;
+  case close_reason::quantumproof_missing:
+  case close_reason::quantumproof_malformed:
+  case close_reason::quantumproof_invalid:
+  case close_reason::pin_mismatch:
+    return offence::bad_quantumproof;
+  case close_reason::quantumproof_timeout:
+    return inbound ? std::optional{offence::slow_handshake} : offence::bad_quantumproof;
   default:
     return std::nullopt;
   }

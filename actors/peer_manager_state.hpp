@@ -82,7 +82,7 @@ struct pool_entry {
   ip_bytes ip{};
   std::uint16_t port = 0;
   transport_kind transport = transport_kind::noise;
-  std::optional<static_public_key> pinned;
+  std::optional<node_id> pinned;
   bool ready = false;
   bool getaddr_answered = false; ///< getaddr is answered once per connection
   bool wants_addrv2 = false;
@@ -104,7 +104,7 @@ struct pool_entry {
 struct manual_peer {
   network_address_entry entry;
   ip_bytes ip{};
-  std::optional<static_public_key> pinned;
+  std::optional<node_id> pinned;
   std::optional<std::uint64_t> session; ///< the pool entry while connected or connecting
   std::chrono::steady_clock::time_point next_try{};
 };
@@ -176,18 +176,17 @@ std::uint32_t inbound_slots(const peer_manager_state& st);
 std::int64_t unix_now(peer_manager_pointer self);
 std::uint64_t spawn_session(peer_manager_pointer self, connection_type type, const ip_bytes& ip,
                             std::uint16_t port, transport_kind transport,
-                            std::optional<static_public_key> pinned,
-                            std::optional<std::size_t> manual);
+                            std::optional<node_id> pinned, std::optional<std::size_t> manual);
 void on_ready(peer_manager_pointer self, peer_info& info);
 void record_close(peer_manager_pointer self, const peer_closed& closed);
 bool on_session_down(peer_manager_pointer self, const caf::down_msg& msg);
 
 // actors/peer_outbound.cpp: outbound slots, the operator's peers, feelers, replacement.
-std::optional<static_public_key> parse_pin(const std::string& hex);
+std::optional<node_id> parse_pin(const std::string& hex);
 std::optional<manual_peer> make_manual(const network_address_entry& entry, std::string& error);
 bool connect_outbound(peer_manager_pointer self, connection_type type, const ip_bytes& ip,
-                      std::uint16_t port, transport_kind transport,
-                      std::optional<static_public_key> pinned, std::optional<std::size_t> manual);
+                      std::uint16_t port, transport_kind transport, std::optional<node_id> pinned,
+                      std::optional<std::size_t> manual);
 void connect_manual(peer_manager_pointer self, const std::string& text);
 void find_sync(peer_manager_pointer self);
 void fill_slots(peer_manager_pointer self);

@@ -25,13 +25,14 @@ std::size_t pending_connects(const peer_manager_state& st) {
 
 } // namespace
 
-std::optional<static_public_key> parse_pin(const std::string& hex) {
+/// The node id a `<node id hex>@host:port` entry pins (checked against the peer's QuantumProof).
+std::optional<node_id> parse_pin(const std::string& hex) {
   if (hex.empty())
     return std::nullopt;
   auto raw = from_hex(hex);
   if (!raw || raw->size() != 32)
     return std::nullopt;
-  static_public_key key{};
+  node_id key{};
   std::copy(raw->begin(), raw->end(), key.begin());
   return key;
 }
@@ -68,8 +69,8 @@ void connect_manual(peer_manager_pointer self, const std::string& text) {
 
 /// Opens an outbound connection; false (and the failure recorded) if it could not even start.
 bool connect_outbound(peer_manager_pointer self, connection_type type, const ip_bytes& ip,
-                      std::uint16_t port, transport_kind transport,
-                      std::optional<static_public_key> pinned, std::optional<std::size_t> manual) {
+                      std::uint16_t port, transport_kind transport, std::optional<node_id> pinned,
+                      std::optional<std::size_t> manual) {
   auto& st = self->state;
   auto remote = format_endpoint(ip, port);
   auto id = spawn_session(self, type, ip, port, transport, pinned, manual);

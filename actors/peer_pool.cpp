@@ -15,13 +15,20 @@ namespace {
 
 constexpr std::size_t max_recent_closes = 32;
 
-/// A Noise attempt that met a peer without Noise is retried once over TLS, in the same slot;
-/// true if it was.
-bool retry_over_tls(peer_manager_pointer self, const pool_entry& entry, const peer_closed& closed) {
+/// A Noise attempt that met a peer without Noise is retried once over TLS, in the same slot; a
+/// hybrid attempt refused by a classical-only peer is retried once in classical mode when the
+/// policy is `preferred`. True if it was retried.
+bool retry_fallback(peer_manager_pointer self, const pool_entry& entry, const peer_closed& closed) {
   auto& st = self->state;
   if (closed.reason != close_reason::transport_failed)
     return false;
   auto failure = static_cast<transport_error>(closed.transport_failure);
+  if (auto why = classical_fallback_reason(st.context->pq, entry.transport, failure)) {
+    st.log.info("retrying in classical mode", {{"remote", closed.remote}, {"reason", *why}});
+    connect_outbound(self, entry.type, entry.ip, entry.port, transport_kind::noise_classical,
+                     entry.pinned, entry.manual);
+    return true;
+  }
   auto why = tls_fallback_reason(entry.transport, failure);
   if (!why)
     return false;
@@ -33,6 +40,28 @@ bool retry_over_tls(peer_manager_pointer self, const pool_entry& entry, const pe
   connect_outbound(self, entry.type, entry.ip, entry.port, transport_kind::tls, entry.pinned,
                    entry.manual);
   return true;
+}
+
+/// The post-quantum layer's refusals, for the quantumproofs_total and pq_refusals_total metrics.
+void count_pq_outcome(peer_manager_state& st, const peer_closed& closed) {
+  switch (closed.reason) {
+  case close_reason::quantumproof_missing:
+  case close_reason::quantumproof_timeout:
+  case close_reason::quantumproof_malformed:
+  case close_reason::quantumproof_invalid:
+  case close_reason::pin_mismatch:
+    st.metrics.count(metric_names::quantumproofs_total, {{"result", to_string(closed.reason)}});
+    return;
+  case close_reason::transport_failed:
+    break;
+  default:
+    return;
+  }
+  auto failure = static_cast<transport_error>(closed.transport_failure);
+  if (failure == transport_error::peer_not_post_quantum
+      || failure == transport_error::peer_requires_post_quantum
+      || failure == transport_error::downgrade_detected)
+    st.metrics.count(metric_names::pq_refusals_total, {{"reason", to_string(failure)}});
 }
 
 /// A feeler's handshake shows the address works: it moves to tried, and the connection has done
@@ -84,8 +113,7 @@ std::int64_t unix_now(peer_manager_pointer self) {
 /// Starts a session for a connection; returns its id. The link is attached by the caller.
 std::uint64_t spawn_session(peer_manager_pointer self, connection_type type, const ip_bytes& ip,
                             std::uint16_t port, transport_kind transport,
-                            std::optional<static_public_key> pinned,
-                            std::optional<std::size_t> manual) {
+                            std::optional<node_id> pinned, std::optional<std::size_t> manual) {
   auto& st = self->state;
   auto id = st.next_id++;
   peer_session_config cfg;
@@ -144,6 +172,7 @@ void on_ready(peer_manager_pointer self, peer_info& info) {
   if (i == st.entries.end())
     return;
   auto& e = i->second;
+  st.metrics.count(metric_names::quantumproofs_total, {{"result", "verified"}});
   if (e.type == connection_type::feeler)
     return feeler_done(self, e, info);
   report_identity(self, e.ip, info.static_key_hex);
@@ -178,6 +207,7 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
   auto entry = std::move(i->second);
   st.entries.erase(i);
   ++st.closes_by_reason[to_string(closed.reason)];
+  count_pq_outcome(st, closed);
   st.recent_closes.push_back(closed);
   if (st.recent_closes.size() > max_recent_closes)
     st.recent_closes.pop_front();
@@ -190,7 +220,7 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
   if (entry.type == connection_type::inbound)
     return;
   if (!closed.was_ready) {
-    if (retry_over_tls(self, entry, closed))
+    if (retry_fallback(self, entry, closed))
       return;
     st.addrman->attempt(entry.ip, entry.port, true, unix_now(self));
     st.addrman_dirty = true;

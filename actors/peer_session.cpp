@@ -132,6 +132,8 @@ void after_event(peer_session_pointer self) {
     info.transport = std::string{core.channel().kind()};
     if (auto key = core.channel().remote_static())
       info.static_key_hex = to_hex(*key);
+    if (auto id = core.peer_id())
+      info.node_id_hex = to_hex(*id);
     const auto& v = *core.peer_version();
     info.version = v.version;
     info.services = v.services;
@@ -147,7 +149,8 @@ void after_event(peer_session_pointer self) {
                                    {"transport", info.transport},
                                    {"user_agent", info.user_agent},
                                    {"height", std::to_string(info.start_height)},
-                                   {"static_key", info.static_key_hex}});
+                                   {"static_key", info.static_key_hex},
+                                   {"node_id", info.node_id_hex}});
     self->send(st.config.manager, ready_atom::value, info);
     if (st.config.sync)
       self->send(st.config.sync, ready_atom::value, info);
@@ -255,7 +258,10 @@ void init_session(peer_session_pointer self, peer_session_config config) {
   if (inbound)
     channel = std::make_unique<sniffing_responder>(st.context);
   else
-    channel = make_initiator(st.config.transport, st.context, st.config.pinned);
+    channel = make_initiator(st.config.transport, st.context, std::nullopt);
+  // A pin names the node id, which covers the ML-DSA key: checked with the peer's QuantumProof.
+  st.config.settings.identity = st.context.identity;
+  st.config.settings.pinned = st.config.pinned;
   net_address remote;
   remote.ip = st.config.ip;
   remote.port = st.config.port;

@@ -34,7 +34,7 @@ struct peer_session_config {
   ip_bytes ip{};
   std::uint16_t port = 0;
   transport_kind transport = transport_kind::noise; ///< outbound: the transport to try
-  std::optional<static_public_key> pinned;          ///< outbound: the expected static key
+  std::optional<node_id> pinned; ///< outbound: the node id the peer's QuantumProof must name
   session_settings settings;
   std::uint64_t seed = 0; ///< seeds the session's RNG (ephemeral keys, ping nonces)
   /// The node's identity and transport parameters, shared by all sessions (read-only).

@@ -26,10 +26,11 @@ void attach(tcp_link_pointer self, peer_session_actor session) {
   self->ack_writes(st.handle, true);
   // The link lives exactly as long as its session.
   self->monitor(st.session);
-  self->set_down_handler([self](const caf::down_msg&) {
-    self->close(self->state.handle);
-    self->quit();
-  });
+  // The session's last writes and its close_atom are in our mailbox when its down message
+  // arrives, but CAF delivers down messages first: closing here would drop them (a Noise refusal
+  // frame or a TLS alert never reached the peer, found by the JavaScript interop test). A
+  // close_atom sent to ourselves queues behind them; its handler flushes, closes and quits.
+  self->set_down_handler([self](const caf::down_msg&) { self->send(self, close_atom::value); });
 }
 
 /// Stops or resumes reading the socket. halt() takes it out of the multiplexer's read set

@@ -50,6 +50,16 @@ std::string to_string(close_reason x) {
     return "frame-timeout";
   case close_reason::send_stalled:
     return "send-stalled";
+  case close_reason::quantumproof_missing:
+    return "quantumproof-missing";
+  case close_reason::quantumproof_timeout:
+    return "quantumproof-timeout";
+  case close_reason::quantumproof_malformed:
+    return "quantumproof-malformed";
+  case close_reason::quantumproof_invalid:
+    return "quantumproof-invalid";
+  case close_reason::pin_mismatch:
+    return "pin-mismatch";
   }
   return "unknown";
 }
@@ -60,6 +70,9 @@ bool is_violation(close_reason x) {
   case close_reason::protocol_violation:
   case close_reason::misbehaviour:
   case close_reason::invalid_data:
+  case close_reason::quantumproof_missing:
+  case close_reason::quantumproof_malformed:
+  case close_reason::quantumproof_invalid:
     return true;
   default:
     return false;

@@ -22,30 +22,35 @@ namespace qtc {
 /// Why a session ended. The peer manager scores the protocol violations among them.
 enum class close_reason : std::uint8_t {
   none = 0,
-  connect_failed,     ///< the TCP connection could not be made or broke before any byte
-  connect_timeout,    ///< connect plus transport handshake exceeded connect_timeout
-  transport_failed,   ///< the secure channel failed (see transport_error)
-  wire_error,         ///< a frame or payload did not decode (see wire_error)
-  protocol_violation, ///< a message out of order (e.g. before version)
-  version_timeout,    ///< no verack within version_timeout after the transport handshake
-  version_too_old,    ///< the peer's protocol version is below the chain spec's minimum
-  self_connection,    ///< the peer's version nonce is ours: we connected to ourselves
-  ping_timeout,       ///< a ping went unanswered for ping_timeout
-  inactivity,         ///< nothing received for inactivity_timeout
-  send_queue_full,    ///< the peer does not read: unsent bytes exceeded max_send_queue
-  peer_closed,        ///< the peer closed the connection
-  shutdown,           ///< this node is stopping or the operator disconnected the peer
-  evicted,            ///< the peer manager made room for a better peer
-  duplicate,          ///< already connected to this node (same static key)
-  misbehaviour,       ///< the peer broke a relay rule (e.g. a compact-block answer that does not
-                      ///< fit the request); weighed by the security manager like every
-                      ///< violation
-  invalid_data,       ///< the peer sent invalid headers or blocks
-  stalling,           ///< the peer held up block download
-  unwanted,           ///< not needed any more (feeler done, pool full, not useful)
-  session_failed,     ///< this node's session actor failed: a fault of ours, not the peer's
-  frame_timeout,      ///< a frame begun was not completed within frame_timeout (trickled)
-  send_stalled,       ///< answers waited to be written and nothing was for send_stall_timeout
+  connect_failed,       ///< the TCP connection could not be made or broke before any byte
+  connect_timeout,      ///< connect plus transport handshake exceeded connect_timeout
+  transport_failed,     ///< the secure channel failed (see transport_error)
+  wire_error,           ///< a frame or payload did not decode (see wire_error)
+  protocol_violation,   ///< a message out of order (e.g. before version)
+  version_timeout,      ///< no verack within version_timeout after the transport handshake
+  version_too_old,      ///< the peer's protocol version is below the chain spec's minimum
+  self_connection,      ///< the peer's version nonce is ours: we connected to ourselves
+  ping_timeout,         ///< a ping went unanswered for ping_timeout
+  inactivity,           ///< nothing received for inactivity_timeout
+  send_queue_full,      ///< the peer does not read: unsent bytes exceeded max_send_queue
+  peer_closed,          ///< the peer closed the connection
+  shutdown,             ///< this node is stopping or the operator disconnected the peer
+  evicted,              ///< the peer manager made room for a better peer
+  duplicate,            ///< already connected to this node (same static key)
+  misbehaviour,         ///< the peer broke a relay rule (e.g. a compact-block answer that does not
+                        ///< fit the request); weighed by the security manager like every
+                        ///< violation
+  invalid_data,         ///< the peer sent invalid headers or blocks
+  stalling,             ///< the peer held up block download
+  unwanted,             ///< not needed any more (feeler done, pool full, not useful)
+  session_failed,       ///< this node's session actor failed: a fault of ours, not the peer's
+  frame_timeout,        ///< a frame begun was not completed within frame_timeout (trickled)
+  send_stalled,         ///< answers waited to be written and nothing was for send_stall_timeout
+  quantumproof_missing, ///< the peer's first message after the transport was not its proof
+  quantumproof_timeout, ///< no proof within quantumproof_timeout of the transport handshake
+  quantumproof_malformed, ///< a proof of unknown type, or a key or signature of the wrong size
+  quantumproof_invalid,   ///< a proof for another session, or whose signature does not verify
+  pin_mismatch,           ///< the proof verified, but the node id is not the one pinned
 };
 
 std::string to_string(close_reason x);
@@ -119,6 +124,7 @@ struct peer_info {
   std::string remote;         ///< "ip:port" as connected
   std::string transport;      ///< "noise" or "tls"
   std::string static_key_hex; ///< the peer's authenticated static key
+  std::string node_id_hex;    ///< SHA-256(static key || ML-DSA key), proven by its QuantumProof
   std::int32_t version = 0;
   std::uint64_t services = 0;
   std::string user_agent;
@@ -134,10 +140,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
   return f(caf::meta::type_name("peer_info"), field("id"), x.id, field("session"), x.session,
            field("type"), x.type, field("remote"), x.remote, field("transport"), x.transport,
-           field("static_key"), x.static_key_hex, field("version"), x.version, field("services"),
-           x.services, field("user_agent"), x.user_agent, field("start_height"), x.start_height,
-           field("relay"), x.relay, field("permissions"), x.permissions, field("observed_ip"),
-           x.observed_ip, field("observed_port"), x.observed_port);
+           field("static_key"), x.static_key_hex, field("node_id"), x.node_id_hex, field("version"),
+           x.version, field("services"), x.services, field("user_agent"), x.user_agent,
+           field("start_height"), x.start_height, field("relay"), x.relay, field("permissions"),
+           x.permissions, field("observed_ip"), x.observed_ip, field("observed_port"),
+           x.observed_port);
 }
 
 /// A session that ended.

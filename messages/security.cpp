@@ -11,7 +11,7 @@ constexpr std::array<std::string_view, offence_count> offence_names{
     "rate-exceeded",   "ping-flood",         "addr-flood",
     "inv-flood",       "getdata-flood",      "getdata-amplification",
     "header-spam",     "invalid-header",     "invalid-block",
-    "relay-violation", "shared-identity",
+    "relay-violation", "shared-identity",    "bad-quantumproof",
 };
 
 } // namespace

@@ -42,10 +42,13 @@ enum class offence : std::uint8_t {
   invalid_block,         ///< a block that breaks consensus rules
   relay_violation,       ///< broke a relay rule (compact block answers that do not fit, ...)
   shared_identity,       ///< one static identity key on many connections
+  bad_quantumproof,      ///< a QuantumProof missing, malformed, for another session, forged, or
+                         ///< not matching the pinned node id
 };
 
 /// The number of offence kinds (for tables indexed by kind).
-inline constexpr std::size_t offence_count = static_cast<std::size_t>(offence::shared_identity) + 1;
+inline constexpr std::size_t offence_count =
+    static_cast<std::size_t>(offence::bad_quantumproof) + 1;
 
 /// The kebab-case name (log fields, metric labels, the ban list's file).
 std::string to_string(offence x);

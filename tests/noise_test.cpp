@@ -5,6 +5,7 @@
 #include "messages/primitives/hex.hpp"
 #include "runtime/transport/node_identity.hpp"
 #include "runtime/transport/noise_channel.hpp"
+#include "support/loopback.hpp"
 #include "support/process.hpp"
 
 #include <botan/aead.h>
@@ -102,36 +103,11 @@ std::vector<bytes> frames_of(const bytes& stream) {
 
 // --- blocking loopback TCP for the interop tests (test code may block) ---
 
-int listen_loopback(std::uint16_t& port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(fd, 1) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  port = ntohs(addr.sin_port);
-  return fd;
-}
-
-int connect_loopback(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  return fd;
-}
+using test::connect_loopback;
+using test::listen_loopback;
 
 void send_all(int fd, const bytes& b) {
-  std::size_t off = 0;
-  while (off < b.size()) {
-    auto n = ::send(fd, b.data() + off, b.size() - off, MSG_NOSIGNAL);
-    REQUIRE(n > 0);
-    off += static_cast<std::size_t>(n);
-  }
+  REQUIRE(test::send_all(fd, b));
 }
 
 /// Drives `ch` over `fd`: echoes every application byte back until `echo_bytes` were echoed.
@@ -485,7 +461,7 @@ TEST_CASE("Noise handshake payloads: exact bytes and bounds") {
   p.rekey_after_messages = 3;
   p.rekey_after_bytes = 0x100;
   CHECK(to_hex(encode(p))
-        == "01"
+        == "02"
            "0100000000000000"
            "03000000"
            "0001000000000000");
@@ -503,7 +479,8 @@ TEST_CASE("Noise handshake payloads: exact bytes and bounds") {
 TEST_CASE("node identity: one seed gives matching Noise and TLS keys; the key file is guarded") {
   auto id = node_identity::from_seed(seed_of(9));
   CHECK(x25519_from_ed25519(id.tls_public()) == id.static_public());
-  CHECK(id.id() == node_id_of(id.static_public()));
+  CHECK(id.id() == node_id_of(id.static_public(), id.pq_public()));
+  CHECK(id.pq_public().size() == ml_dsa_public_key_size);
   CHECK_FALSE(x25519_from_ed25519(bytes(31, 0)));
 
   test::temp_dir dir;
@@ -519,6 +496,25 @@ TEST_CASE("node identity: one seed gives matching Noise and TLS keys; the key fi
   auto again = node_identity::load_or_create(file, rng, error);
   REQUIRE(again);
   CHECK(again->static_public() == created->static_public());
+  CHECK(again->id() == created->id());
+  // The ML-DSA identity key: beside node.key, the same rules.
+  auto pq_file = dir.path() / std::string{pq_key_file};
+  REQUIRE(::stat(pq_file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(std::filesystem::file_size(pq_file) == 32);
+  ::chmod(pq_file.c_str(), 0640);
+  CHECK_FALSE(node_identity::load_or_create(file, rng, error));
+  CHECK(error.find("ML-DSA identity key has mode 0640") != std::string::npos);
+  ::chmod(pq_file.c_str(), 0600);
+  std::filesystem::resize_file(pq_file, 31);
+  CHECK_FALSE(node_identity::load_or_create(file, rng, error));
+  CHECK(error.find("node_pq.key: the ML-DSA identity key must hold exactly 32 bytes")
+        != std::string::npos);
+  std::filesystem::remove(pq_file); // a new ML-DSA key: a new node id, the same static key
+  auto renewed = node_identity::load_or_create(file, rng, error);
+  REQUIRE_MESSAGE(renewed, error);
+  CHECK(renewed->static_public() == created->static_public());
+  CHECK(renewed->id() != created->id());
 
   ::chmod(file.c_str(), 0644);
   CHECK_FALSE(node_identity::load_or_create(file, rng, error));
@@ -547,7 +543,8 @@ TEST_CASE("interop: python3-dissononce initiator against this responder over loo
   auto self = node_identity::from_seed(seed_of(5));
   noise_handshake_payload mine;
   mine.rekey_after_messages = 2;
-  noise_channel ch{channel_role::responder, static_of(self), qtcm, std::nullopt, rng, mine};
+  noise_channel ch{channel_role::responder, static_of(self), qtcm, std::nullopt, rng, mine,
+                   pq_policy::off}; // dissononce has no ML-KEM: it speaks the classical mode
   serve_echo(fd, ch, 200000);
   auto j = check_peer_report(peer, fd, ch, self, python_key);
   CHECK(j["peer_payload"]["rekey_after_messages"] == 2);
@@ -570,7 +567,8 @@ TEST_CASE("interop: this initiator against a python3-dissononce responder over l
   Botan::ChaCha_RNG rng{Botan::secure_vector<std::uint8_t>(32, 6)};
   auto self = node_identity::from_seed(seed_of(6));
   auto python_static = noise::keypair::from_private(python_key).public_key;
-  noise_channel ch{channel_role::initiator, static_of(self), qtcm, python_static, rng};
+  noise_channel ch{channel_role::initiator, static_of(self), qtcm, python_static, rng, {},
+                   pq_policy::off};
   serve_echo(fd, ch, 70000);
   check_peer_report(peer, fd, ch, self, python_key);
 }

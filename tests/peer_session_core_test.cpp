@@ -1,5 +1,6 @@
 // The peer-session protocol logic on an in-memory link: transport handshake, version/verack,
 // ping latency, timeouts, violations and the send-queue bound, in explicit (virtual) time.
+#include "messages/primitives/hex.hpp"
 #include "runtime/session/peer_session_core.hpp"
 #include "runtime/transport/channel_select.hpp"
 
@@ -32,6 +33,7 @@ struct side {
     s.magic = qtcm;
     s.local_nonce = nonce;
     s.user_agent = "/test:" + std::to_string(nonce) + "/";
+    s.identity = &id;
     return s;
   }
 };
@@ -47,6 +49,9 @@ struct pair_fixture {
       sa = a.settings(111);
       sb = b.settings(222);
     }
+    // Each side proves the identity its channel uses.
+    sa.identity = &a.id;
+    sb.identity = &b.id;
     a.core = std::make_unique<peer_session_core>(
         sa, channel_role::initiator, make_initiator(transport_kind::noise, a.ctx, std::nullopt),
         net_address{}, 1, now);
@@ -87,7 +92,8 @@ struct pair_fixture {
 struct bare_peer {
   std::unique_ptr<secure_channel> channel;
   frame_decoder decoder{qtcm, 4'000'000};
-  std::vector<std::string> commands; ///< every frame the core sent, by command
+  std::vector<std::string> commands;        ///< every frame the core sent, by command
+  std::vector<quantumproof_message> proofs; ///< the core's quantumproofs, decoded
   bytes to_core;
   std::uint64_t written = 0;                     ///< what it took from the core (a reading peer)
   transport_error error = transport_error::none; ///< the bare channel's, if it failed
@@ -115,8 +121,11 @@ struct bare_peer {
         return;
       }
       decoder.feed(plain);
-      while (auto f = decoder.next())
+      while (auto f = decoder.next()) {
         commands.push_back(f->command);
+        if (auto d = decode_message(*f); f->command == "quantumproof")
+          proofs.push_back(std::get<quantumproof_message>(d.message));
+      }
     }
     FAIL("the peers kept talking");
   }
@@ -148,7 +157,7 @@ struct bare_fixture {
   std::unique_ptr<peer_session_core> core;
   std::unique_ptr<bare_peer> peer;
 
-  explicit bare_fixture(transport_kind kind, bool ready = true) {
+  explicit bare_fixture(transport_kind kind, bool ready = true, bool proof = true) {
     core = std::make_unique<peer_session_core>(b.settings(66), channel_role::responder,
                                                std::make_unique<sniffing_responder>(b.ctx),
                                                net_address{}, 6, now);
@@ -156,6 +165,13 @@ struct bare_fixture {
     peer = std::make_unique<bare_peer>(make_initiator(kind, a.ctx, std::nullopt));
     peer->pump(*core, now);
     REQUIRE(peer->channel->established());
+    REQUIRE(core->phase() == session_phase::version_handshake);
+    if (!proof)
+      return;
+    // The bare peer's first message is its QuantumProof, as a node's.
+    peer->send(
+        make_quantumproof(a.id, qtcm, channel_role::initiator, peer->channel->session_binding()));
+    peer->pump(*core, now);
     REQUIRE(core->phase() == session_phase::version_handshake);
     if (!ready)
       return;
@@ -313,8 +329,9 @@ TEST_CASE("peer session: version rules: minimum version, self-connection, order"
     append_message(framed, qtcm, ping_message{1});
     REQUIRE(ch_a->send(framed, to_b) == transport_error::none);
     core_b.received(to_b, now);
-    CHECK(core_b.reason() == close_reason::protocol_violation);
-    CHECK(core_b.detail() == "'ping' before version");
+    // The first message after the transport must be the peer's QuantumProof.
+    CHECK(core_b.reason() == close_reason::quantumproof_missing);
+    CHECK(core_b.detail() == "'ping' before the peer's quantumproof");
   }
 }
 
@@ -382,7 +399,9 @@ TEST_CASE("peer session: version handshake and inactivity timeouts") {
     CHECK(f.a.core->phase() == session_phase::version_handshake);
     f.now += 1s;
     f.a.core->tick(f.now);
-    CHECK(f.a.core->reason() == close_reason::version_timeout);
+    // Nothing arrived after the transport, not even b's proof: the proof's timeout (as long as
+    // the version timeout) names it. With the proof in, it is version_timeout (the test below).
+    CHECK(f.a.core->reason() == close_reason::quantumproof_timeout);
   }
   SUBCASE("inactivity") {
     pair_fixture f;
@@ -404,10 +423,11 @@ TEST_CASE("peer session: version handshake and inactivity timeouts") {
 TEST_CASE("peer session: the version handshake's frames, in order, on each side") {
   SUBCASE("responder: nothing before the peer's version, then version, sendaddrv2, verack") {
     bare_fixture f{transport_kind::noise, false};
-    CHECK(f.peer->commands.empty());
+    CHECK(f.peer->commands == std::vector<std::string>{"quantumproof"}); // its first message
     f.peer->send(bare_version());
     f.peer->pump(*f.core, f.now);
-    CHECK(f.peer->commands == std::vector<std::string>{"version", "sendaddrv2", "verack"});
+    CHECK(f.peer->commands
+          == std::vector<std::string>{"quantumproof", "version", "sendaddrv2", "verack"});
     CHECK(f.core->phase() == session_phase::version_handshake); // ready on our verack only
     f.peer->send(verack_message{});
     f.peer->pump(*f.core, f.now);
@@ -427,10 +447,13 @@ TEST_CASE("peer session: the version handshake's frames, in order, on each side"
     // The responder has nothing to say first: hand it the initiator's message 1.
     peer.pump(core, now);
     REQUIRE(peer.channel->established());
-    CHECK(peer.commands == std::vector<std::string>{"version"});
+    CHECK(peer.commands == std::vector<std::string>{"quantumproof", "version"});
+    peer.send(
+        make_quantumproof(b.id, qtcm, channel_role::responder, peer.channel->session_binding()));
     peer.send(bare_version());
     peer.pump(core, now);
-    CHECK(peer.commands == std::vector<std::string>{"version", "sendaddrv2", "verack"});
+    CHECK(peer.commands
+          == std::vector<std::string>{"quantumproof", "version", "sendaddrv2", "verack"});
     peer.send(verack_message{});
     peer.pump(core, now);
     CHECK(core.phase() == session_phase::ready);
@@ -444,7 +467,7 @@ TEST_CASE("peer session: the version timeout runs from the transport handshake t
   f.now += 5s;
   f.peer->send(bare_version());
   f.peer->pump(*f.core, f.now);
-  REQUIRE(f.peer->commands.size() == 3);
+  REQUIRE(f.peer->commands.size() == 4); // quantumproof, version, sendaddrv2, verack
   f.now += 4s;
   f.core->tick(f.now);
   CHECK(f.core->phase() == session_phase::version_handshake);
@@ -683,4 +706,141 @@ TEST_CASE("peer session: bytes nobody reads for send_stall_timeout end the sessi
   f.core->tick(f.now);
   CHECK(f.core->phase() == session_phase::closed);
   CHECK(f.core->reason() == close_reason::send_stalled);
+}
+
+// -- QuantumProof
+// ----------------------------------------------------------------------------------
+
+namespace {
+
+/// A responder core and a bare initiator past the transport handshake, the proof not yet sent.
+struct proof_fixture {
+  bare_fixture f;
+  explicit proof_fixture(transport_kind kind = transport_kind::noise) : f(kind, false, false) {}
+  /// Sends `proof` and returns the core's phase after it.
+  session_phase send(const quantumproof_message& proof) {
+    f.peer->send(proof);
+    f.peer->pump(*f.core, f.now);
+    return f.core->phase();
+  }
+  quantumproof_message honest() const {
+    return make_quantumproof(f.a.id, qtcm, channel_role::initiator,
+                             f.peer->channel->session_binding());
+  }
+};
+
+} // namespace
+
+TEST_CASE("quantumproof: each side's first message; it verifies and names the peer's node id"
+          * doctest::test_suite("pq")) {
+  for (auto kind : {transport_kind::noise, transport_kind::tls}) {
+    CAPTURE(to_string(kind));
+    bare_fixture f{kind};
+    REQUIRE(f.core->phase() == session_phase::ready);
+    REQUIRE(f.core->peer_id());
+    CHECK(*f.core->peer_id() == f.a.id.id());
+    // The core's own proof, checked as the peer checks it: binds this session, its key, signed.
+    REQUIRE(f.peer->proofs.size() == 1);
+    const auto& theirs = f.peer->proofs[0];
+    CHECK(theirs.public_key == f.b.id.pq_public());
+    CHECK(theirs.signature.size() == ml_dsa_signature_size);
+    auto binding = f.peer->channel->session_binding();
+    CHECK(binding.size() == 32);
+    auto v = verify_quantumproof(theirs, qtcm, channel_role::responder, binding,
+                                 f.b.id.static_public(), f.b.id.id());
+    CHECK(v.result == quantumproof_result::verified);
+    CHECK(v.peer_id == f.b.id.id());
+    // Reflected back at its signer (the role differs), or on another network: refused.
+    CHECK(verify_quantumproof(theirs, qtcm, channel_role::initiator, binding,
+                              f.b.id.static_public(), std::nullopt)
+              .result
+          == quantumproof_result::bad_signature);
+    CHECK(verify_quantumproof(theirs, {1, 2, 3, 4}, channel_role::responder, binding,
+                              f.b.id.static_public(), std::nullopt)
+              .result
+          == quantumproof_result::bad_signature);
+  }
+}
+
+TEST_CASE("quantumproof: replayed, forged, malformed, missing, late or not the pinned id: closed"
+          * doctest::test_suite("pq")) {
+  SUBCASE("a proof replayed from another session") {
+    // Another session of the same two nodes (the fixtures' RNGs are seeded alike, so that one
+    // runs over TLS to differ): Alice's genuine proof there, replayed here.
+    proof_fixture other{transport_kind::tls};
+    auto replayed = other.honest();
+    proof_fixture p;
+    CHECK(p.send(replayed) == session_phase::closed);
+    CHECK(p.f.core->reason() == close_reason::quantumproof_invalid);
+    CHECK(p.f.core->detail().find("another session") != std::string::npos);
+  }
+  SUBCASE("a proof signed by a different ML-DSA key") {
+    proof_fixture p;
+    auto mallory = node_identity::from_seed(std::array<std::uint8_t, 32>{0x66});
+    auto forged = p.honest();
+    forged.signature = mallory.sign(quantumproof_signed_message(
+        qtcm, channel_role::initiator, forged.binds, p.f.a.id.static_public()));
+    CHECK(p.send(forged) == session_phase::closed);
+    CHECK(p.f.core->reason() == close_reason::quantumproof_invalid);
+    CHECK(p.f.core->detail().find("does not verify") != std::string::npos);
+    CHECK(is_violation(p.f.core->reason()));
+  }
+  SUBCASE("a proof of Mallory's own key for Alice's static key") {
+    // Valid for Mallory's ML-DSA key, so it names another node id: not the pinned one.
+    proof_fixture p;
+    auto mallory = node_identity::from_seed(std::array<std::uint8_t, 32>{0x66});
+    auto own = p.honest();
+    own.public_key = mallory.pq_public();
+    own.signature = mallory.sign(quantumproof_signed_message(qtcm, channel_role::initiator,
+                                                             own.binds, p.f.a.id.static_public()));
+    auto v = verify_quantumproof(own, qtcm, channel_role::initiator, own.binds,
+                                 p.f.a.id.static_public(), p.f.a.id.id());
+    CHECK(v.result == quantumproof_result::pin_mismatch);
+    CHECK(v.peer_id == node_id_of(p.f.a.id.static_public(), mallory.pq_public()));
+  }
+  SUBCASE("malformed") {
+    proof_fixture p;
+    auto bad = p.honest();
+    bad.signature.pop_back();
+    CHECK(p.send(bad) == session_phase::closed);
+    CHECK(p.f.core->reason() == close_reason::quantumproof_malformed);
+  }
+  SUBCASE("missing: version first") {
+    proof_fixture p;
+    p.f.peer->send(bare_version());
+    p.f.peer->pump(*p.f.core, p.f.now);
+    CHECK(p.f.core->reason() == close_reason::quantumproof_missing);
+  }
+  SUBCASE("late") {
+    proof_fixture p;
+    p.f.now += default_quantumproof_timeout - 1s;
+    p.f.core->tick(p.f.now);
+    CHECK(p.f.core->phase() == session_phase::version_handshake);
+    p.f.now += 1s;
+    p.f.core->tick(p.f.now);
+    CHECK(p.f.core->reason() == close_reason::quantumproof_timeout);
+  }
+}
+
+TEST_CASE("quantumproof: a pinned node id with the wrong ML-DSA key fails both ways"
+          * doctest::test_suite("pq")) {
+  side a{1}, b{2};
+  // The same static key as b, another ML-DSA key: the id an impostor with b's X25519 key has.
+  std::array<std::uint8_t, 32> b_seed{2, 7}, other_pq{0x99};
+  auto impostor_id = node_identity::from_seeds(b_seed, other_pq).id();
+  REQUIRE(impostor_id != b.id.id());
+  for (auto [pin, reason] : {std::pair{impostor_id, close_reason::pin_mismatch},
+                             std::pair{b.id.id(), close_reason::none}}) {
+    auto sa = a.settings(111);
+    sa.pinned = pin;
+    pair_fixture f{sa, b.settings(222), true};
+    f.pump();
+    if (reason == close_reason::none) {
+      CHECK(f.a.core->phase() == session_phase::ready);
+      CHECK(f.a.core->peer_id() == b.id.id());
+    } else {
+      CHECK(f.a.core->reason() == reason);
+      CHECK(f.a.core->detail().find(to_hex(b.id.id())) != std::string::npos);
+    }
+  }
 }

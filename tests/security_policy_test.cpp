@@ -153,6 +153,7 @@ TEST_CASE("security policy: every offence has its documented weight, none above 
       {offence::invalid_block, 100},
       {offence::relay_violation, 100},
       {offence::shared_identity, 50},
+      {offence::bad_quantumproof, 100},
   };
   REQUIRE(expected.size() == offence_count);
   for (auto [kind, w] : expected) {

@@ -51,6 +51,25 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+# Node.js runs the independent post-quantum peer of the interop tests (tests/interop/noble, audited
+# @noble libraries from the npm registry, which need Node >= 20.19). Machines of this kind come
+# with Node 20; Debian 12's own nodejs is 18, too old, so it is only a last resort that fails
+# clearly rather than a silent substitute.
+NODE_MIN_VERSION=20.19.0
+
+check_node() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    log "Node.js: not found; installing Debian's nodejs and npm"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends nodejs npm >&2
+  fi
+  local v; v=$(node --version | sed 's/^v//')
+  if ! version_ge "$v" "$NODE_MIN_VERSION"; then
+    log "Node.js $v is older than $NODE_MIN_VERSION, which @noble/post-quantum (tests/interop/noble) needs"
+    exit 1
+  fi
+  log "Node.js: $v, npm $(npm --version)"
+}
+
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
 # The Debian mirror this machine's own apt configuration names (never hard-coded here).
@@ -120,6 +139,7 @@ SRC
 
 main() {
   install_packages
+  check_node
   if pkg-config --exists "botan-3 >= $BOTAN_MIN_VERSION" 2>/dev/null; then
     BOTAN_PREFIX=$(pkg-config --variable=prefix botan-3)
     log "Botan: using the system's botan-3 $(pkg-config --modversion botan-3) at $BOTAN_PREFIX"

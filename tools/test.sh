@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 preset=${QTC_PRESET:-release}
 prefix=$(tools/bootstrap.sh | sed -n 's/^BOTAN_PREFIX=//p')
 export QTC_BOTAN_PREFIX=$prefix
+# The independent JavaScript peer's libraries, exactly as pinned in its package-lock.json.
+(cd tests/interop/noble && npm ci --no-audit --no-fund --loglevel=error)
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
 fuzz_seconds=${QTC_FUZZ_SECONDS:-60}

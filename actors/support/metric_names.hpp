@@ -35,6 +35,8 @@ constexpr const char* nat_mapping_expiry = "quantumcoin_nat_mapping_expiry_times
 constexpr const char* nat_address_confirmations = "quantumcoin_nat_address_confirmations";
 constexpr const char* nat_stun_failures_total = "quantumcoin_nat_stun_failures_total";
 constexpr const char* nat_port_mappings_total = "quantumcoin_nat_port_mappings_total";
+constexpr const char* quantumproofs_total = "quantumcoin_quantumproofs_total";
+constexpr const char* pq_refusals_total = "quantumcoin_pq_refusals_total";
 
 /// Every family above: actors/metrics registers each, and a test checks that it does.
 constexpr std::array all{connections_total,
@@ -63,7 +65,9 @@ constexpr std::array all{connections_total,
                          nat_mapping_expiry,
                          nat_address_confirmations,
                          nat_stun_failures_total,
-                         nat_port_mappings_total};
+                         nat_port_mappings_total,
+                         quantumproofs_total,
+                         pq_refusals_total};
 } // namespace metric_names
 
 } // namespace qtc

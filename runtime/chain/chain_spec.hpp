@@ -29,9 +29,10 @@ struct config_error {
 /// A peer address, in the chain spec or configured by the operator:
 /// `[tls:][<64 hex static key>@]host:port`, IPv6 hosts as `[v6]:port`.
 struct network_address_entry {
-  bool tls_only = false;  ///< `tls:`: the peer speaks only the TLS fallback transport
-  std::string pubkey_hex; ///< the peer's static public key (pinning), or empty
-  std::string host;       ///< name or address; IPv6 without brackets
+  bool tls_only = false; ///< `tls:`: the peer speaks only the TLS fallback transport
+  std::string
+      pubkey_hex; ///< the peer's node id (pinning: SHA-256 of its static and ML-DSA keys), or empty
+  std::string host; ///< name or address; IPv6 without brackets
   std::uint16_t port = 0;
 };
 

@@ -31,6 +31,9 @@ node_config::node_config() {
       .add<int64_t>("inspector-port", "port where qtc-inspect can attach (CAF remote actor); "
                                       "0 = off, -1 = any free port (default: 0)")
       .add<std::string>("log-level", "error, warning, info, debug or trace (default: info)")
+      .add<std::string>("pq", "post-quantum policy of both transports: required (only the hybrid "
+                              "handshakes), preferred (hybrid first, classical peers accepted) or "
+                              "off (classical only) (default: required)")
       .add<std::string>("log-file", "append log lines to this file instead of stderr")
       .add<std::string>("connect", "connect only to these peers: comma-separated "
                                    "[tls:][<64 hex key>@]ip:port (no automatic outbound)")
@@ -153,6 +156,11 @@ node_options read_node_options(const node_config& cfg, const std::vector<std::st
   o.inspector_host = caf::get_or(s, "qtcnode.inspector-host", o.inspector_host);
   port_option(s, "inspector-port", 0, -1, errors, raw);
   o.inspector_port = static_cast<int>(raw);
+  auto pq_text = caf::get_or(s, "qtcnode.pq", to_string(o.pq));
+  if (auto pq = parse_pq_policy(pq_text))
+    o.pq = *pq;
+  else
+    errors.push_back({"qtcnode.pq", "must be required, preferred or off, got \"" + pq_text + "\""});
   o.log_level = caf::get_or(s, "qtcnode.log-level", o.log_level);
   if (!parse_log_level(o.log_level))
     errors.push_back({"qtcnode.log-level",

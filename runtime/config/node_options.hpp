@@ -3,6 +3,7 @@
 // checked into one struct.
 #pragma once
 
+#include "messages/transport_error.hpp"
 #include "runtime/net/allowlist.hpp"
 #include "runtime/net/attack_detectors.hpp"
 
@@ -29,6 +30,8 @@ struct node_options {
   std::string inspector_host = "127.0.0.1";
   int inspector_port = 0; ///< 0: not published; -1: any free port (logged)
   std::string log_level = "info";
+  /// --qtcnode.pq: the transports' post-quantum policy (messages/transport_error's pq_policy)
+  pq_policy pq = pq_policy::required;
   std::string log_file; ///< empty: stderr
   /// --qtcnode.connect: connect only to these peers (`[tls:][<pubkey>@]ip:port`, comma-separated)
   std::vector<std::string> connect;

@@ -74,6 +74,7 @@ std::optional<detector> detector_for(offence kind) {
   case offence::relay_violation:
   case offence::connection_churn: // the detectors' own conclusions: counting them loops
   case offence::shared_identity:
+  case offence::bad_quantumproof:
     return std::nullopt;
   }
   return std::nullopt;

@@ -63,6 +63,9 @@ constexpr std::array<weighted, offence_count> weight_table{{
     {offence::relay_violation, 100},
     // One static key on many connections: a sybil, or a cloned machine; two ban.
     {offence::shared_identity, 50},
+    // A node's software makes a valid proof or none; a forged, replayed or missing one is an
+    // impersonation attempt (or a man in the middle): one bans.
+    {offence::bad_quantumproof, 100},
 }};
 
 constexpr bool table_in_enum_order() {

@@ -1,5 +1,7 @@
 #include "runtime/session/peer_session_core.hpp"
 
+#include "messages/primitives/hex.hpp"
+
 #include <type_traits>
 
 namespace qtc {
@@ -42,7 +44,7 @@ void peer_session_core::start(time_point now) {
   last_received_ = now;
   if (auto e = channel_->start(output_); e != transport_error::none) {
     transport_failure_ = e;
-    fail(close_reason::transport_failed, to_string(e));
+    fail(close_reason::transport_failed, describe(e));
   }
 }
 
@@ -57,7 +59,7 @@ void peer_session_core::received(std::span<const std::uint8_t> data, time_point 
   auto was_established = channel_->established();
   if (auto e = channel_->receive(data, output_, plain); e != transport_error::none) {
     transport_failure_ = e;
-    fail(close_reason::transport_failed, to_string(e));
+    fail(close_reason::transport_failed, describe(e));
     return;
   }
   if (!was_established && channel_->established())
@@ -167,7 +169,7 @@ void peer_session_core::link_down(time_point, std::optional<bool> established) {
   }
   if (auto e = channel_->end_of_stream(); e != transport_error::none) {
     transport_failure_ = e;
-    fail(close_reason::transport_failed, to_string(e));
+    fail(close_reason::transport_failed, describe(e));
     return;
   }
   fail(close_reason::peer_closed, "the peer closed the connection");
@@ -187,7 +189,10 @@ void peer_session_core::tick(time_point now) {
            to_string(phase_) + " took more than " + ms(settings_.connect_timeout) + " ms");
     break;
   case session_phase::version_handshake:
-    if (now - established_ >= settings_.version_timeout)
+    if (!peer_id_ && now - established_ >= settings_.quantumproof_timeout)
+      fail(close_reason::quantumproof_timeout,
+           "no quantumproof within " + ms(settings_.quantumproof_timeout) + " ms");
+    else if (now - established_ >= settings_.version_timeout)
       fail(close_reason::version_timeout,
            "no version/verack within " + ms(settings_.version_timeout) + " ms");
     break;
@@ -258,6 +263,13 @@ void peer_session_core::fail(close_reason reason, std::string detail) {
 void peer_session_core::on_established(time_point now) {
   phase_ = session_phase::version_handshake;
   established_ = now;
+  // Our proof is our first message; the peer's must be its first.
+  if (!settings_.identity) {
+    fail(close_reason::session_failed, "no identity to sign a quantumproof with");
+    return;
+  }
+  send_message(
+      make_quantumproof(*settings_.identity, settings_.magic, role_, channel_->session_binding()));
   // The initiator speaks first, as in Bitcoin.
   if (role_ == channel_role::initiator)
     send_version();
@@ -293,7 +305,7 @@ void peer_session_core::write_plain(const bytes& plain) {
     return;
   if (auto e = channel_->send(plain, output_); e != transport_error::none) {
     transport_failure_ = e;
-    fail(close_reason::transport_failed, to_string(e));
+    fail(close_reason::transport_failed, describe(e));
     return;
   }
   ++counters_.messages_sent;
@@ -334,6 +346,10 @@ void peer_session_core::on_frame(frame f, time_point now) {
     fail(close_reason::wire_error, f.command + ": " + to_string(decoded.error));
     return;
   }
+  if (!peer_id_) {
+    on_quantumproof(decoded.message);
+    return;
+  }
   if (phase_ != session_phase::ready && !is_handshake_command(f.command)
       && ++handshake_frames_ > settings_.max_handshake_frames) {
     fail(close_reason::protocol_violation,
@@ -368,6 +384,45 @@ void peer_session_core::on_frame(frame f, time_point now) {
       || std::holds_alternative<verack_message>(decoded.message))
     return; // duplicates after the handshake are ignored, as Bitcoin Core does
   inbox_.push_back(std::move(decoded.message));
+}
+
+void peer_session_core::on_quantumproof(const p2p_message& msg) {
+  auto* proof = std::get_if<quantumproof_message>(&msg);
+  if (!proof) {
+    fail(close_reason::quantumproof_missing,
+         "'" + command_of(msg) + "' before the peer's quantumproof");
+    return;
+  }
+  auto remote = channel_->remote_static();
+  if (!remote) {
+    fail(close_reason::session_failed, "the transport revealed no static key");
+    return;
+  }
+  auto peer_role =
+      role_ == channel_role::initiator ? channel_role::responder : channel_role::initiator;
+  auto v = verify_quantumproof(*proof, settings_.magic, peer_role, channel_->session_binding(),
+                               *remote, settings_.pinned);
+  switch (v.result) {
+  case quantumproof_result::verified:
+    peer_id_ = v.peer_id;
+    return;
+  case quantumproof_result::malformed:
+    fail(close_reason::quantumproof_malformed,
+         "proof type " + std::to_string(proof->proof_type) + ", key "
+             + std::to_string(proof->public_key.size()) + " bytes, signature "
+             + std::to_string(proof->signature.size()) + " bytes (want type 1, 1952, 3309)");
+    return;
+  case quantumproof_result::other_session:
+    fail(close_reason::quantumproof_invalid, "the proof binds another session (replayed)");
+    return;
+  case quantumproof_result::bad_signature:
+    fail(close_reason::quantumproof_invalid, "the ML-DSA-65 signature does not verify");
+    return;
+  case quantumproof_result::pin_mismatch:
+    fail(close_reason::pin_mismatch, "the peer proved node id " + to_hex(v.peer_id)
+                                         + ", not the pinned " + to_hex(*settings_.pinned));
+    return;
+  }
 }
 
 void peer_session_core::on_handshake_message(p2p_message& msg, time_point now) {

@@ -8,7 +8,9 @@
 // Lifecycle (docs/architecture.md, "Peer sessions"):
 //   connecting          outbound only: until the first write is acknowledged or bytes arrive
 //   transport_handshake Noise XX or TLS 1.3 (secure_channel); both bounded by connect_timeout
-//   version_handshake   version/verack (minimum version, network, self-connection by nonce),
+//   version_handshake   first each side's QuantumProof (its first message, bounded by
+//                       quantumproof_timeout; runtime/transport/quantum_proof), then
+//                       version/verack (minimum version, network, self-connection by nonce),
 //                       bounded by version_timeout
 //   ready               application messages flow; ping every ping_interval, latency measured
 //   closed              with a typed close_reason (recorded and scored by the peer manager)
@@ -17,6 +19,7 @@
 #include "messages/p2p.hpp"
 #include "messages/peer.hpp"
 #include "runtime/session/traffic_cost.hpp"
+#include "runtime/transport/quantum_proof.hpp"
 #include "runtime/transport/secure_channel.hpp"
 
 #include <chrono>
@@ -81,6 +84,12 @@ struct session_settings {
   /// rate limits start when it is ready; before that only this bounds a flood, with the
   /// version timeout). Bitcoin Core peers send at most a few (sendaddrv2, wtxidrelay, ...).
   std::uint32_t max_handshake_frames = 16;
+  /// This node's identity: it signs our QuantumProof. Must outlive the session.
+  const node_identity* identity = nullptr;
+  /// Outbound: the node id the peer's proof must name (a pinned peer, `<node id>@host:port`).
+  std::optional<node_id> pinned;
+  /// The peer's proof is its first message after the transport handshake, within this.
+  std::chrono::steady_clock::duration quantumproof_timeout = default_quantumproof_timeout;
 };
 
 /// Traffic counters of one session.
@@ -178,6 +187,11 @@ public:
   const secure_channel& channel() const {
     return *channel_;
   }
+  /// The peer's node id, once its QuantumProof verified (nothing before: no message but the
+  /// proof is taken until then).
+  const std::optional<node_id>& peer_id() const {
+    return peer_id_;
+  }
   /// The peer's version message, once received.
   const std::optional<version_message>& peer_version() const {
     return peer_version_;
@@ -214,6 +228,7 @@ private:
   std::string frame_error_detail() const;
   void on_frame(frame f, time_point now);
   void on_handshake_message(p2p_message& msg, time_point now);
+  void on_quantumproof(const p2p_message& msg);
   void send_version();
   void send_message(const p2p_message& msg);
   void write_plain(const bytes& plain);
@@ -238,6 +253,7 @@ private:
   bool verack_received_ = false;
   bool ready_event_ = false;
   std::optional<version_message> peer_version_;
+  std::optional<node_id> peer_id_;          ///< set once the peer's QuantumProof verified
   std::optional<std::uint64_t> ping_nonce_; ///< outstanding ping
   time_point ping_sent_;
   time_point next_ping_;

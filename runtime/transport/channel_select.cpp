@@ -3,7 +3,7 @@
 namespace qtc {
 
 std::string to_string(transport_kind x) {
-  return x == transport_kind::noise ? "noise" : "tls";
+  return x == transport_kind::tls ? "tls" : "noise";
 }
 
 std::unique_ptr<secure_channel> make_initiator(transport_kind kind, const channel_context& ctx,
@@ -11,16 +11,27 @@ std::unique_ptr<secure_channel> make_initiator(transport_kind kind, const channe
   if (kind == transport_kind::tls)
     return std::make_unique<tls_channel>(channel_role::initiator, *ctx.identity, ctx.magic, pinned,
                                          *ctx.rng, ctx.tls);
+  auto mode =
+      kind == transport_kind::noise_classical ? noise_mode::classical : first_noise_mode(ctx.pq);
   return std::make_unique<noise_channel>(channel_role::initiator, ctx.noise_static, ctx.magic,
-                                         pinned, *ctx.rng, ctx.noise_payload);
+                                         pinned, *ctx.rng, ctx.noise_payload, ctx.pq, mode);
 }
 
 transport_kind first_transport(bool peer_tls_only) {
   return peer_tls_only ? transport_kind::tls : transport_kind::noise;
 }
 
+std::optional<std::string> classical_fallback_reason(pq_policy policy, transport_kind tried,
+                                                     transport_error error) {
+  if (policy != pq_policy::preferred || tried != transport_kind::noise
+      || error != transport_error::peer_not_post_quantum)
+    return std::nullopt;
+  return "the peer refused the hybrid (post-quantum) Noise handshake and speaks classical only; "
+         "retrying in classical mode (pq = preferred)";
+}
+
 std::optional<std::string> tls_fallback_reason(transport_kind tried, transport_error error) {
-  if (tried != transport_kind::noise || error != transport_error::not_noise)
+  if (tried == transport_kind::tls || error != transport_error::not_noise)
     return std::nullopt;
   return "the peer did not answer the Noise handshake as a Noise responder (it sent a TLS record "
          "or another protocol's bytes, or closed the connection on message 1); retrying over TLS "
@@ -56,7 +67,7 @@ transport_error sniffing_responder::receive(std::span<const std::uint8_t> in, by
                                            std::nullopt, *ctx_.rng, ctx_.tls);
   else
     inner_ = std::make_unique<noise_channel>(channel_role::responder, ctx_.noise_static, ctx_.magic,
-                                             std::nullopt, *ctx_.rng, ctx_.noise_payload);
+                                             std::nullopt, *ctx_.rng, ctx_.noise_payload, ctx_.pq);
   if (auto e = inner_->start(out); e != transport_error::none)
     return e;
   bytes first;
@@ -86,6 +97,10 @@ std::optional<static_public_key> sniffing_responder::remote_static() const {
 
 transport_error sniffing_responder::failure() const {
   return inner_ ? inner_->failure() : failure_;
+}
+
+bytes sniffing_responder::session_binding() const {
+  return inner_ ? inner_->session_binding() : bytes{};
 }
 
 bool sniffing_responder::peer_closed() const {

@@ -11,6 +11,8 @@
 // Outbound: Noise first, unless the peer is configured TLS-only (`tls:` prefix); after a Noise
 // attempt that fails with not_noise (the peer answered with a TLS record, or hung up on message
 // 1), the connection is retried once over TLS. tls_fallback_reason gives the reason to log.
+// A node whose policy is `preferred` retries a hybrid Noise attempt that the peer refused as
+// classical-only once in classical mode (classical_fallback_reason); `required` never does.
 #pragma once
 
 #include "runtime/transport/noise_channel.hpp"
@@ -20,7 +22,8 @@
 
 namespace qtc {
 
-enum class transport_kind : std::uint8_t { noise, tls };
+/// noise_classical: Noise in classical mode only, for the retry after a hybrid attempt was refused.
+enum class transport_kind : std::uint8_t { noise, tls, noise_classical };
 
 std::string to_string(transport_kind x);
 
@@ -32,6 +35,7 @@ struct channel_context {
   Botan::RandomNumberGenerator* rng = nullptr;
   noise_handshake_payload noise_payload;
   tls_options tls;
+  pq_policy pq = pq_policy::preferred; ///< the node's post-quantum policy, for both transports
 };
 
 /// A channel of the given kind for an outbound connection.
@@ -44,6 +48,12 @@ transport_kind first_transport(bool peer_tls_only);
 /// After an outbound attempt over `tried` failed with `error`: why to retry over TLS (for the
 /// log), or nothing when the failure is not a sign that the peer lacks Noise.
 std::optional<std::string> tls_fallback_reason(transport_kind tried, transport_error error);
+
+/// After an outbound Noise attempt over `tried` failed with `error`: why to retry it in classical
+/// mode (for the log), or nothing (the policy is not `preferred`, or the peer did not refuse the
+/// hybrid handshake).
+std::optional<std::string> classical_fallback_reason(pq_policy policy, transport_kind tried,
+                                                     transport_error error);
 
 class sniffing_responder final : public secure_channel {
 public:
@@ -62,6 +72,7 @@ public:
   std::optional<static_public_key> remote_static() const override;
   transport_error failure() const override;
   bool peer_closed() const override;
+  bytes session_binding() const override;
 
   /// The channel chosen, once the first bytes decided.
   secure_channel* chosen() const {

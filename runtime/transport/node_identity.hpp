@@ -7,7 +7,12 @@
 // So a TLS certificate's Ed25519 key names the same static key a Noise handshake reveals, and a
 // peer pinned as `<static key hex>@host:port` (runtime/chain/chain_spec's network_address_entry) is
 // verified the same way over either transport.
-// Node id = SHA-256(static public key).
+//
+// Beside it, a second 32-byte secret in its own file (`node_pq.key`, same rules) is the FIPS 204
+// seed of the node's ML-DSA-65 key: the post-quantum identity that signs each session's
+// QuantumProof (runtime/transport/quantum_proof). ML-DSA-65 because it is NIST category 3, the
+// level of the ML-KEM-768 the hybrid handshake uses: the weakest link sets the level.
+// Node id = SHA-256(static public key || ML-DSA-65 public key): pins name both keys.
 #pragma once
 
 #include <array>
@@ -17,6 +22,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace Botan {
 class Private_Key;
@@ -28,10 +35,22 @@ namespace qtc {
 /// An X25519 public key: the Noise static key and the value peers pin.
 using static_public_key = std::array<std::uint8_t, 32>;
 
-/// SHA-256 of a static public key: how logs, status and the address manager name a peer.
+/// SHA-256(static key || ML-DSA-65 public key): how logs, status and pins name a node.
 using node_id = std::array<std::uint8_t, 32>;
 
-node_id node_id_of(const static_public_key& key);
+node_id node_id_of(const static_public_key& key, std::span<const std::uint8_t> pq_public);
+
+/// ML-DSA-65 sizes (FIPS 204, table 2).
+inline constexpr std::size_t ml_dsa_public_key_size = 1952;
+inline constexpr std::size_t ml_dsa_signature_size = 3309;
+
+/// The file of the ML-DSA seed, beside the node key.
+inline constexpr std::string_view pq_key_file = "node_pq.key";
+
+/// Whether `signature` is a valid ML-DSA-65 signature (pure, empty context) of `message` by
+/// `public_key`; false for keys or signatures of the wrong size or encoding.
+bool verify_ml_dsa(std::span<const std::uint8_t> public_key, std::span<const std::uint8_t> message,
+                   std::span<const std::uint8_t> signature);
 
 /// The X25519 public key of an Ed25519 public key (32 bytes, RFC 8032 encoding); nothing when
 /// the bytes are not a valid encoding or map to no usable Montgomery point (y = 1).
@@ -39,12 +58,18 @@ std::optional<static_public_key> x25519_from_ed25519(std::span<const std::uint8_
 
 class node_identity {
 public:
-  /// Derives an identity from a 32-byte seed (tests and the simulator use fixed seeds).
+  /// Derives an identity from one 32-byte seed, the ML-DSA seed derived from it (tests and the
+  /// simulator use fixed seeds).
   static node_identity from_seed(std::span<const std::uint8_t, 32> seed);
 
-  /// Loads the identity in `file`, creating it from `rng` (mode 0600) when it does not exist.
-  /// Refuses, with `error` naming the file and the problem, a file readable or writable by group
-  /// or others, one of the wrong size, or one that cannot be read or created.
+  /// From the node key's seed and the ML-DSA seed.
+  static node_identity from_seeds(std::span<const std::uint8_t, 32> seed,
+                                  std::span<const std::uint8_t, 32> pq_seed);
+
+  /// Loads the identity in `file` and in pq_key_file beside it, creating each from `rng` (mode
+  /// 0600) when it does not exist. Refuses, with `error` naming the file and the problem, a file
+  /// readable or writable by group or others, one of the wrong size, or one that cannot be read
+  /// or created.
   static std::optional<node_identity> load_or_create(const std::filesystem::path& file,
                                                      Botan::RandomNumberGenerator& rng,
                                                      std::string& error);
@@ -68,14 +93,26 @@ public:
   std::unique_ptr<Botan::Private_Key> tls_private_key() const;
 
   node_id id() const {
-    return node_id_of(static_public_);
+    return node_id_of(static_public_, pq_public_);
   }
+
+  /// The ML-DSA-65 public key (ml_dsa_public_key_size bytes).
+  const std::vector<std::uint8_t>& pq_public() const {
+    return pq_public_;
+  }
+
+  /// An ML-DSA-65 signature of `message` (deterministic, empty context).
+  std::vector<std::uint8_t> sign(std::span<const std::uint8_t> message) const;
 
 private:
   std::array<std::uint8_t, 32> seed_{};
   std::array<std::uint8_t, 32> static_private_{};
   static_public_key static_public_{};
   std::array<std::uint8_t, 32> tls_public_{};
+  std::unique_ptr<Botan::Private_Key> pq_private_key() const;
+
+  std::array<std::uint8_t, 32> pq_seed_{};
+  std::vector<std::uint8_t> pq_public_;
 };
 
 } // namespace qtc

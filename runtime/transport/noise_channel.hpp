@@ -1,9 +1,17 @@
-// The node's Noise transport: Noise_XX_25519_ChaChaPoly_BLAKE2s over a byte stream, as a
-// secure_channel. docs/protocol.md ("Secure transport") specifies every byte; in short:
+// The node's Noise transport over a byte stream, as a secure_channel: the hybrid
+// Noise_XXhfs_25519+MLKEM768_ChaChaPoly_BLAKE2s (X25519 and ML-KEM-768 both feed the keys) or the
+// classical Noise_XX_25519_ChaChaPoly_BLAKE2s. docs/protocol.md ("Secure transport") specifies
+// every byte; in short:
 //   - each Noise message travels as a 2-byte big-endian length and the message (<= 65535 bytes);
-//   - prologue = "qtc-p2p-noise/1" || the network magic, so networks cannot complete handshakes
-//     with each other; message 1 also carries the magic in clear so the responder can name the
-//     problem (wrong_network) instead of failing later with a generic authentication error;
+//   - the first frame starts with a mode byte naming the handshake (0 classical, 1 hybrid), in
+//     clear so the responder knows the pattern; a responder whose policy refuses that mode answers
+//     a 2-byte refusal frame (0xff, the mode it speaks) and closes;
+//   - prologue = "qtc-p2p-noise/2" || the network magic || the mode byte: networks cannot complete
+//     handshakes with each other, and a mode byte rewritten in transit fails the handshake;
+//     message 1 also carries the magic in clear so the responder can name the problem
+//     (wrong_network) instead of failing later with a generic authentication error;
+//   - a classical handshake in which both sides' authenticated payloads say they speak the hybrid
+//     is a downgrade (someone forged a refusal) and fails with downgrade_detected;
 //   - messages 2 and 3 carry each side's handshake_payload: transport version, feature flags and
 //     the rekey interval of its sending direction, which the receiving side mirrors;
 //   - after the handshake, the P2P byte stream is cut into transport messages of at most 65519
@@ -21,8 +29,20 @@ class RandomNumberGenerator;
 namespace qtc {
 
 inline constexpr std::string_view noise_protocol_name = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
-inline constexpr std::string_view noise_prologue_label = "qtc-p2p-noise/1";
-inline constexpr std::uint8_t noise_transport_version = 1;
+inline constexpr std::string_view noise_hybrid_protocol_name =
+    "Noise_XXhfs_25519+MLKEM768_ChaChaPoly_BLAKE2s";
+inline constexpr std::string_view noise_prologue_label = "qtc-p2p-noise/2";
+inline constexpr std::uint8_t noise_transport_version = 2;
+/// First byte of a refusal frame (its second byte is the mode the refusing side speaks).
+inline constexpr std::uint8_t noise_refusal_marker = 0xff;
+
+/// Which handshake a connection runs: the mode byte of the first frame.
+enum class noise_mode : std::uint8_t { classical = 0, hybrid = 1 };
+
+std::string to_string(noise_mode m);
+
+/// The mode an initiator with this policy tries first.
+noise_mode first_noise_mode(pq_policy policy);
 inline constexpr std::size_t max_noise_message = 65535;
 inline constexpr std::size_t max_noise_plaintext = max_noise_message - noise::tag_size;
 
@@ -37,7 +57,8 @@ struct noise_handshake_payload {
 
 /// Feature bits of noise_handshake_payload::features.
 namespace noise_feature {
-/// The post-quantum layer (a later issue) runs inside this channel.
+/// The sender speaks the hybrid handshake (its policy is not `off`): seen in a classical
+/// handshake from a peer whose policy is not `off` either, it reveals a downgrade.
 inline constexpr std::uint64_t post_quantum = 1u << 0;
 } // namespace noise_feature
 
@@ -53,10 +74,12 @@ decode_noise_handshake_payload(std::span<const std::uint8_t> b);
 class noise_channel final : public secure_channel {
 public:
   /// `static_key` is the node's identity (its Noise static key pair); `pinned`, when given, is
-  /// the static key the peer must reveal; `local` is what this side announces.
+  /// the static key the peer must reveal; `local` is what this side announces (its post_quantum
+  /// feature bit is set from `policy`); an initiator runs `mode`, by default its policy's first.
   noise_channel(channel_role role, noise::keypair static_key, std::array<std::uint8_t, 4> magic,
                 std::optional<static_public_key> pinned, Botan::RandomNumberGenerator& rng,
-                noise_handshake_payload local = {});
+                noise_handshake_payload local = {}, pq_policy policy = pq_policy::preferred,
+                std::optional<noise_mode> mode = std::nullopt);
 
   std::string_view kind() const override {
     return "noise";
@@ -75,14 +98,21 @@ public:
   bool peer_closed() const override {
     return false; // Noise ends with the TCP stream only
   }
+  bytes session_binding() const override {
+    return established_ ? handshake_hash() : bytes{};
+  }
 
   /// The peer's handshake payload, once received.
   const std::optional<noise_handshake_payload>& remote_payload() const {
     return remote_;
   }
-  /// The Noise handshake hash: a unique name of this session (for channel binding).
-  const bytes& handshake_hash() const {
-    return handshake_.handshake_hash();
+  /// The Noise handshake hash: a unique name of this session (for channel binding); empty
+  /// before the handshake began.
+  const bytes& handshake_hash() const;
+
+  /// The handshake this connection runs, once known (an initiator knows it from the start).
+  std::optional<noise_mode> mode() const {
+    return mode_;
   }
   /// How often each direction has rekeyed (for tests and status).
   std::uint64_t send_rekeys() const {
@@ -104,16 +134,24 @@ private:
   };
 
   transport_error fail(transport_error e);
+  void begin_handshake(noise_mode mode);
+  transport_error check_first_reply(std::span<const std::uint8_t> rx);
+  transport_error on_first_message(std::span<const std::uint8_t> frame, bytes& out);
   transport_error on_handshake_message(std::span<const std::uint8_t> msg, bytes& out);
+  transport_error check_remote_payload(std::span<const std::uint8_t> payload);
   void write_frame(std::span<const std::uint8_t> message, bytes& out) const;
   void finish_handshake();
 
   channel_role role_;
   std::array<std::uint8_t, 4> magic_;
   std::optional<static_public_key> pinned_;
+  Botan::RandomNumberGenerator& rng_;
+  noise::keypair static_key_;
+  pq_policy policy_;
   noise_handshake_payload local_;
   std::optional<noise_handshake_payload> remote_;
-  noise::handshake_state handshake_;
+  std::optional<noise_mode> mode_;
+  std::optional<noise::handshake_state> handshake_; ///< made once the mode is known
   direction send_;
   direction receive_;
   bytes rx_; ///< received bytes not yet forming a whole frame

@@ -55,10 +55,49 @@ key32 to_key(std::span<const std::uint8_t> b) {
   return k;
 }
 
+/// The hfs form of an interactive pattern (noise_hfs_spec revision 1, section 5): "e1" directly
+/// after the first "e", or after the first DH token following it in the same message (so the KEM
+/// key is encrypted); "ekem1" directly after the first "ee".
+handshake_pattern with_hfs(const handshake_pattern& base) {
+  handshake_pattern p = base;
+  p.name += "hfs";
+  bool placed_e1 = false;
+  bool placed_ekem1 = false;
+  for (auto& msg : p.messages) {
+    auto first_e = std::find(msg.begin(), msg.end(), e);
+    if (!placed_e1 && first_e != msg.end()) {
+      auto dh_after = std::find_if(
+          first_e, msg.end(), [](token t) { return t == ee || t == es || t == se || t == ss; });
+      msg.insert(dh_after == msg.end() ? first_e + 1 : dh_after + 1, e1);
+      placed_e1 = true;
+    }
+    auto first_ee = std::find(msg.begin(), msg.end(), ee);
+    if (!placed_ekem1 && first_ee != msg.end()) {
+      msg.insert(first_ee + 1, ekem1);
+      placed_ekem1 = true;
+    }
+  }
+  return p;
+}
+
+const std::vector<handshake_pattern>& hfs_patterns() {
+  static const std::vector<handshake_pattern> all = [] {
+    std::vector<handshake_pattern> out;
+    for (const auto& p : patterns())
+      if (p.messages.size() > 1 && p.name != "KK")
+        out.push_back(with_hfs(p));
+    return out;
+  }();
+  return all;
+}
+
 } // namespace
 
 const handshake_pattern* find_pattern(std::string_view name) {
   for (const auto& p : patterns())
+    if (p.name == name)
+      return &p;
+  for (const auto& p : hfs_patterns())
     if (p.name == name)
       return &p;
   return nullptr;
@@ -79,10 +118,13 @@ std::optional<protocol> parse_protocol_name(std::string_view name, std::string& 
                                                             : " is not supported");
     return std::nullopt;
   }
-  if (parts[2] != "25519") {
-    why = "DH function " + std::string{parts[2]} + " is not supported (only 25519)";
+  const bool hfs = parts[1].ends_with("hfs");
+  if (parts[2] != (hfs ? "25519+MLKEM768" : "25519")) {
+    why = "DH function " + std::string{parts[2]} + " is not supported with pattern "
+          + std::string{parts[1]} + (hfs ? " (only 25519+MLKEM768)" : " (only 25519)");
     return std::nullopt;
   }
+  p.kem = hfs;
   auto cipher = parse_cipher(parts[3]);
   auto hash = parse_hash(parts[4]);
   if (!cipher || !hash) {
@@ -113,7 +155,9 @@ keypair keypair::from_private(std::span<const std::uint8_t> private_key) {
 handshake_state::handshake_state(handshake_config config, Botan::RandomNumberGenerator& rng)
     : proto_(std::move(config.proto)), initiator_(config.initiator), rng_(rng),
       symmetric_(proto_.cipher, proto_.hash), s_(std::move(config.s)), e_(std::move(config.e)),
-      rs_(config.rs), re_(config.re) {
+      rs_(config.rs), re_(config.re), kem_randomness_(std::move(config.kem_randomness)) {
+  if (config.e1_seed)
+    e1_ = kem_keypair::from_seed(*config.e1_seed);
   symmetric_.initialize_symmetric(proto_.name);
   symmetric_.mix_hash(config.prologue);
   // Pre-messages: the initiator's keys first, then the responder's (section 5.3).
@@ -171,6 +215,53 @@ handshake_result handshake_state::mix_dh(token t) {
   }
 }
 
+handshake_result handshake_state::write_kem_token(token t, bytes& out) {
+  if (t == e1) {
+    if (!e1_)
+      e1_ = kem_keypair::generate(rng_);
+    if (symmetric_.encrypt_and_hash(e1_->public_key, out) != cipher_result::ok)
+      return handshake_result::malformed_message;
+    return handshake_result::ok;
+  }
+  // ekem1: encapsulate to the peer's e1, send the ciphertext, mix the shared secret.
+  std::optional<kem_encapsulation> enc;
+  if (kem_randomness_) {
+    fixed_randomness preset{*kem_randomness_};
+    enc = kem_encapsulate(re1_, preset);
+  } else {
+    enc = kem_encapsulate(re1_, rng_);
+  }
+  if (!enc)
+    return re1_.empty() ? handshake_result::missing_key : handshake_result::malformed_message;
+  if (symmetric_.encrypt_and_hash(enc->ciphertext, out) != cipher_result::ok)
+    return handshake_result::malformed_message;
+  symmetric_.mix_key(enc->shared_secret);
+  return handshake_result::ok;
+}
+
+handshake_result handshake_state::read_kem_token(token t, std::span<const std::uint8_t> message,
+                                                 std::size_t& pos) {
+  const std::size_t len =
+      (t == e1 ? kem_public_key_size : kem_ciphertext_size) + (symmetric_.has_key() ? tag_size : 0);
+  if (message.size() - pos < len)
+    return handshake_result::malformed_message;
+  bytes plain;
+  if (symmetric_.decrypt_and_hash(message.subspan(pos, len), plain) != cipher_result::ok)
+    return handshake_result::authentication_failed;
+  pos += len;
+  if (t == e1) {
+    re1_ = std::move(plain);
+    return handshake_result::ok;
+  }
+  if (!e1_)
+    return handshake_result::missing_key;
+  auto shared = kem_decapsulate(*e1_, plain);
+  if (!shared)
+    return handshake_result::malformed_message;
+  symmetric_.mix_key(*shared);
+  return handshake_result::ok;
+}
+
 handshake_result handshake_state::write_message(std::span<const std::uint8_t> payload, bytes& out) {
   if (status_ != handshake_result::ok)
     return status_;
@@ -191,6 +282,10 @@ handshake_result handshake_state::write_message(std::span<const std::uint8_t> pa
         return fail(handshake_result::missing_key);
       if (symmetric_.encrypt_and_hash(s_->public_key, out) != cipher_result::ok)
         return fail(handshake_result::malformed_message);
+      break;
+    case e1:
+    case ekem1:
+      r = write_kem_token(t, out);
       break;
     default:
       r = mix_dh(t);
@@ -234,6 +329,10 @@ handshake_result handshake_state::read_message(std::span<const std::uint8_t> mes
       pos += len;
       break;
     }
+    case e1:
+    case ekem1:
+      r = read_kem_token(t, message, pos);
+      break;
     default:
       r = mix_dh(t);
       break;

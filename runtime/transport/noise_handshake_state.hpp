@@ -2,8 +2,16 @@
 // lists rather than unrolled for one pattern: the one-way patterns N, K, X and the interactive
 // patterns NN, NK, NX, XN, XK, XX, KN, KK, KX, IN, IK, IX, with the 25519 DH function, either
 // cipher and any of the four hashes. PSK modifiers are not supported (parse_protocol_name says so).
+//
+// The "hfs" modifier (KEM-based hybrid forward secrecy, noise_hfs_spec revision 1) adds two
+// tokens: "e1" (send an ML-KEM-768 encapsulation key, EncryptAndHash'ed) and "ekem1" (send the
+// ciphertext encapsulated to it, EncryptAndHash'ed, then MixKey(shared secret)). Its DH section
+// names the KEM after a plus sign: Noise_XXhfs_25519+MLKEM768_ChaChaPoly_BLAKE2s. Every
+// interactive pattern but KK gets an hfs form (the HFS text places KKhfs's e1 against its own
+// rule, so that one is left out rather than guessed).
 #pragma once
 
+#include "runtime/transport/noise_kem.hpp"
 #include "runtime/transport/noise_symmetric_state.hpp"
 
 #include <memory>
@@ -17,7 +25,7 @@ class X25519_PrivateKey;
 
 namespace qtc::noise {
 
-enum class token : std::uint8_t { e, s, ee, es, se, ss };
+enum class token : std::uint8_t { e, s, ee, es, se, ss, e1, ekem1 };
 
 struct handshake_pattern {
   std::string name;
@@ -34,6 +42,7 @@ struct protocol {
   const handshake_pattern* pattern = nullptr;
   cipher_kind cipher = cipher_kind::chachapoly;
   hash_kind hash = hash_kind::blake2s;
+  bool kem = false; ///< "25519+MLKEM768": the pattern carries the hfs tokens
 };
 
 /// Parses `Noise_<pattern>_<dh>_<cipher>_<hash>`; nothing, with `why` set, for anything this
@@ -62,10 +71,12 @@ struct handshake_config {
   protocol proto;
   bool initiator = true;
   bytes prologue;
-  std::optional<keypair> s; ///< local static key, if the pattern uses one
-  std::optional<keypair> e; ///< preset ephemeral (test vectors); generated otherwise
-  std::optional<key32> rs;  ///< remote static known in advance (pre-messages)
-  std::optional<key32> re;  ///< remote ephemeral known in advance (pre-messages)
+  std::optional<keypair> s;            ///< local static key, if the pattern uses one
+  std::optional<keypair> e;            ///< preset ephemeral (test vectors); generated otherwise
+  std::optional<key32> rs;             ///< remote static known in advance (pre-messages)
+  std::optional<key32> re;             ///< remote ephemeral known in advance (pre-messages)
+  std::optional<bytes> e1_seed;        ///< preset ML-KEM key pair seed (test vectors)
+  std::optional<bytes> kem_randomness; ///< preset Encaps randomness m (test vectors)
 };
 
 class handshake_state {
@@ -111,6 +122,8 @@ private:
   handshake_result dh(const std::optional<keypair>& local, const std::optional<key32>& remote);
   /// MixKey(DH(...)) for a DH token, with the keys that token names for this side.
   handshake_result mix_dh(token t);
+  handshake_result write_kem_token(token t, bytes& out);
+  handshake_result read_kem_token(token t, std::span<const std::uint8_t> message, std::size_t& pos);
 
   protocol proto_;
   bool initiator_;
@@ -120,6 +133,9 @@ private:
   std::optional<keypair> e_;
   std::optional<key32> rs_;
   std::optional<key32> re_;
+  std::optional<kem_keypair> e1_; ///< our ML-KEM key pair ("e1")
+  bytes re1_;                     ///< the peer's ML-KEM encapsulation key
+  std::optional<bytes> kem_randomness_;
   std::size_t next_message_ = 0;
   handshake_result status_ = handshake_result::ok;
 };

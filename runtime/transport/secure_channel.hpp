@@ -58,6 +58,11 @@ public:
   /// answer, if any, was appended to `out` by receive). Not a failure: the session ends as
   /// `peer-closed`, like a TCP hang-up between frames. Noise has no such message.
   virtual bool peer_closed() const = 0;
+
+  /// 32 bytes naming this session and no other, once established (QuantumProof signs it): the
+  /// Noise handshake hash, or for TLS the exporter value of label "EXPORTER-qtc-quantumproof"
+  /// (RFC 8446 7.5, empty context). Empty before.
+  virtual bytes session_binding() const = 0;
 };
 
 } // namespace qtc

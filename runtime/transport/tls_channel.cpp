@@ -39,6 +39,8 @@ namespace tls = Botan::TLS;
 /// What both sides accept. Everything not listed is refused rather than negotiated down.
 class channel_policy final : public tls::Policy {
 public:
+  explicit channel_policy(pq_policy pq) : pq_(pq) {}
+
   bool allow_tls12() const override {
     return false;
   }
@@ -70,13 +72,18 @@ public:
     return std::vector<tls::Signature_Scheme>{tls::Signature_Scheme::EDDSA_25519};
   }
   // The hybrid first so that two nodes resist a future quantum attacker on recorded traffic;
-  // X25519 alone for peers without ML-KEM (stock OpenSSL 3.0). No finite-field groups.
+  // X25519 alone for peers without ML-KEM (stock OpenSSL 3.0) unless the policy requires the
+  // hybrid. No finite-field groups.
   std::vector<tls::Group_Params> key_exchange_groups() const override {
     std::vector<tls::Group_Params> groups;
-    for (tls::Group_Params g : {tls::Group_Params{tls::Group_Params::HYBRID_X25519_ML_KEM_768},
-                                tls::Group_Params{tls::Group_Params::X25519}})
+    auto add = [&](tls::Group_Params g) {
       if (g.is_available())
         groups.push_back(g);
+    };
+    if (pq_ != pq_policy::off)
+      add(tls::Group_Params::HYBRID_X25519_ML_KEM_768);
+    if (pq_ != pq_policy::required)
+      add(tls::Group_Params::X25519);
     return groups;
   }
   // Offer a share for both groups: Botan's default offers only X25519, and a server preferring
@@ -96,6 +103,9 @@ public:
   std::size_t new_session_tickets_upon_handshake_success() const override {
     return 0;
   }
+
+private:
+  pq_policy pq_;
 };
 
 /// Hands Botan our chain and the TLS key, whichever side asks.
@@ -201,7 +211,7 @@ public:
       return transport_error::none; // started already: nothing more to send
     sinks guard{*this, &out, nullptr};
     try {
-      auto policy = std::make_shared<channel_policy>();
+      auto policy = std::make_shared<channel_policy>(opts_.pq);
       auto sessions = std::make_shared<tls::Session_Manager_Noop>();
       // The client writes its ClientHello from inside the constructor, hence the sinks above.
       if (role_ == channel_role::initiator)
@@ -286,6 +296,14 @@ public:
 
   bool established() const {
     return established_ && failure_ == transport_error::none && !peer_closed_ && !closed_by_us_;
+  }
+
+  /// The RFC 8446 exporter value of `label` (32 bytes, empty context), once established.
+  bytes exporter(std::string_view label) const {
+    if (!established_ || !tls_)
+      return {};
+    auto key = tls_->key_material_export(label, "", 32);
+    return bytes(key.begin(), key.end());
   }
 
   // --- Botan's callbacks ---------------------------------------------------------------------
@@ -529,6 +547,10 @@ std::optional<static_public_key> tls_channel::remote_static() const {
 
 transport_error tls_channel::failure() const {
   return impl_->failure_;
+}
+
+bytes tls_channel::session_binding() const {
+  return impl_->exporter("EXPORTER-qtc-quantumproof");
 }
 
 bool tls_channel::peer_closed() const {

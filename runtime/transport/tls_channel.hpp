@@ -6,7 +6,7 @@
 //     That key maps (x25519_from_ed25519) to the same static key a Noise handshake reveals, so
 //     one pin covers both transports. (Two, because Botan's TLS cannot sign with Ed25519.)
 //   - ALPN "qtc1-<magic hex>" binds the connection to one network;
-//   - TLS 1.3 only, AEAD only, key exchange X25519/ML-KEM-768 (hybrid) or X25519.
+//   - TLS 1.3 only, AEAD only, key exchange X25519/ML-KEM-768 (hybrid) and/or X25519 by policy.
 // The byte-level details are in docs/protocol.md ("TLS 1.3 fallback").
 #pragma once
 
@@ -33,6 +33,9 @@ struct tls_options {
   /// How long our certificates claim to be valid. Peers pin the key and ignore validity, but
   /// X.509 requires dates, and stock TLS tools print them.
   std::chrono::seconds certificate_lifetime = std::chrono::hours{24};
+  /// Key exchange groups: `required` offers and accepts only X25519MLKEM768, `preferred` the
+  /// hybrid first then X25519, `off` X25519 only.
+  pq_policy pq = pq_policy::preferred;
 };
 
 /// The one ALPN protocol name a network accepts: "qtc1-" and the 4 magic bytes in lowercase hex,
@@ -77,6 +80,7 @@ public:
   /// True once the peer sent close_notify: a clean end (failure() stays none, established()
   /// turns false) after which received bytes are ignored.
   bool peer_closed() const override;
+  bytes session_binding() const override;
 
   /// The key exchange group once established, in Botan's naming: "x25519/ML-KEM-768" (the
   /// hybrid, codepoint 0x11EC) or "x25519"; empty before.

@@ -29,7 +29,9 @@ from dissononce.processing.impl.cipherstate import CipherState
 from dissononce.processing.impl.handshakestate import HandshakeState
 from dissononce.processing.impl.symmetricstate import SymmetricState
 
-PROLOGUE_LABEL = b"qtc-p2p-noise/1"
+PROLOGUE_LABEL = b"qtc-p2p-noise/2"
+TRANSPORT_VERSION = b"\x02"
+CLASSICAL_MODE = b"\x00"  # dissononce has no ML-KEM: this peer speaks the classical mode only
 MAX_PLAINTEXT = 65535 - 16
 
 
@@ -53,7 +55,8 @@ def send_frame(sock, message):
 
 
 def encode_payload(rekey_messages, rekey_bytes):
-    return struct.pack("<BQIQ", 1, 0, rekey_messages, rekey_bytes)
+    # version 2, features 0 (bit 0 would claim the hybrid handshake, which this peer lacks)
+    return struct.pack("<BQIQ", TRANSPORT_VERSION[0], 0, rekey_messages, rekey_bytes)
 
 
 def decode_payload(data):
@@ -100,7 +103,8 @@ def main():
     static = dh.generate_keypair(PrivateKey(bytes.fromhex(args.static_private)))
     hs = HandshakeState(SymmetricState(CipherState(ChaChaPolyCipher()), Blake2sHash()), dh)
     initiator = args.role == "initiator"
-    hs.initialize(XXHandshakePattern(), initiator, PROLOGUE_LABEL + magic, s=static)
+    hs.initialize(XXHandshakePattern(), initiator, PROLOGUE_LABEL + magic + CLASSICAL_MODE,
+                  s=static)
     mine = encode_payload(args.rekey_messages, args.rekey_bytes)
 
     if initiator:
@@ -115,8 +119,8 @@ def main():
         sock.settimeout(20)
 
     if initiator:
-        buf = bytearray()
-        hs.write_message(magic + b"\x01", buf)
+        buf = bytearray(CLASSICAL_MODE)  # the first frame starts with the mode byte
+        hs.write_message(magic + TRANSPORT_VERSION, buf)
         send_frame(sock, buf)
         payload = bytearray()
         hs.read_message(recv_frame(sock), payload)
@@ -126,8 +130,11 @@ def main():
         send_frame(sock, buf)
     else:
         payload = bytearray()
-        hs.read_message(recv_frame(sock), payload)
-        if bytes(payload) != magic + b"\x01":
+        first = recv_frame(sock)
+        if first[:1] != CLASSICAL_MODE:
+            raise SystemExit("first frame's mode byte %s" % first[:1].hex())
+        hs.read_message(first[1:], payload)
+        if bytes(payload) != magic + TRANSPORT_VERSION:
             raise SystemExit("message 1 payload %s" % bytes(payload).hex())
         buf = bytearray()
         hs.write_message(mine, buf)

@@ -64,6 +64,7 @@ struct session {
   bool connected = false;
   bool ready = false;
   std::unique_ptr<Botan::ChaCha_RNG> rng;
+  std::unique_ptr<node_identity> identity; ///< signs the session's QuantumProof
   std::unique_ptr<peer_session_core> core;
   bytes out;                 ///< taken from the core, not yet written
   std::uint64_t written = 0; ///< bytes written to the socket so far
@@ -117,7 +118,8 @@ public:
         seed[k] = static_cast<std::uint8_t>((i + 1) >> (8 * k));
       seed[31] = 0x5a;
       // Each peer its own identity: the node closes a second session with a known static key.
-      auto identity = node_identity::from_seed(seed);
+      s.identity = std::make_unique<node_identity>(node_identity::from_seed(seed));
+      const auto& identity = *s.identity;
       s.rng = std::make_unique<Botan::ChaCha_RNG>(
           Botan::secure_vector<std::uint8_t>(seed.begin(), seed.end()));
       auto channel = std::make_unique<noise_channel>(
@@ -128,6 +130,7 @@ public:
       remote.port = node_port;
       auto settings = settings_;
       settings.local_nonce = 0x1000 + i;
+      settings.identity = s.identity.get();
       s.core = std::make_unique<peer_session_core>(settings, channel_role::initiator,
                                                    std::move(channel), remote, i, now);
       s.core->start(now);

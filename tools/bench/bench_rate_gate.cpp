@@ -47,6 +47,7 @@ struct side {
     s.magic = magic;
     s.local_nonce = nonce;
     s.rate_limited = limited;
+    s.identity = &id;
     s.ping_interval = std::chrono::hours{24}; // no pings in the measured stream
     return s;
   }

@@ -9,7 +9,11 @@
 //                passes over the data)
 //   handshakes — complete Noise XX handshakes per second (both sides' work, one core) vs the
 //                X25519 scalar-multiplication rate divided by 8 (each handshake needs 4
-//                per side: one key generation and three DH operations)
+//                per side: one key generation and three DH operations); then the hybrid
+//                Noise XXhfs handshakes per second vs the bound of their public-key work: 8
+//                X25519 multiplications plus one ML-KEM-768 key generation, encapsulation and
+//                decapsulation, each timed alone in the same run; and each handshake's bytes
+//                on the wire (length prefixes included)
 //
 //   qtc-bench-transport [--megabytes=64]
 //
@@ -17,6 +21,7 @@
 #include "bench_util.hpp"
 #include "runtime/transport/node_identity.hpp"
 #include "runtime/transport/noise_channel.hpp"
+#include "runtime/transport/noise_kem.hpp"
 
 #include <botan/aead.h>
 #include <botan/chacha_rng.h>
@@ -44,9 +49,11 @@ struct channel_pair {
   Botan::ChaCha_RNG rng_b{Botan::secure_vector<std::uint8_t>(32, 2)};
   noise_channel a;
   noise_channel b;
-  channel_pair(const noise::keypair& ka, const noise::keypair& kb)
-      : a(channel_role::initiator, ka, magic, std::nullopt, rng_a),
-        b(channel_role::responder, kb, magic, std::nullopt, rng_b) {}
+  std::size_t wire_bytes = 0; ///< the handshake's bytes, both directions
+  channel_pair(const noise::keypair& ka, const noise::keypair& kb,
+               pq_policy pq = pq_policy::preferred)
+      : a(channel_role::initiator, ka, magic, std::nullopt, rng_a, {}, pq),
+        b(channel_role::responder, kb, magic, std::nullopt, rng_b, {}, pq) {}
   bool handshake() {
     bytes m1, m2, m3, sink;
     a.start(m1);
@@ -54,9 +61,57 @@ struct channel_pair {
     b.receive(m1, m2, sink);
     a.receive(m2, m3, sink);
     b.receive(m3, sink, sink);
+    wire_bytes = m1.size() + m2.size() + m3.size();
     return a.established() && b.established();
   }
 };
+
+/// Seconds for `n` complete handshakes under `pq` (best of 5).
+double time_handshakes(const noise::keypair& ka, const noise::keypair& kb, pq_policy pq, int n) {
+  return best_of(5, [&] {
+    for (int i = 0; i < n; ++i) {
+      channel_pair pair{ka, kb, pq};
+      if (!pair.handshake())
+        std::abort();
+    }
+  });
+}
+
+/// Seconds for one ML-KEM-768 key generation + encapsulation + decapsulation (best of 5).
+double time_kem_operations() {
+  const int n = 500;
+  Botan::ChaCha_RNG rng{Botan::secure_vector<std::uint8_t>(32, 4)};
+  double t = best_of(5, [&] {
+    for (int i = 0; i < n; ++i) {
+      auto keys = noise::kem_keypair::generate(rng);
+      auto enc = noise::kem_encapsulate(keys.public_key, rng);
+      if (!enc || noise::kem_decapsulate(keys, enc->ciphertext) != enc->shared_secret)
+        std::abort();
+    }
+  });
+  return t / n;
+}
+
+void report_hybrid(const noise::keypair& ka, const noise::keypair& kb, double mult_rate) {
+  const int handshakes = 1000;
+  double rate = handshakes / time_handshakes(ka, kb, pq_policy::required, handshakes);
+  double kem_seconds = time_kem_operations();
+  double bound = 1.0 / (8.0 / mult_rate + kem_seconds);
+  channel_pair classical{ka, kb, pq_policy::off}, hybrid{ka, kb, pq_policy::required};
+  classical.handshake();
+  hybrid.handshake();
+  std::printf("hybrid handshakes: %s, both sides on one core\n",
+              std::string{noise_hybrid_protocol_name}.c_str());
+  report("  complete handshakes", rate, "per s");
+  report("  ML-KEM-768 keygen + encaps + decaps", 1.0 / kem_seconds, "per s");
+  report("  bound: 1 / (8 X25519 + keygen + encaps + decaps)", bound, "per s");
+  report("  ratio hybrid handshakes / bound", rate / bound, "");
+  std::printf("handshake bytes on the wire (3 frames, length prefixes included)\n");
+  report("  classical (pq = off)", static_cast<double>(classical.wire_bytes), "bytes");
+  report("  hybrid (pq = required)", static_cast<double>(hybrid.wire_bytes), "bytes");
+  report("  difference (1184 + 1088 + 16 = 2288)",
+         static_cast<double>(hybrid.wire_bytes - classical.wire_bytes), "bytes");
+}
 
 /// `openssl speed` encryption rate in bytes/s, or 0 if it could not be run.
 double openssl_rate() {
@@ -151,13 +206,7 @@ int main(int argc, char** argv) {
 
   // -- handshakes ---------------------------------------------------------------------------------
   const int handshakes = 2000;
-  double t_hs = best_of(5, [&] {
-    for (int i = 0; i < handshakes; ++i) {
-      channel_pair pair{ka, kb};
-      if (!pair.handshake())
-        std::abort();
-    }
-  });
+  double t_hs = time_handshakes(ka, kb, pq_policy::off, handshakes);
   const int mults = 8000;
   Botan::ChaCha_RNG rng{Botan::secure_vector<std::uint8_t>(32, 3)};
   Botan::X25519_PrivateKey priv{rng};
@@ -172,9 +221,10 @@ int main(int argc, char** argv) {
   });
   double hs_rate = handshakes / t_hs;
   double mult_rate = mults / t_mult;
-  std::printf("handshakes: Noise_XX_25519_ChaChaPoly_BLAKE2s, both sides on one core\n");
+  std::printf("handshakes: Noise_XX_25519_ChaChaPoly_BLAKE2s (pq = off), both sides on one core\n");
   report("  complete handshakes", hs_rate, "per s");
   report("  X25519 scalar multiplications", mult_rate, "per s");
   report("  ratio handshakes / (scalar mults / 8)", hs_rate / (mult_rate / 8), "");
+  report_hybrid(ka, kb, mult_rate);
   return 0;
 }

@@ -225,12 +225,12 @@ class partial_frame final : public attack_behaviour {
   std::shared_ptr<const bytes> frame_;
 };
 
-/// The version message one byte at a time, each in its own transport message; the core is
-/// muted until the last byte, then finishes the handshake (so the run shows whether the node
-/// still accepts it).
+/// The version message one byte at a time, each in its own transport message; the core sends
+/// its quantumproof and is muted until the last byte, then finishes the handshake (so the run
+/// shows whether the node still accepts it).
 class slow_version final : public attack_behaviour {
   std::size_t core_sends_allowed() const override {
-    return 0;
+    return 1; // the quantumproof, which must come first
   }
   void on_transport(connection& c, run_context& r) override {
     version_message v;
@@ -430,9 +430,10 @@ std::unique_ptr<attack_behaviour> make_behaviour(attack_kind kind) {
   case attack_kind::slow_version:
     return std::make_unique<slow_version>();
   case attack_kind::no_verack:
-    return std::make_unique<hold>(1); // our version, then nothing (no verack)
+    return std::make_unique<hold>(2); // our quantumproof and version, then nothing (no verack)
   case attack_kind::silent:
-    return std::make_unique<hold>(0);
+    return std::make_unique<hold>(0); // not even a quantumproof
+
   case attack_kind::junk_handshake:
     return std::make_unique<junk_handshake>();
   case attack_kind::bad_checksum:

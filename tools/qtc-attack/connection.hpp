@@ -79,6 +79,9 @@ public:
   bool peer_closed() const override {
     return inner_->peer_closed();
   }
+  bytes session_binding() const override {
+    return inner_->session_binding();
+  }
 
   /// Encrypts plaintext straight into `out` (the queue's pump).
   transport_error encrypt(std::span<const std::uint8_t> plain, bytes& out) {

@@ -225,7 +225,9 @@ void runner::on_tcp_up(connection& c, time_point now) {
     net_address remote;
     remote.ip = o_.target_ip;
     remote.port = o_.target_port;
-    c.start_session(settings_, make_initiator(o_.transport, ctx, std::nullopt), remote, fast_rng_(),
+    auto settings = settings_;
+    settings.identity = identity.get(); // kept alive by keep_alive's context
+    c.start_session(settings, make_initiator(o_.transport, ctx, std::nullopt), remote, fast_rng_(),
                     now);
     c.tap()->core_sends_allowed = behaviour_->core_sends_allowed();
   }

@@ -512,6 +512,7 @@ int main(int argc, char** argv) {
   auto context = *make_channel_context(shared_identity, spec);
   context.rng = &rng;
   auto settings = session_settings_for(spec);
+  settings.identity = shared_identity.get();
   settings.user_agent = std::string{"/qtc-badpeer:"} + QTC_VERSION + "/";
   // It claims the height of its own chain: no more, so that a node does not wait for blocks it
   // cannot have, and no less, so that it looks like a peer worth syncing from.

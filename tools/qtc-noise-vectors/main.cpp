@@ -1,7 +1,10 @@
 // qtc-noise-vectors FILE...: runs Noise test vectors in the cacophony/snow JSON format
 // ({"vectors": [ {protocol_name, init_prologue, init_static, init_ephemeral, init_remote_static,
 // resp_prologue, resp_static, resp_ephemeral, resp_remote_static, handshake_hash,
-// messages: [{payload, ciphertext}]} ]}) against this implementation.
+// messages: [{payload, ciphertext}]} ]}) against this implementation. Hybrid (hfs) protocols
+// also fix the KEM's randomness: init_ephemeral_kem / resp_ephemeral_kem (the 64-byte ML-KEM-768
+// seed d || z of that side's "e1" key pair) and init_kem_encapsulation / resp_kem_encapsulation
+// (the 32-byte Encaps message m of the side that sends "ekem1"); tests/data/README.md.
 //
 // Every entry whose protocol this implementation supports is run: handshake messages through
 // HandshakeState, then transport messages through the split CipherStates (alternating direction
@@ -58,14 +61,21 @@ outcome run_vector(const nlohmann::json& v) {
     }
     return std::nullopt;
   };
+  auto sized = [&](const char* name, std::size_t size) -> std::optional<bytes> {
+    if (auto b = field(v, name); b && b->size() == size)
+      return b;
+    return std::nullopt;
+  };
   Botan::Null_RNG no_randomness; // every key comes from the vector
   handshake_state init{{*proto, true, field(v, "init_prologue").value_or(bytes{}),
                         key("init_static"), key("init_ephemeral"), pub("init_remote_static"),
-                        std::nullopt},
+                        std::nullopt, sized("init_ephemeral_kem", kem_seed_size),
+                        sized("init_kem_encapsulation", kem_encapsulation_randomness_size)},
                        no_randomness};
   handshake_state resp{{*proto, false, field(v, "resp_prologue").value_or(bytes{}),
                         key("resp_static"), key("resp_ephemeral"), pub("resp_remote_static"),
-                        std::nullopt},
+                        std::nullopt, sized("resp_ephemeral_kem", kem_seed_size),
+                        sized("resp_kem_encapsulation", kem_encapsulation_randomness_size)},
                        no_randomness};
   if (init.status() != handshake_result::ok || resp.status() != handshake_result::ok)
     return {outcome::fail, "a pre-message key the pattern needs is missing from the vector"};
