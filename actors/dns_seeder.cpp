@@ -1,6 +1,7 @@
 #include "actors/dns_seeder.hpp"
 
 #include "actors/support/metric_names.hpp"
+#include "actors/support/status_fields.hpp"
 #include "messages/errors.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -266,21 +267,22 @@ void fall_back(dns_seeder_pointer self) {
 
 caf::settings seeder_status(dns_seeder_pointer self) {
   auto& st = self->state;
-  using int_t = caf::config_value::integer;
   caf::settings r;
-  caf::put(r, "name", "discovery");
-  caf::put(r, "state", st.resolver->busy() ? "querying" : "idle");
-  caf::put(r, "addresses-delivered", static_cast<int_t>(st.delivered));
-  caf::put(r, "addresses-rejected", static_cast<int_t>(st.rejected));
-  caf::put(r, "failures", static_cast<int_t>(st.failures));
-  caf::put(r, "bootstrap-fallback", st.fallback_done);
+  report(r, "name", "discovery");
+  report(r, "state", st.resolver->busy() ? "querying" : "idle");
+  report(r, "addresses-delivered", st.delivered);
+  report(r, "addresses-rejected", st.rejected);
+  report(r, "failures", st.failures);
+  report(r, "bootstrap-fallback", st.fallback_done);
   auto now = self->clock().now();
+  // Keys are "<seed name>/<type>": names are values, so the dots in a host name must not become
+  // nested dictionaries (caf::put would read "seed1.example.org/A" as a path).
   caf::settings seeds;
   for (const auto& [key, q] : st.queries) {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(q.fresh_until - now).count();
-    caf::put(seeds, key, q.last + (left > 0 ? ", fresh for " + std::to_string(left) + "s" : ""));
+    report(seeds, key, q.last + (left > 0 ? ", fresh for " + std::to_string(left) + "s" : ""));
   }
-  caf::put(r, "queries", std::move(seeds));
+  report(r, "queries", std::move(seeds));
   return r;
 }
 

@@ -141,6 +141,10 @@ TEST_SUITE("process") {
                                       "peers", "inspector"});
     CHECK(json["components"][6]["state"] == "listening");
     CHECK(json["components"][7]["state"] == "published");
+    // Names are values, not paths: a seed's host name stays one key, dots and all.
+    const auto& queries = json["components"][3]["queries"];
+    CHECK_MESSAGE(queries.contains("seed1.regtest.quantumcoin.test/A"), queries.dump());
+    CHECK_FALSE(queries.contains("seed1"));
     // Nothing listens on port 1: a clear error, exit 1.
     auto unreachable = run_to_completion(qtc_inspect, {"--port=1"});
     CHECK(unreachable.exit_code == 1);
