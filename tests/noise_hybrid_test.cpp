@@ -297,7 +297,7 @@ transport_error drive_socket(int fd, noise_channel& ch) {
 /// relays both ways until either side closes.
 void relay(int listener, std::uint16_t server_port, const std::function<bytes(bytes)>& rewrite) {
   int client = ::accept(listener, nullptr, nullptr);
-  int server = test::connect_loopback(server_port);
+  int server = test::tcp_connect("127.0.0.1", server_port);
   bytes first;
   while (first.size() < 2 || first.size() < 2 + ((std::size_t{first[0]} << 8) | first[1]))
     if (test::receive_some(client, first, 10s) <= 0)
@@ -352,7 +352,8 @@ TEST_CASE("man in the middle on real sockets: flipping or stripping the mode fai
       ::close(fd);
     }};
     std::thread mitm{[&] { relay(relay_listener, server_port, rewrite); }};
-    int fd = test::connect_loopback(relay_port);
+    int fd = test::tcp_connect("127.0.0.1", relay_port);
+    REQUIRE(fd >= 0);
     auto initiator_error = drive_socket(fd, i.ch);
     ::close(fd);
     responder.join();

@@ -3,6 +3,7 @@
 // independent TLS 1.3 peer on both sides over real loopback sockets.
 #include "messages/primitives/hex.hpp"
 #include "runtime/transport/tls_channel.hpp"
+#include "support/loopback.hpp"
 #include "support/process.hpp"
 
 #include <botan/chacha_rng.h>
@@ -506,19 +507,7 @@ drive_result drive(int fd, tls_channel& ch, bytes& plain, const std::function<bo
   return r;
 }
 
-/// A socket listening on 127.0.0.1 at a port the kernel picks.
-int listen_loopback(std::uint16_t& port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0
-      || ::listen(fd, 4) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    return -1;
-  port = ntohs(addr.sin_port);
-  return fd;
-}
+using test::listen_loopback;
 
 /// Accepts one connection within `timeout`; -1 if none came.
 int accept_within(int listener, std::chrono::milliseconds timeout) {

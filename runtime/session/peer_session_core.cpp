@@ -410,7 +410,10 @@ void peer_session_core::on_quantumproof(const p2p_message& msg) {
     fail(close_reason::quantumproof_malformed,
          "proof type " + std::to_string(proof->proof_type) + ", key "
              + std::to_string(proof->public_key.size()) + " bytes, signature "
-             + std::to_string(proof->signature.size()) + " bytes (want type 1, 1952, 3309)");
+             + std::to_string(proof->signature.size()) + " bytes (want type "
+             + std::to_string(quantumproof_ml_dsa_65) + ", "
+             + std::to_string(ml_dsa_public_key_size) + ", " + std::to_string(ml_dsa_signature_size)
+             + ")");
     return;
   case quantumproof_result::other_session:
     fail(close_reason::quantumproof_invalid, "the proof binds another session (replayed)");

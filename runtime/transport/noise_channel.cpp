@@ -47,10 +47,6 @@ bool accepts(pq_policy policy, noise_mode mode) {
 
 } // namespace
 
-std::string to_string(noise_mode m) {
-  return m == noise_mode::hybrid ? "hybrid" : "classical";
-}
-
 noise_mode first_noise_mode(pq_policy policy) {
   return policy == pq_policy::off ? noise_mode::classical : noise_mode::hybrid;
 }

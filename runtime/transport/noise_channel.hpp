@@ -39,8 +39,6 @@ inline constexpr std::uint8_t noise_refusal_marker = 0xff;
 /// Which handshake a connection runs: the mode byte of the first frame.
 enum class noise_mode : std::uint8_t { classical = 0, hybrid = 1 };
 
-std::string to_string(noise_mode m);
-
 /// The mode an initiator with this policy tries first.
 noise_mode first_noise_mode(pq_policy policy);
 inline constexpr std::size_t max_noise_message = 65535;

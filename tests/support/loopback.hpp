@@ -1,4 +1,5 @@
 // Blocking loopback TCP for tests that drive channels over real sockets (test code may block).
+// Connecting is support/process's tcp_connect.
 #pragma once
 
 #include "messages/primitives/byte_io.hpp"
@@ -10,9 +11,6 @@ namespace qtc::test {
 
 /// A listening socket on 127.0.0.1 with a kernel-chosen port, written to `port`.
 int listen_loopback(std::uint16_t& port);
-
-/// A socket connected to 127.0.0.1:port.
-int connect_loopback(std::uint16_t port);
 
 /// Writes all of `b`; false when the peer is gone.
 bool send_all(int fd, std::span<const std::uint8_t> b);

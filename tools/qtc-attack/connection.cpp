@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include "messages/primitives/hash.hpp"
+#include "runtime/io/socket_address.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -32,22 +33,6 @@ std::string command_in(std::span<const std::uint8_t> frame_bytes) {
   for (std::size_t i = 4; i < 4 + command_size && frame_bytes[i] != 0; ++i)
     out.push_back(static_cast<char>(frame_bytes[i]));
   return out;
-}
-
-socklen_t to_sockaddr(const ip_bytes& ip, std::uint16_t port, sockaddr_storage& out) {
-  out = {};
-  if (is_ipv4(ip)) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&out);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(port);
-    std::memcpy(&a->sin_addr, ip.data() + 12, 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* a = reinterpret_cast<sockaddr_in6*>(&out);
-  a->sin6_family = AF_INET6;
-  a->sin6_port = htons(port);
-  std::memcpy(&a->sin6_addr, ip.data(), 16);
-  return sizeof(sockaddr_in6);
 }
 
 } // namespace
