@@ -17,6 +17,10 @@ namespace {
 constexpr std::size_t small_read = 4096;
 constexpr std::size_t full_read = 65536 + 2;
 
+/// A resume is repeated after this, then at doubling intervals up to the last (set_reading).
+constexpr std::chrono::milliseconds first_resume_retry{20};
+constexpr std::chrono::milliseconds last_resume_retry{1000};
+
 /// Starts reading for `session` and ties the link's life to it.
 void attach(tcp_link_pointer self, peer_session_actor session) {
   auto& st = self->state;
@@ -37,17 +41,37 @@ void attach(tcp_link_pointer self, peer_session_actor session) {
 /// (writes go on); the kernel buffers what arrives meanwhile and the peer's TCP window closes.
 /// CAF 0.17 applies a halt only at the end of the multiplexer's loop iteration, and a trigger()
 /// before then is lost (the stream still looks active, then the halt lands): so a resume is
-/// repeated from the clock a little later, when the halt has certainly landed (a trigger of a
-/// reading socket does nothing).
+/// repeated from the clock, at 20 ms and doubling intervals for about 2 s or until data arrives
+/// (a trigger of a reading socket does nothing).
+/// Once was not enough: under a flood an iteration can outlast the first repeat, and a lost
+/// resume leaves the session holding half a frame until the frame timeout cuts the peer.
 void set_reading(tcp_link_pointer self, bool on) {
   auto& st = self->state;
   st.reading = on;
   if (!on) {
+    st.resume_retry.reset();
     self->halt(st.handle);
     return;
   }
   self->trigger(st.handle);
-  self->delayed_send(self, std::chrono::milliseconds{20}, tick_atom::value);
+  if (!st.resume_retry) {
+    st.resume_retry = first_resume_retry;
+    self->delayed_send(self, first_resume_retry, tick_atom::value);
+  }
+}
+
+/// The clock's repeat of a resume (set_reading), until data arrives or reading stops.
+void repeat_resume(tcp_link_pointer self) {
+  auto& st = self->state;
+  if (!st.reading || !st.resume_retry)
+    return;
+  self->trigger(st.handle);
+  if (*st.resume_retry == last_resume_retry) {
+    st.resume_retry.reset(); // about 2 s covered: far beyond any loop iteration
+    return;
+  }
+  st.resume_retry = std::min(*st.resume_retry * 2, last_resume_retry);
+  self->delayed_send(self, *st.resume_retry, tick_atom::value);
 }
 
 tcp_link_actor::behavior_type link_behavior(tcp_link_pointer self) {
@@ -59,10 +83,7 @@ tcp_link_actor::behavior_type link_behavior(tcp_link_pointer self) {
         self->flush(self->state.handle);
       },
       [self](read_atom, bool on) { set_reading(self, on); },
-      [self](tick_atom) {
-        if (self->state.reading)
-          self->trigger(self->state.handle);
-      },
+      [self](tick_atom) { repeat_resume(self); },
       [self](close_atom) {
         // Pending bytes (e.g. a TLS alert) go out before the socket closes.
         self->flush(self->state.handle);
@@ -71,6 +92,7 @@ tcp_link_actor::behavior_type link_behavior(tcp_link_pointer self) {
       },
       [self](const caf::io::new_data_msg& msg) {
         auto& st = self->state;
+        st.resume_retry.reset(); // reading, whatever was resumed has landed
         if (msg.buf.size() >= st.read_size && st.read_size < full_read) {
           st.read_size = full_read; // data is flowing: full frames per read from now on
           self->configure_read(st.handle, caf::io::receive_policy::at_most(st.read_size));

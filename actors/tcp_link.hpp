@@ -10,6 +10,9 @@
 #include <caf/io/connection_handle.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <chrono>
+#include <optional>
+
 namespace qtc {
 
 using tcp_link_broker = broker_of_t<tcp_link_actor>;
@@ -21,6 +24,9 @@ struct tcp_link_state {
   int probe_fd = -1;         ///< outbound: a duplicate of the socket, to ask if it connected
   std::size_t read_size = 0; ///< the current read limit (grows once data flows)
   bool reading = true;       ///< false while the session waits for rate allowance
+  /// Since a resume, until data arrives: the resume may not have landed (see set_reading), so
+  /// the clock repeats it after this (doubling up to a second, then it stops).
+  std::optional<std::chrono::milliseconds> resume_retry;
   static inline const char* name = "tcp_link";
 };
 

@@ -123,6 +123,15 @@ struct serving_node {
     return log_seconds(*done) - log_seconds(*connected);
   }
 
+  /// The faster of two fresh nodes' syncs (fresh nodes `name`-a and `name`-b, one after the
+  /// other). A sync takes about 0.6 s on two cores shared by five processes; scheduling noise
+  /// (another process's burst, a page fault storm) only ever slows one, by up to a third, so
+  /// a ratio of single runs would measure the noise. The better of two does not hide an
+  /// attack that slows every sync, which is what the 1.5 bound is about.
+  double best_sync(const std::string& name) {
+    return std::min(sync_fresh(name + "-a"), sync_fresh(name + "-b"));
+  }
+
   /// Stops the node (SIGTERM, as an operator would) and starts it again on the same data
   /// directory and port; the new process's log is `name`.log.
   void restart(const std::string& name) {
@@ -213,7 +222,7 @@ TEST_SUITE("security") {
             "them takes at most 1.5 times its unattacked time") {
     serving_node node;
     auto before = node.rss();
-    auto unattacked = node.sync_fresh("fresh0");
+    auto unattacked = node.best_sync("fresh0");
     // 8 addresses each: 100 pings a second, 100 unknown commands a second, 2 invs of 50,000
     // entries a second (1.8 MB each: more than a minute's byte budget).
     attacker pings{node, "ping-flood", 11, 8, {"--rate=100", "--duration=12"}};
@@ -222,7 +231,7 @@ TEST_SUITE("security") {
     // An honest peer pinging once a second from another address (within its budget).
     attacker pinger{node, "ping-flood", 41, 1, {"--rate=1", "--duration=12"}};
     std::this_thread::sleep_for(2s);
-    auto attacked = node.sync_fresh("fresh1");
+    auto attacked = node.best_sync("fresh1");
     MESSAGE("honest sync: " << unattacked << " s unattacked, " << attacked << " s attacked");
     CHECK(attacked <= 1.5 * unattacked);
 
@@ -248,7 +257,7 @@ TEST_SUITE("security") {
   TEST_CASE("e2e security: peers that ask and never read, or trickle a frame, hold bounded "
             "memory, are cut off after 60 s, and the memory goes back") {
     serving_node node;
-    auto unattacked = node.sync_fresh("fresh0");
+    auto unattacked = node.best_sync("fresh0");
     auto before = node.rss();
     // 8 addresses ask for 5 x 50,000 blocks each and never read; 8 hold 3,999,000 bytes of a
     // 4,000,000-byte frame.
@@ -257,7 +266,7 @@ TEST_SUITE("security") {
     attacker tricklers{node, "partial-frame", 51, 8, {"--bytes=3999000", "--duration=75"}};
     // Once they hold what they can, an honest node syncs.
     std::this_thread::sleep_for(5s);
-    auto attacked = node.sync_fresh("fresh1");
+    auto attacked = node.best_sync("fresh1");
     MESSAGE("honest sync: " << unattacked << " s unattacked, " << attacked << " s attacked");
     CHECK(attacked <= 1.5 * unattacked);
     for (int i = 0; i < 160 && (readers.process->running() || tricklers.process->running()); ++i) {
@@ -294,13 +303,13 @@ TEST_SUITE("security") {
   TEST_CASE("e2e security: slowloris connections are cut off at the 10 s handshake timeout and "
             "charged slow-handshake; the slowloris detector fires for their subnet") {
     serving_node node;
-    auto unattacked = node.sync_fresh("fresh0");
+    auto unattacked = node.best_sync("fresh0");
     attacker silent{node, "silent", 61, 10, {"--duration=14"}};
     attacker no_verack{node, "no-verack", 62, 4, {"--duration=14"}};
     attacker dripping{node, "slow-version", 63, 4, {"--duration=14", "--interval-ms=2000"}};
     // An honest node syncs while they hold their connections.
     std::this_thread::sleep_for(2s);
-    auto attacked = node.sync_fresh("fresh1");
+    auto attacked = node.best_sync("fresh1");
     MESSAGE("honest sync: " << unattacked << " s unattacked, " << attacked << " s attacked");
     CHECK(attacked <= 1.5 * unattacked);
     for (auto* a : {&silent, &no_verack, &dripping}) {
@@ -368,7 +377,7 @@ TEST_SUITE("security") {
             "documented, no honest peer") {
     serving_node node;
     auto before = node.rss();
-    auto unattacked = node.sync_fresh("fresh0");
+    auto unattacked = node.best_sync("fresh0");
     struct batch {
       std::vector<std::pair<std::string, std::vector<std::string>>> attacks;
       std::vector<std::string> charged; ///< the metric series each must have moved
@@ -401,7 +410,7 @@ TEST_SUITE("security") {
         running.push_back(std::make_unique<attacker>(node, name, subnet++, 4, more));
       }
       std::this_thread::sleep_for(2s);
-      auto attacked = node.sync_fresh("fresh" + std::to_string(k + 1));
+      auto attacked = node.best_sync("fresh" + std::to_string(k + 1));
       MESSAGE("batch " << k + 1 << ": honest sync " << unattacked << " s unattacked, " << attacked
                        << " s attacked");
       CHECK(attacked <= 1.5 * unattacked);
