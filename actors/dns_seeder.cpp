@@ -188,6 +188,9 @@ void on_answer(dns_seeder_pointer self, const dns_answer& a) {
     return;
   auto p = std::move(i->second);
   st.pending.erase(i);
+  auto failed = a.failure != dns_failure::none && a.failure != dns_failure::no_data;
+  st.metrics.count(metric_names::dns_queries_total,
+                   {{"type", to_string(a.type)}, {"result", failed ? "failed" : "answered"}});
   dns_seed_query* q = nullptr;
   if (!p.key.empty()) {
     q = &st.queries[p.key];

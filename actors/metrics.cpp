@@ -9,13 +9,15 @@
 #include <caf/actor_registry.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <map>
 
 namespace qtc {
 
 metrics_state::~metrics_state() {
-  exposer.reset(); // stop the HTTP threads before the registry they read goes away
+  http.reset(); // stop the HTTP threads before the registry they read goes away
 }
 
 namespace {
@@ -84,6 +86,21 @@ void register_families(metrics_state& st) {
           "Transport handshakes refused by the post-quantum policy or a detected downgrade, by "
           "transport error.",
           false);
+  counter(m::dns_queries_total,
+          "DNS seed queries answered (also with no records) or failed, by record type.", false);
+  counter(m::connection_attempts_total,
+          "Outbound connection attempts by result: connected (the version handshake completed) "
+          "or failed.",
+          false);
+  gauge(m::sync_height, "Blocks in the chain store: the height of its tip.");
+  gauge(m::sync_target_height, "The height sync aims at: the best header chain's or peers'.");
+  gauge(m::headers_height, "The height of the best header chain known.");
+  auto& checks = BuildGauge()
+                     .Name(m::health_check_status)
+                     .Help("1 if the health check passes, else 0 (see /health), by check.")
+                     .Register(*st.registry);
+  st.gauges[m::health_check_status] = &checks;
+  gauge(m::ready, "1 if the node is ready to serve peers (see /ready), else 0.");
   counter(m::supervisor_escalations_total,
           "Supervisors that exceeded their restart intensity, by supervisor name.", false);
   auto& info = BuildGauge()
@@ -91,6 +108,78 @@ void register_families(metrics_state& st) {
                    .Help("Build information; the value is always 1.")
                    .Register(*st.registry);
   info.Add({{"version", QTC_VERSION}}).Set(1);
+}
+
+/// A snapshot older than this is not served: the health actor stopped judging (down, restarting
+/// or stuck), and an old verdict would say the node is fine when nobody knows.
+constexpr auto stale_health = std::chrono::seconds{10};
+
+http_answer scrape(const prometheus::Registry& registry, const process_collector& process) {
+  auto families = registry.Collect();
+  auto more = process.Collect();
+  families.insert(families.end(), more.begin(), more.end());
+  return {200, "text/plain; version=0.0.4; charset=utf-8",
+          prometheus::TextSerializer{}.Serialize(families)};
+}
+
+/// `/health` or `/ready` from the last snapshot; 503 when there is none or it is stale.
+http_answer health_page(served_health& served, bool ready) {
+  std::lock_guard<std::mutex> guard{served.mutex};
+  auto age = std::chrono::steady_clock::now() - served.received;
+  if (!served.snapshot || age > stale_health)
+    return {503, "application/json",
+            "{\"status\": \"fail\", \"checks\": {\"sampled\": {\"status\": \"fail\", "
+            "\"detail\": \"no verdict of the health actor in the last 10 s\"}}}\n"};
+  const auto& s = *served.snapshot;
+  auto pass = ready ? s.ready : s.healthy;
+  return {pass ? 200 : 503, "application/json", ready ? s.ready_body : s.health_body};
+}
+
+/// Sums the series matching each selector (see metrics_actor).
+std::vector<double> query(const prometheus::Registry& registry,
+                          const std::vector<metric_labels>& selectors) {
+  auto families = registry.Collect();
+  std::vector<double> sums(selectors.size(), 0.0);
+  for (std::size_t i = 0; i < selectors.size(); ++i) {
+    std::string name;
+    metric_labels wanted;
+    for (const auto& [key, value] : selectors[i]) {
+      if (key == "__name__")
+        name = value;
+      else
+        wanted.emplace_back(key, value);
+    }
+    for (const auto& family : families) {
+      if (family.name != name)
+        continue;
+      for (const auto& metric : family.metric) {
+        auto matches = std::all_of(wanted.begin(), wanted.end(), [&](const auto& want) {
+          return std::any_of(metric.label.begin(), metric.label.end(), [&](const auto& have) {
+            return have.name == want.first && have.value == want.second;
+          });
+        });
+        if (matches)
+          sums[i] += family.type == prometheus::MetricType::Counter ? metric.counter.value
+                                                                    : metric.gauge.value;
+      }
+    }
+  }
+  return sums;
+}
+
+/// Serves /metrics, /health and /ready on `endpoint`; an error naming the address if it cannot.
+std::optional<std::string> serve(metrics_state& st, const metrics_endpoint& endpoint) {
+  try {
+    st.http = std::make_unique<http_endpoint>(endpoint.host, endpoint.port, 2);
+  } catch (const std::exception& ex) {
+    return std::string{ex.what()};
+  }
+  st.http->add("/metrics", [registry = st.registry, process = st.process] {
+    return scrape(*registry, *process);
+  });
+  st.http->add("/health", [health = st.health] { return health_page(*health, false); });
+  st.http->add("/ready", [health = st.health] { return health_page(*health, true); });
+  return std::nullopt;
 }
 
 } // namespace
@@ -101,28 +190,23 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
   st.log = logger{self->system(), "metrics"};
   st.registry = std::make_shared<prometheus::Registry>();
   st.process = std::make_shared<process_collector>();
+  st.health = std::make_shared<served_health>();
   register_families(st);
-  auto bind = endpoint.host.find(':') != std::string::npos
-                  ? "[" + endpoint.host + "]:" + std::to_string(endpoint.port)
-                  : endpoint.host + ":" + std::to_string(endpoint.port);
-  try {
-    st.exposer = std::make_unique<prometheus::Exposer>(bind, 2);
-  } catch (const std::exception& ex) {
-    auto what = "cannot listen on " + bind + ": " + ex.what();
-    st.log.error("metrics endpoint failed", {{"address", bind}, {"reason", ex.what()}});
-    self->quit(make_error(errc::bind_failed, "metrics: " + what));
+  if (auto failed = serve(st, endpoint)) {
+    auto bind = endpoint.host + ":" + std::to_string(endpoint.port);
+    st.log.error("metrics endpoint failed", {{"address", bind}, {"reason", *failed}});
+    self->quit(make_error(errc::bind_failed, "metrics: " + *failed));
     return metrics_actor::behavior_type::make_empty_behavior();
   }
-  st.exposer->RegisterCollectable(st.registry);
-  st.exposer->RegisterCollectable(st.process);
   // Components find the metrics actor through the registry (actors/support/metrics_client.hpp).
   register_as(self, metrics_registry_key);
-  auto ports = st.exposer->GetListeningPorts();
-  auto port = ports.empty() ? endpoint.port : ports.front();
+  auto port = st.http->port();
   st.listen_address = endpoint.host + ":" + std::to_string(port);
-  st.log.info(
-      "serving metrics",
-      {{"address", st.listen_address}, {"path", "/metrics"}, {"port", std::to_string(port)}});
+  st.log.info("serving metrics", {{"address", st.listen_address},
+                                  {"path", "/metrics"},
+                                  {"health", "/health"},
+                                  {"ready", "/ready"},
+                                  {"port", std::to_string(port)}});
   auto counter_family =
       [self](const std::string& name) -> prometheus::Family<prometheus::Counter>* {
     auto& st = self->state;
@@ -166,6 +250,15 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
           return;
         }
         i->second->Add(to_map(labels)).Set(value);
+      },
+      [self](get_atom, metric_atom, const std::vector<metric_labels>& selectors) {
+        return query(*self->state.registry, selectors);
+      },
+      [self](put_atom, health_snapshot& snapshot) {
+        auto& served = *self->state.health;
+        std::lock_guard<std::mutex> guard{served.mutex};
+        served.snapshot = std::move(snapshot);
+        served.received = std::chrono::steady_clock::now();
       },
   };
 }

@@ -1,26 +1,32 @@
-// The metrics actor: owns the Prometheus registry and serves it over HTTP (`/metrics`).
+// The metrics actor: owns the Prometheus registry and the operator's HTTP endpoint: `/metrics`
+// (the registry in Prometheus's text format), `/health` and `/ready` (the health actor's latest
+// verdicts, runtime/health/health_monitor).
 //
 // Other actors never touch the registry; they send `count`/`gauge` updates. Supervision events
 // arrive from the root supervisor (its event observer), so every restart anywhere in the tree is
-// counted by actor name. The HTTP server runs on prometheus-cpp's own threads, never on the
-// actor scheduler's.
+// counted by actor name. The HTTP server runs on civetweb's own threads (runtime/io/
+// http_endpoint), never on the actor scheduler's; they read the registry (thread-safe) and the
+// last health snapshot (under a mutex).
 #pragma once
 
 #include "actors/support/logger.hpp"
 #include "messages/interfaces.hpp"
+#include "runtime/io/http_endpoint.hpp"
 #include "runtime/io/process_metrics.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -32,11 +38,19 @@ struct metrics_endpoint {
   std::uint16_t port = 0;
 };
 
+/// The health actor's last snapshot, read by the HTTP threads.
+struct served_health {
+  std::mutex mutex;
+  std::optional<health_snapshot> snapshot;
+  std::chrono::steady_clock::time_point received;
+};
+
 struct metrics_state {
   logger log;
   std::shared_ptr<prometheus::Registry> registry;
   std::shared_ptr<process_collector> process;
-  std::unique_ptr<prometheus::Exposer> exposer; ///< destroyed first: stops serving before the rest
+  std::shared_ptr<served_health> health;
+  std::unique_ptr<http_endpoint> http; ///< destroyed first: stops serving before the rest
   std::map<std::string, prometheus::Family<prometheus::Counter>*> counters;
   std::map<std::string, prometheus::Family<prometheus::Gauge>*> gauges;
   std::set<std::string> unknown_reported; ///< unknown families already warned about once

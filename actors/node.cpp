@@ -1,6 +1,7 @@
 #include "actors/node.hpp"
 
 #include "actors/dns_seeder.hpp"
+#include "actors/health.hpp"
 #include "actors/inspector.hpp"
 #include "actors/metrics.hpp"
 #include "actors/nat_mapper.hpp"
@@ -137,6 +138,19 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
     root.children.push_back(
         child<caf::detached>(component<metrics_actor>::name, metrics,
                              metrics_endpoint{options.metrics_host, options.metrics_port}));
+  if (options.metrics_enabled) {
+    // Its verdicts are served on the metrics endpoint: without one there is nobody to tell.
+    child_spec checks;
+    checks.name = component<health_actor>::name;
+    health_options judged;
+    judged.thresholds.window = options.health_window;
+    judged.thresholds.max_sync_stall = options.health_sync_stall;
+    checks.start = [judged](caf::actor_system& sys,
+                            const supervisor_actor& parent) -> caf::expected<caf::actor> {
+      return caf::actor_cast<caf::actor>(sys.spawn(health, parent, judged));
+    };
+    root.children.push_back(std::move(checks));
+  }
   root.children.push_back(security_child(spec, options.allow, options.detectors));
   child_spec discovery;
   discovery.name = component<discovery_actor>::name;
@@ -158,8 +172,9 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
                                                : spec.default_port;
   root.children.push_back(nat_child(spec, options.dns_servers, port));
   auto shared_spec = std::make_shared<const chain_spec>(spec);
-  root.children.push_back(
-      sync_child(shared_spec, sync_options{.max_upload_target = options.max_upload_target}));
+  sync_options sync;
+  sync.max_upload_target = options.max_upload_target;
+  root.children.push_back(sync_child(shared_spec, sync));
   child_spec peers;
   peers.name = component<peer_manager_actor>::name;
   peer_manager_config pm;

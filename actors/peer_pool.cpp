@@ -173,6 +173,8 @@ void on_ready(peer_manager_pointer self, peer_info& info) {
     return;
   auto& e = i->second;
   st.metrics.count(metric_names::quantumproofs_total, {{"result", "verified"}});
+  if (e.type != connection_type::inbound)
+    st.metrics.count(metric_names::connection_attempts_total, {{"result", "connected"}});
   if (e.type == connection_type::feeler)
     return feeler_done(self, e, info);
   report_identity(self, e.ip, info.static_key_hex);
@@ -220,6 +222,7 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
   if (entry.type == connection_type::inbound)
     return;
   if (!closed.was_ready) {
+    st.metrics.count(metric_names::connection_attempts_total, {{"result", "failed"}});
     if (retry_fallback(self, entry, closed))
       return;
     st.addrman->attempt(entry.ip, entry.port, true, unix_now(self));

@@ -98,6 +98,9 @@ void update_progress(sync_pointer self, bool force) {
   auto target = sync_target(st);
   double progress = sync_fraction(blocks, target);
   st.metrics.gauge(metric_names::sync_progress, {}, progress);
+  st.metrics.gauge(metric_names::sync_height, {}, static_cast<double>(blocks));
+  st.metrics.gauge(metric_names::sync_target_height, {}, static_cast<double>(target));
+  st.metrics.gauge(metric_names::headers_height, {}, static_cast<double>(headers));
   auto now = self->clock().now();
   auto synced = blocks == headers && !st.peers.empty() && target == headers;
   if (synced) {

@@ -83,5 +83,6 @@ using advertise_atom = caf::atom_constant<caf::atom("advertise")>;
 using map_atom = caf::atom_constant<caf::atom("map")>;
 /// Internal timers: a periodic tick and a deferred poll of an external library.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using metric_atom = caf::atom_constant<caf::atom("metric")>;
 
 } // namespace qtc

@@ -47,6 +47,11 @@ struct component<nat_actor> {
 };
 
 template <>
+struct component<health_actor> {
+  static constexpr const char* name = "health";
+};
+
+template <>
 struct component<inspector_actor> {
   static constexpr const char* name = "inspector";
 };

@@ -43,7 +43,18 @@ using metrics_actor = status_actor::extend<
     // Adds to a counter family's series: family, labels, amount (>= 0).
     caf::reacts_to<count_atom, std::string, metric_labels, double>,
     // Sets a gauge family's series: family, labels, value.
-    caf::reacts_to<gauge_atom, std::string, metric_labels, double>>;
+    caf::reacts_to<gauge_atom, std::string, metric_labels, double>,
+    // Sums of series, one per selector: a selector's "__name__" label names the family, its
+    // other labels must all match (a series with more labels matches); 0 when none does.
+    caf::replies_to<get_atom, metric_atom, std::vector<metric_labels>>::with<std::vector<double>>,
+    // The health actor's latest verdicts, served as /health and /ready.
+    caf::reacts_to<put_atom, health_snapshot>>;
+
+/// The health actor: samples the node once a second and judges its health and readiness
+/// (runtime/health/health_monitor), for the metrics actor to serve.
+using health_actor = status_actor::extend<
+    // (internal) Time to sample.
+    caf::reacts_to<tick_atom>>;
 
 /// The storage actor: owns the data directory and the LMDB chain store. Writes are durable
 /// when the reply arrives.

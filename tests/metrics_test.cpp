@@ -106,3 +106,42 @@ TEST_CASE_FIXTURE(test::simulation, "a metrics endpoint that cannot bind fails i
             .find("metrics: cannot listen on 127.0.0.1:" + std::to_string(port))
         != std::string::npos);
 }
+
+TEST_CASE_FIXTURE(fixture, "/health and /ready serve the health actor's last verdicts, 503 "
+                           "before the first; selectors sum the matching series") {
+  auto before = test::http_get("127.0.0.1", port, "/health");
+  REQUIRE(before);
+  CHECK(before->status == 503);
+  CHECK(before->body.find("no verdict of the health actor") != std::string::npos);
+  self->send(metrics_handle, put_atom::value,
+             health_snapshot{"{\"status\": \"pass\"}\n", true, "{\"status\": \"fail\"}\n", false});
+  run();
+  auto health = test::http_get("127.0.0.1", port, "/health");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(health->body == "{\"status\": \"pass\"}\n");
+  CHECK(health->headers.find("Content-Type: application/json") != std::string::npos);
+  auto ready = test::http_get("127.0.0.1", port, "/ready");
+  REQUIRE(ready);
+  CHECK(ready->status == 503);
+  CHECK(ready->body == "{\"status\": \"fail\"}\n");
+  CHECK(test::http_get("127.0.0.1", port, "/healthz")->status == 404);
+
+  namespace m = metric_names;
+  self->send(metrics_handle, count_atom::value, std::string{m::dns_queries_total},
+             metric_labels{{"type", "A"}, {"result", "failed"}}, 3.0);
+  self->send(metrics_handle, count_atom::value, std::string{m::dns_queries_total},
+             metric_labels{{"type", "TXT"}, {"result", "failed"}}, 2.0);
+  self->send(metrics_handle, count_atom::value, std::string{m::dns_queries_total},
+             metric_labels{{"type", "A"}, {"result", "answered"}}, 7.0);
+  self->send(metrics_handle, gauge_atom::value, std::string{m::sync_height}, metric_labels{}, 42.0);
+  run();
+  auto sums = request<std::vector<double>>(
+      metrics_handle, get_atom::value, metric_atom::value,
+      std::vector<metric_labels>{{{"__name__", m::dns_queries_total}, {"result", "failed"}},
+                                 {{"__name__", m::dns_queries_total}},
+                                 {{"__name__", m::sync_height}},
+                                 {{"__name__", "quantumcoin_no_such_family"}}});
+  REQUIRE(sums);
+  CHECK(*sums == std::vector<double>{5.0, 12.0, 42.0, 0.0});
+}

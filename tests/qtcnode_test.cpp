@@ -137,12 +137,12 @@ TEST_SUITE("process") {
       CHECK(c.contains("state"));
     }
     CHECK(names
-          == std::vector<std::string>{"storage", "metrics", "security", "discovery", "nat", "sync",
-                                      "peers", "inspector"});
-    CHECK(json["components"][6]["state"] == "listening");
-    CHECK(json["components"][7]["state"] == "published");
+          == std::vector<std::string>{"storage", "metrics", "health", "security", "discovery",
+                                      "nat", "sync", "peers", "inspector"});
+    CHECK(json["components"][7]["state"] == "listening");
+    CHECK(json["components"][8]["state"] == "published");
     // Names are values, not paths: a seed's host name stays one key, dots and all.
-    const auto& queries = json["components"][3]["queries"];
+    const auto& queries = json["components"][4]["queries"];
     CHECK_MESSAGE(queries.contains("seed1.regtest.quantumcoin.test/A"), queries.dump());
     CHECK_FALSE(queries.contains("seed1"));
     // Nothing listens on port 1: a clear error, exit 1.

@@ -37,6 +37,13 @@ constexpr const char* nat_stun_failures_total = "quantumcoin_nat_stun_failures_t
 constexpr const char* nat_port_mappings_total = "quantumcoin_nat_port_mappings_total";
 constexpr const char* quantumproofs_total = "quantumcoin_quantumproofs_total";
 constexpr const char* pq_refusals_total = "quantumcoin_pq_refusals_total";
+constexpr const char* dns_queries_total = "quantumcoin_dns_queries_total";
+constexpr const char* connection_attempts_total = "quantumcoin_connection_attempts_total";
+constexpr const char* sync_height = "quantumcoin_sync_height";
+constexpr const char* sync_target_height = "quantumcoin_sync_target_height";
+constexpr const char* headers_height = "quantumcoin_headers_height";
+constexpr const char* health_check_status = "quantumcoin_health_check_status";
+constexpr const char* ready = "quantumcoin_ready";
 
 /// Every family above: actors/metrics registers each, and a test checks that it does.
 constexpr std::array all{connections_total,
@@ -67,7 +74,14 @@ constexpr std::array all{connections_total,
                          nat_stun_failures_total,
                          nat_port_mappings_total,
                          quantumproofs_total,
-                         pq_refusals_total};
+                         pq_refusals_total,
+                         dns_queries_total,
+                         connection_attempts_total,
+                         sync_height,
+                         sync_target_height,
+                         headers_height,
+                         health_check_status,
+                         ready};
 } // namespace metric_names
 
 } // namespace qtc

@@ -51,7 +51,11 @@ node_config::node_config() {
                                             "(default: 2)")
       .add<int64_t>("max-upload-target", "MiB served a day before historical blocks are refused "
                                          "to peers without the download permission; 0 = no "
-                                         "target (default: 0)");
+                                         "target (default: 0)")
+      .add<int64_t>("health-window", "seconds over which /health judges DNS, connection and "
+                                     "security rates (default: 300)")
+      .add<int64_t>("health-sync-stall", "seconds behind the sync target without a new block "
+                                         "before /health fails sync_progress (default: 120)");
 }
 
 std::string node_config::help_text() const {
@@ -205,6 +209,15 @@ node_options read_node_options(const node_config& cfg, const std::vector<std::st
                       "must be in [0, 1073741824] MiB, got " + std::to_string(upload)});
   else
     o.max_upload_target = static_cast<std::uint64_t>(upload) << 20;
+  for (auto [key, out] : {std::pair{"health-window", &o.health_window},
+                          std::pair{"health-sync-stall", &o.health_sync_stall}}) {
+    auto v = caf::get_or(s, std::string{"qtcnode."} + key, static_cast<int64_t>(out->count()));
+    if (v < 1 || v > 86400)
+      errors.push_back({std::string{"qtcnode."} + key,
+                        "must be in [1, 86400] seconds, got " + std::to_string(v)});
+    else
+      *out = std::chrono::seconds{v};
+  }
   return o;
 }
 

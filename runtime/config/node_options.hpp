@@ -9,6 +9,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -50,6 +51,10 @@ struct node_options {
   /// --qtcnode.detectors: the attack detectors' thresholds, each `name:subnet:alert[:window]`
   /// (comma-separated) over the defaults (runtime/net/attack_detectors)
   attack_detectors::config detectors;
+  /// --qtcnode.health-window: /health's rates are judged over this (runtime/health)
+  std::chrono::seconds health_window{300};
+  /// --qtcnode.health-sync-stall: behind the target this long without a block fails /health
+  std::chrono::seconds health_sync_stall{120};
 };
 
 /// The node's actor system configuration: CAF's own options plus the `qtcnode` section, with
