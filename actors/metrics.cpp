@@ -5,6 +5,7 @@
 #include "actors/support/registry_entry.hpp"
 #include "actors/support/status_fields.hpp"
 #include "messages/errors.hpp"
+#include "messages/transport_error.hpp"
 
 #include <caf/actor_registry.hpp>
 #include <caf/stateful_actor.hpp>
@@ -24,6 +25,31 @@ namespace {
 
 std::map<std::string, std::string> to_map(const metric_labels& labels) {
   return {labels.begin(), labels.end()};
+}
+
+/// Series of bounded label sets start at zero, so that a scrape (and `rate()`, and a dashboard
+/// built against a scrape) sees them before the first event: every offence kind and verdict,
+/// every seed record type and result, both connection results, the post-quantum outcomes.
+void initialize_label_sets(metrics_state& st) {
+  namespace m = metric_names;
+  for (std::size_t k = 0; k < offence_count; ++k)
+    st.counters[m::security_offences_total]->Add({{"kind", to_string(static_cast<offence>(k))}});
+  for (auto v :
+       {verdict::warn, verdict::throttle, verdict::discourage, verdict::ban, verdict::ban_forever})
+    st.counters[m::security_verdicts_total]->Add({{"verdict", to_string(v)}});
+  for (const char* type : {"A", "AAAA", "SRV", "TXT"})
+    for (const char* result : {"answered", "failed"})
+      st.counters[m::dns_queries_total]->Add({{"type", type}, {"result", result}});
+  for (const char* result : {"connected", "failed"})
+    st.counters[m::connection_attempts_total]->Add({{"result", result}});
+  for (auto e : {transport_error::peer_not_post_quantum,
+                 transport_error::peer_requires_post_quantum, transport_error::downgrade_detected})
+    st.counters[m::pq_refusals_total]->Add({{"reason", to_string(e)}});
+  st.counters[m::quantumproofs_total]->Add({{"result", "verified"}});
+  for (auto r : {close_reason::quantumproof_missing, close_reason::quantumproof_timeout,
+                 close_reason::quantumproof_malformed, close_reason::quantumproof_invalid,
+                 close_reason::pin_mismatch})
+    st.counters[m::quantumproofs_total]->Add({{"result", to_string(r)}});
 }
 
 /// Registers the families every node exports, each with its unlabelled series at zero so that
@@ -103,6 +129,7 @@ void register_families(metrics_state& st) {
   gauge(m::ready, "1 if the node is ready to serve peers (see /ready), else 0.");
   counter(m::supervisor_escalations_total,
           "Supervisors that exceeded their restart intensity, by supervisor name.", false);
+  initialize_label_sets(st);
   auto& info = BuildGauge()
                    .Name(m::build_info)
                    .Help("Build information; the value is always 1.")
@@ -226,7 +253,12 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
         return result;
       },
       [counter_family](const supervision_event& ev) {
-        if (ev.kind == supervision_event_kind::restarted) {
+        if (ev.kind == supervision_event_kind::started) {
+          if (auto* f = counter_family(metric_names::actor_restarts_total))
+            f->Add({{"actor", ev.child}}); // at zero until it restarts
+          if (auto* f = counter_family(metric_names::supervisor_escalations_total))
+            f->Add({{"supervisor", ev.supervisor}});
+        } else if (ev.kind == supervision_event_kind::restarted) {
           if (auto* f = counter_family(metric_names::actor_restarts_total))
             f->Add({{"actor", ev.child}}).Increment();
         } else if (ev.kind == supervision_event_kind::escalated) {
