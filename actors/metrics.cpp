@@ -27,13 +27,22 @@ std::map<std::string, std::string> to_map(const metric_labels& labels) {
   return {labels.begin(), labels.end()};
 }
 
+/// The buckets of every histogram: handling times from 10 µs (a small headers message) to 1 s (a
+/// stalled actor), in seconds.
+prometheus::Histogram::BucketBoundaries handling_buckets() {
+  return {1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5, 1.0};
+}
+
 /// Series of bounded label sets start at zero, so that a scrape (and `rate()`, and a dashboard
 /// built against a scrape) sees them before the first event: every offence kind and verdict,
 /// every seed record type and result, both connection results, the post-quantum outcomes.
 void initialize_label_sets(metrics_state& st) {
   namespace m = metric_names;
-  for (std::size_t k = 0; k < offence_count; ++k)
-    st.counters[m::security_offences_total]->Add({{"kind", to_string(static_cast<offence>(k))}});
+  for (std::size_t k = 0; k < offence_count; ++k) {
+    auto kind = to_string(static_cast<offence>(k));
+    st.counters[m::security_offences_total]->Add({{"kind", kind}});
+    st.counters[m::security_bans_total]->Add({{"offence", kind}});
+  }
   for (auto v :
        {verdict::warn, verdict::throttle, verdict::discourage, verdict::ban, verdict::ban_forever})
     st.counters[m::security_verdicts_total]->Add({{"verdict", to_string(v)}});
@@ -42,6 +51,13 @@ void initialize_label_sets(metrics_state& st) {
       st.counters[m::dns_queries_total]->Add({{"type", type}, {"result", result}});
   for (const char* result : {"connected", "failed"})
     st.counters[m::connection_attempts_total]->Add({{"result", result}});
+  for (const char* direction : {"inbound", "outbound"})
+    for (const char* transport : {"noise", "tls"})
+      st.gauges[m::peers]->Add({{"direction", direction}, {"transport", transport}});
+  for (std::size_t r = 1; r < close_reason_count; ++r)
+    st.counters[m::handshake_failures_total]->Add(
+        {{"reason", to_string(static_cast<close_reason>(r))}});
+  st.counters[m::security_bans_total]->Add({{"offence", "manual"}});
   for (auto e : {transport_error::peer_not_post_quantum,
                  transport_error::peer_requires_post_quantum, transport_error::downgrade_detected})
     st.counters[m::pq_refusals_total]->Add({{"reason", to_string(e)}});
@@ -127,8 +143,31 @@ void register_families(metrics_state& st) {
                      .Register(*st.registry);
   st.gauges[m::health_check_status] = &checks;
   gauge(m::ready, "1 if the node is ready to serve peers (see /ready), else 0.");
+  auto& peers = BuildGauge()
+                    .Name(m::peers)
+                    .Help("Peers connected now (handshake done), by direction and transport.")
+                    .Register(*st.registry);
+  st.gauges[m::peers] = &peers;
+  counter(m::handshake_failures_total,
+          "Connections that ended before the version handshake and QuantumProof completed, by "
+          "close reason (both directions).",
+          false);
+  counter(m::security_bans_total,
+          "Bans imposed, by the offence that crossed the threshold (manual: the operator's).",
+          false);
   counter(m::supervisor_escalations_total,
           "Supervisors that exceeded their restart intensity, by supervisor name.", false);
+  auto histogram = [&](const char* name, const char* help) {
+    auto& family = prometheus::BuildHistogram().Name(name).Help(help).Register(*st.registry);
+    family.Add({}, handling_buckets());
+    st.histograms[name] = &family;
+  };
+  histogram(m::headers_processing_seconds,
+            "Time the sync coordinator takes to handle one headers message (validation and "
+            "acceptance into the header tree), in seconds.");
+  histogram(m::block_processing_seconds,
+            "Time the sync coordinator takes to handle one block message (its checks and "
+            "hand-over for the batched commit), in seconds.");
   initialize_label_sets(st);
   auto& info = BuildGauge()
                    .Name(m::build_info)
@@ -282,6 +321,16 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
           return;
         }
         i->second->Add(to_map(labels)).Set(value);
+      },
+      [self](observe_atom, const std::string& family, const metric_labels& labels, double value) {
+        auto& st = self->state;
+        auto i = st.histograms.find(family);
+        if (i == st.histograms.end()) {
+          if (st.unknown_reported.insert(family).second)
+            st.log.warning("update for unknown histogram family ignored", {{"family", family}});
+          return;
+        }
+        i->second->Add(to_map(labels), handling_buckets()).Observe(value);
       },
       [self](get_atom, metric_atom, const std::vector<metric_labels>& selectors) {
         return query(*self->state.registry, selectors);

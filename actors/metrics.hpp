@@ -19,6 +19,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <chrono>
@@ -53,6 +54,7 @@ struct metrics_state {
   std::unique_ptr<http_endpoint> http; ///< destroyed first: stops serving before the rest
   std::map<std::string, prometheus::Family<prometheus::Counter>*> counters;
   std::map<std::string, prometheus::Family<prometheus::Gauge>*> gauges;
+  std::map<std::string, prometheus::Family<prometheus::Histogram>*> histograms;
   std::set<std::string> unknown_reported; ///< unknown families already warned about once
   std::string listen_address;             ///< host:port actually bound
   ~metrics_state();

@@ -95,6 +95,25 @@ std::size_t ready_count(const peer_manager_state& st) {
   return n;
 }
 
+/// The connections gauges: all ready peers, and by direction and transport.
+void report_peer_gauges(peer_manager_state& st) {
+  std::map<std::pair<std::string, std::string>, std::size_t> by;
+  for (const char* direction : {"inbound", "outbound"})
+    for (const char* transport : {"noise", "tls"})
+      by[{direction, transport}] = 0;
+  std::size_t ready = 0;
+  for (const auto& [id, e] : st.entries) {
+    if (!e.ready || e.closing)
+      continue;
+    ++ready;
+    ++by[{e.type == connection_type::inbound ? "inbound" : "outbound", e.info.transport}];
+  }
+  st.metrics.gauge(metric_names::connections_active, {}, static_cast<double>(ready));
+  for (const auto& [key, n] : by)
+    st.metrics.gauge(metric_names::peers, {{"direction", key.first}, {"transport", key.second}},
+                     static_cast<double>(n));
+}
+
 std::uint32_t outbound_slots(const peer_manager_state& st) {
   return st.pool.full_relay_slots + st.pool.block_relay_slots
          + static_cast<std::uint32_t>(st.manual.size());
@@ -191,7 +210,7 @@ void on_ready(peer_manager_pointer self, peer_info& info) {
   st.addrman_dirty = true;
   save_addresses(self); // the first success is kept at once (later ones once a minute)
   st.metrics.count(metric_names::connections_total);
-  st.metrics.gauge(metric_names::connections_active, {}, static_cast<double>(ready_count(st)));
+  report_peer_gauges(st);
   report_observed_address(self, e);
   if (e.type == connection_type::outbound_full_relay || e.type == connection_type::manual)
     ask_for_addresses(self, e);
@@ -209,6 +228,9 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
   auto entry = std::move(i->second);
   st.entries.erase(i);
   ++st.closes_by_reason[to_string(closed.reason)];
+  if (!closed.was_ready)
+    st.metrics.count(metric_names::handshake_failures_total,
+                     {{"reason", to_string(closed.reason)}});
   count_pq_outcome(st, closed);
   st.recent_closes.push_back(closed);
   if (st.recent_closes.size() > max_recent_closes)
@@ -216,7 +238,7 @@ void record_close(peer_manager_pointer self, const peer_closed& closed) {
   if (entry.manual)
     st.manual[*entry.manual].session.reset();
   if (entry.ready)
-    st.metrics.gauge(metric_names::connections_active, {}, static_cast<double>(ready_count(st)));
+    report_peer_gauges(st);
   report_conduct(self, entry, closed);
   admission_closed(self, entry);
   if (entry.type == connection_type::inbound)

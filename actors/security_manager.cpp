@@ -194,6 +194,7 @@ verdict weigh(security_pointer self, const peer_offence& o, bool reported = true
   if (out.v == verdict::discourage)
     publish_discouraged(self, o.ip, out.score);
   if (out.newly_banned) {
+    st.metrics.count(metric_names::security_bans_total, {{"offence", to_string(o.kind)}});
     auto net = out.subnet_banned ? st.policy.subnet_of(o.ip) : subnet::host(o.ip);
     auto view = view_of(net, out.ban_until, now);
     for (const auto& who : st.subscribers)
@@ -306,6 +307,7 @@ caf::result<bool> operator_ban(security_pointer self, const std::string& text, s
     until = now + std::chrono::seconds{seconds};
   if (!self->state.policy.ban(*net, until, reason.substr(0, 200), now))
     return make_error(errc::refused, "the ban list is full of the operator's bans");
+  self->state.metrics.count(metric_names::security_bans_total, {{"offence", "manual"}});
   self->state.log.warning("address banned by the operator",
                           {{"subnet", net->format()},
                            {"seconds", seconds > 0 ? std::to_string(seconds) : "forever"},

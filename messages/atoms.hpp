@@ -84,5 +84,6 @@ using map_atom = caf::atom_constant<caf::atom("map")>;
 /// Internal timers: a periodic tick and a deferred poll of an external library.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using metric_atom = caf::atom_constant<caf::atom("metric")>;
+using observe_atom = caf::atom_constant<caf::atom("observe")>;
 
 } // namespace qtc

@@ -55,6 +55,10 @@ enum class close_reason : std::uint8_t {
 
 std::string to_string(close_reason x);
 
+/// The number of close reasons (none included), for tables and label sets indexed by reason.
+inline constexpr std::size_t close_reason_count =
+    static_cast<std::size_t>(close_reason::pin_mismatch) + 1;
+
 /// Whether the reason is the peer's fault (the peer manager scores it).
 bool is_violation(close_reason x);
 

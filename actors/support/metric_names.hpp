@@ -44,6 +44,11 @@ constexpr const char* sync_target_height = "quantumcoin_sync_target_height";
 constexpr const char* headers_height = "quantumcoin_headers_height";
 constexpr const char* health_check_status = "quantumcoin_health_check_status";
 constexpr const char* ready = "quantumcoin_ready";
+constexpr const char* peers = "quantumcoin_peers";
+constexpr const char* handshake_failures_total = "quantumcoin_handshake_failures_total";
+constexpr const char* security_bans_total = "quantumcoin_security_bans_total";
+constexpr const char* headers_processing_seconds = "quantumcoin_headers_processing_seconds";
+constexpr const char* block_processing_seconds = "quantumcoin_block_processing_seconds";
 
 /// Every family above: actors/metrics registers each, and a test checks that it does.
 constexpr std::array all{connections_total,
@@ -81,7 +86,12 @@ constexpr std::array all{connections_total,
                          sync_target_height,
                          headers_height,
                          health_check_status,
-                         ready};
+                         ready,
+                         peers,
+                         handshake_failures_total,
+                         security_bans_total,
+                         headers_processing_seconds,
+                         block_processing_seconds};
 } // namespace metric_names
 
 } // namespace qtc

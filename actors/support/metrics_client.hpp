@@ -26,6 +26,9 @@ public:
   /// Sets a gauge family's series.
   void gauge(const std::string& family, metric_labels labels, double value) const;
 
+  /// Observes `value` into a histogram family's series.
+  void observe(const std::string& family, metric_labels labels, double value) const;
+
 private:
   caf::actor_system* sys_ = nullptr;
 };
