@@ -176,6 +176,20 @@ void register_families(metrics_state& st) {
   info.Add({{"version", QTC_VERSION}}).Set(1);
 }
 
+/// The family `name` of `families`, or null (warned about once per name: an update for a family
+/// that is not registered is a bug of the sender, not a reason to fail).
+template <class Metric>
+prometheus::Family<Metric>*
+family_named(metrics_state& st, std::map<std::string, prometheus::Family<Metric>*>& families,
+             const std::string& name, const char* kind) {
+  if (auto i = families.find(name); i != families.end())
+    return i->second;
+  if (st.unknown_reported.insert(name).second)
+    st.log.warning(std::string{"update for unknown "} + kind + " family ignored",
+                   {{"family", name}});
+  return nullptr;
+}
+
 /// A snapshot older than this is not served: the health actor stopped judging (down, restarting
 /// or stuck), and an old verdict would say the node is fine when nobody knows.
 constexpr auto stale_health = std::chrono::seconds{10};
@@ -273,14 +287,8 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
                                   {"health", "/health"},
                                   {"ready", "/ready"},
                                   {"port", std::to_string(port)}});
-  auto counter_family =
-      [self](const std::string& name) -> prometheus::Family<prometheus::Counter>* {
-    auto& st = self->state;
-    if (auto i = st.counters.find(name); i != st.counters.end())
-      return i->second;
-    if (st.unknown_reported.insert(name).second)
-      st.log.warning("update for unknown counter family ignored", {{"family", name}});
-    return nullptr;
+  auto counter_family = [self](const std::string& name) {
+    return family_named(self->state, self->state.counters, name, "counter");
   };
   return {
       [self](status_atom, status_verbosity) -> status_report {
@@ -313,24 +321,12 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
           f->Add(to_map(labels)).Increment(amount);
       },
       [self](gauge_atom, const std::string& family, const metric_labels& labels, double value) {
-        auto& st = self->state;
-        auto i = st.gauges.find(family);
-        if (i == st.gauges.end()) {
-          if (st.unknown_reported.insert(family).second)
-            st.log.warning("update for unknown gauge family ignored", {{"family", family}});
-          return;
-        }
-        i->second->Add(to_map(labels)).Set(value);
+        if (auto* f = family_named(self->state, self->state.gauges, family, "gauge"))
+          f->Add(to_map(labels)).Set(value);
       },
       [self](observe_atom, const std::string& family, const metric_labels& labels, double value) {
-        auto& st = self->state;
-        auto i = st.histograms.find(family);
-        if (i == st.histograms.end()) {
-          if (st.unknown_reported.insert(family).second)
-            st.log.warning("update for unknown histogram family ignored", {{"family", family}});
-          return;
-        }
-        i->second->Add(to_map(labels), handling_buckets()).Observe(value);
+        if (auto* f = family_named(self->state, self->state.histograms, family, "histogram"))
+          f->Add(to_map(labels), handling_buckets()).Observe(value);
       },
       [self](get_atom, metric_atom, const std::vector<metric_labels>& selectors) {
         return query(*self->state.registry, selectors);
