@@ -121,8 +121,9 @@ void fill_slots(peer_manager_pointer self) {
   auto now = self->clock().now();
   for (std::size_t i = 0; i < st.manual.size(); ++i) {
     auto& m = st.manual[i];
-    if (m.session || m.next_try > now)
+    if (m.session || m.removed || m.next_try > now)
       continue;
+    m.removed = m.once; // a one-try is dialled this once
     m.next_try = now + st.pool.manual_retry;
     if (!may_connect(self, m.ip))
       continue;

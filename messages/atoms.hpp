@@ -83,5 +83,7 @@ using advertise_atom = caf::atom_constant<caf::atom("advertise")>;
 using map_atom = caf::atom_constant<caf::atom("map")>;
 /// Internal timers: a periodic tick and a deferred poll of an external library.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// One JSON-RPC call handed from the RPC server's HTTP threads to its actor.
+using rpc_atom = caf::atom_constant<caf::atom("rpc")>;
 
 } // namespace qtc

@@ -35,6 +35,7 @@ std::filesystem::path write_config(const temp_dir& dir, const std::string& extra
       << "chain-spec=\"" << (source_dir / "config" / "regtest.toml").string() << "\"\n"
       << "p2p-port=-1\n"
       << "metrics-port=0\n"
+      << "rpc-port=0\n"
       << "log-level=\"info\"\n"
       << extra << "[scheduler]\nmax-threads=2\n";
   return dir.write("node.ini", ini.str());
@@ -198,7 +199,7 @@ TEST_SUITE("process") {
     child_process node{qtcnode,
                        {"--config-file=" + (source_dir / "config" / "regtest.ini").string(),
                         "--qtcnode.data-dir=" + (dir.path() / "data").string(),
-                        "--qtcnode.p2p-port=-1", "--qtcnode.metrics-port=0",
+                        "--qtcnode.p2p-port=-1", "--qtcnode.metrics-port=0", "--qtcnode.rpc-port=0",
                         "--qtcnode.inspector-port=-1"},
                        dir.path() / "node.log"};
     auto metrics_port = port_from(node.wait_for_line("msg=\"serving metrics\"", 15s));
@@ -411,9 +412,9 @@ TEST_SUITE("process") {
       text.replace(pos, m.from.size(), m.to);
       auto spec = dir.write("broken.toml", text);
       auto data = dir.path() / "data";
-      auto result = run_to_completion(qtcnode, {"--qtcnode.chain-spec=" + spec.string(),
-                                                "--qtcnode.data-dir=" + data.string(),
-                                                "--qtcnode.metrics-port=0"});
+      auto result = run_to_completion(
+          qtcnode, {"--qtcnode.chain-spec=" + spec.string(), "--qtcnode.data-dir=" + data.string(),
+                    "--qtcnode.metrics-port=0", "--qtcnode.rpc-port=0"});
       CHECK(result.exit_code == 2);
       auto expected = spec.string() + ":" + m.expected;
       CHECK_MESSAGE(result.output.find(expected) != std::string::npos, "expected \""
