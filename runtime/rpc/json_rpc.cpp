@@ -18,6 +18,13 @@ rpc_error invalid_request(std::string message) {
   return {error_code::invalid_request, std::move(message)};
 }
 
+/// "<what> of <n> <unit> exceeds the limit of <limit>" as -32600.
+rpc_error over_limit(std::string_view what, std::size_t n, std::string_view unit,
+                     std::size_t limit) {
+  return invalid_request(std::string{what} + " of " + std::to_string(n) + " " + std::string{unit}
+                         + " exceeds the limit of " + std::to_string(limit));
+}
+
 } // namespace
 
 json rpc_error::to_json() const {
@@ -70,20 +77,20 @@ call parse_call(const json& request) {
 parsed_body parse_body(std::string_view body, const request_limits& limits) {
   parsed_body out;
   if (body.size() > limits.max_body_bytes) {
-    out.error =
-        invalid_request("Request body of " + std::to_string(body.size())
-                        + " bytes exceeds the limit of " + std::to_string(limits.max_body_bytes));
+    out.error = over_limit("Request body", body.size(), "bytes", limits.max_body_bytes);
     return out;
   }
   std::size_t values = 0;
   json document;
   try {
+    // `depth` counts the arrays and objects around the event: a container starting at depth
+    // max_depth would be nested one level more than allowed.
     auto bound = [&](int depth, json::parse_event_t event, json&) {
-      if (depth > limits.max_depth)
+      bool starts =
+          event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
+      if (starts && depth >= limits.max_depth)
         throw limit_exceeded("nesting deeper than " + std::to_string(limits.max_depth));
-      if ((event == json::parse_event_t::value || event == json::parse_event_t::object_start
-           || event == json::parse_event_t::array_start)
-          && ++values > limits.max_values)
+      if ((starts || event == json::parse_event_t::value) && ++values > limits.max_values)
         throw limit_exceeded("more than " + std::to_string(limits.max_values) + " JSON values");
       return true;
     };
@@ -104,9 +111,7 @@ parsed_body parse_body(std::string_view body, const request_limits& limits) {
     return out;
   }
   if (document.size() > limits.max_batch) {
-    out.error =
-        invalid_request("Batch of " + std::to_string(document.size())
-                        + " requests exceeds the limit of " + std::to_string(limits.max_batch));
+    out.error = over_limit("Batch", document.size(), "requests", limits.max_batch);
     return out;
   }
   out.batch = true;

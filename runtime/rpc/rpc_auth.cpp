@@ -12,14 +12,6 @@ namespace qtc::rpc {
 
 namespace {
 
-/// Equal contents in time that depends only on the lengths.
-bool same_text(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  return Botan::constant_time_compare({reinterpret_cast<const std::uint8_t*>(a.data()), a.size()},
-                                      {reinterpret_cast<const std::uint8_t*>(b.data()), b.size()});
-}
-
 bool is_lower_hex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -29,6 +21,13 @@ bool is_lower_hex(std::string_view s) {
 constexpr std::size_t max_authorization_size = 4096;
 
 } // namespace
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  return Botan::constant_time_compare({reinterpret_cast<const std::uint8_t*>(a.data()), a.size()},
+                                      {reinterpret_cast<const std::uint8_t*>(b.data()), b.size()});
+}
 
 std::string make_cookie(std::span<const std::uint8_t, 32> random) {
   return std::string{cookie_user} + ":" + to_hex(random);
@@ -94,17 +93,18 @@ bool rpc_credentials::accepts(std::string_view authorization_header) const {
   return user_password && accepts_user_password(*user_password);
 }
 
-bool rpc_credentials::accepts_user_password(std::string_view user_password) const {
+bool rpc_credentials::accepts_user_password(std::string_view user_password,
+                                            secret_compare equal) const {
   auto colon = user_password.find(':');
   if (colon == std::string_view::npos)
     return false;
-  bool ok = !cookie_.empty() && same_text(user_password, cookie_);
+  bool ok = !cookie_.empty() && equal(user_password, cookie_);
   auto user = user_password.substr(0, colon);
   auto password = user_password.substr(colon + 1);
   // Every entry is checked, matching or not, so the time does not tell which user exists.
   for (const auto& e : entries_) {
-    bool user_matches = same_text(user, e.user);
-    bool hmac_matches = same_text(rpcauth_hmac(e.salt, password), e.hmac_hex);
+    bool user_matches = equal(user, e.user);
+    bool hmac_matches = equal(rpcauth_hmac(e.salt, password), e.hmac_hex);
     ok = ok || (user_matches && hmac_matches);
   }
   return ok;

@@ -36,6 +36,13 @@ std::string rpcauth_hmac(std::string_view salt, std::string_view password);
 /// `user:password` from an Authorization header `Basic <base64>`; nullopt if it is not one.
 std::optional<std::string> decode_basic_authorization(std::string_view header);
 
+/// Equal contents in time that depends only on the lengths (Botan's constant_time_compare):
+/// every comparison of a secret goes through it.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+/// How rpc_credentials compares secrets: constant_time_equal (a test passes a counting one).
+using secret_compare = bool (*)(std::string_view, std::string_view);
+
 /// The credentials an RPC server accepts.
 class rpc_credentials {
 public:
@@ -46,8 +53,10 @@ public:
   /// Whether an Authorization header's value names a valid credential.
   bool accepts(std::string_view authorization_header) const;
 
-  /// Whether `user:password` is a valid credential.
-  bool accepts_user_password(std::string_view user_password) const;
+  /// Whether `user:password` is a valid credential. The cookie and every rpcauth entry (user
+  /// and HMAC) are compared whatever matches, so the time does not tell which part was wrong.
+  bool accepts_user_password(std::string_view user_password,
+                             secret_compare equal = constant_time_equal) const;
 
 private:
   std::string cookie_;
