@@ -188,6 +188,8 @@ bool on_session_down(peer_manager_pointer self, const caf::down_msg& msg);
 // actors/peer_outbound.cpp: outbound slots, the operator's peers, feelers, replacement.
 std::optional<node_id> parse_pin(const std::string& hex);
 std::optional<manual_peer> make_manual(const network_address_entry& entry, std::string& error);
+/// The manual peer an operator's `[tls:][<pubkey>@]ip:port` names; nullopt with `error` if none.
+std::optional<manual_peer> make_manual(const std::string& text, std::string& error);
 bool connect_outbound(peer_manager_pointer self, connection_type type, const ip_bytes& ip,
                       std::uint16_t port, transport_kind transport, std::optional<node_id> pinned,
                       std::optional<std::size_t> manual);

@@ -25,10 +25,7 @@ manual_peer* find_added(peer_manager_state& st, const network_address_entry& ent
 caf::result<bool> add_node(peer_manager_pointer self, const std::string& text, bool keep) {
   auto& st = self->state;
   std::string error;
-  auto entry = parse_address_entry(text, error);
-  std::optional<manual_peer> m;
-  if (entry)
-    m = make_manual(*entry, error);
+  auto m = make_manual(text, error);
   if (!m)
     return make_error(errc::invalid_config, "\"" + text + "\": " + error);
   if (keep && find_added(st, m->entry) != nullptr)

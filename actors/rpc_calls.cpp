@@ -80,6 +80,16 @@ void ask(rpc_pointer self, sibling<Handle> rpc_server_state::*member, promise_ty
   });
 }
 
+/// A component's yes/no answer: null when yes, else the call fails with `code` and `message`.
+auto null_or_fail(rpc_pointer self, promise_type p, error_code code, std::string message) {
+  return [self, p, code, message = std::move(message)](bool yes) mutable {
+    if (yes)
+      answer(p, nullptr);
+    else
+      fail(self, p, code, message);
+  };
+}
+
 std::int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -169,16 +179,10 @@ void set_ban(rpc_pointer self, const std::vector<json>& args, promise_type p) {
   auto subnet = args[0].get<std::string>();
   auto command = args[1].get<std::string>();
   if (command == "remove") {
-    ask(
-        self, &rpc_server_state::security, p,
-        [self, p](bool lifted) mutable {
-          if (lifted)
-            answer(p, nullptr);
-          else
-            fail(self, p, error_code::client_invalid_ip_or_subnet,
-                 "Error: Unban failed. Requested address/subnet was not previously manually "
-                 "banned.");
-        },
+    ask(self, &rpc_server_state::security, p,
+        null_or_fail(self, p, error_code::client_invalid_ip_or_subnet,
+                     "Error: Unban failed. Requested address/subnet was not previously manually "
+                     "banned."),
         delete_atom::value, bans_atom::value, subnet);
     return;
   }
@@ -206,15 +210,9 @@ void add_node(rpc_pointer self, const std::vector<json>& args, promise_type p) {
   auto node = args[0].get<std::string>();
   auto command = args[1].get<std::string>();
   if (command == "remove") {
-    ask(
-        self, &rpc_server_state::peers, p,
-        [self, p](bool removed) mutable {
-          if (removed)
-            answer(p, nullptr);
-          else
-            fail(self, p, error_code::client_node_not_added,
-                 "Error: Node could not be removed. It has not been added previously.");
-        },
+    ask(self, &rpc_server_state::peers, p,
+        null_or_fail(self, p, error_code::client_node_not_added,
+                     "Error: Node could not be removed. It has not been added previously."),
         delete_atom::value, peers_atom::value, node);
     return;
   }
@@ -225,16 +223,11 @@ void add_node(rpc_pointer self, const std::vector<json>& args, promise_type p) {
   bool keep = command == "add";
   with(self, &rpc_server_state::peers, p, [=](const peer_manager_actor& peers) mutable {
     self->request(peers, component_timeout, connect_atom::value, node, keep)
-        .then(
-            [self, p](bool added) mutable {
-              if (added)
-                answer(p, nullptr);
-              else
-                fail(self, p, error_code::client_node_already_added, "Error: Node already added");
-            },
-            [self, p](const caf::error& err) mutable {
-              fail(self, p, error_code::invalid_parameter, error_text(err));
-            });
+        .then(null_or_fail(self, p, error_code::client_node_already_added,
+                           "Error: Node already added"),
+              [self, p](const caf::error& err) mutable {
+                fail(self, p, error_code::invalid_parameter, error_text(err));
+              });
   });
 }
 
@@ -248,14 +241,9 @@ void disconnect_node(rpc_pointer self, const std::vector<json>& args, promise_ty
   }
   auto address = by_address ? args[0].get<std::string>() : std::string{};
   auto id = by_id ? args[1].get<std::uint64_t>() : std::uint64_t{0};
-  ask(
-      self, &rpc_server_state::peers, p,
-      [self, p](bool closed) mutable {
-        if (closed)
-          answer(p, nullptr);
-        else
-          fail(self, p, error_code::client_node_not_connected, "Node not found in connected nodes");
-      },
+  ask(self, &rpc_server_state::peers, p,
+      null_or_fail(self, p, error_code::client_node_not_connected,
+                   "Node not found in connected nodes"),
       close_atom::value, address, id);
 }
 
@@ -289,120 +277,139 @@ void blockchain_info(rpc_pointer self, promise_type p) {
   });
 }
 
-using method_handler = void (*)(rpc_pointer, const std::vector<json>&, promise_type);
+using args_type = const std::vector<json>&;
+
+void getbestblockhash(rpc_pointer self, args_type, promise_type p) {
+  ask(
+      self, &rpc_server_state::storage, p,
+      [p](const hash256& h) mutable { answer(p, to_display_hex(h)); }, get_atom::value,
+      best_atom::value);
+}
+
+void getblockcount(rpc_pointer self, args_type, promise_type p) {
+  with_sync_status(self, p, [p](json s) mutable { answer(p, s.value("blocks", 0)); });
+}
+
+void getblockhash(rpc_pointer self, args_type args, promise_type p) {
+  auto height = args[0].get<std::int64_t>();
+  with(self, &rpc_server_state::sync, p, [self, p, height](const sync_actor& sync) mutable {
+    self->request(sync, component_timeout, get_atom::value, headers_atom::value,
+                  static_cast<std::int32_t>(std::clamp<std::int64_t>(height, -1, INT32_MAX)))
+        .then([p](status_report& r) mutable { answer(p, as_json(r)["hash"]); },
+              [self, p](const caf::error& err) mutable {
+                fail(self, p,
+                     is(err, errc::not_found) ? error_code::invalid_parameter
+                                              : error_code::in_warmup,
+                     error_text(err));
+              });
+  });
+}
+
+void getblockheader(rpc_pointer self, args_type args, promise_type p) {
+  bool verbose = args[1].is_null() || args[1].get<bool>();
+  with_header(self, args[0], p, [p, verbose](json header) mutable {
+    answer(p, verbose ? rpc::header_result(header) : header["hex"]);
+  });
+}
+
+void getblockchaininfo(rpc_pointer self, args_type, promise_type p) {
+  blockchain_info(self, p);
+}
+
+void getnetworkinfo(rpc_pointer self, args_type, promise_type p) {
+  with_peers_status(self, p, status_verbosity::info, [self, p](json s) mutable {
+    answer(p, rpc::network_info_result(s, self->state.config.facts));
+  });
+}
+
+void getpeerinfo(rpc_pointer self, args_type, promise_type p) {
+  with_peers_status(self, p, status_verbosity::detailed,
+                    [p](json s) mutable { answer(p, rpc::peer_info_result(s, unix_seconds())); });
+}
+
+void getconnectioncount(rpc_pointer self, args_type, promise_type p) {
+  with_peers_status(self, p, status_verbosity::info,
+                    [p](json s) mutable { answer(p, s.value("connections", 0)); });
+}
+
+void getnettotals(rpc_pointer self, args_type, promise_type p) {
+  with_peers_status(self, p, status_verbosity::info, [self, p](json peers) mutable {
+    with_sync_status(self, p, [p, peers](json sync) mutable {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+      answer(p, rpc::net_totals_result(peers, sync, ms));
+    });
+  });
+}
+
+void listbanned(rpc_pointer self, args_type, promise_type p) {
+  ask(
+      self, &rpc_server_state::security, p,
+      [p](const caf::config_value::list& bans) mutable {
+        answer(p, rpc::banned_result(to_json_value(caf::config_value{bans}), unix_seconds()));
+      },
+      get_atom::value, bans_atom::value);
+}
+
+void clearbanned(rpc_pointer self, args_type, promise_type p) {
+  ask(
+      self, &rpc_server_state::security, p, [p](std::uint64_t) mutable { answer(p, nullptr); },
+      clear_atom::value, bans_atom::value);
+}
+
+void ping_call(rpc_pointer, args_type, promise_type p) {
+  answer(p, nullptr);
+}
+
+void uptime_call(rpc_pointer self, args_type, promise_type p) {
+  answer(p, std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now()
+                                                             - self->state.config.started)
+                .count());
+}
+
+void stop_call(rpc_pointer self, args_type, promise_type p) {
+  answer(p, "QuantumCoin server stopping");
+  // Later, so the answer is written before the node stops (bitcoind does the same).
+  self->delayed_send(self, std::chrono::milliseconds{200}, close_atom::value);
+}
+
+void help_call(rpc_pointer, args_type args, promise_type p) {
+  if (args[0].is_null()) {
+    answer(p, rpc::help_overview());
+    return;
+  }
+  auto name = args[0].get<std::string>();
+  if (const auto* m = rpc::find_method(name))
+    answer(p, rpc::help_text(*m));
+  else
+    answer(p, "help: unknown command: " + name);
+}
+
+using method_handler = void (*)(rpc_pointer, args_type, promise_type);
 
 const std::map<std::string, method_handler, std::less<>>& handlers() {
   static const std::map<std::string, method_handler, std::less<>> all{
-      {"getbestblockhash",
-       [](rpc_pointer self, const std::vector<json>&, promise_type p) {
-         ask(
-             self, &rpc_server_state::storage, p,
-             [p](const hash256& h) mutable { answer(p, to_display_hex(h)); }, get_atom::value,
-             best_atom::value);
-       }},
-      {"getblockcount",
-       [](rpc_pointer self, const std::vector<json>&, promise_type p) {
-         with_sync_status(self, p, [p](json s) mutable { answer(p, s.value("blocks", 0)); });
-       }},
-      {"getblockhash",
-       [](rpc_pointer self, const std::vector<json>& args, promise_type p) {
-         auto height = args[0].get<std::int64_t>();
-         with(self, &rpc_server_state::sync, p, [self, p, height](const sync_actor& sync) mutable {
-           self->request(sync, component_timeout, get_atom::value, headers_atom::value,
-                         static_cast<std::int32_t>(std::clamp<std::int64_t>(height, -1, INT32_MAX)))
-               .then([p](status_report& r) mutable { answer(p, as_json(r)["hash"]); },
-                     [self, p](const caf::error& err) mutable {
-                       fail(self, p,
-                            is(err, errc::not_found) ? error_code::invalid_parameter
-                                                     : error_code::in_warmup,
-                            error_text(err));
-                     });
-         });
-       }},
-      {"getblockheader",
-       [](rpc_pointer self, const std::vector<json>& args, promise_type p) {
-         bool verbose = args[1].is_null() || args[1].get<bool>();
-         with_header(self, args[0], p, [p, verbose](json header) mutable {
-           answer(p, verbose ? rpc::header_result(header) : header["hex"]);
-         });
-       }},
+      {"getbestblockhash", getbestblockhash},
+      {"getblockcount", getblockcount},
+      {"getblockhash", getblockhash},
+      {"getblockheader", getblockheader},
       {"getblock", get_block},
-      {"getblockchaininfo", [](rpc_pointer self, const std::vector<json>&,
-                               promise_type p) { blockchain_info(self, p); }},
+      {"getblockchaininfo", getblockchaininfo},
       {"submitblock", submit_block},
-      {"getnetworkinfo",
-       [](rpc_pointer self, const std::vector<json>&, promise_type p) {
-         with_peers_status(self, p, status_verbosity::info, [self, p](json s) mutable {
-           answer(p, rpc::network_info_result(s, self->state.config.facts));
-         });
-       }},
-      {"getpeerinfo",
-       [](rpc_pointer self, const std::vector<json>&, promise_type p) {
-         with_peers_status(self, p, status_verbosity::detailed, [p](json s) mutable {
-           answer(p, rpc::peer_info_result(s, unix_seconds()));
-         });
-       }},
-      {"getconnectioncount",
-       [](rpc_pointer self, const std::vector<json>&, promise_type p) {
-         with_peers_status(self, p, status_verbosity::info,
-                           [p](json s) mutable { answer(p, s.value("connections", 0)); });
-       }},
-      {"getnettotals",
-       [](rpc_pointer self, const std::vector<json>&, promise_type p) {
-         with_peers_status(self, p, status_verbosity::info, [self, p](json peers) mutable {
-           with_sync_status(self, p, [p, peers](json sync) mutable {
-             auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
-             answer(p, rpc::net_totals_result(peers, sync, ms));
-           });
-         });
-       }},
-      {"listbanned",
-       [](rpc_pointer self, const std::vector<json>&, promise_type p) {
-         ask(
-             self, &rpc_server_state::security, p,
-             [p](const caf::config_value::list& bans) mutable {
-               answer(p,
-                      rpc::banned_result(to_json_value(caf::config_value{bans}), unix_seconds()));
-             },
-             get_atom::value, bans_atom::value);
-       }},
+      {"getnetworkinfo", getnetworkinfo},
+      {"getpeerinfo", getpeerinfo},
+      {"getconnectioncount", getconnectioncount},
+      {"getnettotals", getnettotals},
+      {"listbanned", listbanned},
       {"setban", set_ban},
-      {"clearbanned",
-       [](rpc_pointer self, const std::vector<json>&, promise_type p) {
-         ask(
-             self, &rpc_server_state::security, p,
-             [p](std::uint64_t) mutable { answer(p, nullptr); }, clear_atom::value,
-             bans_atom::value);
-       }},
+      {"clearbanned", clearbanned},
       {"addnode", add_node},
       {"disconnectnode", disconnect_node},
-      {"ping", [](rpc_pointer, const std::vector<json>&, promise_type p) { answer(p, nullptr); }},
-      {"uptime",
-       [](rpc_pointer self, const std::vector<json>&, promise_type p) {
-         answer(p, std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now()
-                                                                    - self->state.config.started)
-                       .count());
-       }},
-      {"stop",
-       [](rpc_pointer self, const std::vector<json>&, promise_type p) {
-         answer(p, "QuantumCoin server stopping");
-         // Later, so the answer is written before the node stops (bitcoind does the same).
-         self->delayed_send(self, std::chrono::milliseconds{200}, close_atom::value);
-       }},
-      {"help",
-       [](rpc_pointer self, const std::vector<json>& args, promise_type p) {
-         if (args[0].is_null()) {
-           answer(p, rpc::help_overview());
-           return;
-         }
-         auto name = args[0].get<std::string>();
-         if (const auto* m = rpc::find_method(name))
-           answer(p, rpc::help_text(*m));
-         else
-           answer(p, "help: unknown command: " + name);
-       }},
+      {"ping", ping_call},
+      {"uptime", uptime_call},
+      {"stop", stop_call},
+      {"help", help_call},
   };
   return all;
 }

@@ -10,7 +10,7 @@ using json = nlohmann::json;
 constexpr bool required = true;
 constexpr bool optional = false;
 
-std::vector<method_spec> make_methods() {
+std::vector<method_spec> chain_methods() {
   using p = param_type;
   return {
       {"getbestblockhash",
@@ -58,6 +58,12 @@ std::vector<method_spec> make_methods() {
         {"dummy", p::string, optional, "ignored (bitcoind's compatibility parameter)"}},
        "Submits a block that extends the best block stored.",
        "null when accepted; \"duplicate\", \"inconclusive\" or a rejection reason otherwise"},
+  };
+}
+
+std::vector<method_spec> network_methods() {
+  using p = param_type;
+  return {
       {"addnode",
        "Network",
        {{"node", p::string, required, "[tls:][<pubkey>@]ip:port"},
@@ -105,8 +111,8 @@ std::vector<method_spec> make_methods() {
       {"ping",
        "Network",
        {},
-       "Asks every peer for a ping now (answered within ping's "
-       "2-minute cycle; pingtime in getpeerinfo).",
+       "Sends no extra ping: every session already pings its peer every 2 minutes "
+       "(pingtime in getpeerinfo).",
        "null"},
       {"setban",
        "Network",
@@ -118,6 +124,12 @@ std::vector<method_spec> make_methods() {
         {"absolute", p::boolean, optional, "bantime is a Unix time (default false)"}},
        "Bans or unbans an address or subnet.",
        "null"},
+  };
+}
+
+std::vector<method_spec> control_methods() {
+  using p = param_type;
+  return {
       {"help",
        "Control",
        {{"command", p::string, optional, "the method to describe"}},
@@ -130,6 +142,15 @@ std::vector<method_spec> make_methods() {
        "\"QuantumCoin server stopping\""},
       {"uptime", "Control", {}, "Returns the seconds since the node started.", "n (numeric)"},
   };
+}
+
+/// Every method, in help's order: by category, as bitcoind lists them.
+std::vector<method_spec> make_methods() {
+  auto all = chain_methods();
+  for (auto part : {network_methods(), control_methods()})
+    all.insert(all.end(), std::make_move_iterator(part.begin()),
+               std::make_move_iterator(part.end()));
+  return all;
 }
 
 bool fits(param_type type, const json& v) {
@@ -201,12 +222,14 @@ std::string_view json_type_name(const json& value) {
 std::variant<std::vector<json>, rpc_error> bind_params(const method_spec& m, const json& params) {
   std::vector<json> bound(m.params.size());
   if (params.is_object()) {
-    for (const auto& [key, value] : params.items()) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    for (const auto& item : params.items()) {
+      const auto& key = item.key();
       auto i = std::find_if(m.params.begin(), m.params.end(),
                             [&](const auto& p) { return p.name == key; });
       if (i == m.params.end())
         return rpc_error{error_code::invalid_parameter, "Unknown named parameter " + key};
-      bound[static_cast<std::size_t>(i - m.params.begin())] = value;
+      bound[static_cast<std::size_t>(i - m.params.begin())] = item.value();
     }
   } else {
     if (params.size() > m.params.size())
