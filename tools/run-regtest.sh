@@ -87,7 +87,7 @@ pids+=($fresh)
 # example call, printed and run.
 (
   for _ in $(seq 100); do [ -f "$demo/fresh/.cookie" ] && break; sleep 0.1; done
-  call="curl -s --user \"\$(cat $demo/fresh/.cookie)\" --data-binary '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getblockchaininfo\"}' http://127.0.0.1:18443/"
+  call="curl -s --user \"\$(cat $demo/fresh/.cookie)\" -H 'Content-Type: application/json' --data-binary '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getblockchaininfo\"}' http://127.0.0.1:18443/"
   log "example RPC call: $call"
   eval "$call" || true
 ) &
