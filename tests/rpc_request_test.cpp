@@ -267,7 +267,7 @@ TEST_CASE("rpc request: batch size, at the limit and one past it") {
         == "Batch of 1001 requests exceeds the limit of 1000");
 }
 
-TEST_CASE("rpc request: reply text is one line of JSON; invalid UTF-8 is replaced") {
+TEST_CASE("rpc request: reply text is one line of JSON with invalid UTF-8 replaced") {
   call c;
   c.id = 1;
   auto text = to_text(success_reply(c, std::string{"/peer\xff/"}));
