@@ -6,6 +6,7 @@
 #include "actors/metrics.hpp"
 #include "actors/nat_mapper.hpp"
 #include "actors/peer_manager.hpp"
+#include "actors/rpc_server.hpp"
 #include "actors/security_manager.hpp"
 #include "actors/storage.hpp"
 #include "actors/sync_coordinator.hpp"
@@ -14,6 +15,10 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+
+#include <csignal>
+
+#include <unistd.h>
 
 namespace qtc {
 
@@ -123,6 +128,29 @@ child_spec nat_child(const chain_spec& spec, std::vector<std::string> dns_server
   return nat;
 }
 
+child_spec rpc_child(const node_options& options, const chain_spec& spec) {
+  rpc_server_config config;
+  config.host = options.rpc_host;
+  config.port = options.rpc_port.value_or(spec.default_rpc_port);
+  config.data_dir = options.data_dir;
+  config.rpcauth = options.rpc_auth;
+  config.chain = spec.network;
+  config.facts.user_agent = session_settings_for(spec).user_agent;
+  config.facts.version = QTC_VERSION;
+  config.facts.protocol_version = spec.protocol_version;
+  // `stop` ends the node exactly as SIGTERM does: qtcnode's main thread takes the signal
+  // (process-directed: every thread blocks it, main waits for it) and stops the root.
+  config.request_shutdown = [] { ::kill(::getpid(), SIGTERM); };
+  child_spec rpc;
+  rpc.name = component<rpc_actor>::name;
+  rpc.start = [config](caf::actor_system& sys,
+                       const supervisor_actor& parent) -> caf::expected<caf::actor> {
+    // Detached: stopping the HTTP server joins its threads, never on a scheduler thread.
+    return caf::actor_cast<caf::actor>(sys.spawn<caf::detached>(rpc_server, config, parent));
+  };
+  return rpc;
+}
+
 supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,
                                std::shared_ptr<const node_identity> identity) {
   supervisor_spec root;
@@ -207,6 +235,8 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
     return start_inspector(sys, parent, name, host, port);
   };
   root.children.push_back(std::move(insp));
+  if (options.rpc_port.value_or(spec.default_rpc_port) != 0)
+    root.children.push_back(rpc_child(options, spec));
   return root;
 }
 

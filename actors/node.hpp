@@ -9,7 +9,8 @@
 //   ├── sync        sync coordinator
 //   ├── peers       peer manager: P2P listener and the sessions it owns (each monitors the
 //   │               other: a failed manager closes its sessions, a failed session frees its slot)
-//   └── inspector   live inspection: every component's status, for qtc-inspect
+//   ├── inspector   live inspection: every component's status, for qtc-inspect
+//   └── rpc         JSON-RPC server (bitcoind's methods) on its own HTTP threads
 //
 // Start order is dependency order: what others use starts first and stops last.
 #pragma once
@@ -53,6 +54,9 @@ child_spec nat_child(const chain_spec& spec, std::vector<std::string> dns_server
 
 child_spec security_child(const chain_spec& spec, std::vector<allow_entry> allow = {},
                           attack_detectors::config detectors = {});
+
+/// The JSON-RPC server (rpc-host, rpc-port or the chain spec's default_rpc_port, rpc-auth).
+child_spec rpc_child(const node_options& options, const chain_spec& spec);
 
 /// `identity` is the node's long-term key (data-dir/node.key), shared read-only by every session.
 supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,

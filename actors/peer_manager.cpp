@@ -140,6 +140,13 @@ peer_manager_actor::behavior_type peer_manager(peer_manager_pointer self,
         on_address_message(self, id, msg);
       },
       [self](connect_atom, const std::string& text) { connect_manual(self, text); },
+      [self](connect_atom, const std::string& text, bool keep) {
+        return add_node(self, text, keep);
+      },
+      [self](delete_atom, peers_atom, const std::string& text) { return remove_node(self, text); },
+      [self](close_atom, const std::string& address, std::uint64_t id) {
+        return disconnect_node(self, address, id);
+      },
       [self](found_atom, const std::vector<discovered_peer>& found) {
         add_discovered(self, found);
       },

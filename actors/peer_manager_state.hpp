@@ -107,6 +107,8 @@ struct manual_peer {
   std::optional<node_id> pinned;
   std::optional<std::uint64_t> session; ///< the pool entry while connected or connecting
   std::chrono::steady_clock::time_point next_try{};
+  bool once = false;    ///< the operator's `addnode onetry`: not tried again once it ended
+  bool removed = false; ///< `addnode remove` (or a one-try that ended): never dialled again
 };
 
 struct peer_manager_state {
@@ -123,6 +125,8 @@ struct peer_manager_state {
   std::mt19937_64 rng;
   std::uint64_t next_id = 1;
   std::map<std::uint64_t, pool_entry> entries;
+  std::uint64_t total_bytes_sent = 0;     ///< to every peer since start (getnettotals)
+  std::uint64_t total_bytes_received = 0; ///< from every peer since start
   std::vector<manual_peer> manual;
   std::unique_ptr<address_manager> addrman; ///< known addresses (keyed new/tried tables)
   bool addrman_dirty = false;               ///< changed since it was last stored
@@ -186,10 +190,16 @@ bool on_session_down(peer_manager_pointer self, const caf::down_msg& msg);
 // actors/peer_outbound.cpp: outbound slots, the operator's peers, feelers, replacement.
 std::optional<node_id> parse_pin(const std::string& hex);
 std::optional<manual_peer> make_manual(const network_address_entry& entry, std::string& error);
+/// The manual peer an operator's `[tls:][<pubkey>@]ip:port` names; nullopt with `error` if none.
+std::optional<manual_peer> make_manual(const std::string& text, std::string& error);
 bool connect_outbound(peer_manager_pointer self, connection_type type, const ip_bytes& ip,
                       std::uint16_t port, transport_kind transport, std::optional<node_id> pinned,
                       std::optional<std::size_t> manual);
 void connect_manual(peer_manager_pointer self, const std::string& text);
+// peer_operator.cpp: the operator's RPC commands (addnode, disconnectnode)
+caf::result<bool> add_node(peer_manager_pointer self, const std::string& text, bool keep);
+bool remove_node(peer_manager_pointer self, const std::string& text);
+bool disconnect_node(peer_manager_pointer self, const std::string& address, std::uint64_t id);
 void find_sync(peer_manager_pointer self);
 void fill_slots(peer_manager_pointer self);
 void maybe_start_feeler(peer_manager_pointer self);

@@ -51,14 +51,16 @@ std::optional<manual_peer> make_manual(const network_address_entry& entry, std::
   return m;
 }
 
+std::optional<manual_peer> make_manual(const std::string& text, std::string& error) {
+  auto entry = parse_address_entry(text, error);
+  return entry ? make_manual(*entry, error) : std::nullopt;
+}
+
 /// Connects to an operator's peer now (`[tls:][<pubkey>@]ip:port`), kept connected from then on.
 void connect_manual(peer_manager_pointer self, const std::string& text) {
   auto& st = self->state;
   std::string error;
-  auto entry = parse_address_entry(text, error);
-  std::optional<manual_peer> m;
-  if (entry)
-    m = make_manual(*entry, error);
+  auto m = make_manual(text, error);
   if (!m) {
     st.log.warning("connect request ignored", {{"peer", text}, {"reason", error}});
     return;
@@ -121,8 +123,9 @@ void fill_slots(peer_manager_pointer self) {
   auto now = self->clock().now();
   for (std::size_t i = 0; i < st.manual.size(); ++i) {
     auto& m = st.manual[i];
-    if (m.session || m.next_try > now)
+    if (m.session || m.removed || m.next_try > now)
       continue;
+    m.removed = m.once; // a one-try is dialled this once
     m.next_try = now + st.pool.manual_retry;
     if (!may_connect(self, m.ip))
       continue;

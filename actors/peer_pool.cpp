@@ -115,8 +115,9 @@ void report_peer_gauges(peer_manager_state& st) {
 }
 
 std::uint32_t outbound_slots(const peer_manager_state& st) {
-  return st.pool.full_relay_slots + st.pool.block_relay_slots
-         + static_cast<std::uint32_t>(st.manual.size());
+  auto manual = std::count_if(st.manual.begin(), st.manual.end(),
+                              [](const manual_peer& m) { return !m.removed || m.session; });
+  return st.pool.full_relay_slots + st.pool.block_relay_slots + static_cast<std::uint32_t>(manual);
 }
 
 std::uint32_t inbound_slots(const peer_manager_state& st) {

@@ -60,6 +60,8 @@ void report_counters(const peer_manager_state& st, status_report& r) {
   report(r, "addresses-tried", st.addrman->tried_count());
   report(r, "banned", st.bans.bans().size() + st.bans.policy_bans());
   report(r, "discouraged", st.bans.discouraged_count());
+  report(r, "bytes-sent-total", st.total_bytes_sent);
+  report(r, "bytes-received-total", st.total_bytes_received);
   status_report reasons;
   for (const auto& [reason, n] : st.closes_by_reason)
     report(reasons, reason, n);
@@ -155,6 +157,8 @@ void on_activity(peer_manager_pointer self, const peer_activity& a) {
   if (received > 0)
     st.metrics.count(metric_names::bytes_received_total, {}, static_cast<double>(received));
   st.traffic_bytes += sent + received;
+  st.total_bytes_sent += sent;
+  st.total_bytes_received += received;
 }
 
 /// Peer traffic in bytes per second over the last window, and the mean latest ping, for the

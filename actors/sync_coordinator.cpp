@@ -237,6 +237,8 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
   self->delayed_send(self, tick_interval, tick_atom::value);
   return {
       [self](put_atom, block_atom, const bytes& raw) { return submit_block(self, raw); },
+      [self](get_atom, headers_atom, const hash256& hash) { return header_report(self, hash); },
+      [self](get_atom, headers_atom, std::int32_t height) { return header_report(self, height); },
       [self](refresh_atom, std::uint64_t id) {
         auto& st = self->state;
         auto i = st.peers.find(id);

@@ -197,5 +197,10 @@ void forget_tx_requests(sync_pointer self, const block& b);
 void update_progress(sync_pointer self, bool force);
 void report_usefulness(sync_pointer self);
 status_report sync_status(sync_pointer self, status_verbosity v);
+/// A header of the tree in bitcoind's getblockheader fields (hash, height, confirmations on the
+/// best stored chain, ..., hex), with the best stored height as `blocks` and the best header's
+/// as `headers`; not_found for an unknown hash or a height past the best stored block.
+caf::result<status_report> header_report(sync_pointer self, const hash256& hash);
+caf::result<status_report> header_report(sync_pointer self, std::int32_t height);
 
 } // namespace qtc

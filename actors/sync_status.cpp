@@ -3,6 +3,8 @@
 #include "actors/support/metric_names.hpp"
 #include "actors/support/status_fields.hpp"
 #include "actors/sync_state.hpp"
+#include "messages/errors.hpp"
+#include "messages/primitives/hash.hpp"
 #include "messages/primitives/hex.hpp"
 
 #include <algorithm>
@@ -192,4 +194,53 @@ status_report sync_status(sync_pointer self, status_verbosity v) {
     report(r, "peer-state", peers_status(self));
   return r;
 }
+} // namespace qtc
+
+namespace qtc {
+
+caf::result<status_report> header_report(sync_pointer self, const header_node* node) {
+  const auto& st = self->state;
+  if (!st.loaded)
+    return make_error(errc::refused, "Loading the stored chain");
+  if (node == nullptr)
+    return make_error(errc::not_found, "Block not found");
+  status_report r;
+  report(r, "hash", to_display_hex(node->hash));
+  report(r, "height", node->height);
+  // Confirmations as bitcoind counts them: on the best stored chain, its depth; else -1.
+  bool stored_chain = node->height <= st.committed->height
+                      && st.tree->ancestor(*st.committed, node->height) == node;
+  report(r, "confirmations",
+         stored_chain ? static_cast<std::int64_t>(st.committed->height - node->height) + 1 : -1);
+  report(r, "version", node->header.version);
+  report(r, "merkleroot", to_display_hex(node->header.merkle_root));
+  report(r, "time", node->header.time);
+  report(r, "mediantime", st.tree->median_time_past(*node));
+  report(r, "nonce", node->header.nonce);
+  report(r, "bits", node->header.bits);
+  report(r, "chainwork", node->chain_work.to_hex());
+  report(r, "hex", to_hex(serialize(node->header)));
+  if (node->parent != nullptr)
+    report(r, "previousblockhash", to_display_hex(node->parent->hash));
+  if (stored_chain && node->height < st.committed->height)
+    report(r, "nextblockhash",
+           to_display_hex(st.tree->ancestor(*st.committed, node->height + 1)->hash));
+  report(r, "blocks", st.committed->height);
+  report(r, "headers", st.tree->best().height);
+  return r;
+}
+
+caf::result<status_report> header_report(sync_pointer self, const hash256& hash) {
+  return header_report(self, self->state.loaded ? self->state.tree->find(hash) : nullptr);
+}
+
+caf::result<status_report> header_report(sync_pointer self, std::int32_t height) {
+  const auto& st = self->state;
+  if (st.loaded && (height < 0 || static_cast<std::uint32_t>(height) > st.committed->height))
+    return make_error(errc::not_found, "Block height out of range");
+  return header_report(
+      self,
+      st.loaded ? st.tree->ancestor(*st.committed, static_cast<std::uint32_t>(height)) : nullptr);
+}
+
 } // namespace qtc

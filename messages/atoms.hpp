@@ -85,5 +85,7 @@ using map_atom = caf::atom_constant<caf::atom("map")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using metric_atom = caf::atom_constant<caf::atom("metric")>;
 using observe_atom = caf::atom_constant<caf::atom("observe")>;
+/// One JSON-RPC call handed from the RPC server's HTTP threads to its actor.
+using rpc_atom = caf::atom_constant<caf::atom("rpc")>;
 
 } // namespace qtc

@@ -56,4 +56,9 @@ struct component<inspector_actor> {
   static constexpr const char* name = "inspector";
 };
 
+template <>
+struct component<rpc_actor> {
+  static constexpr const char* name = "rpc";
+};
+
 } // namespace qtc

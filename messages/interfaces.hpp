@@ -95,6 +95,16 @@ using inspector_actor = status_actor::extend<
     // (internal) Where it has been published, "host:port", for its own status.
     caf::reacts_to<published_atom, std::string>>;
 
+/// The RPC server (actors/rpc_server): bitcoind's JSON-RPC over HTTP. Its HTTP threads check
+/// credentials and parse requests (runtime/rpc) and hand each call to this actor, which asks the
+/// components and shapes the result.
+using rpc_actor = status_actor::extend<
+    // Runs one call: the method and its parameters in the method's order (JSON text of an
+    // array); the answer is JSON text, {"result": ...} or {"error": {"code": ..., "message": ...}}.
+    caf::replies_to<rpc_atom, std::string, std::string>::with<std::string>,
+    // (internal) Stops the node as SIGTERM does, once `stop` has been answered.
+    caf::reacts_to<close_atom>>;
+
 /// Who hears about peers: the peer manager and the sync coordinator.
 using peer_observer_actor = caf::typed_actor<
     // A session completed its handshake.
@@ -168,6 +178,16 @@ using peer_manager_actor = peer_observer_actor::extend_with<ban_subscriber_actor
         caf::reacts_to<accept_atom, std::string, std::uint16_t, accepted_link_actor>,
         // Connects to a peer now (`[tls:][<pubkey>@]ip:port`), as a manual connection.
         caf::reacts_to<connect_atom, std::string>,
+        // Operator (addnode add/onetry): connects to `[tls:][<pubkey>@]ip:port`; `keep`: and
+        // reconnects whenever it drops (false: dialled once). False if it is already an added
+        // peer; an error (invalid_config) names what is wrong with the text.
+        caf::replies_to<connect_atom, std::string, bool>::with<bool>,
+        // Operator (addnode remove): stops keeping this peer connected (its session stays);
+        // false if it was not added.
+        caf::replies_to<delete_atom, peers_atom, std::string>::with<bool>,
+        // Operator (disconnectnode): closes the session of the peer at "ip:port" (when not
+        // empty) or else the one with this id; false if there is none.
+        caf::replies_to<close_atom, std::string, std::uint64_t>::with<bool>,
         // Candidate addresses from discovery.
         caf::reacts_to<found_atom, std::vector<discovered_peer>>,
         // A session's latency and traffic figures for its peer (score, eviction).
@@ -249,7 +269,14 @@ using sync_actor = peer_observer_actor::extend<
     caf::reacts_to<refresh_atom, std::uint64_t>,
     // Takes a serialized block that extends our tip (Core's submitblock): checks its header and
     // body, commits it and announces it; returns its hash once it is handed to storage.
-    caf::replies_to<put_atom, block_atom, bytes>::with<hash256>>;
+    caf::replies_to<put_atom, block_atom, bytes>::with<hash256>,
+    // The header with this hash in bitcoind's getblockheader fields (hash, height,
+    // confirmations, version, merkleroot, time, mediantime, nonce, bits, chainwork, hex,
+    // previousblockhash, nextblockhash) plus `blocks` and `headers`, our best stored and best
+    // header heights; not_found if unknown, refused while the stored chain is loading.
+    caf::replies_to<get_atom, headers_atom, hash256>::with<status_report>,
+    // The same for the best stored chain's block at this height (not_found past the best block).
+    caf::replies_to<get_atom, headers_atom, std::int32_t>::with<status_report>>;
 
 /// Where discovered peer addresses go (the peer manager's address manager).
 using address_sink_actor = caf::typed_actor<

@@ -95,6 +95,7 @@ struct serving_node {
                                   "--qtcnode.p2p-port=" + std::to_string(p2p_port),
                                   "--qtcnode.metrics-port="
                                       + (name == "serving" ? std::to_string(metrics_port) : "-1"),
+                                  "--qtcnode.rpc-port=0",
                                   "--qtcnode.dns-servers=" + dead_dns,
                                   "--qtcnode.outbound-full-relay=0",
                                   "--qtcnode.outbound-block-relay=0",

@@ -51,12 +51,12 @@ struct target_node {
     auto dead_dns = "127.0.0.1:" + std::to_string(free_loopback_port(SOCK_DGRAM));
     process = std::make_unique<child_process>(
         qtcnode,
-        std::vector<std::string>{"--qtcnode.chain-spec=" + regtest_spec,
-                                 "--qtcnode.data-dir=" + data.string(), "--qtcnode.p2p-port=-1",
-                                 "--qtcnode.metrics-port=-1", "--qtcnode.dns-servers=" + dead_dns,
-                                 "--qtcnode.outbound-full-relay=0",
-                                 "--qtcnode.outbound-block-relay=0", "--qtcnode.log-level=info",
-                                 "--scheduler.max-threads=2"},
+        std::vector<std::string>{
+            "--qtcnode.chain-spec=" + regtest_spec, "--qtcnode.data-dir=" + data.string(),
+            "--qtcnode.p2p-port=-1", "--qtcnode.metrics-port=-1", "--qtcnode.rpc-port=0",
+            "--qtcnode.dns-servers=" + dead_dns, "--qtcnode.outbound-full-relay=0",
+            "--qtcnode.outbound-block-relay=0", "--qtcnode.log-level=info",
+            "--scheduler.max-threads=2"},
         dir.path() / "node.log");
     auto listening = process->wait_for_line("msg=\"listening for peers\"", 30s);
     REQUIRE_MESSAGE(listening, process->output());

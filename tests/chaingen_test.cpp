@@ -105,7 +105,7 @@ TEST_SUITE("process") {
     test::child_process node{QTCNODE_BINARY,
                              {"--qtcnode.chain-spec=" + regtest_spec,
                               "--qtcnode.data-dir=" + data.string(), "--qtcnode.p2p-port=-1",
-                              "--qtcnode.metrics-port=0"},
+                              "--qtcnode.metrics-port=0", "--qtcnode.rpc-port=0"},
                              dir.path() / "node.log"};
     auto line = node.wait_for_line("msg=\"chain store open\"", 15s);
     REQUIRE(line);

@@ -102,6 +102,7 @@ struct nat_lab {
             "--qtcnode.p2p-host=" + host,
             "--qtcnode.p2p-port=18444",
             "--qtcnode.metrics-port=-1",
+            "--qtcnode.rpc-port=0",
             "--qtcnode.dns-servers=127.0.0.1:53",
             "--qtcnode.log-level=info",
             "--scheduler.max-threads=2"};

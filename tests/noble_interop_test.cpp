@@ -62,6 +62,7 @@ struct node_under_test {
                                   "--qtcnode.data-dir=" + data.string(),
                                   "--qtcnode.p2p-port=-1",
                                   "--qtcnode.metrics-port=-1",
+                                  "--qtcnode.rpc-port=0",
                                   "--qtcnode.dns-servers=127.0.0.1:9",
                                   "--scheduler.max-threads=2"};
     args.insert(args.end(), extra.begin(), extra.end());

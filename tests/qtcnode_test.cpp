@@ -35,6 +35,7 @@ std::filesystem::path write_config(const temp_dir& dir, const std::string& extra
       << "chain-spec=\"" << (source_dir / "config" / "regtest.toml").string() << "\"\n"
       << "p2p-port=-1\n"
       << "metrics-port=0\n"
+      << "rpc-port=0\n"
       << "log-level=\"info\"\n"
       << extra << "[scheduler]\nmax-threads=2\n";
   return dir.write("node.ini", ini.str());
@@ -198,7 +199,7 @@ TEST_SUITE("process") {
     child_process node{qtcnode,
                        {"--config-file=" + (source_dir / "config" / "regtest.ini").string(),
                         "--qtcnode.data-dir=" + (dir.path() / "data").string(),
-                        "--qtcnode.p2p-port=-1", "--qtcnode.metrics-port=0",
+                        "--qtcnode.p2p-port=-1", "--qtcnode.metrics-port=0", "--qtcnode.rpc-port=0",
                         "--qtcnode.inspector-port=-1"},
                        dir.path() / "node.log"};
     auto metrics_port = port_from(node.wait_for_line("msg=\"serving metrics\"", 15s));
@@ -319,9 +320,9 @@ TEST_SUITE("process") {
   TEST_CASE("--help lists every node option") {
     auto result = run_to_completion(qtcnode, {"--help"});
     CHECK(result.exit_code == 0);
-    for (auto key :
-         {"data-dir", "chain-spec", "p2p-host", "p2p-port", "metrics-host", "metrics-port",
-          "inspector-host", "inspector-port", "log-level", "log-file", "node-name", "max-threads"})
+    for (auto key : {"data-dir", "chain-spec", "p2p-host", "p2p-port", "metrics-host",
+                     "metrics-port", "inspector-host", "inspector-port", "rpc-host", "rpc-port",
+                     "rpc-auth", "log-level", "log-file", "node-name", "max-threads"})
       CHECK_MESSAGE(result.output.find(key) != std::string::npos, key);
   }
 
@@ -338,6 +339,16 @@ TEST_SUITE("process") {
     CHECK(bad_port.exit_code == 2);
     CHECK(bad_port.output.find("qtcnode.metrics-port: must be in [-1, 65535], got 70000")
           != std::string::npos);
+    auto bad_rpc = run_to_completion(
+        qtcnode, {"--config-file=" + config.string(), "--qtcnode.rpc-port=65536",
+                  "--qtcnode.rpc-auth=alice:salt$" + std::string(64, 'a') + ",bob:nohmac"});
+    CHECK(bad_rpc.exit_code == 2);
+    CHECK(bad_rpc.output.find("qtcnode.rpc-port: must be in [-1, 65535], got 65536")
+          != std::string::npos);
+    CHECK(bad_rpc.output.find("qtcnode.rpc-auth: \"bob:nohmac\": expected user:salt$hmac (as "
+                              "share/rpcauth/rpcauth.py prints)")
+          != std::string::npos);
+    CHECK(bad_rpc.output.find("alice") == std::string::npos); // the valid entry is taken
     auto no_spec =
         run_to_completion(qtcnode, {"--qtcnode.data-dir=" + (dir.path() / "d").string()});
     CHECK(no_spec.exit_code == 2);
@@ -411,9 +422,9 @@ TEST_SUITE("process") {
       text.replace(pos, m.from.size(), m.to);
       auto spec = dir.write("broken.toml", text);
       auto data = dir.path() / "data";
-      auto result = run_to_completion(qtcnode, {"--qtcnode.chain-spec=" + spec.string(),
-                                                "--qtcnode.data-dir=" + data.string(),
-                                                "--qtcnode.metrics-port=0"});
+      auto result = run_to_completion(
+          qtcnode, {"--qtcnode.chain-spec=" + spec.string(), "--qtcnode.data-dir=" + data.string(),
+                    "--qtcnode.metrics-port=0", "--qtcnode.rpc-port=0"});
       CHECK(result.exit_code == 2);
       auto expected = spec.string() + ":" + m.expected;
       CHECK_MESSAGE(result.output.find(expected) != std::string::npos, "expected \""

@@ -145,8 +145,9 @@ TEST_SUITE("process") {
         {"--qtcnode.chain-spec=" + (source_dir / "config" / "regtest.toml").string(),
          "--qtcnode.data-dir=" + serving_dir.string(), "--qtcnode.p2p-host=127.0.0.1",
          "--qtcnode.p2p-port=" + std::to_string(port), "--qtcnode.metrics-port=-1",
-         "--qtcnode.dns-servers=127.0.0.1:1", "--qtcnode.outbound-full-relay=0",
-         "--qtcnode.outbound-block-relay=0", "--scheduler.max-threads=2"},
+         "--qtcnode.rpc-port=0", "--qtcnode.dns-servers=127.0.0.1:1",
+         "--qtcnode.outbound-full-relay=0", "--qtcnode.outbound-block-relay=0",
+         "--scheduler.max-threads=2"},
         dir.path() / "serving.log"};
     REQUIRE_MESSAGE(serving.wait_for_line("msg=\"chain loaded\"", 30s), serving.output());
 

@@ -828,7 +828,7 @@ TEST_CASE("tls fallback: qtcnode meets a TLS-only peer, logs why and retries ove
       QTCNODE_BINARY,
       {"--qtcnode.chain-spec=" + std::string{QTC_SOURCE_DIR} + "/config/regtest.toml",
        "--qtcnode.data-dir=" + (dir.path() / "data").string(), "--qtcnode.p2p-port=-1",
-       "--qtcnode.metrics-port=-1", "--qtcnode.connect=127.0.0.1:" + port,
+       "--qtcnode.metrics-port=-1", "--qtcnode.rpc-port=0", "--qtcnode.connect=127.0.0.1:" + port,
        "--qtcnode.dns-servers=127.0.0.1:9", "--scheduler.max-threads=2",
        // Debian 12's OpenSSL 3.0 has no ML-KEM: a `required` node refuses it (tested in
        // tls_channel tests); this one accepts classical peers.

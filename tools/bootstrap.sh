@@ -20,6 +20,7 @@ BOTAN_MIN_VERSION=3.6.0
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config python3 dpkg-dev curl ca-certificates
   libcaf-dev libc-ares-dev libminiupnpc-dev prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev
+  libcpp-httplib-dev
   libtoml11-dev doctest-dev liblmdb-dev zlib1g-dev
   python3-bitcoinlib   # independent Bitcoin serializer the codec is cross-checked against
   python3-dissononce   # independent Noise implementation (interop tests)

@@ -68,7 +68,7 @@ for i in 1 2 3 4; do
   fi
   "$bin/qtcnode" --qtcnode.node-name="serving$i" --qtcnode.chain-spec="$spec" \
     --qtcnode.data-dir="$dir" --qtcnode.p2p-host="127.0.0.1$i" --qtcnode.p2p-port=18444 \
-    --qtcnode.metrics-port=-1 --qtcnode.dns-servers=127.0.0.1:$dns_port \
+    --qtcnode.metrics-port=-1 --qtcnode.rpc-port=0 --qtcnode.dns-servers=127.0.0.1:$dns_port \
     --qtcnode.outbound-full-relay=0 --qtcnode.outbound-block-relay=0 \
     --scheduler.max-threads=1 >"$demo/serving$i.log" 2>&1 &
   pids+=($!)
@@ -86,4 +86,12 @@ log "starting a fresh node that knows only the chain spec and the resolver (Ctrl
   --qtcnode.dns-servers=127.0.0.1:$dns_port "$@" &
 fresh=$!
 pids+=($fresh)
+# Once its JSON-RPC server is up (port 18443, regtest's default) and has written the cookie: an
+# example call, printed and run.
+(
+  for _ in $(seq 100); do [ -f "$demo/fresh/.cookie" ] && break; sleep 0.1; done
+  call="curl -s --user \"\$(cat $demo/fresh/.cookie)\" -H 'Content-Type: application/json' --data-binary '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getblockchaininfo\"}' http://127.0.0.1:18443/"
+  log "example RPC call: $call"
+  eval "$call" || true
+) &
 wait "$fresh"

@@ -367,7 +367,8 @@ void check_spec(const toml::value& root, checker& c, chain_spec& spec) {
     const std::string n = "network_protocol";
     c.unknown_keys(*t, n,
                    {"magic_bytes", "protocol_version", "min_protocol_version", "default_port",
-                    "max_connections", "connection_timeout", "max_message_size"});
+                    "default_rpc_port", "max_connections", "connection_timeout",
+                    "max_message_size"});
     if (auto* v = c.required(*t, n, "magic_bytes")) {
       if (!v->is_array()) {
         c.fail(v->location().line(), n + ".magic_bytes",
@@ -392,6 +393,10 @@ void check_spec(const toml::value& root, checker& c, chain_spec& spec) {
                  + "), got " + std::to_string(*min_version));
     }
     take(spec.default_port, c.integer(*t, n, "default_port", 1, 65535));
+    if (t->as_table().count("default_rpc_port") != 0)
+      take(spec.default_rpc_port, c.integer(*t, n, "default_rpc_port", 1, 65535));
+    else if (spec.default_port > 1)
+      spec.default_rpc_port = static_cast<std::uint16_t>(spec.default_port - 1);
     take(spec.max_connections, c.integer(*t, n, "max_connections", 1, 100000));
     take(spec.connection_timeout, c.integer(*t, n, "connection_timeout", 1, 300));
     take(spec.max_message_size, c.integer(*t, n, "max_message_size", 1000, 33554432));

@@ -70,6 +70,9 @@ struct chain_spec {
   std::int32_t protocol_version = 0;          ///< the version this node speaks (70015)
   std::int32_t min_protocol_version = 0;      ///< oldest peer version accepted
   std::uint16_t default_port = 0;             ///< P2P port (mainnet 8333, regtest 18444)
+  /// JSON-RPC port (optional key; absent: default_port - 1, as bitcoind's ports all are:
+  /// mainnet 8332, regtest 18443)
+  std::uint16_t default_rpc_port = 0;
   std::uint32_t max_connections = 0;          ///< total peer connections (125)
   std::chrono::seconds connection_timeout{0}; ///< TCP connect + handshake limit (5 s)
   std::uint32_t max_message_size = 0;         ///< largest P2P payload accepted, bytes (4,000,000)

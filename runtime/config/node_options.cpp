@@ -30,6 +30,11 @@ node_config::node_config() {
                         "address the inspector endpoint binds (default: 127.0.0.1)")
       .add<int64_t>("inspector-port", "port where qtc-inspect can attach (CAF remote actor); "
                                       "0 = off, -1 = any free port (default: 0)")
+      .add<std::string>("rpc-host", "address the JSON-RPC server binds (default: 127.0.0.1)")
+      .add<int64_t>("rpc-port", "JSON-RPC port; 0 = off, -1 = any free port (default: the chain "
+                                "spec's default_rpc_port: 8332 mainnet, 18443 regtest)")
+      .add<std::string>("rpc-auth", "JSON-RPC credentials besides the cookie, comma-separated "
+                                    "user:salt$hmac (bitcoind's rpcauth format)")
       .add<std::string>("log-level", "error, warning, info, debug or trace (default: info)")
       .add<std::string>("pq", "post-quantum policy of both transports: required (only the hybrid "
                               "handshakes), preferred (hybrid first, classical peers accepted) or "
@@ -160,6 +165,18 @@ node_options read_node_options(const node_config& cfg, const std::vector<std::st
   o.inspector_host = caf::get_or(s, "qtcnode.inspector-host", o.inspector_host);
   port_option(s, "inspector-port", 0, -1, errors, raw);
   o.inspector_port = static_cast<int>(raw);
+  o.rpc_host = caf::get_or(s, "qtcnode.rpc-host", o.rpc_host);
+  if (caf::get_if(&s, "qtcnode.rpc-port") != nullptr) {
+    port_option(s, "rpc-port", 0, -1, errors, raw);
+    o.rpc_port = static_cast<int>(raw);
+  }
+  for (const auto& item : split_list(caf::get_or(s, "qtcnode.rpc-auth", std::string{}))) {
+    std::string error;
+    if (auto entry = rpc::parse_rpcauth(item, error))
+      o.rpc_auth.push_back(*entry);
+    else
+      errors.push_back({"qtcnode.rpc-auth", "\"" + item + "\": " + error});
+  }
   auto pq_text = caf::get_or(s, "qtcnode.pq", to_string(o.pq));
   if (auto pq = parse_pq_policy(pq_text))
     o.pq = *pq;

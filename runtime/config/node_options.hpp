@@ -6,12 +6,14 @@
 #include "messages/transport_error.hpp"
 #include "runtime/net/allowlist.hpp"
 #include "runtime/net/attack_detectors.hpp"
+#include "runtime/rpc/rpc_auth.hpp"
 
 #include <caf/actor_system_config.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,7 +31,13 @@ struct node_options {
   std::uint16_t metrics_port = 9333; ///< 0: pick a free port (logged)
   bool metrics_enabled = true;
   std::string inspector_host = "127.0.0.1";
-  int inspector_port = 0; ///< 0: not published; -1: any free port (logged)
+  int inspector_port = 0;             ///< 0: not published; -1: any free port (logged)
+  std::string rpc_host = "127.0.0.1"; ///< where the JSON-RPC server binds
+  /// --qtcnode.rpc-port: 0 = off, -1 = any free port (logged); absent: the chain spec's
+  /// default_rpc_port (8332 mainnet, 18443 regtest)
+  std::optional<int> rpc_port;
+  /// --qtcnode.rpc-auth: `user:salt$hmac` credentials besides the cookie (comma-separated)
+  std::vector<rpc::rpcauth_entry> rpc_auth;
   std::string log_level = "info";
   /// --qtcnode.pq: the transports' post-quantum policy (messages/transport_error's pq_policy)
   pq_policy pq = pq_policy::required;

@@ -138,6 +138,7 @@ struct e2e_network {
             "--qtcnode.p2p-host=" + host,
             "--qtcnode.p2p-port=18444",
             "--qtcnode.metrics-port=-1",
+            "--qtcnode.rpc-port=0",
             "--qtcnode.dns-servers=" + dns_servers,
             "--qtcnode.log-level=info",
             "--scheduler.max-threads=2"};

@@ -281,9 +281,9 @@ measurement measure(std::size_t peers, const fs::path& spec_source, const chain_
       {"--qtcnode.node-name=bench", "--qtcnode.chain-spec=" + spec_file.string(),
        "--qtcnode.data-dir=" + data.string(), "--qtcnode.p2p-host=" + node_host,
        "--qtcnode.p2p-port=" + std::to_string(node_port), "--qtcnode.metrics-port=-1",
-       "--qtcnode.outbound-full-relay=0", "--qtcnode.outbound-block-relay=0",
-       "--qtcnode.dns-servers=127.0.0.1:9", "--qtcnode.log-level=info",
-       "--scheduler.max-threads=2"},
+       "--qtcnode.rpc-port=0", "--qtcnode.outbound-full-relay=0",
+       "--qtcnode.outbound-block-relay=0", "--qtcnode.dns-servers=127.0.0.1:9",
+       "--qtcnode.log-level=info", "--scheduler.max-threads=2"},
       work / "node.log"};
   if (!node.wait_for_line("msg=\"node running\"", 60s)) {
     std::cerr << node.output();

@@ -287,6 +287,7 @@ int main(int argc, char** argv) {
                                     "--qtcnode.p2p-host=" + host,
                                     "--qtcnode.p2p-port=18444",
                                     "--qtcnode.metrics-port=-1",
+                                    "--qtcnode.rpc-port=0",
                                     "--qtcnode.dns-servers=" + no_dns,
                                     "--qtcnode.log-level=info"};
   };
