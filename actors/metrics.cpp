@@ -58,6 +58,13 @@ void initialize_label_sets(metrics_state& st) {
     st.counters[m::handshake_failures_total]->Add(
         {{"reason", to_string(static_cast<close_reason>(r))}});
   st.counters[m::security_bans_total]->Add({{"offence", "manual"}});
+  for (std::size_t c = 0; c < command_label_count; ++c)
+    for (const char* direction : {"sent", "received"}) {
+      std::map<std::string, std::string> labels{{"direction", direction},
+                                                {"command", std::string{command_label(c)}}};
+      st.counters[m::messages_total]->Add(labels);
+      st.counters[m::message_bytes_total]->Add(labels);
+    }
   for (auto e : {transport_error::peer_not_post_quantum,
                  transport_error::peer_requires_post_quantum, transport_error::downgrade_detected})
     st.counters[m::pq_refusals_total]->Add({{"reason", to_string(e)}});
@@ -151,6 +158,14 @@ void register_families(metrics_state& st) {
   counter(m::handshake_failures_total,
           "Connections that ended before the version handshake and QuantumProof completed, by "
           "close reason (both directions).",
+          false);
+  counter(m::messages_total,
+          "P2P messages by direction (sent, received) and command (every known command, and "
+          "other).",
+          false);
+  counter(m::message_bytes_total,
+          "Plaintext frame bytes of P2P messages (24-byte headers included) by direction and "
+          "command.",
           false);
   counter(m::security_bans_total,
           "Bans imposed, by the offence that crossed the threshold (manual: the operator's).",

@@ -34,7 +34,19 @@ std::int64_t micros(std::optional<std::chrono::steady_clock::duration> d) {
   return d ? std::chrono::duration_cast<std::chrono::microseconds>(*d).count() : -1;
 }
 
-/// The latency and traffic figures of the peer manager's score.
+/// Appends to `out` what moved in `now` since `before`, and remembers `now` as reported.
+void add_traffic(const command_tallies& now, command_tallies& before, bool sent,
+                 std::vector<command_traffic>& out) {
+  for (std::size_t i = 0; i < now.size(); ++i) {
+    if (now[i].messages == before[i].messages)
+      continue;
+    out.push_back({static_cast<std::uint8_t>(i), sent, now[i].messages - before[i].messages,
+                   now[i].bytes - before[i].bytes});
+    before[i] = now[i];
+  }
+}
+
+/// The latency and traffic figures of the peer manager's score and the node's metrics.
 void report_activity(peer_session_pointer self) {
   auto& st = self->state;
   const auto& core = *st.core;
@@ -47,7 +59,9 @@ void report_activity(peer_session_pointer self) {
   a.bytes_received = c.bytes_received;
   a.messages_sent = c.messages_sent;
   a.messages_received = c.messages_received;
-  self->send(st.config.manager, activity_atom::value, a);
+  add_traffic(c.received_by_command, st.reported_received, false, a.traffic);
+  add_traffic(c.sent_by_command, st.reported_sent, true, a.traffic);
+  self->send(st.config.manager, activity_atom::value, std::move(a));
 }
 
 /// Acknowledges waiting answers once the peer reads again; all of them (false) once closed.

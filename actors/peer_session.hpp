@@ -63,6 +63,9 @@ struct peer_session_state {
   bool reading_paused = false; ///< the link was told to stop reading (waiting for allowance)
   bool grant_asked = false;    ///< a grant request to the security manager is under way
   bool grant_retry = false;    ///< a short grant's retry is scheduled
+  /// The by-command counters as last reported (the next report carries what changed).
+  command_tallies reported_received{};
+  command_tallies reported_sent{};
   static inline const char* name = "peer_session";
 };
 

@@ -57,6 +57,8 @@ const std::vector<entry>& entries() {
       make_entry<connection_type>("qtc::connection_type"),
       make_entry<peer_info>("qtc::peer_info"),
       make_entry<peer_closed>("qtc::peer_closed"),
+      make_entry<command_traffic>("qtc::command_traffic"),
+      make_entry<std::vector<command_traffic>>("std::vector<qtc::command_traffic>"),
       make_entry<peer_activity>("qtc::peer_activity"),
       make_entry<peer_usefulness>("qtc::peer_usefulness"),
       make_entry<discovered_peer>("qtc::discovered_peer"),

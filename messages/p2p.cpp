@@ -424,6 +424,15 @@ p2p_message read_by_index(std::size_t index, byte_reader& r, std::uint64_t max_t
 
 } // namespace
 
+std::size_t command_label_index(std::string_view command) {
+  auto i = std::find(commands.begin(), commands.end(), command);
+  return static_cast<std::size_t>(i - commands.begin()); // the end is "other"'s index
+}
+
+std::string_view command_label(std::size_t index) {
+  return index < commands.size() ? std::string_view{commands[index]} : std::string_view{"other"};
+}
+
 std::string command_of(const p2p_message& msg) {
   if (auto* u = std::get_if<unknown_message>(&msg))
     return u->command;

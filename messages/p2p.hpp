@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -225,6 +226,16 @@ using p2p_message =
 
 /// The command string of a message ("version", "verack", ...).
 std::string command_of(const p2p_message& msg);
+
+/// Command labels of traffic metrics: every known command (in p2p_message's order) and "other"
+/// (any unknown one), so that a peer cannot grow the label set.
+inline constexpr std::size_t command_label_count = std::variant_size_v<p2p_message>;
+
+/// The label index of `command`: its place among the known commands, or the last ("other").
+std::size_t command_label_index(std::string_view command);
+
+/// The label of an index below command_label_count.
+std::string_view command_label(std::size_t index);
 
 /// The payload of a message.
 bytes encode_payload(const p2p_message& msg);

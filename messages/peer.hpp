@@ -173,6 +173,20 @@ typename Inspector::result_type inspect(Inspector& f, peer_closed& x) {
 
 /// What a session has measured about its peer, sent to the peer manager every few seconds and
 /// when the session ends: the latency and traffic parts of the peer's score.
+/// Traffic of one command in one direction since a session's last activity report.
+struct command_traffic {
+  std::uint8_t command = 0; ///< a command label index (messages/p2p's command_label_index)
+  bool sent = false;        ///< written for the peer (else taken from it)
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0; ///< plaintext frame bytes, headers included
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, command_traffic& x) {
+  return f(caf::meta::type_name("command_traffic"), field("command"), x.command, field("sent"),
+           x.sent, field("messages"), x.messages, field("bytes"), x.bytes);
+}
+
 struct peer_activity {
   std::uint64_t id = 0;
   std::int64_t min_ping_us = -1;  ///< lowest ping round trip seen (-1: no pong yet)
@@ -181,6 +195,8 @@ struct peer_activity {
   std::uint64_t bytes_received = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_received = 0;
+  /// What changed by command since the last report (only commands that moved).
+  std::vector<command_traffic> traffic;
 };
 
 template <class Inspector>
@@ -188,7 +204,7 @@ typename Inspector::result_type inspect(Inspector& f, peer_activity& x) {
   return f(caf::meta::type_name("peer_activity"), field("id"), x.id, field("min_ping_us"),
            x.min_ping_us, field("last_ping_us"), x.last_ping_us, field("bytes_sent"), x.bytes_sent,
            field("bytes_received"), x.bytes_received, field("messages_sent"), x.messages_sent,
-           field("messages_received"), x.messages_received);
+           field("messages_received"), x.messages_received, field("traffic"), x.traffic);
 }
 
 /// What a peer delivered to the sync coordinator since its last report: the usefulness part of

@@ -302,7 +302,7 @@ TEST_SUITE("security") {
   }
 
   TEST_CASE("e2e security: slowloris connections are cut off at the 10 s handshake timeout and "
-            "charged slow-handshake; the slowloris detector fires for their subnet") {
+            "charged slow-handshake, the slowloris detector fires for their subnet") {
     serving_node node;
     auto unattacked = node.best_sync("fresh0");
     attacker silent{node, "silent", 61, 10, {"--duration=14"}};
@@ -324,7 +324,7 @@ TEST_SUITE("security") {
     CHECK(log.find("detector slowloris") != std::string::npos);
   }
 
-  TEST_CASE("e2e security: header spam and low-work forks are never stored; their senders are "
+  TEST_CASE("e2e security: header spam and low-work forks are never stored, their senders are "
             "dropped, banned when they repeat it, and the bans hold after a restart") {
     serving_node node;
     // Four addresses (one per /16, so that no subnet limit or subnet ban is involved), three

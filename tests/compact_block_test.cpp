@@ -145,7 +145,7 @@ TEST_CASE("a full pool rebuilds the block from the wire announcement alone") {
   CHECK(pl.take() == lone);
 }
 
-TEST_CASE("a partial pool asks for the rest with a differential getblocktxn; blocktxn fills") {
+TEST_CASE("a partial pool asks for the rest with a differential getblocktxn, blocktxn fills") {
   auto b = sample_block(10);
   auto announced = over_the_wire(make_compact_block(b, 7));
   auto pool = pool_with(b, {1, 3, 4, 5, 6, 9});

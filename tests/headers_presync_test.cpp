@@ -143,7 +143,7 @@ TEST_CASE_FIXTURE(fixture, "presync: a different chain sent in redownload is cau
   CHECK(sync.current() == headers_presync::phase::done);
 }
 
-TEST_CASE_FIXTURE(fixture, "presync: invalid and non-continuous headers are misbehaviour; a "
+TEST_CASE_FIXTURE(fixture, "presync: invalid and non-continuous headers are misbehaviour, a "
                            "peer that stops serving in redownload ends it") {
   auto headers = from_genesis(120);
   SUBCASE("a gap") {

@@ -62,7 +62,7 @@ verdict wait_for_check(std::uint16_t port, const std::string& path, const std::s
 
 TEST_SUITE("e2e") {
 
-  TEST_CASE("e2e health: a node synced from DNS-found peers is healthy and ready; a dead "
+  TEST_CASE("e2e health: a node synced from DNS-found peers is healthy and ready, a dead "
             "resolver fails dns_seed_resolution") {
     e2e_network net{71};
     net.start_dns();

@@ -90,7 +90,7 @@ TEST_SUITE("health") {
     CHECK(check(m.health(later), "dns_seed_resolution").pass);
   }
 
-  TEST_CASE("health: a dead resolver (every query fails) fails the DNS check; no queries pass") {
+  TEST_CASE("health: a dead resolver (every query fails) fails the DNS check, no queries pass") {
     health_monitor m;
     auto t = feed(m, clock_type::time_point{}, 3, [](int i) {
       auto s = good();
@@ -132,7 +132,7 @@ TEST_SUITE("health") {
   }
 
   TEST_CASE("health: without a peer, attempts that all failed keep peer_connection failing after "
-            "they leave the window; counts from before the first sample are in it") {
+            "they leave the window, counts from before the first sample are in it") {
     health_monitor m;
     auto none = good();
     none.peers = 0;
@@ -192,7 +192,7 @@ TEST_SUITE("health") {
     CHECK(check(calm.health(clock_type::time_point{} + 120s), "security_events").pass);
   }
 
-  TEST_CASE("health: sync fails after two minutes behind without a new block; ready only while "
+  TEST_CASE("health: sync fails after two minutes behind without a new block, ready only while "
             "synced or syncing") {
     health_monitor m;
     auto behind = good();

@@ -62,7 +62,7 @@ struct low_work_fixture : sim_fixture {
 
 TEST_CASE_FIXTURE(low_work_fixture,
                   "simulation: below the minimum chain work a chain is presynced and dropped "
-                  "with nothing stored; above it, presynced, downloaded again and synced") {
+                  "with nothing stored, above it, presynced, downloaded again and synced") {
   mine(dir.path() / "10.0.0.1", 2600);
   mine(dir.path() / "10.0.0.2", 2300, 7); // another chain from genesis, with less work
   require_minimum_work(work_of_height(2400));

@@ -56,7 +56,7 @@ TEST_CASE_FIXTURE(fixture, "restarts are counted by actor name") {
         != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(fixture, "counters and gauges take updates; unknown families are ignored") {
+TEST_CASE_FIXTURE(fixture, "counters and gauges take updates, unknown families are ignored") {
   self->send(metrics_handle, count_atom::value, std::string{"quantumcoin_bytes_sent_total"},
              metric_labels{}, 1500.0);
   self->send(metrics_handle, count_atom::value, std::string{"quantumcoin_bytes_sent_total"},
@@ -109,7 +109,7 @@ TEST_CASE_FIXTURE(test::simulation, "a metrics endpoint that cannot bind fails i
 }
 
 TEST_CASE_FIXTURE(fixture, "/health and /ready serve the health actor's last verdicts, 503 "
-                           "before the first; selectors sum the matching series") {
+                           "before the first, selectors sum the matching series") {
   auto before = test::http_get("127.0.0.1", port, "/health");
   REQUIRE(before);
   CHECK(before->status == 503);

@@ -80,7 +80,7 @@ TEST_CASE("address votes: each observer counts once, with its latest report") {
   CHECK(v.leader(t0 + 3s)->first == seen_b);
 }
 
-TEST_CASE("address votes: the IP most peers agree on leads; confirmed needs the threshold") {
+TEST_CASE("address votes: the IP most peers agree on leads, confirmed needs the threshold") {
   address_votes v;
   v.add(seen_a, peer(1), t0);
   v.add(seen_b, peer(2), t0);

@@ -459,7 +459,7 @@ TEST_CASE("nat topology: miniupnpd answers a NAT-PMP external address request fr
 }
 
 TEST_CASE(
-    "nat topology: a NAT-PMP mapping forwards TCP from the WAN; a gateway reboot forgets it") {
+    "nat topology: a NAT-PMP mapping forwards TCP from the WAN, a gateway reboot forgets it") {
   if (skip_unless_root())
     return;
   nat_topology t{nat_mode::symmetric};

@@ -101,7 +101,7 @@ std::size_t sum(const std::vector<std::size_t>& v) {
 TEST_SUITE_BEGIN("pq");
 
 TEST_CASE(
-    "hfs patterns: XXhfs is -> e, e1 / <- e, ee, ekem1, s, es / -> s, se; names are checked") {
+    "hfs patterns: XXhfs is -> e, e1 / <- e, ee, ekem1, s, es / -> s, se, names are checked") {
   using enum noise::token;
   auto* xx = noise::find_pattern("XXhfs");
   REQUIRE(xx);
@@ -172,7 +172,7 @@ TEST_CASE("hybrid handshake: the bytes on the wire are classical + 1184 + 1088 +
   CHECK(sum(hybrid.frames) - sum(classical.frames) == 1184 + 1088 + 16);
 }
 
-TEST_CASE("pq policy: required refuses off with typed reasons; preferred talks to both") {
+TEST_CASE("pq policy: required refuses off with typed reasons, preferred talks to both") {
   struct row {
     pq_policy initiator, responder;
     transport_error initiator_error, responder_error;

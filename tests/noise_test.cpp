@@ -475,7 +475,7 @@ TEST_CASE("Noise handshake payloads: exact bytes and bounds") {
   CHECK_FALSE(decode_noise_handshake_payload(encode(p)));
 }
 
-TEST_CASE("node identity: one seed gives matching Noise and TLS keys; the key file is guarded") {
+TEST_CASE("node identity: one seed gives matching Noise and TLS keys, the key file is guarded") {
   auto id = node_identity::from_seed(seed_of(9));
   CHECK(x25519_from_ed25519(id.tls_public()) == id.static_public());
   CHECK(id.id() == node_id_of(id.static_public(), id.pq_public()));

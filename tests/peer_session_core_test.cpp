@@ -222,6 +222,36 @@ TEST_CASE("peer session: application messages flow both ways once ready") {
   CHECK(std::holds_alternative<inv_message>(at_a[0]));
 }
 
+TEST_CASE("peer session: traffic is counted by command, unknown commands as other") {
+  pair_fixture f;
+  f.pump();
+  getheaders_message gh;
+  gh.version = 70015;
+  gh.locator.push_back(hash256{});
+  f.a.core->send(gh);
+  f.a.core->send_raw("qtc-unknown", bytes(5, 0x00));
+  f.pump();
+  const auto& sent = f.a.core->counters().sent_by_command;
+  const auto& got = f.b.core->counters().received_by_command;
+  auto getheaders = command_label_index("getheaders");
+  CHECK(command_label(getheaders) == "getheaders");
+  // 24-byte header + version (4) + count (1) + one locator hash (32) + stop hash (32).
+  CHECK(sent[getheaders].messages == 1);
+  CHECK(sent[getheaders].bytes == 24 + 4 + 1 + 32 + 32);
+  CHECK(got[getheaders].messages == 1);
+  CHECK(got[getheaders].bytes == sent[getheaders].bytes);
+  auto other = command_label_index("qtc-unknown");
+  CHECK(other == command_label_count - 1);
+  CHECK(command_label(other) == "other");
+  CHECK(got[other].messages == 1);
+  CHECK(got[other].bytes == 24 + 5);
+  // The handshake's frames are counted too: one version and one verack each way.
+  for (const char* command : {"version", "verack", "quantumproof"}) {
+    CHECK(f.a.core->counters().sent_by_command[command_label_index(command)].messages == 1);
+    CHECK(got[command_label_index(command)].messages == 1);
+  }
+}
+
 TEST_CASE("peer session: ping measures latency and an unanswered ping times out") {
   side a{1}, b{2};
   auto sa = a.settings(1);
@@ -670,7 +700,7 @@ TEST_CASE("peer session: a frame trickled in is cut off at frame_timeout") {
   CHECK(f.core->detail() == "1023 bytes of a frame, incomplete after 60 s");
 }
 
-TEST_CASE("peer session: a frame completed in time is not cut off; the clock restarts per frame") {
+TEST_CASE("peer session: a frame completed in time is not cut off, the clock restarts per frame") {
   bare_fixture f{transport_kind::noise};
   for (int i = 0; i < 3; ++i) {
     bytes framed;
@@ -731,7 +761,7 @@ struct proof_fixture {
 
 } // namespace
 
-TEST_CASE("quantumproof: each side's first message; it verifies and names the peer's node id"
+TEST_CASE("quantumproof: each side's first message, it verifies and names the peer's node id"
           * doctest::test_suite("pq")) {
   for (auto kind : {transport_kind::noise, transport_kind::tls}) {
     CAPTURE(to_string(kind));

@@ -91,9 +91,23 @@ TEST_SUITE("e2e") {
     net.expect_synced();
     std::this_thread::sleep_for(2s); // a health verdict of the synced node
 
-    auto scrape = http_get("127.0.0.1", port, "/metrics");
-    REQUIRE(scrape);
-    REQUIRE(scrape->status == 200);
+    // Traffic by command: every block came in a `block` message (the sessions report every 5 s).
+    const std::string blocks_in =
+        "quantumcoin_messages_total{command=\"block\",direction=\"received\"} ";
+    std::optional<http_response> scrape;
+    double blocks_received = 0;
+    for (int i = 0; i < 30 && blocks_received < chain_length; ++i) {
+      std::this_thread::sleep_for(500ms);
+      scrape = http_get("127.0.0.1", port, "/metrics");
+      REQUIRE(scrape);
+      REQUIRE(scrape->status == 200);
+      if (auto at = scrape->body.find(blocks_in); at != std::string::npos)
+        blocks_received = std::stod(scrape->body.substr(at + blocks_in.size()));
+    }
+    CHECK(blocks_received == chain_length);
+    CHECK(
+        scrape->body.find("quantumcoin_message_bytes_total{command=\"other\",direction=\"sent\"} 0")
+        != std::string::npos);
     auto file = net.dir.write("scrape.txt", scrape->body);
     auto lint =
         run_to_completion("/bin/sh", {"-c", promtool + " check metrics < " + file.string()}, 30s);

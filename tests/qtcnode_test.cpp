@@ -153,7 +153,7 @@ TEST_SUITE("process") {
     node.stop();
   }
 
-  TEST_CASE("qtc-inspect runs the operator's ban commands; bad input is exit 2 or a named error") {
+  TEST_CASE("qtc-inspect runs the operator's ban commands, bad input is exit 2 or a named error") {
     running_node node{"inspector-port=-1\n"};
     auto port =
         "--port="

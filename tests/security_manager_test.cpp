@@ -96,7 +96,7 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: offences climb the ladder
 }
 
 TEST_CASE_FIXTURE(security_fixture, "security manager: the operator bans, lists, lifts and "
-                                    "clears; bad input is an error naming it") {
+                                    "clears, bad input is an error naming it") {
   auto ok = request<bool>(security(), put_atom::value, bans_atom::value,
                           std::string{"192.0.2.0/24"}, std::int64_t{3600}, std::string{"probe"});
   REQUIRE(ok);
@@ -130,7 +130,7 @@ TEST_CASE_FIXTURE(security_fixture, "security manager: the operator bans, lists,
 }
 
 TEST_CASE_FIXTURE(security_fixture, "security manager: bans and reputations are stored and "
-                                    "survive a restart; a damaged table is replaced") {
+                                    "survive a restart, a damaged table is replaced") {
   CHECK(report("203.0.113.9", offence::invalid_header) == verdict::ban);
   CHECK(report("203.0.113.10", offence::protocol_violation) == verdict::throttle);
   request<bool>(security(), put_atom::value, bans_atom::value, std::string{"192.0.2.0/24"},

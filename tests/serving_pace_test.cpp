@@ -136,8 +136,8 @@ TEST_CASE_FIXTURE(pace_fixture, "serving pace: a getdata is answered only as fas
   CHECK(std::count(log->served.begin(), log->served.end(), "block") == 44);
 }
 
-TEST_CASE_FIXTURE(pace_fixture, "serving pace: getheaders waits its turn behind getdata; unknown "
-                                "blocks are answered notfound; a full queue drops the excess") {
+TEST_CASE_FIXTURE(pace_fixture, "serving pace: getheaders waits its turn behind getdata, unknown "
+                                "blocks are answered notfound, a full queue drops the excess") {
   const auto genesis = block_hash(make_genesis_block(*spec).header);
   std::vector<hash256> two{at[1], at[2]};
   hash256 unknown{};
@@ -184,7 +184,7 @@ TEST_CASE_FIXTURE(pace_fixture, "serving pace: getheaders waits its turn behind 
 }
 
 TEST_CASE_FIXTURE(pace_fixture, "floods: transaction announcements past the tracker's 5000 are "
-                                "reported as inv-flood, once a minute; not from a relay peer") {
+                                "reported as inv-flood, once a minute, not from a relay peer") {
   auto announce = [&](std::uint32_t first, std::uint32_t count) {
     inv_message inv;
     for (std::uint32_t i = first; i < first + count; ++i) {

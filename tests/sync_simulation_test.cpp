@@ -461,7 +461,7 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: after sync, the peer that first deli
 }
 
 TEST_CASE_FIXTURE(sim_fixture, "simulation: address relay as Bitcoin Core's p2p_addr_relay: "
-                               "small fresh announcements go to two other peers, not back; old "
+                               "small fresh announcements go to two other peers, not back, old "
                                "or large ones are kept but not relayed") {
   // A dials B; C and D dial A (so A's getaddr to B, and C's and D's to A, grant the address
   // budget a relay needs: 1000 at once).

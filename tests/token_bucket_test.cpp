@@ -7,7 +7,7 @@ using namespace std::chrono_literals;
 
 TEST_SUITE_BEGIN("security");
 
-TEST_CASE("token bucket: refills at its rate up to the burst; grants add at once") {
+TEST_CASE("token bucket: refills at its rate up to the burst, grants add at once") {
   token_bucket::time_point t{1h};
   token_bucket b{0.1, 1000, 1, t};
   CHECK(b.take(t));

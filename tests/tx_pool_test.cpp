@@ -164,7 +164,7 @@ TEST_CASE("the byte bound evicts as many as it takes, and never exceeds the boun
   CHECK(small.size() == 1);
 }
 
-TEST_CASE("with known fees the lowest fee rate goes first; a poorer newcomer is refused") {
+TEST_CASE("with known fees the lowest fee rate goes first, a poorer newcomer is refused") {
   tx_pool pool{tx_pool::limits{3, 1'000'000, 100'000}};
   auto a = spend_of(1); // 105 bytes each
   auto b = spend_of(2);

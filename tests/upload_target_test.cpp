@@ -104,7 +104,7 @@ struct upload_fixture : test::sim_fixture {
 } // namespace
 
 TEST_CASE_FIXTURE(upload_fixture, "simulation: past the upload target, historical blocks are "
-                                  "refused to peers without the download permission; recent "
+                                  "refused to peers without the download permission, recent "
                                   "blocks and download peers are still served") {
   // A fresh node is cut off once the target is spent on it (headers and old blocks), short of
   // the chain.

@@ -49,6 +49,8 @@ constexpr const char* handshake_failures_total = "quantumcoin_handshake_failures
 constexpr const char* security_bans_total = "quantumcoin_security_bans_total";
 constexpr const char* headers_processing_seconds = "quantumcoin_headers_processing_seconds";
 constexpr const char* block_processing_seconds = "quantumcoin_block_processing_seconds";
+constexpr const char* messages_total = "quantumcoin_messages_total";
+constexpr const char* message_bytes_total = "quantumcoin_message_bytes_total";
 
 /// Every family above: actors/metrics registers each, and a test checks that it does.
 constexpr std::array all{connections_total,
@@ -91,7 +93,9 @@ constexpr std::array all{connections_total,
                          handshake_failures_total,
                          security_bans_total,
                          headers_processing_seconds,
-                         block_processing_seconds};
+                         block_processing_seconds,
+                         messages_total,
+                         message_bytes_total};
 } // namespace metric_names
 
 } // namespace qtc

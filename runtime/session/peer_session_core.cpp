@@ -227,6 +227,7 @@ void peer_session_core::send_raw(std::string_view command, std::span<const std::
     return;
   bytes framed;
   append_frame(framed, settings_.magic, command, payload);
+  count_sent(command, framed.size());
   write_plain(framed);
 }
 
@@ -295,7 +296,14 @@ void peer_session_core::send_version() {
 void peer_session_core::send_message(const p2p_message& msg) {
   bytes framed;
   append_message(framed, settings_.magic, msg);
+  count_sent(command_of(msg), framed.size());
   write_plain(framed);
+}
+
+void peer_session_core::count_sent(std::string_view command, std::size_t frame_bytes) {
+  auto& tally = counters_.sent_by_command[command_label_index(command)];
+  ++tally.messages;
+  tally.bytes += frame_bytes;
 }
 
 void peer_session_core::write_plain(const bytes& plain) {
@@ -340,6 +348,9 @@ void peer_session_core::check_send_queue() {
 
 void peer_session_core::on_frame(frame f, time_point now) {
   ++counters_.messages_received;
+  auto& tally = counters_.received_by_command[command_label_index(f.command)];
+  ++tally.messages;
+  tally.bytes += frame_header_size + f.payload.size();
   auto decoded = decode_message(std::move(f)); // a block keeps its payload; the command stays
   if (decoded.error != wire_error::none) {
     wire_failure_ = decoded.error;

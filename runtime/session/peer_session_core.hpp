@@ -92,14 +92,25 @@ struct session_settings {
   std::chrono::steady_clock::duration quantumproof_timeout = default_quantumproof_timeout;
 };
 
+/// Messages and their plaintext frame bytes (the 24-byte header included) of one command.
+struct command_tally {
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+};
+
+/// One slot per command label (messages/p2p's command_label_index).
+using command_tallies = std::array<command_tally, command_label_count>;
+
 /// Traffic counters of one session.
 struct session_counters {
   std::uint64_t bytes_sent = 0;     ///< ciphertext bytes handed to the link
   std::uint64_t bytes_received = 0; ///< ciphertext bytes received
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_received = 0;
-  std::uint64_t unknown_messages = 0; ///< frames with commands this node does not know
-  std::uint64_t holds = 0;            ///< times a message waited for rate allowance
+  std::uint64_t unknown_messages = 0;    ///< frames with commands this node does not know
+  std::uint64_t holds = 0;               ///< times a message waited for rate allowance
+  command_tallies received_by_command{}; ///< frames taken from the peer, by command
+  command_tallies sent_by_command{};     ///< frames written for the peer, by command
 };
 
 class peer_session_core {
@@ -232,6 +243,8 @@ private:
   void send_version();
   void send_message(const p2p_message& msg);
   void write_plain(const bytes& plain);
+  /// Counts a frame written for the peer in sent_by_command.
+  void count_sent(std::string_view command, std::size_t frame_bytes);
   void check_send_queue();
   void check_stalls(time_point now);
 
