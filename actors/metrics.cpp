@@ -75,117 +75,128 @@ void initialize_label_sets(metrics_state& st) {
     st.counters[m::quantumproofs_total]->Add({{"result", to_string(r)}});
 }
 
-/// Registers the families every node exports, each with its unlabelled series at zero so that
-/// a scrape shows them before anything happened.
-void register_families(metrics_state& st) {
-  using prometheus::BuildCounter;
-  using prometheus::BuildGauge;
-  auto counter = [&](const char* name, const char* help, bool series) {
-    auto& family = BuildCounter().Name(name).Help(help).Register(*st.registry);
+/// Registers families in the registry and in the state's tables, by kind.
+struct family_builder {
+  metrics_state& st;
+
+  /// `series`: the unlabelled series exists (at zero) from the start.
+  void counter(const char* name, const char* help, bool series = false) {
+    auto& family = prometheus::BuildCounter().Name(name).Help(help).Register(*st.registry);
     if (series)
       family.Add({});
     st.counters[name] = &family;
-  };
-  auto gauge = [&](const char* name, const char* help) {
-    auto& family = BuildGauge().Name(name).Help(help).Register(*st.registry);
-    family.Add({});
+  }
+  void gauge(const char* name, const char* help, bool series = true) {
+    auto& family = prometheus::BuildGauge().Name(name).Help(help).Register(*st.registry);
+    if (series)
+      family.Add({});
     st.gauges[name] = &family;
-  };
-  namespace m = metric_names;
-  counter(m::connections_total, "Peer connections established since start.", true);
-  gauge(m::connections_active, "Peer connections open now.");
-  counter(m::bytes_sent_total, "Bytes sent to peers since start.", true);
-  counter(m::bytes_received_total, "Bytes received from peers since start.", true);
-  gauge(m::sync_progress, "Block download progress, 0 to 1.");
-  gauge(m::latency_avg, "Average ping round-trip time over connected peers, in seconds.");
-  gauge(m::bandwidth_usage, "Current traffic to and from peers, in bytes per second.");
-  counter(m::dns_failures_total, "DNS seed queries that failed, by seed, record type and cause.",
-          false);
-  counter(m::discovered_addresses_total,
-          "Usable peer addresses handed to the address manager, by source kind.", false);
-  counter(m::actor_restarts_total, "Actor restarts by the supervision tree, by actor name.", false);
-  counter(m::security_offences_total, "Offences reported against peers, by kind.", false);
-  counter(m::security_verdicts_total,
-          "Verdicts of the security policy on reported offences, by verdict.", false);
-  gauge(m::security_bans, "Bans in force, by type (address, subnet, manual, forever).");
-  gauge(m::security_tracked_addresses, "Addresses with a reputation the security policy keeps.");
-  gauge(m::security_throttled_addresses,
-        "Addresses throttled now, by score (reputation) or by rate (over budget).");
-  gauge(m::security_reputation_addresses,
-        "Addresses with a reputation, by score bucket (the score is below `below`).");
-  counter(m::security_admissions_total,
-          "Inbound connections the security manager answered, by result.", false);
-  counter(m::security_detections_total,
-          "Attack detectors that fired for a subnet (and charged the address), by detector.",
-          false);
-  counter(m::security_alerts_total, "Security alert lines raised, by detector.", false);
-  gauge(m::nat_info, "The NAT as the NAT mapper found it (value 1): mapping and filtering "
-                     "behaviour (RFC 5780), type, and the port mapping method in use.");
-  gauge(m::nat_reachable, "1 if the node advertises an address peers can reach, else 0.");
-  gauge(m::nat_mapping_expiry,
-        "Unix time the gateway's port mapping expires (0: none, or a permanent one).");
-  gauge(m::nat_address_confirmations,
-        "Peers that report seeing us at the address most of them agree on.");
-  counter(m::nat_stun_failures_total, "STUN servers given up in a probe round, by cause.", false);
-  counter(m::nat_port_mappings_total, "Port mapping attempts by method and result.", false);
-  counter(m::quantumproofs_total,
-          "Peers' QuantumProofs by result: verified, or the close reason that refused them.",
-          false);
-  counter(m::pq_refusals_total,
-          "Transport handshakes refused by the post-quantum policy or a detected downgrade, by "
-          "transport error.",
-          false);
-  counter(m::dns_queries_total,
-          "DNS seed queries answered (also with no records) or failed, by record type.", false);
-  counter(m::connection_attempts_total,
-          "Outbound connection attempts by result: connected (the version handshake completed) "
-          "or failed.",
-          false);
-  gauge(m::sync_height, "Blocks in the chain store: the height of its tip.");
-  gauge(m::sync_target_height, "The height sync aims at: the best header chain's or peers'.");
-  gauge(m::headers_height, "The height of the best header chain known.");
-  auto& checks = BuildGauge()
-                     .Name(m::health_check_status)
-                     .Help("1 if the health check passes, else 0 (see /health), by check.")
-                     .Register(*st.registry);
-  st.gauges[m::health_check_status] = &checks;
-  gauge(m::ready, "1 if the node is ready to serve peers (see /ready), else 0.");
-  auto& peers = BuildGauge()
-                    .Name(m::peers)
-                    .Help("Peers connected now (handshake done), by direction and transport.")
-                    .Register(*st.registry);
-  st.gauges[m::peers] = &peers;
-  counter(m::handshake_failures_total,
-          "Connections that ended before the version handshake and QuantumProof completed, by "
-          "close reason (both directions).",
-          false);
-  counter(m::messages_total,
-          "P2P messages by direction (sent, received) and command (every known command, and "
-          "other).",
-          false);
-  counter(m::message_bytes_total,
-          "Plaintext frame bytes of P2P messages (24-byte headers included) by direction and "
-          "command.",
-          false);
-  counter(m::security_bans_total,
-          "Bans imposed, by the offence that crossed the threshold (manual: the operator's).",
-          false);
-  counter(m::supervisor_escalations_total,
-          "Supervisors that exceeded their restart intensity, by supervisor name.", false);
-  auto histogram = [&](const char* name, const char* help) {
+  }
+  void histogram(const char* name, const char* help) {
     auto& family = prometheus::BuildHistogram().Name(name).Help(help).Register(*st.registry);
     family.Add({}, handling_buckets());
     st.histograms[name] = &family;
-  };
-  histogram(m::headers_processing_seconds,
-            "Time the sync coordinator takes to handle one headers message (validation and "
-            "acceptance into the header tree), in seconds.");
-  histogram(m::block_processing_seconds,
-            "Time the sync coordinator takes to handle one block message (its checks and "
-            "hand-over for the batched commit), in seconds.");
+  }
+};
+
+/// The seed's seven, discovery and the supervision tree's.
+void register_node_families(family_builder& b) {
+  namespace m = metric_names;
+  b.counter(m::connections_total, "Peer connections established since start.", true);
+  b.gauge(m::connections_active, "Peer connections open now.");
+  b.counter(m::bytes_sent_total, "Bytes sent to peers since start.", true);
+  b.counter(m::bytes_received_total, "Bytes received from peers since start.", true);
+  b.gauge(m::sync_progress, "Block download progress, 0 to 1.");
+  b.gauge(m::latency_avg, "Average ping round-trip time over connected peers, in seconds.");
+  b.gauge(m::bandwidth_usage, "Current traffic to and from peers, in bytes per second.");
+  b.counter(m::dns_failures_total, "DNS seed queries that failed, by seed, record type and cause.");
+  b.counter(m::dns_queries_total,
+            "DNS seed queries answered (also with no records) or failed, by record type.");
+  b.counter(m::discovered_addresses_total,
+            "Usable peer addresses handed to the address manager, by source kind.");
+  b.counter(m::actor_restarts_total, "Actor restarts by the supervision tree, by actor name.");
+  b.counter(m::supervisor_escalations_total,
+            "Supervisors that exceeded their restart intensity, by supervisor name.");
+}
+
+/// The security manager's.
+void register_security_families(family_builder& b) {
+  namespace m = metric_names;
+  b.counter(m::security_offences_total, "Offences reported against peers, by kind.");
+  b.counter(m::security_verdicts_total,
+            "Verdicts of the security policy on reported offences, by verdict.");
+  b.counter(m::security_bans_total,
+            "Bans imposed, by the offence that crossed the threshold (manual: the operator's).");
+  b.gauge(m::security_bans, "Bans in force, by type (address, subnet, manual, forever).");
+  b.gauge(m::security_tracked_addresses, "Addresses with a reputation the security policy keeps.");
+  b.gauge(m::security_throttled_addresses,
+          "Addresses throttled now, by score (reputation) or by rate (over budget).");
+  b.gauge(m::security_reputation_addresses,
+          "Addresses with a reputation, by score bucket (the score is below `below`).");
+  b.counter(m::security_admissions_total,
+            "Inbound connections the security manager answered, by result.");
+  b.counter(m::security_detections_total,
+            "Attack detectors that fired for a subnet (and charged the address), by detector.");
+  b.counter(m::security_alerts_total, "Security alert lines raised, by detector.");
+}
+
+/// The NAT mapper's and the post-quantum layer's.
+void register_nat_and_pq_families(family_builder& b) {
+  namespace m = metric_names;
+  b.gauge(m::nat_info, "The NAT as the NAT mapper found it (value 1): mapping and filtering "
+                       "behaviour (RFC 5780), type, and the port mapping method in use.");
+  b.gauge(m::nat_reachable, "1 if the node advertises an address peers can reach, else 0.");
+  b.gauge(m::nat_mapping_expiry,
+          "Unix time the gateway's port mapping expires (0: none, or a permanent one).");
+  b.gauge(m::nat_address_confirmations,
+          "Peers that report seeing us at the address most of them agree on.");
+  b.counter(m::nat_stun_failures_total, "STUN servers given up in a probe round, by cause.");
+  b.counter(m::nat_port_mappings_total, "Port mapping attempts by method and result.");
+  b.counter(m::quantumproofs_total,
+            "Peers' QuantumProofs by result: verified, or the close reason that refused them.");
+  b.counter(m::pq_refusals_total, "Transport handshakes refused by the post-quantum policy or a "
+                                  "detected downgrade, by transport error.");
+}
+
+/// What an operator alerts on: health, readiness, sync, peers, traffic by command, latencies.
+void register_operator_families(family_builder& b) {
+  namespace m = metric_names;
+  b.gauge(m::health_check_status, "1 if the health check passes, else 0 (see /health), by check.",
+          false);
+  b.gauge(m::ready, "1 if the node is ready to serve peers (see /ready), else 0.");
+  b.gauge(m::sync_height, "Blocks in the chain store: the height of its tip.");
+  b.gauge(m::sync_target_height, "The height sync aims at: the best header chain's or peers'.");
+  b.gauge(m::headers_height, "The height of the best header chain known.");
+  b.gauge(m::peers, "Peers connected now (handshake done), by direction and transport.", false);
+  b.counter(m::connection_attempts_total, "Outbound connection attempts by result: connected "
+                                          "(the version handshake completed) or failed.");
+  b.counter(m::handshake_failures_total,
+            "Connections that ended before the version handshake and QuantumProof completed, by "
+            "close reason (both directions).");
+  b.counter(m::messages_total, "P2P messages by direction (sent, received) and command (every "
+                               "known command, and other).");
+  b.counter(m::message_bytes_total, "Plaintext frame bytes of P2P messages (24-byte headers "
+                                    "included) by direction and command.");
+  b.histogram(m::headers_processing_seconds,
+              "Time the sync coordinator takes to handle one headers message (validation and "
+              "acceptance into the header tree), in seconds.");
+  b.histogram(m::block_processing_seconds,
+              "Time the sync coordinator takes to handle one block message (its checks and "
+              "hand-over for the batched commit), in seconds.");
+}
+
+/// Registers the families every node exports, each with its unlabelled series at zero (or its
+/// bounded label sets, initialize_label_sets) so that a scrape shows them before anything
+/// happened.
+void register_families(metrics_state& st) {
+  family_builder b{st};
+  register_node_families(b);
+  register_security_families(b);
+  register_nat_and_pq_families(b);
+  register_operator_families(b);
   initialize_label_sets(st);
-  auto& info = BuildGauge()
-                   .Name(m::build_info)
+  auto& info = prometheus::BuildGauge()
+                   .Name(metric_names::build_info)
                    .Help("Build information; the value is always 1.")
                    .Register(*st.registry);
   info.Add({{"version", QTC_VERSION}}).Set(1);
