@@ -174,7 +174,6 @@ using peer_manager_pointer = peer_manager_actor::stateful_pointer<peer_manager_s
 
 // actors/peer_pool.cpp: the pool's sessions from spawn to close.
 std::size_t count_type(const peer_manager_state& st, connection_type t);
-std::size_t ready_count(const peer_manager_state& st);
 /// Sets the connections gauges (all ready peers; by direction and transport).
 void report_peer_gauges(peer_manager_state& st);
 std::uint32_t outbound_slots(const peer_manager_state& st);

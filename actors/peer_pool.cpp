@@ -88,13 +88,6 @@ std::size_t count_type(const peer_manager_state& st, connection_type t) {
   return n;
 }
 
-std::size_t ready_count(const peer_manager_state& st) {
-  std::size_t n = 0;
-  for (const auto& [id, e] : st.entries)
-    n += e.ready && !e.closing ? 1 : 0; // a feeler's moment of readiness is not a connection
-  return n;
-}
-
 /// The connections gauges: all ready peers, and by direction and transport.
 void report_peer_gauges(peer_manager_state& st) {
   std::map<std::pair<std::string, std::string>, std::size_t> by;
@@ -103,7 +96,7 @@ void report_peer_gauges(peer_manager_state& st) {
       by[{direction, transport}] = 0;
   std::size_t ready = 0;
   for (const auto& [id, e] : st.entries) {
-    if (!e.ready || e.closing)
+    if (!e.ready || e.closing) // a feeler's moment of readiness is not a connection
       continue;
     ++ready;
     ++by[{e.type == connection_type::inbound ? "inbound" : "outbound", e.info.transport}];
