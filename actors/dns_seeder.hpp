@@ -15,6 +15,7 @@
 #pragma once
 
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "actors/support/metrics_client.hpp"
 #include "actors/support/sibling.hpp"
 #include "messages/interfaces.hpp"
@@ -82,7 +83,7 @@ struct dns_seeder_state {
   static inline const char* name = "dns_seeder";
 };
 
-using dns_seeder_pointer = discovery_actor::stateful_pointer<dns_seeder_state>;
+using dns_seeder_pointer = metered_pointer<discovery_actor, dns_seeder_state>;
 
 /// `parent`: the node's supervisor, where the peer manager is found. Without a parent,
 /// `sink` is used as given (tests).

@@ -7,6 +7,7 @@
 
 #include <caf/actor_cast.hpp>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -14,7 +15,7 @@ namespace qtc {
 
 namespace {
 
-using health_pointer = health_actor::stateful_pointer<health_state>;
+using health_pointer = metered_pointer<health_actor, health_state>;
 
 /// The series a sample reads, in the order sample_from expects them.
 std::vector<metric_labels> sample_selectors() {
@@ -118,6 +119,25 @@ void judge(health_pointer self, const health_sample& sample) {
              health_snapshot{to_json(health), health.pass, to_json(ready), ready.pass});
 }
 
+/// The mailbox depth of each kind of actor (the sum over its instances), from the actor
+/// system's meters; a kind that has no actor left reads 0 rather than its last value.
+void report_mailboxes(health_pointer self) {
+  auto& st = self->state;
+  auto* source = dynamic_cast<const metered_system*>(&self->system().config());
+  if (source == nullptr || !source->meters || !st.metrics)
+    return;
+  std::map<std::string, double> depth;
+  for (const auto& name : st.mailbox_kinds)
+    depth[name] = 0;
+  for (const auto& a : source->meters->read(tick_clock::now()))
+    depth[a.name] += static_cast<double>(a.load.mailbox);
+  for (const auto& [name, n] : depth) {
+    st.mailbox_kinds.insert(name);
+    self->send(st.metrics.get(), gauge_atom::value, std::string{metric_names::actor_mailbox_depth},
+               metric_labels{{"actor", name}}, n);
+  }
+}
+
 /// One sample: the children, then the counters, then the verdict.
 void take_sample(health_pointer self) {
   auto& st = self->state;
@@ -148,6 +168,7 @@ void take_sample(health_pointer self) {
                       sample.slowest_component = st.slowest_component;
                       st.slowest.reset();
                       judge(self, sample);
+                      report_mailboxes(self);
                     },
                     [self](const caf::error&) { self->state.sampling = false; });
           },
@@ -168,7 +189,7 @@ status_report health_status(health_pointer self) {
 
 } // namespace
 
-health_actor::behavior_type health(health_actor::stateful_pointer<health_state> self,
+health_actor::behavior_type health(metered_pointer<health_actor, health_state> self,
                                    supervisor_actor parent, health_options options) {
   auto& st = self->state;
   st.log = logger{self->system(), "health"};

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "actors/support/sibling.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/health/health_monitor.hpp"
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace qtc {
@@ -46,10 +48,11 @@ struct health_state {
   std::string slowest_component;
   health_verdict health;
   health_verdict ready;
+  std::set<std::string> mailbox_kinds; ///< actor names the mailbox gauge has had
   static inline const char* name = "health";
 };
 
-health_actor::behavior_type health(health_actor::stateful_pointer<health_state> self,
+health_actor::behavior_type health(metered_pointer<health_actor, health_state> self,
                                    supervisor_actor parent, health_options options);
 
 } // namespace qtc

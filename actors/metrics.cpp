@@ -2,7 +2,7 @@
 
 #include "actors/support/metric_names.hpp"
 #include "actors/support/metrics_client.hpp"
-#include "actors/support/registry_entry.hpp"
+#include "actors/support/service_entry.hpp"
 #include "actors/support/status_fields.hpp"
 #include "messages/errors.hpp"
 #include "messages/transport_error.hpp"
@@ -58,6 +58,8 @@ void initialize_label_sets(metrics_state& st) {
     st.counters[m::handshake_failures_total]->Add(
         {{"reason", to_string(static_cast<close_reason>(r))}});
   st.counters[m::security_bans_total]->Add({{"offence", "manual"}});
+  for (const char* request : {"read", "action"})
+    st.counters[m::inspector_refusals_total]->Add({{"request", request}});
   for (std::size_t c = 0; c < command_label_count; ++c)
     for (const char* direction : {"sent", "received"}) {
       std::map<std::string, std::string> labels{{"direction", direction},
@@ -180,6 +182,13 @@ void register_operator_families(family_builder& b) {
   b.histogram(m::headers_processing_seconds,
               "Time the sync coordinator takes to handle one headers message (validation and "
               "acceptance into the header tree), in seconds.");
+  b.gauge(m::actor_mailbox_depth,
+          "Messages waiting in the mailboxes of the node's actors, by actor (the sum over all "
+          "actors of that kind: every peer_session under one label).",
+          false);
+  b.counter(m::inspector_refusals_total,
+            "Inspector requests refused for a missing or wrong cookie, by request kind (read, "
+            "action).");
   b.histogram(m::block_processing_seconds,
               "Time the sync coordinator takes to handle one block message (its checks and "
               "hand-over for the batched commit), in seconds.");
@@ -290,7 +299,7 @@ std::optional<std::string> serve(metrics_state& st, const metrics_endpoint& endp
 
 } // namespace
 
-metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_state> self,
+metrics_actor::behavior_type metrics(metered_pointer<metrics_actor, metrics_state> self,
                                      metrics_endpoint endpoint) {
   auto& st = self->state;
   st.log = logger{self->system(), "metrics"};
@@ -304,8 +313,8 @@ metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_sta
     self->quit(make_error(errc::bind_failed, "metrics: " + *failed));
     return metrics_actor::behavior_type::make_empty_behavior();
   }
-  // Components find the metrics actor through the registry (actors/support/metrics_client.hpp).
-  register_as(self, metrics_registry_key);
+  // Components find the metrics actor through the service host (actors/support/metrics_client).
+  provide_metrics(self);
   auto port = st.http->port();
   st.listen_address = endpoint.host + ":" + std::to_string(port);
   st.log.info("serving metrics", {{"address", st.listen_address},

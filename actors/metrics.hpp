@@ -10,6 +10,7 @@
 #pragma once
 
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/io/http_endpoint.hpp"
 #include "runtime/io/process_metrics.hpp"
@@ -61,7 +62,7 @@ struct metrics_state {
   static inline const char* name = "metrics";
 };
 
-metrics_actor::behavior_type metrics(metrics_actor::stateful_pointer<metrics_state> self,
+metrics_actor::behavior_type metrics(metered_pointer<metrics_actor, metrics_state> self,
                                      metrics_endpoint endpoint);
 
 } // namespace qtc

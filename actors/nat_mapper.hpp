@@ -14,6 +14,7 @@
 #pragma once
 
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "actors/support/metrics_client.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/chain/chain_spec.hpp"
@@ -95,7 +96,7 @@ struct nat_mapper_state {
   static inline const char* name = "nat_mapper";
 };
 
-using nat_mapper_pointer = nat_actor::stateful_pointer<nat_mapper_state>;
+using nat_mapper_pointer = metered_pointer<nat_actor, nat_mapper_state>;
 
 nat_actor::behavior_type nat_mapper(nat_mapper_pointer self, nat_mapper_config config,
                                     nat_environment env);

@@ -152,7 +152,8 @@ child_spec rpc_child(const node_options& options, const chain_spec& spec) {
 }
 
 supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,
-                               std::shared_ptr<const node_identity> identity) {
+                               std::shared_ptr<const node_identity> identity,
+                               log_sink_actor log_sink) {
   supervisor_spec root;
   root.name = "root";
   root.strategy = restart_strategy::one_for_one;
@@ -160,12 +161,15 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   root.backoff = restart_backoff{std::chrono::milliseconds{100}, 2.0, std::chrono::seconds{5}};
   root.event_observer = options.metrics_enabled ? component<metrics_actor>::name : "";
   root.children.push_back(storage_child(options.data_dir, spec));
-  if (options.metrics_enabled)
+  if (options.metrics_enabled) {
     // Detached: stopping the HTTP server joins its threads, which must not hold a scheduler
-    // thread.
-    root.children.push_back(
-        child<caf::detached>(component<metrics_actor>::name, metrics,
-                             metrics_endpoint{options.metrics_host, options.metrics_port}));
+    // thread. It takes up to 2 s (civetweb's master thread polls its sockets in 2 s quanta and
+    // sees the stop request only after one), so the default 2 s shutdown timeout often killed it.
+    auto spec = child<caf::detached>(component<metrics_actor>::name, metrics,
+                                     metrics_endpoint{options.metrics_host, options.metrics_port});
+    spec.shutdown_timeout = std::chrono::seconds{4};
+    root.children.push_back(std::move(spec));
+  }
   if (options.metrics_enabled) {
     // Its verdicts are served on the metrics endpoint: without one there is nobody to tell.
     child_spec checks;
@@ -229,10 +233,14 @@ supervisor_spec make_node_tree(const node_options& options, const chain_spec& sp
   root.children.push_back(std::move(peers));
   child_spec insp;
   insp.name = component<inspector_actor>::name;
-  insp.start = [name = options.node_name, host = options.inspector_host,
-                port = options.inspector_port](caf::actor_system& sys,
-                                               const supervisor_actor& parent) {
-    return start_inspector(sys, parent, name, host, port);
+  inspector_config ic;
+  ic.node_name = options.node_name;
+  ic.host = options.inspector_host;
+  ic.port = options.inspector_port;
+  ic.data_dir = options.data_dir;
+  ic.log_sink = std::move(log_sink);
+  insp.start = [ic](caf::actor_system& sys, const supervisor_actor& parent) {
+    return start_inspector(sys, parent, ic);
   };
   root.children.push_back(std::move(insp));
   if (options.rpc_port.value_or(spec.default_rpc_port) != 0)

@@ -58,8 +58,10 @@ child_spec security_child(const chain_spec& spec, std::vector<allow_entry> allow
 /// The JSON-RPC server (rpc-host, rpc-port or the chain spec's default_rpc_port, rpc-auth).
 child_spec rpc_child(const node_options& options, const chain_spec& spec);
 
-/// `identity` is the node's long-term key (data-dir/node.key), shared read-only by every session.
+/// `identity` is the node's long-term key (data-dir/node.key), shared read-only by every session;
+/// `log_sink` the node's log, for the inspector's `log` (none: `log` answers not_found).
 supervisor_spec make_node_tree(const node_options& options, const chain_spec& spec,
-                               std::shared_ptr<const node_identity> identity);
+                               std::shared_ptr<const node_identity> identity,
+                               log_sink_actor log_sink = {});
 
 } // namespace qtc

@@ -5,6 +5,7 @@
 
 #include "actors/peer_dialer.hpp"
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "actors/support/metrics_client.hpp"
 #include "actors/support/sibling.hpp"
 #include "actors/support/unix_clock.hpp"
@@ -168,7 +169,7 @@ struct peer_manager_state {
   static inline const char* name = "peer_manager";
 };
 
-using peer_manager_pointer = peer_manager_actor::stateful_pointer<peer_manager_state>;
+using peer_manager_pointer = metered_pointer<peer_manager_actor, peer_manager_state>;
 
 // What the peer manager's files share. Each function's comment is at its definition.
 

@@ -80,6 +80,7 @@ caf::config_value::list peers_status(peer_manager_pointer self) {
     report(p, "state", e.closing ? "closing" : e.ready ? "ready" : "connecting");
     report(p, "score", score_status(self, e));
     if (e.ready) {
+      report(p, "post-quantum", e.info.post_quantum);
       report(p, "user-agent", e.info.user_agent);
       report(p, "start-height", e.info.start_height);
       report(p, "static-key", e.info.static_key_hex);

@@ -144,6 +144,7 @@ void after_event(peer_session_pointer self) {
     info.type = st.config.type;
     info.remote = st.remote;
     info.transport = std::string{core.channel().kind()};
+    info.post_quantum = core.channel().post_quantum();
     if (auto key = core.channel().remote_static())
       info.static_key_hex = to_hex(*key);
     if (auto id = core.peer_id())
@@ -260,6 +261,9 @@ void init_session(peer_session_pointer self, peer_session_config config) {
   // Without a security manager nobody grants allowance: no rate limits then.
   st.config.settings.rate_limited = st.config.settings.rate_limited && st.config.security;
   st.remote = format_endpoint(st.config.ip, st.config.port);
+  // The inspector lists sessions by peer: "#<id> <ip:port> <direction>".
+  self->set_meter_label("#" + std::to_string(st.config.id) + " " + st.remote + " "
+                        + to_string(st.config.type));
   st.log = logger{self->system(), "peer"};
   Botan::secure_vector<std::uint8_t> seed(32);
   for (std::size_t i = 0; i < 8; ++i)

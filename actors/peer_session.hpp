@@ -13,6 +13,7 @@
 #pragma once
 
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/net/ip_address.hpp"
 #include "runtime/session/peer_session_core.hpp"
@@ -69,7 +70,7 @@ struct peer_session_state {
   static inline const char* name = "peer_session";
 };
 
-using peer_session_pointer = peer_session_actor::stateful_pointer<peer_session_state>;
+using peer_session_pointer = metered_pointer<peer_session_actor, peer_session_state>;
 
 peer_session_actor::behavior_type peer_session(peer_session_pointer self,
                                                peer_session_config config);

@@ -3,13 +3,13 @@
 #include "actors/support/status_fields.hpp"
 #include "messages/errors.hpp"
 #include "messages/primitives/hex.hpp"
+#include "runtime/io/data_dir.hpp"
 #include "runtime/rpc/rpc_methods.hpp"
 
 #include <botan/system_rng.h>
 #include <caf/scoped_actor.hpp>
 
 #include <atomic>
-#include <fstream>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
@@ -183,29 +183,7 @@ std::string write_cookie(const std::filesystem::path& path, std::string& error) 
   std::array<std::uint8_t, 32> random{};
   Botan::System_RNG().randomize(random.data(), random.size());
   auto cookie = rpc::make_cookie(random);
-  auto temporary = path;
-  temporary += ".tmp";
-  std::filesystem::remove(temporary);
-  auto old_mask = ::umask(0077); // created 0600: only the node's user may read it
-  {
-    std::ofstream out{temporary, std::ios::trunc};
-    out << cookie;
-    if (!out.flush()) {
-      ::umask(old_mask);
-      error = "cannot write " + temporary.string();
-      return {};
-    }
-  }
-  ::umask(old_mask);
-  std::filesystem::permissions(temporary, std::filesystem::perms::owner_read
-                                              | std::filesystem::perms::owner_write);
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) {
-    error = "cannot write " + path.string() + ": " + ec.message();
-    return {};
-  }
-  return cookie;
+  return write_secret_file(path, cookie, error) ? cookie : std::string{};
 }
 
 } // namespace

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "actors/support/sibling.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/rpc/json_rpc.hpp"
@@ -66,7 +67,7 @@ struct rpc_server_state {
   static inline const char* name = "rpc";
 };
 
-using rpc_pointer = rpc_actor::stateful_pointer<rpc_server_state>;
+using rpc_pointer = metered_pointer<rpc_actor, rpc_server_state>;
 
 rpc_actor::behavior_type rpc_server(rpc_pointer self, rpc_server_config config,
                                     supervisor_actor parent);

@@ -28,6 +28,7 @@
 #pragma once
 
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "actors/support/metrics_client.hpp"
 #include "actors/support/sibling.hpp"
 #include "actors/support/unix_clock.hpp"
@@ -80,7 +81,7 @@ struct security_manager_state {
   static inline const char* name = "security";
 };
 
-using security_pointer = security_actor::stateful_pointer<security_manager_state>;
+using security_pointer = metered_pointer<security_actor, security_manager_state>;
 
 /// `parent` is the node's supervisor, where the storage actor is found.
 security_actor::behavior_type security_manager(security_pointer self, security_settings settings,

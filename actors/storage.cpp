@@ -9,7 +9,7 @@
 
 namespace qtc {
 
-storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_state> self,
+storage_actor::behavior_type storage(metered_pointer<storage_actor, storage_state> self,
                                      std::filesystem::path data_dir,
                                      std::shared_ptr<chain_store> chain) {
   self->state.log = logger{self->system(), "storage"};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/chain/chain_spec.hpp"
 #include "runtime/store/chain_store.hpp"
@@ -22,7 +23,7 @@ struct storage_state {
   static inline const char* name = "storage";
 };
 
-storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_state> self,
+storage_actor::behavior_type storage(metered_pointer<storage_actor, storage_state> self,
                                      std::filesystem::path data_dir,
                                      std::shared_ptr<chain_store> chain);
 

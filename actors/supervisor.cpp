@@ -395,6 +395,21 @@ caf::result<caf::actor> running_child(supervisor_pointer self, const std::string
                     "supervisor " + self->state.spec.name + " has no running child " + name);
 }
 
+/// The operator's restart of a running child: it is stopped with errc::operator_restart, an
+/// abnormal exit, so the strategy, the backoff and the restart intensity apply as to a failure.
+caf::result<std::uint64_t> restart_on_request(supervisor_pointer self, const std::string& name) {
+  auto& st = self->state;
+  for (auto& x : st.children)
+    if (x.spec.name == name && x.state == phase::running) {
+      st.log.info("child restart requested", {{"child", name}});
+      self->send_exit(x.handle, make_error(errc::operator_restart,
+                                           "restart of " + name + " requested by the operator"));
+      return static_cast<std::uint64_t>(x.restarts);
+    }
+  return make_error(errc::no_such_child,
+                    "supervisor " + st.spec.name + " has no running child " + name);
+}
+
 /// Starts a dynamic child, appended after the static ones.
 caf::result<caf::actor> start_dynamic_child(supervisor_pointer self, child_spec& cs) {
   auto& st = self->state;
@@ -457,6 +472,7 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_s
       [self](children_atom) { return children_of(self); },
       [self](whereis_atom, const std::string& name) { return running_child(self, name); },
       [self](start_atom, child_spec& cs) { return start_dynamic_child(self, cs); },
+      [self](restart_atom, const std::string& name) { return restart_on_request(self, name); },
       [self](const supervision_event& ev) { deliver(self, ev); },
       [self](restart_atom, std::uint64_t epoch) { on_restart_due(self, epoch); },
       [self](deadline_atom, std::uint64_t id) { on_stop_deadline(self, id); },

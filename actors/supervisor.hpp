@@ -15,6 +15,7 @@
 #pragma once
 
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/actor_clock.hpp>
@@ -72,7 +73,7 @@ struct supervisor_state {
   static inline const char* name = "supervisor";
 };
 
-using supervisor_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
+using supervisor_pointer = metered_pointer<supervisor_actor, supervisor_state>;
 
 /// The supervisor's behavior. `parent` is the parent supervisor (invalid for the root).
 supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_spec spec,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "actors/support/metrics_client.hpp"
 #include "actors/support/sibling.hpp"
 #include "actors/support/unix_clock.hpp"
@@ -132,7 +133,7 @@ struct sync_state {
   static inline const char* name = "sync";
 };
 
-using sync_pointer = sync_actor::stateful_pointer<sync_state>;
+using sync_pointer = metered_pointer<sync_actor, sync_state>;
 
 // What the sync coordinator's files share. Each function's comment is at its definition.
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "actors/support/logger.hpp"
+#include "actors/support/metered.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/io/upnp_client.hpp"
 
@@ -29,7 +30,7 @@ struct upnp_worker_state {
   static inline const char* name = "upnp_worker";
 };
 
-using upnp_worker_pointer = upnp_worker_actor::stateful_pointer<upnp_worker_state>;
+using upnp_worker_pointer = metered_pointer<upnp_worker_actor, upnp_worker_state>;
 
 upnp_worker_actor::behavior_type upnp_worker(upnp_worker_pointer self, upnp_worker_options options);
 

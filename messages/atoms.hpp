@@ -13,12 +13,15 @@ using children_atom = caf::atom_constant<caf::atom("children")>;
 using whereis_atom = caf::atom_constant<caf::atom("whereis")>;
 /// Asks a supervisor to start a dynamic child (e.g. one peer session).
 using start_atom = caf::atom_constant<caf::atom("start")>;
-/// Internal: a supervisor's delayed restart of a child after its backoff.
+/// A supervisor's delayed restart of a child after its backoff (internal), and an operator's
+/// request to restart a child (the inspector's `restart`).
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 /// Internal: a child did not stop within its shutdown timeout.
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 /// Asks the inspector for the status of every component of the node.
 using tree_atom = caf::atom_constant<caf::atom("tree")>;
+/// Asks the inspector for the live view of `qtc-inspect top`.
+using top_atom = caf::atom_constant<caf::atom("top")>;
 /// Tells the inspector where it was published.
 using published_atom = caf::atom_constant<caf::atom("published")>;
 /// Storage requests: get/put of headers, blocks and the best block.

@@ -4,6 +4,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/json.hpp"
 
+#include <caf/actor_cast.hpp>
 #include <caf/deep_to_string.hpp>
 
 #include <functional>
@@ -32,6 +33,19 @@ entry make_entry(std::string name) {
   };
 }
 
+/// An entry for a typed actor handle that travels between nodes (rendered as its actor).
+template <class Handle>
+entry make_handle_entry(std::string name) {
+  return entry{
+      std::move(name),
+      std::type_index{typeid(Handle)},
+      [](caf::actor_system_config& cfg, const std::string& n) { cfg.add_message_type<Handle>(n); },
+      [](const void* ptr) {
+        return to_json_value(caf::actor_cast<caf::actor>(*static_cast<const Handle*>(ptr)));
+      },
+  };
+}
+
 /// The catalog is immutable after construction.
 const std::vector<entry>& entries() {
   static const std::vector<entry> result{
@@ -43,6 +57,9 @@ const std::vector<entry>& entries() {
       make_entry<supervision_event>("qtc::supervision_event"),
       make_entry<log_level>("qtc::log_level"),
       make_entry<log_record>("qtc::log_record"),
+      make_entry<std::vector<log_record>>("std::vector<qtc::log_record>"),
+      // `qtc-inspect log --follow` passes its own handle to the node's inspector.
+      make_handle_entry<log_subscriber_actor>("qtc::log_subscriber_actor"),
       make_entry<metric_labels>("qtc::metric_labels"),
       make_entry<std::vector<metric_labels>>("std::vector<qtc::metric_labels>"),
       make_entry<std::vector<double>>("std::vector<double>"),

@@ -30,6 +30,10 @@ std::string to_string(errc x) {
     return "refused";
   case errc::invalid_block:
     return "invalid_block";
+  case errc::unauthorized:
+    return "unauthorized";
+  case errc::operator_restart:
+    return "operator_restart";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

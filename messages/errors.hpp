@@ -23,6 +23,8 @@ enum class errc : std::uint8_t {
   not_found,                  ///< the requested item is not stored
   refused,                    ///< a request was refused (e.g. an inbound connection)
   invalid_block,              ///< a submitted block is invalid or does not extend our tip
+  unauthorized,               ///< a request without the right credentials (inspector cookie)
+  operator_restart,           ///< an operator asked a supervisor to restart the child
 };
 
 std::string to_string(errc x);

@@ -31,10 +31,27 @@ namespace qtc {
 //   (messages/peer.hpp: peer_info names the session), and accepted_link_actor, the accepting
 //   end of a connection, which tcp_link_actor and memory_link_actor below extend.
 
-/// The log sink: writes one line per record.
-using log_sink_actor = caf::typed_actor<
-    // Writes a record.
+/// Who receives log records: the log sink, and whoever follows the log (`qtc-inspect log
+/// --follow` runs one in its own process).
+using log_subscriber_actor = caf::typed_actor<
+    // One record.
     caf::reacts_to<log_atom, log_record>>;
+
+/// The log sink: writes one line per record, keeps the latest for the inspector, and passes
+/// records on to those who follow the log.
+using log_sink_actor = log_subscriber_actor::extend<
+    // The latest records (at most log_backlog_size) from actors whose name starts with the
+    // given text ("" for all) at the given level or more severe, oldest first.
+    caf::replies_to<get_atom, log_atom, std::string, log_level>::with<std::vector<log_record>>,
+    // From now on, sends the subscriber every record that matches the same filter, until it
+    // goes down (the sink monitors it). At most max_log_followers at a time: false beyond.
+    caf::replies_to<subscribe_atom, log_atom, std::string, log_level,
+                    log_subscriber_actor>::with<bool>>;
+
+/// How many of the latest records the log sink keeps for the inspector.
+constexpr std::size_t log_backlog_size = 1000;
+/// How many followers the log sink serves at once.
+constexpr std::size_t max_log_followers = 8;
 
 /// The metrics actor: owns the Prometheus registry and the HTTP exposer.
 using metrics_actor = status_actor::extend<
@@ -83,15 +100,38 @@ using storage_actor = status_actor::extend<
     caf::replies_to<get_atom, bans_atom>::with<bytes>>;
 
 /// The inspector: the node's live-inspection endpoint, published as a CAF remote actor so that
-/// `qtc-inspect` (or any CAF node) can attach to a running node.
+/// `qtc-inspect` (or any CAF node) can attach to a running node. Every request carries the
+/// inspector cookie (`<data-dir>/.inspect-cookie`, new each start) or ""; actions always need it,
+/// and every request does when the inspector listens on a non-loopback address
+/// (runtime/inspect/inspector_access). A refused request gets errc::unauthorized and is counted.
 using inspector_actor = status_actor::extend<
-    // Returns {"node": ..., "components": [status of each child of the root, in start order]}.
-    caf::replies_to<tree_atom, status_verbosity>::with<status_report>,
+    // Returns {"node": ..., "components": [status of each child of the root, in start order,
+    // with its actor's meter under "actor"], "sessions": [each peer session's meter]}.
+    caf::replies_to<tree_atom, std::string, status_verbosity>::with<status_report>,
+    // The live view: {"node", "actors": [every metered actor's meter], "peers": [...],
+    // "sync": {...}, "bans": [...]}.
+    caf::replies_to<top_atom, std::string>::with<status_report>,
     // The operator's ban commands, forwarded to the security manager (see security_actor).
-    caf::replies_to<get_atom, bans_atom>::with<caf::config_value::list>,
-    caf::replies_to<put_atom, bans_atom, std::string, std::int64_t, std::string>::with<bool>,
-    caf::replies_to<delete_atom, bans_atom, std::string>::with<bool>,
-    caf::replies_to<clear_atom, bans_atom>::with<std::uint64_t>,
+    caf::replies_to<get_atom, bans_atom, std::string>::with<caf::config_value::list>,
+    caf::replies_to<put_atom, bans_atom, std::string, std::string, std::int64_t,
+                    std::string>::with<bool>,
+    caf::replies_to<delete_atom, bans_atom, std::string, std::string>::with<bool>,
+    caf::replies_to<clear_atom, bans_atom, std::string>::with<std::uint64_t>,
+    // Closes the session of a peer, "ip:port" or its id (as disconnectnode); false if none.
+    caf::replies_to<close_atom, peers_atom, std::string, std::string>::with<bool>,
+    // Asks the root supervisor to restart a child by name ("sync", ...); the child's restarts
+    // so far (the restart itself follows).
+    caf::replies_to<restart_atom, std::string, std::string>::with<std::uint64_t>,
+    // The log sink's latest records matching an actor-name prefix and a level (see
+    // log_sink_actor), and a subscription of a follower to the later ones.
+    caf::replies_to<get_atom, log_atom, std::string, std::string,
+                    log_level>::with<std::vector<log_record>>,
+    caf::replies_to<subscribe_atom, log_atom, std::string, std::string, log_level,
+                    log_subscriber_actor>::with<bool>,
+    // (internal) A record from the log sink, for the followers: the inspector, not the log sink,
+    // holds the remote followers' handles (a detached actor that took part in CAF remoting was
+    // seen to outlive its termination, and the process waited for it at exit).
+    caf::reacts_to<log_atom, log_record>,
     // (internal) Where it has been published, "host:port", for its own status.
     caf::reacts_to<published_atom, std::string>>;
 

@@ -113,4 +113,9 @@ std::string format_logfmt(const log_record& x) {
   return out;
 }
 
+bool log_filter_matches(const log_record& x, std::string_view actor_prefix, log_level level) {
+  return x.level <= level
+         && std::string_view{x.actor}.substr(0, actor_prefix.size()) == actor_prefix;
+}
+
 } // namespace qtc

@@ -42,6 +42,10 @@ typename Inspector::result_type inspect(Inspector& f, log_record& x) {
            x.fields);
 }
 
+/// Whether a follower's filter takes the record: its actor's name starts with `actor_prefix`
+/// ("" for every actor) and its level is `level` or more severe.
+bool log_filter_matches(const log_record& x, std::string_view actor_prefix, log_level level);
+
 /// Renders a duration for humans: "250ms", "5s", "1.5s", "2m30s".
 std::string format_duration(caf::timespan d);
 

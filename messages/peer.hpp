@@ -127,6 +127,7 @@ struct peer_info {
   connection_type type = connection_type::inbound;
   std::string remote;         ///< "ip:port" as connected
   std::string transport;      ///< "noise" or "tls"
+  bool post_quantum = false;  ///< its keys rest on ML-KEM-768 too (hybrid Noise, TLS group)
   std::string static_key_hex; ///< the peer's authenticated static key
   std::string node_id_hex;    ///< SHA-256(static key || ML-DSA key), proven by its QuantumProof
   std::int32_t version = 0;
@@ -144,11 +145,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_info& x) {
   return f(caf::meta::type_name("peer_info"), field("id"), x.id, field("session"), x.session,
            field("type"), x.type, field("remote"), x.remote, field("transport"), x.transport,
-           field("static_key"), x.static_key_hex, field("node_id"), x.node_id_hex, field("version"),
-           x.version, field("services"), x.services, field("user_agent"), x.user_agent,
-           field("start_height"), x.start_height, field("relay"), x.relay, field("permissions"),
-           x.permissions, field("observed_ip"), x.observed_ip, field("observed_port"),
-           x.observed_port);
+           field("post_quantum"), x.post_quantum, field("static_key"), x.static_key_hex,
+           field("node_id"), x.node_id_hex, field("version"), x.version, field("services"),
+           x.services, field("user_agent"), x.user_agent, field("start_height"), x.start_height,
+           field("relay"), x.relay, field("permissions"), x.permissions, field("observed_ip"),
+           x.observed_ip, field("observed_port"), x.observed_port);
 }
 
 /// A session that ended.

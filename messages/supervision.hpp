@@ -51,6 +51,10 @@ using supervisor_actor = status_actor::extend<
     caf::replies_to<whereis_atom, std::string>::with<caf::actor>,
     // Starts a dynamic child (appended after the static ones); returns its handle.
     caf::replies_to<start_atom, child_spec>::with<caf::actor>,
+    // Restarts a running child by name now, as if it had failed (the operator's `restart`:
+    // the strategy and the restart intensity apply); its restarts so far, or an error if
+    // there is no such child or it is not running.
+    caf::replies_to<restart_atom, std::string>::with<std::uint64_t>,
     // Receives an event from a child supervisor, to pass up the tree (see supervisor_spec).
     caf::reacts_to<supervision_event>,
     // (internal) A scheduled restart is due; carries the epoch that scheduled it.

@@ -158,11 +158,18 @@ TEST_SUITE("process") {
     auto port =
         "--port="
         + std::to_string(port_from(node.process.wait_for_line("msg=\"inspector listening\"", 15s)));
+    // Actions need the cookie the node wrote to its data directory (data-dir is relative to
+    // the config file).
+    auto cookie = "--data-dir=" + (node.dir.path() / "data").string();
+    auto refused = run_to_completion(qtc_inspect, {port, "ban", "192.0.2.0/24"});
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.output.find("qtc.unauthorized: inspector: ban needs the cookie")
+          != std::string::npos);
     auto ban = run_to_completion(
-        qtc_inspect, {port, "ban", "192.0.2.0/24", "--seconds=600", "--reason=scanner"});
+        qtc_inspect, {port, cookie, "ban", "192.0.2.0/24", "--seconds=600", "--reason=scanner"});
     CHECK_MESSAGE(ban.exit_code == 0, ban.output);
     CHECK(ban.output.find("banned 192.0.2.0/24") != std::string::npos);
-    auto list = run_to_completion(qtc_inspect, {port, "bans"});
+    auto list = run_to_completion(qtc_inspect, {port, "bans", "--json"});
     REQUIRE_MESSAGE(list.exit_code == 0, list.output);
     auto json = nlohmann::json::parse(list.output, nullptr, false);
     REQUIRE_MESSAGE(json.is_array(), list.output);
@@ -174,22 +181,24 @@ TEST_SUITE("process") {
     CHECK(node.process.wait_for_line("msg=\"address banned by the operator\" subnet=192.0.2.0/24",
                                      5s));
     // The node names what is wrong with a subnet; the tool what is wrong with its arguments.
-    auto bad = run_to_completion(qtc_inspect, {port, "ban", "192.0.2.300"});
+    auto bad = run_to_completion(qtc_inspect, {port, cookie, "ban", "192.0.2.300"});
     CHECK(bad.exit_code == 1);
     CHECK(bad.output.find("not an address or subnet: '192.0.2.300'") != std::string::npos);
     CHECK(run_to_completion(qtc_inspect, {port, "ban"}).exit_code == 2);
-    CHECK(run_to_completion(qtc_inspect, {port, "ban", "::1", "--seconds=-5"}).exit_code == 2);
+    CHECK(run_to_completion(qtc_inspect, {port, cookie, "ban", "::1", "--seconds=-5"}).exit_code
+          == 2);
     CHECK(run_to_completion(qtc_inspect, {port, "frobnicate"}).exit_code == 2);
-    auto lifted = run_to_completion(qtc_inspect, {port, "unban", "192.0.2.0/24"});
+    auto lifted = run_to_completion(qtc_inspect, {port, cookie, "unban", "192.0.2.0/24"});
     CHECK(lifted.exit_code == 0);
     CHECK(lifted.output.find("lifted 192.0.2.0/24") != std::string::npos);
-    auto again = run_to_completion(qtc_inspect, {port, "unban", "192.0.2.0/24"});
+    auto again = run_to_completion(qtc_inspect, {port, cookie, "unban", "192.0.2.0/24"});
     CHECK(again.exit_code == 1);
     CHECK(again.output.find("no ban on 192.0.2.0/24") != std::string::npos);
-    CHECK(run_to_completion(qtc_inspect, {port, "ban", "2001:db8::/32"}).exit_code == 0);
-    auto cleared = run_to_completion(qtc_inspect, {port, "clear-bans"});
+    CHECK(run_to_completion(qtc_inspect, {port, cookie, "ban", "2001:db8::/32"}).exit_code == 0);
+    auto cleared = run_to_completion(qtc_inspect, {port, cookie, "clear-bans"});
     CHECK(cleared.output.find("lifted 1 bans") != std::string::npos);
-    CHECK(run_to_completion(qtc_inspect, {port, "bans"}).output.find("[]") != std::string::npos);
+    CHECK(run_to_completion(qtc_inspect, {port, "bans", "--json"}).output.find("[]")
+          != std::string::npos);
     node.stop();
   }
 

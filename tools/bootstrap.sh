@@ -31,6 +31,7 @@ APT_PACKAGES=(
   coturn               # a real RFC 5780 STUN server for the NAT tests
   miniupnpd-nftables   # a real gateway (UPnP IGD, NAT-PMP, PCP) for the NAT tests
   prometheus           # a real Prometheus server and promtool (metrics lint, alert rule tests)
+  tmux                 # a real terminal for `qtc-inspect top` (inspector e2e test)
 )
 
 # Botan modules the node uses (TLS 1.3 with the hybrid ML-KEM group, Noise primitives,

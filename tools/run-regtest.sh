@@ -10,7 +10,8 @@
 #      resolver's address finds the serving nodes through DNS, connects over Noise and syncs
 #      from zero, printing progress lines;
 #   5. it keeps running with metrics on http://127.0.0.1:19333/metrics, health checks on /health
-#      and /ready there, and the inspector on port 19334 (tools: qtc-inspect --port=19334) until
+#      and /ready there, the JSON-RPC server on 18443 (an example call is printed and run), and
+#      the inspector on port 19334 (the line to attach `qtc-inspect ... top` is printed) until
 #      Ctrl-C, which stops everything.
 #
 # Extra arguments go to the fresh node's qtcnode, e.g. --qtcnode.log-level=debug.
@@ -79,7 +80,9 @@ sleep 1
 # 4. The fresh node, from zero, in the foreground.
 rm -rf "$demo/fresh"
 log "fresh node's operator interface: health http://127.0.0.1:19333/health and /ready," \
-  "metrics http://127.0.0.1:19333/metrics, inspector: $bin/qtc-inspect --port=19334"
+  "metrics http://127.0.0.1:19333/metrics"
+log "live view (another terminal): $bin/qtc-inspect --port=19334 --data-dir=$demo/fresh top" \
+  "(q quits; also: tree, peers, sync, bans, log --follow, restart CHILD, disconnect PEER)"
 log "starting a fresh node that knows only the chain spec and the resolver (Ctrl-C stops all)"
 "$bin/qtcnode" --config-file=config/regtest.ini --qtcnode.node-name=fresh \
   --qtcnode.data-dir="$demo/fresh" --qtcnode.p2p-host=127.0.0.20 --qtcnode.p2p-port=18444 \

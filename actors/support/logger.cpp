@@ -1,8 +1,7 @@
 #include "actors/support/logger.hpp"
 
-#include "messages/interfaces.hpp"
+#include "messages/services.hpp"
 
-#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
@@ -24,12 +23,12 @@ void logger::log(log_level level, std::string event, log_fields fields) const {
   if (!enabled(level))
     return;
   log_record rec{caf::make_timestamp(), level, node_, actor_, std::move(event), std::move(fields)};
-  if (sys_ != nullptr) {
-    if (auto sink = sys_->registry().get<log_sink_actor>(log_sink_registry_key)) {
-      caf::anon_send(sink, log_atom::value, std::move(rec));
-      return;
-    }
-  }
+  if (sys_ != nullptr)
+    if (const auto* host = services_of(sys_->config()))
+      if (auto sink = host->log_sink()) {
+        caf::anon_send(sink, log_atom::value, std::move(rec));
+        return;
+      }
   auto line = format_logfmt(rec);
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -1,8 +1,9 @@
 // The per-actor logging facade: one structured line per event, naming the actor.
 //
-// Records go to the log sink actor registered in the actor system (see actors/log_sink.hpp), so
-// that lines from many threads never interleave; without a registered sink (unit tests) they are
-// written to stderr directly. The threshold comes from the `qtcnode.log-level` option.
+// Records go to the log sink actor of the actor system's service host (messages/services.hpp,
+// actors/log_sink.hpp), so that lines from many threads never interleave; without one (unit
+// tests) they are written to stderr directly. The threshold comes from the `qtcnode.log-level`
+// option.
 #pragma once
 
 #include "messages/log_record.hpp"
@@ -13,9 +14,6 @@
 #include <string>
 
 namespace qtc {
-
-/// The registry key under which the node's log sink is registered.
-constexpr caf::atom_value log_sink_registry_key = caf::atom("qtclog");
 
 class logger {
 public:

@@ -1,6 +1,7 @@
 // How components report metrics: a counter or gauge update to the metrics actor, found through
-// the actor system's registry (where it registers itself at start). Without a metrics actor
-// (metrics disabled, unit tests) updates are dropped: metrics never change behaviour.
+// the actor system's service host (messages/services.hpp; it offers itself there at start). Without
+// a metrics actor (metrics disabled, unit tests) updates are dropped: metrics never change
+// behaviour.
 #pragma once
 
 #include "messages/metric_update.hpp"
@@ -11,9 +12,6 @@
 #include <string>
 
 namespace qtc {
-
-/// The registry key under which the metrics actor registers itself.
-constexpr caf::atom_value metrics_registry_key = caf::atom("qtcmetric");
 
 class metrics_client {
 public:

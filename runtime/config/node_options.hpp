@@ -3,7 +3,9 @@
 // checked into one struct.
 #pragma once
 
+#include "messages/services.hpp"
 #include "messages/transport_error.hpp"
+#include "runtime/inspect/actor_meter.hpp"
 #include "runtime/net/allowlist.hpp"
 #include "runtime/net/attack_detectors.hpp"
 #include "runtime/rpc/rpc_auth.hpp"
@@ -67,7 +69,9 @@ struct node_options {
 
 /// The node's actor system configuration: CAF's own options plus the `qtcnode` section, with
 /// the message catalog registered.
-class node_config : public caf::actor_system_config {
+/// The node's CAF configuration; its actors are metered into `meters` (runtime/inspect) and find
+/// the log sink and the metrics actor through it (messages/services.hpp).
+class node_config : public caf::actor_system_config, public metered_system, public service_host {
 public:
   node_config();
 

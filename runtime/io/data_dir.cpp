@@ -2,8 +2,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -69,6 +71,33 @@ std::optional<data_dir_lock> data_dir_lock::acquire(const std::filesystem::path&
   result.dir_ = dir;
   result.fd_ = fd;
   return result;
+}
+
+bool write_secret_file(const std::filesystem::path& path, const std::string& content,
+                       std::string& error) {
+  auto temporary = path;
+  temporary += ".tmp";
+  std::error_code ec;
+  std::filesystem::remove(temporary, ec);
+  auto old_mask = ::umask(0077); // created 0600: only the node's user may read it
+  {
+    std::ofstream out{temporary, std::ios::trunc};
+    out << content;
+    if (!out.flush()) {
+      ::umask(old_mask);
+      error = "cannot write " + temporary.string();
+      return false;
+    }
+  }
+  ::umask(old_mask);
+  std::filesystem::permissions(
+      temporary, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) {
+    error = "cannot write " + path.string() + ": " + ec.message();
+    return false;
+  }
+  return true;
 }
 
 } // namespace qtc

@@ -30,4 +30,10 @@ private:
   int fd_ = -1;
 };
 
+/// Writes a secret (a cookie) to `path` readable by the node's user only (0600): written to
+/// `<path>.tmp` under umask 077 and renamed over `path`, so no reader ever sees it half written
+/// or with wider permissions. False with `error` naming the file on failure.
+bool write_secret_file(const std::filesystem::path& path, const std::string& content,
+                       std::string& error);
+
 } // namespace qtc

@@ -103,6 +103,10 @@ bytes sniffing_responder::session_binding() const {
   return inner_ ? inner_->session_binding() : bytes{};
 }
 
+bool sniffing_responder::post_quantum() const {
+  return inner_ && inner_->post_quantum();
+}
+
 bool sniffing_responder::peer_closed() const {
   return inner_ && inner_->peer_closed();
 }

@@ -73,6 +73,7 @@ public:
   transport_error failure() const override;
   bool peer_closed() const override;
   bytes session_binding() const override;
+  bool post_quantum() const override;
 
   /// The channel chosen, once the first bytes decided.
   secure_channel* chosen() const {

@@ -99,6 +99,9 @@ public:
   bytes session_binding() const override {
     return established_ ? handshake_hash() : bytes{};
   }
+  bool post_quantum() const override {
+    return established_ && mode_ == noise_mode::hybrid;
+  }
 
   /// The peer's handshake payload, once received.
   const std::optional<noise_handshake_payload>& remote_payload() const {

@@ -63,6 +63,10 @@ public:
   /// Noise handshake hash, or for TLS the exporter value of label "EXPORTER-qtc-quantumproof"
   /// (RFC 8446 7.5, empty context). Empty before.
   virtual bytes session_binding() const = 0;
+
+  /// Whether the established session's keys rest on a post-quantum key exchange too: the
+  /// hybrid Noise handshake, or TLS with X25519MLKEM768. False before.
+  virtual bool post_quantum() const = 0;
 };
 
 } // namespace qtc

@@ -569,4 +569,8 @@ std::string tls_channel::failure_detail() const {
   return impl_->failure_ == transport_error::none ? std::string{} : impl_->detail_;
 }
 
+bool tls_channel::post_quantum() const {
+  return established() && negotiated_group().find("ML-KEM") != std::string::npos;
+}
+
 } // namespace qtc

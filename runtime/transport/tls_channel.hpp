@@ -81,6 +81,7 @@ public:
   /// turns false) after which received bytes are ignored.
   bool peer_closed() const override;
   bytes session_binding() const override;
+  bool post_quantum() const override;
 
   /// The key exchange group once established, in Botan's naming: "x25519/ML-KEM-768" (the
   /// hybrid, codepoint 0x11EC) or "x25519"; empty before.

@@ -347,7 +347,7 @@ int main(int argc, char** argv) {
     caf::scoped_actor self{sys};
     while (inspector && headers_done_ms == 0 && std::chrono::steady_clock::now() < deadline) {
       std::optional<std::int64_t> headers;
-      self->request(*inspector, 10s, tree_atom::value, status_verbosity::info)
+      self->request(*inspector, 10s, tree_atom::value, std::string{}, status_verbosity::info)
           .receive([&](const status_report& report) { headers = headers_in(report); },
                    [&](const caf::error&) {});
       auto now = bench::wall_ms();

@@ -82,6 +82,9 @@ public:
   bytes session_binding() const override {
     return inner_->session_binding();
   }
+  bool post_quantum() const override {
+    return inner_->post_quantum();
+  }
 
   /// Encrypts plaintext straight into `out` (the queue's pump).
   transport_error encrypt(std::span<const std::uint8_t> plain, bytes& out) {

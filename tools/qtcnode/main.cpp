@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
   auto root = sys.spawn(
       qtc::supervisor,
       qtc::make_node_tree(options, spec,
-                          std::make_shared<const qtc::node_identity>(std::move(*identity))),
+                          std::make_shared<const qtc::node_identity>(std::move(*identity)), *sink),
       qtc::supervisor_actor{});
   caf::scoped_actor self{sys};
   self->monitor(root);
@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
   }
   log.info("stopped", {{"exit_code", std::to_string(exit_code)}});
   // The sink goes last; later lines (none expected) would go straight to stderr.
-  sys.registry().erase(qtc::log_sink_registry_key);
+  cfg.set_log_sink({});
   caf::anon_send_exit(*sink, caf::exit_reason::user_shutdown);
   return exit_code;
 }
