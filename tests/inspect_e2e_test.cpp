@@ -163,6 +163,11 @@ TEST_SUITE("e2e") {
     }
     CHECK_MESSAGE(gone, "top did not quit on q");
 
+    // top --json: one snapshot for scripts, every metered actor in it.
+    auto snapshot = inspect_json(port, {"top"});
+    CHECK(snapshot["actors"].size() >= 10);
+    CHECK(snapshot["sync"]["blocks"] == 10000);
+
     // peers and sync, as tables and as JSON.
     auto peers = inspect_json(port, {"peers"});
     REQUIRE(peers.is_array());

@@ -85,6 +85,14 @@ int run_views(session& s, const std::string& c) {
 }
 
 int run_live_top(session& s) {
+  if (s.args.json) // one snapshot of the live view, for scripts
+    return ask<status_report>(
+        s,
+        [&](const status_report& r) {
+          std::cout << to_json_value(caf::config_value{r}).dump(2) << "\n";
+          return 0;
+        },
+        top_atom::value, s.cookie);
   auto fetch = [&s](std::string& error) {
     json view;
     s.self->request(s.node, std::chrono::seconds{10}, top_atom::value, s.cookie)
