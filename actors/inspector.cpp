@@ -27,11 +27,11 @@ std::optional<caf::error> refusal(inspector_pointer self, inspector_request kind
   st.metrics.count(metric_names::inspector_refusals_total, {{"request", kind_name}});
   st.log.warning("inspector request refused",
                  {{"request", what}, {"reason", cookie.empty() ? "no cookie" : "wrong cookie"}});
+  // The answer names no path: the client may be anyone who reached the port.
   return make_error(errc::unauthorized,
-                    std::string{"inspector: "} + what + " needs the cookie of "
-                        + (st.cookie_path.empty() ? std::string{"<data-dir>/.inspect-cookie"}
-                                                  : st.cookie_path.string())
-                        + " (qtc-inspect --data-dir=DIR or --cookie-file=FILE)");
+                    std::string{"inspector: "} + what
+                        + " needs the cookie of <data-dir>/.inspect-cookie (qtc-inspect "
+                          "--data-dir=DIR or --cookie-file=FILE)");
 }
 
 /// Forwards a request to the component `Handle` (found through the root, so a restarted one is
@@ -111,9 +111,11 @@ auto action_handlers(inspector_pointer self) {
              const std::string& peer) -> caf::result<bool> {
         if (auto e = refusal(self, action::action, cookie, "disconnect"))
           return *e;
-        // "ip:port", or a session id (all digits).
+        // "ip:port", or a session id (all digits; more than 19 cannot be one: no session).
         bool is_id = !peer.empty() && peer.find_first_not_of("0123456789") == std::string::npos;
-        auto id = is_id ? std::stoull(peer) : 0;
+        std::uint64_t id = 0;
+        if (is_id && peer.size() <= 19)
+          id = std::strtoull(peer.c_str(), nullptr, 10);
         return forward<peer_manager_actor, bool>(self, close_atom::value,
                                                  is_id ? std::string{} : peer, id);
       });

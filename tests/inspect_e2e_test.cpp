@@ -180,6 +180,10 @@ TEST_SUITE("e2e") {
     CHECK(inspect(port, {"peers"}).output.find(victim) != std::string::npos);
     CHECK(inspect(port, {"sync"}).output.find("sync synced: blocks 10000") != std::string::npos);
 
+    // disconnect of something that is no session: exit 1, the inspector stays.
+    CHECK(inspect(port, {with_cookie, "disconnect", std::string(40, '9')}).exit_code == 1);
+    CHECK(inspect(port, {with_cookie, "disconnect", "not-an-address"}).exit_code == 1);
+
     // disconnect: the peer's session really closes.
     auto disconnect = inspect(port, {with_cookie, "disconnect", victim});
     CHECK_MESSAGE(disconnect.exit_code == 0, disconnect.output);

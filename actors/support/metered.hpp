@@ -43,7 +43,7 @@ public:
 
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
     if (!attached_)
-      attach();
+      attach_meter();
     if (!meter_)
       return Base::consume(x);
     if (in_stretch_ == 0)
@@ -66,7 +66,7 @@ public:
   /// Names which one of many this actor is, e.g. a session's peer address.
   void set_meter_label(std::string label) {
     if (!attached_)
-      attach();
+      attach_meter();
     if (registry_)
       registry_->set_label(this->id(), std::move(label));
   }
@@ -79,7 +79,7 @@ private:
     in_stretch_ = 0;
   }
 
-  void attach() {
+  void attach_meter() {
     attached_ = true;
     auto* source = dynamic_cast<const metered_system*>(&this->home_system().config());
     if (source == nullptr || !source->meters)
