@@ -3,6 +3,7 @@
 #include "actors/support/metric_names.hpp"
 #include "actors/support/status_fields.hpp"
 #include "messages/errors.hpp"
+#include "runtime/io/seed_answer.hpp"
 
 #include <caf/actor_cast.hpp>
 
@@ -109,24 +110,30 @@ void take_ip(dns_seeder_pointer self, const ip_bytes& ip, const dns_pending& p,
   out.push_back(std::move(d));
 }
 
+void log_rejection(dns_seeder_pointer self, const seed_rejection& r, const std::string& source) {
+  ++self->state.rejected;
+  self->state.log.debug("seed entry rejected",
+                        {{"entry", r.entry}, {"reason", r.reason}, {"source", source}});
+}
+
 /// A host named by a SRV or TXT record or a bootstrap entry: used directly if it is an address,
-/// looked up (A and AAAA) otherwise.
-void lookup_host(dns_seeder_pointer self, const std::string& host, dns_pending p,
+/// looked up (A and AAAA) otherwise (seed_answer has checked the name).
+void lookup_host(dns_seeder_pointer self, const seed_target& target, dns_pending p,
                  std::vector<discovered_peer>& out) {
   auto& st = self->state;
-  if (auto ip = parse_ip(host)) {
-    take_ip(self, *ip, p, out);
-    return;
-  }
-  if (!is_valid_hostname(host)) {
-    ++st.rejected;
-    st.log.debug("host name rejected", {{"host", host}, {"source", p.source}});
+  // An A/AAAA answer to a lookup of a TXT entry's host keeps the entry's pin and transport.
+  p.port = target.port;
+  if (!target.pubkey_hex.empty())
+    p.pubkey_hex = target.pubkey_hex;
+  p.tls_only = p.tls_only || target.tls_only;
+  if (target.ip) {
+    take_ip(self, *target.ip, p, out);
     return;
   }
   auto now = self->clock().now();
   p.key.clear();
   for (auto type : {dns_type::a, dns_type::aaaa})
-    st.pending[st.resolver->query(host, type, now)] = p;
+    st.pending[st.resolver->query(target.host, type, now)] = p;
   ensure_ticking(self);
 }
 
@@ -206,47 +213,11 @@ void on_answer(dns_seeder_pointer self, const dns_answer& a) {
     q->last = "ok (" + std::to_string(a.records.size()) + " records)";
   }
   std::vector<discovered_peer> found;
-  for (const auto& r : a.records) {
-    switch (a.type) {
-    case dns_type::a:
-    case dns_type::aaaa:
-      take_ip(self, r.ip, p, found);
-      break;
-    case dns_type::srv: {
-      auto follow = p;
-      follow.port = r.port;
-      lookup_host(self, r.target, follow, found);
-      break;
-    }
-    case dns_type::txt: {
-      // One entry per whitespace-separated word of the record.
-      std::size_t pos = 0;
-      while (pos < r.text.size()) {
-        auto end = r.text.find_first_of(" \t", pos);
-        if (end == std::string::npos)
-          end = r.text.size();
-        auto word = r.text.substr(pos, end - pos);
-        pos = end + 1;
-        if (word.empty())
-          continue;
-        std::string error;
-        auto entry = parse_address_entry(word, error);
-        if (!entry) {
-          ++st.rejected;
-          st.log.debug("TXT entry rejected",
-                       {{"entry", word}, {"reason", error}, {"source", p.source}});
-          continue;
-        }
-        auto follow = p;
-        follow.port = entry->port;
-        follow.pubkey_hex = entry->pubkey_hex;
-        follow.tls_only = entry->tls_only;
-        lookup_host(self, entry->host, follow, found);
-      }
-      break;
-    }
-    }
-  }
+  auto named = targets_of(a, p.port);
+  for (const auto& r : named.rejected)
+    log_rejection(self, r, p.source);
+  for (const auto& t : named.targets)
+    lookup_host(self, t, p, found);
   deliver(self, std::move(found), p.source == "bootstrap" ? "bootstrap" : "dns");
 }
 
@@ -260,10 +231,11 @@ void fall_back(dns_seeder_pointer self) {
   for (const auto& entry : st.spec->bootstrap_nodes) {
     dns_pending p;
     p.source = "bootstrap";
-    p.port = entry.port;
-    p.pubkey_hex = entry.pubkey_hex;
-    p.tls_only = entry.tls_only;
-    lookup_host(self, entry.host, p, found);
+    auto named = targets_of(entry);
+    for (const auto& r : named.rejected)
+      log_rejection(self, r, p.source);
+    for (const auto& t : named.targets)
+      lookup_host(self, t, p, found);
   }
   deliver(self, std::move(found), "bootstrap");
 }

@@ -6,10 +6,12 @@
 #   2. four serving nodes hold it, on 127.0.0.11-14;
 #   3. a real DNS server (dnsmasq, 127.0.0.1:15353) answers the chain spec's seed names:
 #      seed1 A -> .11 and .12, seed2 SRV -> node3 (.13), seed2 TXT -> .14;
-#   4. a fresh node (127.0.0.20, empty data directory) that knows only the chain spec and the
+#   4. qtc-network-test checks that network (seeds, handshakes, QuantumProof, headers) and
+#      prints its table and verdict;
+#   5. a fresh node (127.0.0.20, empty data directory) that knows only the chain spec and the
 #      resolver's address finds the serving nodes through DNS, connects over Noise and syncs
 #      from zero, printing progress lines;
-#   5. it keeps running with metrics on http://127.0.0.1:19333/metrics, health checks on /health
+#   6. it keeps running with metrics on http://127.0.0.1:19333/metrics, health checks on /health
 #      and /ready there, the JSON-RPC server on 18443 (an example call is printed and run), and
 #      the inspector on port 19334 (the line to attach `qtc-inspect ... top` is printed) until
 #      Ctrl-C, which stops everything.
@@ -21,7 +23,7 @@ root=$PWD
 prefix=$(tools/bootstrap.sh | sed -n 's/^BOTAN_PREFIX=//p')
 export QTC_BOTAN_PREFIX=$prefix
 cmake --preset release >/dev/null
-cmake --build --preset release --target qtcnode qtc-inspect qtc-chaingen
+cmake --build --preset release --target qtcnode qtc-inspect qtc-chaingen qtc-network-test
 
 bin=$root/build/release/tools
 demo=$root/.data/regtest-demo
@@ -75,9 +77,18 @@ for i in 1 2 3 4; do
   pids+=($!)
 done
 log "serving nodes on 127.0.0.11-14:18444 (logs in $demo/serving*.log)"
-sleep 1
+for i in 1 2 3 4; do
+  for _ in $(seq 300); do grep -q 'msg="node running"' "$demo/serving$i.log" 2>/dev/null && break; sleep 0.1; done
+done
 
-# 4. The fresh node, from zero, in the foreground.
+# 4. The seed's network test: the network just started, as an operator checks a deployment (DNS
+#    seeds, every serving node over Noise hybrid and TLS with QuantumProof, headers checked).
+log "network test: $bin/qtc-network-test --chain-spec=$spec --dns-servers=127.0.0.1:$dns_port"
+verdict=0
+"$bin/qtc-network-test" --chain-spec="$spec" --dns-servers=127.0.0.1:$dns_port >&2 || verdict=$?
+log "network test exit code $verdict (0 healthy, 1 degraded)"
+
+# 5. The fresh node, from zero, in the foreground.
 rm -rf "$demo/fresh"
 log "fresh node's operator interface: health http://127.0.0.1:19333/health and /ready," \
   "metrics http://127.0.0.1:19333/metrics"

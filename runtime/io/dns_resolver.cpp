@@ -263,12 +263,15 @@ public:
 
   std::uint64_t query(const std::string& name, dns_type type, time_point) override {
     auto* ctx = new query_context{this, dns_answer{}};
-    ctx->answer.id = next_id_++;
+    auto id = next_id_++;
+    ctx->answer.id = id;
     ctx->answer.name = name;
     ctx->answer.type = type;
     ++outstanding_;
+    // c-ares may call on_answer (which frees ctx) before ares_query returns: when the query
+    // fails at once, e.g. every server's socket was refused. ctx must not be read after this.
     ares_query(channel_, name.c_str(), ns_c_in, type_code(type), &cares_resolver::on_answer, ctx);
-    return ctx->answer.id;
+    return id;
   }
 
   std::vector<dns_answer> poll(time_point) override {

@@ -15,10 +15,16 @@
 // floor for what a node must keep per peer, measured in the same run. Kernel socket buffers are
 // in neither figure.
 //
-//   qtc-bench-peers [--peers=100,1000] [--chain-spec=config/regtest.toml]
-//                   [--dir=/tmp/qtc-bench-peers] [--settle=5] [--runs=3]
+// The node's CPU while idle is read from /proc/<pid>/stat over --idle seconds twice: with no peer
+// (after it settled) and with the N peers connected and quiet (they answer pings, nothing else).
 //
-// Each N runs --runs times on a fresh node; the smallest per-peer figure is reported (best of).
+//   qtc-bench-peers [--peers=8,100,1000] [--chain-spec=config/regtest.toml]
+//                   [--dir=/tmp/qtc-bench-peers] [--settle=5] [--idle=10] [--runs=3]
+//
+// Each N runs --runs times on a fresh node; the run with the smallest per-peer memory is
+// reported (best of), with its CPU figures. 10,000 peers need 10,000 source addresses (127.B.S.H
+// covers them) and descriptors on both sides: the bench raises its open-files limit to the hard
+// limit, which the node inherits.
 #include "actors/node.hpp"
 #include "bench_node.hpp"
 #include "bench_util.hpp"
@@ -54,9 +60,10 @@ const std::string node_host = "127.0.77.1";
 constexpr std::uint16_t node_port = 18444;
 constexpr std::size_t batch = 50;
 
-/// The i-th peer's source address: 127.1.S.H, H in 1..8.
+/// The i-th peer's source address: 127.B.S.H, H in 1..8, 8 per /24, 2,048 per 127.B/16.
 std::string peer_address(std::size_t i) {
-  return "127.1." + std::to_string(i / 8) + "." + std::to_string(1 + i % 8);
+  return "127." + std::to_string(1 + i / 2048) + "." + std::to_string((i / 8) % 256) + "."
+         + std::to_string(1 + i % 8);
 }
 
 struct session {
@@ -265,11 +272,23 @@ struct measurement {
   std::uint64_t node_after = 0;   ///< node VmRSS with the peers connected and idle
   std::uint64_t own_before = 0;   ///< this process's heap in use before opening sessions
   std::uint64_t own_after = 0;    ///< and with them
+  double cpu_before = 0;          ///< node CPU, fraction of one core, idle with no peer
+  double cpu_after = 0;           ///< and idle with the peers
   bool ok = false;
 };
 
+/// The node's CPU over `seconds` while `wait` passes them, as a fraction of one core.
+template <class Wait>
+double cpu_share(pid_t pid, int seconds, Wait wait) {
+  auto before = bench::cpu_seconds(pid);
+  auto start = std::chrono::steady_clock::now();
+  wait(std::chrono::seconds{seconds});
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return (bench::cpu_seconds(pid) - before) / elapsed;
+}
+
 measurement measure(std::size_t peers, const fs::path& spec_source, const chain_spec& spec,
-                    const fs::path& work, int settle) {
+                    const fs::path& work, int settle, int idle) {
   measurement m;
   fs::remove_all(work);
   fs::create_directories(work);
@@ -291,6 +310,7 @@ measurement measure(std::size_t peers, const fs::path& spec_source, const chain_
   }
   auto pid = bench::node_pid(data);
   std::this_thread::sleep_for(std::chrono::seconds{settle});
+  m.cpu_before = cpu_share(pid, idle, [](auto d) { std::this_thread::sleep_for(d); });
   m.node_before = bench::rss_bytes(pid);
   m.own_before = heap_in_use();
   {
@@ -310,6 +330,10 @@ measurement measure(std::size_t peers, const fs::path& spec_source, const chain_
       pool.run(200ms, false);
     }
     pool.run(std::chrono::seconds{settle}, false);
+    // Idle, but the peers still answer pings: the bench's loop keeps running meanwhile.
+    m.cpu_after = cpu_share(pid, idle, [&](auto d) {
+      pool.run(std::chrono::duration_cast<std::chrono::milliseconds>(d), false);
+    });
     m.ready = pool.ready();
     m.node_connected = bench::lines_with(node.output(), "msg=\"peer connected\"").size();
     m.node_after = bench::rss_bytes(pid);
@@ -334,8 +358,8 @@ measurement measure(std::size_t peers, const fs::path& spec_source, const chain_
 int main(int argc, char** argv) {
   fs::path spec_path = "config/regtest.toml";
   fs::path dir = "/tmp/qtc-bench-peers";
-  std::vector<std::size_t> counts{100, 1000};
-  int settle = 5, runs = 3;
+  std::vector<std::size_t> counts{8, 100, 1000};
+  int settle = 5, runs = 3, idle = 10;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const std::string& p) -> std::optional<std::string> {
@@ -347,6 +371,8 @@ int main(int argc, char** argv) {
       dir = *v;
     } else if (auto v = value("--settle=")) {
       settle = std::stoi(*v);
+    } else if (auto v = value("--idle=")) {
+      idle = std::stoi(*v);
     } else if (auto v = value("--runs=")) {
       runs = std::stoi(*v);
     } else if (auto v = value("--peers=")) {
@@ -372,17 +398,18 @@ int main(int argc, char** argv) {
   for (auto n : counts) {
     std::optional<measurement> best;
     for (int r = 0; r < runs; ++r) {
-      auto m = measure(n, spec_path, *spec, dir / ("peers-" + std::to_string(n)), settle);
+      auto m = measure(n, spec_path, *spec, dir / ("peers-" + std::to_string(n)), settle, idle);
       if (!m.ok) {
         std::fprintf(stderr, "%zu peers, run %d: not every session became ready\n", n, r + 1);
         continue;
       }
       double per = static_cast<double>(m.node_after - m.node_before) / static_cast<double>(m.ready);
       std::printf("%zu peers, run %d: node %.1f -> %.1f MB (%.0f bytes/peer); bench heap in use "
-                  "%.1f -> %.1f MB\n",
+                  "%.1f -> %.1f MB; node CPU idle %.2f%% of a core, with the peers %.2f%%\n",
                   n, r + 1, static_cast<double>(m.node_before) / 1e6,
                   static_cast<double>(m.node_after) / 1e6, per,
-                  static_cast<double>(m.own_before) / 1e6, static_cast<double>(m.own_after) / 1e6);
+                  static_cast<double>(m.own_before) / 1e6, static_cast<double>(m.own_after) / 1e6,
+                  100 * m.cpu_before, 100 * m.cpu_after);
       if (!best || m.node_after - m.node_before < best->node_after - best->node_before)
         best = m;
     }
@@ -401,6 +428,8 @@ int main(int argc, char** argv) {
     bench::report("  node memory per idle peer", node_per / 1024, "KiB");
     bench::report("  bare session (core + Noise + RNG), heap in use here", own_per / 1024, "KiB");
     bench::report_ratio("  ratio bare session / node per peer", own_per / node_per);
+    bench::report("  node CPU idle, no peer (of one core)", 100 * best->cpu_before, "%");
+    bench::report("  node CPU idle, with the peers (of one core)", 100 * best->cpu_after, "%");
   }
   fs::remove_all(dir);
   return 0;
