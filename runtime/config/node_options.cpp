@@ -14,6 +14,14 @@ namespace qtc {
 
 node_config::node_config() {
   register_message_types(*this);
+  // CAF's work stealing spins through 500 "moderate" polls (a 50 µs sleep each) every time a
+  // worker runs out of work before it waits on its condition variable. A node's work comes in
+  // small bursts (a message, a timer), so that spin was most of an idle node's CPU, and on a
+  // machine the node shares it took cycles from the work itself: without it an idle node used a
+  // third of the CPU and sync ran 12-25 % faster (docs/performance.md, "Scheduler"). Workers
+  // still poll 100 times before they sleep, and an enqueue from outside wakes a sleeping one.
+  // The command line and config file override it (--work-stealing.moderate-poll-attempts).
+  set("work-stealing.moderate-poll-attempts", std::size_t{0});
   opt_group{custom_options_, "qtcnode"}
       .add<std::string>("node-name", "label of this node in log lines (default: qtcnode)")
       .add<std::string>("data-dir", "directory for the node's state; created if missing, locked "

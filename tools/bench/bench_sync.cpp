@@ -19,13 +19,16 @@
 //
 //   qtc-bench-sync [--chain-spec=config/regtest.toml] [--blocks=10000] [--txs=10] [--runs=3]
 //                  [--dir=/tmp/qtc-bench-sync] [--no-component-benches] [--keep-logs]
-//                  [--headers-only]
+//                  [--headers-only] [--node-arg=ARG ...]
 //
 // --headers-only stops each run once the headers are in (for long header chains whose blocks
 // would take too long to download).
 //
 // Every store (the chain, the nodes', the probes) lives under --dir: --dir=/dev/shm/... puts them
 // on tmpfs, where fsync costs nothing — the sync rate without the disk.
+//
+// --node-arg adds an argument to every qtcnode's command line (after the bench's own, so it
+// wins), e.g. --node-arg=--work-stealing.moderate-poll-attempts=500 to compare scheduler settings.
 //
 // The best (fastest) of --runs runs is reported, for headers and blocks separately.
 #include "bench_node.hpp"
@@ -207,6 +210,7 @@ int main(int argc, char** argv) {
   std::uint64_t blocks = 10000, txs = 10;
   int runs = 3;
   bool component_benches = true, keep_logs = false, headers_only = false;
+  std::vector<std::string> extra_node_args; ///< --node-arg: given to every qtcnode (last wins)
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const std::string& p) -> std::optional<std::string> {
@@ -228,6 +232,8 @@ int main(int argc, char** argv) {
       keep_logs = true;
     else if (a == "--headers-only")
       headers_only = true;
+    else if (auto v = value("--node-arg="))
+      extra_node_args.push_back(*v);
     else {
       std::cerr << "qtc-bench-sync: unknown argument " << a << "\n";
       return 2;
@@ -281,15 +287,16 @@ int main(int argc, char** argv) {
   // DNS is not used: the resolver is a port where nothing listens, the peers come from --connect.
   auto no_dns = "127.0.0.1:" + std::to_string(free_tcp_port("127.0.0.1"));
   auto node_args = [&](const std::string& name, const std::string& host) {
-    return std::vector<std::string>{"--qtcnode.node-name=" + name,
-                                    "--qtcnode.chain-spec=" + spec_file.string(),
-                                    "--qtcnode.data-dir=" + (work / name).string(),
-                                    "--qtcnode.p2p-host=" + host,
-                                    "--qtcnode.p2p-port=18444",
-                                    "--qtcnode.metrics-port=-1",
-                                    "--qtcnode.rpc-port=0",
-                                    "--qtcnode.dns-servers=" + no_dns,
-                                    "--qtcnode.log-level=info"};
+    auto args = std::vector<std::string>{"--qtcnode.node-name=" + name,
+                                         "--qtcnode.chain-spec=" + spec_file.string(),
+                                         "--qtcnode.data-dir=" + (work / name).string(),
+                                         "--qtcnode.p2p-host=" + host,
+                                         "--qtcnode.p2p-port=18444",
+                                         "--qtcnode.metrics-port=-1",
+                                         "--qtcnode.rpc-port=0",
+                                         "--qtcnode.dns-servers=" + no_dns,
+                                         "--qtcnode.log-level=info"};
+    return args;
   };
   std::vector<std::unique_ptr<test::child_process>> serving;
   std::string connect;
@@ -301,6 +308,7 @@ int main(int argc, char** argv) {
     auto args = node_args(name, host);
     args.insert(args.end(), {"--qtcnode.outbound-full-relay=0", "--qtcnode.outbound-block-relay=0",
                              "--scheduler.max-threads=1"}); // as tools/run-regtest.sh runs them
+    args.insert(args.end(), extra_node_args.begin(), extra_node_args.end());
     serving.push_back(std::make_unique<test::child_process>(qtcnode, args, work / (name + ".log")));
     connect += (connect.empty() ? "" : ",") + host + ":18444";
   }
@@ -329,6 +337,7 @@ int main(int argc, char** argv) {
     args.insert(args.end(), {"--qtcnode.connect=" + connect,
                              "--qtcnode.inspector-port=" + std::to_string(inspector_port),
                              "--scheduler.max-threads=2"}); // as config/regtest.ini
+    args.insert(args.end(), extra_node_args.begin(), extra_node_args.end());
     std::vector<double> serving_cpu_before;
     for (auto pid : serving_pids)
       serving_cpu_before.push_back(bench::cpu_seconds(pid));
