@@ -40,7 +40,7 @@ TEST_CASE("seed answer: A and AAAA records are addresses on the default port") {
   CHECK(aaaa.targets[0].port == 8333);
 }
 
-TEST_CASE("seed answer: SRV names a host and its port; an address target needs no lookup") {
+TEST_CASE("seed answer: SRV names a host and its port, and an address target needs no lookup") {
   dns_record by_name, by_address, bad;
   by_name.target = "node3.example.org";
   by_name.port = 9000;
@@ -79,7 +79,7 @@ TEST_CASE("seed answer: TXT holds whitespace-separated entries with pins and tls
   CHECK_FALSE(r.rejected[0].reason.empty());
 }
 
-TEST_CASE("seed answer: a failed answer names nothing; a bootstrap entry is read the same way") {
+TEST_CASE("seed answer: a failed answer names nothing, and a bootstrap entry is read the same way") {
   auto failed = answer(dns_type::a, {});
   failed.failure = dns_failure::timeout;
   CHECK(targets_of(failed, 1).targets.empty());

@@ -288,6 +288,13 @@ bool fetch_headers(probe_connection& c, const chain_spec& spec, const options& o
       return false;
     if (answer->headers.size() < max_headers_results)
       break;
+    // Bounded by what the peer announced: a peer that keeps sending cheap headers (a test
+    // network's easiest target) must not grow our memory forever.
+    if (r.headers > static_cast<std::uint64_t>(std::max(r.start_height, 0)) + max_headers_results) {
+      r.error = "served more than " + std::to_string(r.headers)
+                + " headers; its version announced height " + std::to_string(r.start_height);
+      return false;
+    }
   }
   if (r.headers < static_cast<std::uint64_t>(std::max(r.start_height, 0))) {
     r.error = "served " + std::to_string(r.headers) + " headers; its version announced height "
