@@ -108,21 +108,6 @@ std::uint16_t port_option(const caf::settings& s, const std::string& key, int64_
   return raw < 0 ? 0 : static_cast<std::uint16_t>(raw);
 }
 
-/// The non-empty items of a comma-separated list.
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find(',', start);
-    if (end == std::string::npos)
-      end = text.size();
-    if (end > start)
-      out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 /// The security manager's options: the allowlist and the detectors' thresholds.
 void read_security_options(const caf::settings& s, node_options& o,
                            std::vector<option_error>& errors) {
@@ -244,6 +229,20 @@ node_options read_node_options(const node_config& cfg, const std::vector<std::st
       *out = std::chrono::seconds{v};
   }
   return o;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find(',', start);
+    if (end == std::string::npos)
+      end = text.size();
+    if (end > start)
+      out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
 }
 
 } // namespace qtc

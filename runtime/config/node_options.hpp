@@ -94,4 +94,7 @@ struct option_error {
 node_options read_node_options(const node_config& cfg, const std::vector<std::string>& argv,
                                std::vector<option_error>& errors);
 
+/// The non-empty items of a comma-separated list (the options' lists: connect, allow, ...).
+std::vector<std::string> split_list(const std::string& text);
+
 } // namespace qtc

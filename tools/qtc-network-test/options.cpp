@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "runtime/config/node_options.hpp"
+
 #include <charconv>
 #include <iostream>
 
@@ -24,20 +26,6 @@ const char* const usage =
     "Exit: 0 healthy, 1 degraded (the failed checks are named), 2 bad arguments or chain spec.\n";
 
 namespace {
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    auto end = text.find(',', pos);
-    if (end == std::string::npos)
-      end = text.size();
-    if (end > pos)
-      out.push_back(text.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return out;
-}
 
 template <class T>
 bool parse_number(const std::string& text, T& out, T min, T max) {
