@@ -45,6 +45,8 @@ using data_atom = caf::atom_constant<caf::atom("data")>;
 using written_atom = caf::atom_constant<caf::atom("written")>;
 using link_atom = caf::atom_constant<caf::atom("link")>;
 using linkdown_atom = caf::atom_constant<caf::atom("linkdown")>;
+/// The simulator's network: cut it into sides (an empty list heals it).
+using partition_atom = caf::atom_constant<caf::atom("partition")>;
 /// Ends a link or a session.
 using close_atom = caf::atom_constant<caf::atom("close")>;
 /// Sends a P2P message to a peer.

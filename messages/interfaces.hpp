@@ -264,14 +264,21 @@ using memory_link_actor = accepted_link_actor::extend<
     caf::reacts_to<close_atom, std::string>>;
 
 /// The simulator's network: in-memory wires between the peer managers of many nodes in one
-/// actor system, with a configurable one-way latency and links that can be cut.
+/// actor system, each wire with its own one-way latency and bandwidth (actors/simulation's
+/// wire_model), and links that can be cut.
 using memory_network_actor = caf::typed_actor<
     // A node listens at "ip:port" with this peer manager.
     caf::reacts_to<put_atom, std::string, peer_manager_actor>,
     // Connects a session of the node at ip (first) to "ip:port" (second).
     caf::reacts_to<connect_atom, std::string, std::string, peer_session_actor>,
     // From now on, wires to or from this ip deliver nothing (a peer that went silent).
-    caf::reacts_to<close_atom, std::string>>;
+    caf::reacts_to<close_atom, std::string>,
+    // Cuts the network in two: the listed ips on one side, everyone else on the other. Wires
+    // across are cut at once (both sessions see their link go down) and connections across are
+    // refused until a partition with an empty list heals it.
+    caf::reacts_to<partition_atom, std::vector<std::string>>,
+    // Wires made and refused so far, and wire ends alive now.
+    caf::replies_to<status_atom>::with<std::uint64_t, std::uint64_t, std::uint64_t>>;
 
 /// The P2P listener: a broker owning the listening socket. Each accepted connection is forked to
 /// a TCP link broker at once; the link offers itself to the peer manager, which attaches a

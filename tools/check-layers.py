@@ -18,7 +18,7 @@ import sys
 LAYER_CALL = re.compile(r"qtc_layer\(\s*([\w]+)\s+([\w/]+)([^)]*)\)", re.S)
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 SIMULATION = "qtc_sim"
-SIMULATION_USERS = ()  # tools/ folders that link the simulator (none yet)
+SIMULATION_USERS = ("tools/qtc-sim",)  # tools/ folders that link the simulator
 
 
 def read_layers(root):

@@ -2,6 +2,9 @@
 
 #include <caf/send.hpp>
 
+#include <algorithm>
+#include <tuple>
+
 namespace qtc {
 
 namespace {
@@ -23,11 +26,26 @@ void flush_early(memory_link_pointer self) {
   }
 }
 
+/// When bytes written now arrive at the other end: after what was written before them has passed
+/// the wire at its bandwidth, plus the wire's latency.
+caf::timespan delivery_delay(memory_link_pointer self, std::size_t size) {
+  auto& st = self->state;
+  if (st.bandwidth == 0)
+    return st.latency;
+  auto now = self->clock().now();
+  auto start = std::max(now, st.free_at);
+  auto nanos =
+      static_cast<std::int64_t>(size) * 1'000'000'000 / static_cast<std::int64_t>(st.bandwidth);
+  st.free_at = start + caf::timespan{nanos};
+  return (st.free_at - now) + st.latency;
+}
+
 } // namespace
 
 memory_link_actor::behavior_type memory_link(memory_link_pointer self, caf::timespan latency,
-                                             bool silent) {
+                                             std::uint64_t bandwidth, bool silent) {
   self->state.latency = latency;
+  self->state.bandwidth = bandwidth;
   self->state.silent = silent;
   auto end = [self] {
     if (self->state.partner)
@@ -55,8 +73,9 @@ memory_link_actor::behavior_type memory_link(memory_link_pointer self, caf::time
         if (!st.partner || st.silent)
           return;
         auto to = caf::actor_cast<memory_link_actor>(st.partner);
-        if (st.latency.count() > 0)
-          self->delayed_send(to, st.latency, data_atom::value, std::move(data));
+        auto delay = delivery_delay(self, data.size());
+        if (delay.count() > 0)
+          self->delayed_send(to, delay, data_atom::value, std::move(data));
         else
           self->send(to, data_atom::value, std::move(data));
       },
@@ -75,40 +94,107 @@ memory_link_actor::behavior_type memory_link(memory_link_pointer self, caf::time
   };
 }
 
+namespace {
+
+std::string ip_of(const std::string& endpoint) {
+  auto ip = endpoint.substr(0, endpoint.rfind(':'));
+  if (ip.size() > 2 && ip.front() == '[')
+    ip = ip.substr(1, ip.size() - 2);
+  return ip;
+}
+
+/// Whether a partition separates the two nodes.
+bool across(const memory_network_state& st, const std::string& a, const std::string& b) {
+  return !st.cut_off.empty() && st.cut_off.contains(a) != st.cut_off.contains(b);
+}
+
+caf::timespan draw_latency(memory_network_state& st) {
+  const auto& m = st.model;
+  if (m.latency_max <= m.latency_min)
+    return m.latency_min;
+  std::uniform_int_distribution<std::int64_t> d{m.latency_min.count(), m.latency_max.count()};
+  return caf::timespan{d(st.rng)};
+}
+
+/// Makes a wire from the node at `from_ip` to the listener at `to`, whose manager is `manager`.
+void make_wire(memory_network_pointer self, const std::string& from_ip, const std::string& to,
+               const peer_manager_actor& manager, const peer_session_actor& session) {
+  auto& st = self->state;
+  auto to_ip = ip_of(to);
+  auto latency = draw_latency(st);
+  auto bw = st.model.bandwidth;
+  auto dialing = self->spawn(memory_link, latency, bw, st.silent.contains(from_ip));
+  auto accepting = self->spawn(memory_link, latency, bw, st.silent.contains(to_ip));
+  for (const auto& [end, ip, peer] :
+       {std::tuple{dialing, from_ip, to_ip}, std::tuple{accepting, to_ip, from_ip}}) {
+    self->monitor(end);
+    st.wire_ends[end.id()] = wire_end{end, ip, peer};
+  }
+  ++st.wires_made;
+  self->send(dialing, link_atom::value, peer_link_actor{accepting});
+  self->send(accepting, link_atom::value, peer_link_actor{dialing});
+  self->send(dialing, attach_atom::value, session);
+  self->send(session, link_atom::value, peer_link_actor{dialing});
+  auto port = st.next_port++;
+  self->send(manager, accept_atom::value, from_ip, port, accepted_link_actor{accepting});
+}
+
+/// Puts `side` on one side of a partition (empty: heals) and cuts the wires across it.
+void partition(memory_network_pointer self, const std::vector<std::string>& side) {
+  auto& st = self->state;
+  st.cut_off = std::set<std::string>(side.begin(), side.end());
+  for (const auto& [id, end] : st.wire_ends)
+    if (across(st, end.ip, end.peer_ip))
+      self->send(end.link, linkdown_atom::value);
+}
+
+} // namespace
+
 memory_network_actor::behavior_type memory_network(memory_network_pointer self,
                                                    caf::timespan latency) {
-  self->state.latency = latency;
+  return modelled_network(self, wire_model{latency, latency, 0, 1});
+}
+
+memory_network_actor::behavior_type modelled_network(memory_network_pointer self,
+                                                     wire_model model) {
+  self->state.model = model;
+  self->state.rng.seed(model.seed);
+  // Ends leave the table as their links end: a long run makes and drops many wires.
+  // A listener that ended (its node stopped or crashed) refuses connections from then on.
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.wire_ends.erase(msg.source.id()) > 0)
+      return;
+    std::erase_if(st.listeners, [&](const auto& x) { return x.second.address() == msg.source; });
+  });
   return {
       [self](put_atom, const std::string& endpoint, peer_manager_actor& manager) {
+        self->monitor(manager);
         self->state.listeners[endpoint] = std::move(manager);
       },
       [self](connect_atom, const std::string& from_ip, const std::string& to,
              peer_session_actor& session) {
         auto& st = self->state;
         auto i = st.listeners.find(to);
-        if (i == st.listeners.end()) {
+        if (i == st.listeners.end() || across(st, from_ip, ip_of(to))) {
+          ++st.wires_refused;
           self->send(session, linkdown_atom::value); // connection refused
           return;
         }
-        auto to_ip = to.substr(0, to.rfind(':'));
-        if (to_ip.size() > 2 && to_ip.front() == '[')
-          to_ip = to_ip.substr(1, to_ip.size() - 2);
-        auto dialing = self->spawn(memory_link, st.latency, st.silent.contains(from_ip));
-        auto accepting = self->spawn(memory_link, st.latency, st.silent.contains(to_ip));
-        st.wire_ends[from_ip].push_back(dialing);
-        st.wire_ends[to_ip].push_back(accepting);
-        self->send(dialing, link_atom::value, peer_link_actor{accepting});
-        self->send(accepting, link_atom::value, peer_link_actor{dialing});
-        self->send(dialing, attach_atom::value, session);
-        self->send(session, link_atom::value, peer_link_actor{dialing});
-        auto port = st.next_port++;
-        self->send(i->second, accept_atom::value, from_ip, port, accepted_link_actor{accepting});
+        make_wire(self, from_ip, to, i->second, session);
       },
       [self](close_atom, const std::string& ip) {
         auto& st = self->state;
         st.silent.insert(ip);
-        for (const auto& end : st.wire_ends[ip])
-          self->send(end, close_atom::value, std::string{"silent"});
+        for (const auto& [id, end] : st.wire_ends)
+          if (end.ip == ip)
+            self->send(end.link, close_atom::value, std::string{"silent"});
+      },
+      [self](partition_atom, const std::vector<std::string>& side) { partition(self, side); },
+      [self](status_atom) {
+        auto& st = self->state;
+        return caf::make_result(st.wires_made, st.wires_refused,
+                                static_cast<std::uint64_t>(st.wire_ends.size()));
       },
   };
 }

@@ -14,12 +14,13 @@
 // The same spec, N, M and seed always give the same blocks. Transactions spend made-up outpoints
 // (scripts and UTXOs are out of the node's scope). Exit 0 on success, 2 on bad arguments, 1 on
 // failure.
+#include "chain_writer.hpp"
 #include "messages/block.hpp"
 #include "messages/primitives/hex.hpp"
 #include "runtime/chain/block_check.hpp"
+#include "runtime/chain/block_maker.hpp"
 #include "runtime/chain/genesis.hpp"
 #include "runtime/chain/header_tree.hpp"
-#include "runtime/chain/merkle.hpp"
 #include "runtime/store/chain_store.hpp"
 
 #include <atomic>
@@ -93,56 +94,6 @@ std::optional<options> parse(int argc, char** argv) {
   return o;
 }
 
-hash256 random_hash(std::mt19937_64& rng) {
-  hash256 h;
-  for (std::size_t i = 0; i < 32; i += 8) {
-    auto x = rng();
-    for (std::size_t j = 0; j < 8; ++j)
-      h[i + j] = static_cast<std::uint8_t>(x >> (8 * j));
-  }
-  return h;
-}
-
-block next_block(const header_node& parent, std::uint64_t extra_txs, std::mt19937_64& rng,
-                 const uint256_be& limit) {
-  block b;
-  transaction cb;
-  auto height = parent.height + 1;
-  // BIP34-style: the height leads the coinbase script, which makes every coinbase unique.
-  bytes script{4};
-  for (int i = 0; i < 4; ++i)
-    script.push_back(static_cast<std::uint8_t>(height >> (8 * i)));
-  script.push_back(0x51);
-  cb.inputs.push_back(tx_in{outpoint{hash256{}, 0xffffffff}, script, 0xffffffff});
-  cb.outputs.push_back(tx_out{5'000'000'000, bytes(25, 0x76)});
-  b.txs.push_back(cb);
-  for (std::uint64_t t = 0; t < extra_txs; ++t) {
-    transaction tx;
-    tx.version = 2;
-    auto inputs = 1 + rng() % 3;
-    for (std::uint64_t i = 0; i < inputs; ++i)
-      tx.inputs.push_back(tx_in{outpoint{random_hash(rng), static_cast<std::uint32_t>(rng() % 4)},
-                                bytes(70 + rng() % 40, static_cast<std::uint8_t>(rng())),
-                                0xfffffffe});
-    auto outputs = 1 + rng() % 3;
-    for (std::uint64_t i = 0; i < outputs; ++i)
-      tx.outputs.push_back(tx_out{static_cast<std::int64_t>(rng() % 100'000'000), bytes(25, 0xa9)});
-    b.txs.push_back(std::move(tx));
-  }
-  std::vector<hash256> ids;
-  for (const auto& tx : b.txs)
-    ids.push_back(txid(tx));
-  b.header.version = 1;
-  b.header.prev_block = parent.hash;
-  b.header.merkle_root = compute_merkle_root(std::move(ids)).root;
-  b.header.time = parent.header.time + 600;
-  b.header.bits = parent.header.bits;
-  for (b.header.nonce = 0;; ++b.header.nonce)
-    if (check_proof_of_work(block_hash(b.header), b.header.bits, limit))
-      break;
-  return b;
-}
-
 /// Finds a time >= the spec's and a nonce for which the genesis header meets its own target.
 /// Threads take interleaved nonces of the same time; all move to the next second together when
 /// the 2^32 nonces of a time are exhausted (which happens for about 1 time in e for a 2^32 target).
@@ -209,7 +160,6 @@ int main(int argc, char** argv) {
   if (opts->mine_genesis)
     return mine_genesis(spec, opts->threads ? static_cast<unsigned>(opts->threads)
                                             : std::max(1u, std::thread::hardware_concurrency()));
-  auto params = chain_params::from(spec);
   auto target = decode_compact(spec.genesis_bits);
   // Expected tries per block = 2^256 / target; refuse anything that would take real mining.
   if (!target || block_work(uint256::from_big_endian(*target)) > uint256{1u << 20}) {
@@ -217,78 +167,20 @@ int main(int argc, char** argv) {
               << ": the target is too hard to mine here; use an easy-target chain (regtest)\n";
     return 2;
   }
-  auto genesis = make_genesis_block(spec);
-  header_tree tree{params, genesis.header};
-  std::unique_ptr<chain_store> store;
-  if (!opts->print_hex) {
-    std::string error;
-    store = chain_store::open(std::filesystem::path{opts->data_dir} / "chain",
-                              chain_identity{spec.network, block_hash(genesis.header)}, error);
-    if (!store) {
-      std::cerr << "qtc-chaingen: " << error << "\n";
-      return 1;
-    }
-    if (store->header_count() > 1 || store->block_count() > 1) {
-      std::cerr << "qtc-chaingen: " << store->path().string()
-                << " already holds a chain; use an empty data directory\n";
-      return 1;
-    }
-    if (!store->best_block()) {
-      if (auto err = store->put_headers(std::vector{stored_header{genesis.header, 0}})) {
-        std::cerr << "qtc-chaingen: " << *err << "\n";
-        return 1;
-      }
-      if (auto err = store->put_block(block_hash(genesis.header), serialize(genesis), true)) {
-        std::cerr << "qtc-chaingen: " << *err << "\n";
-        return 1;
-      }
-    }
-  }
-  std::mt19937_64 rng{opts->seed};
-  auto limit = params.pow_limit.to_big_endian();
-  const header_node* tip = &tree.genesis();
-  // Written in batches, one durable transaction each: a generator gains nothing from a disk sync
-  // per block, and on a slow disk those syncs are nearly all of its time.
-  std::vector<stored_header> headers;
-  std::vector<stored_block> blocks;
-  std::size_t batch_bytes = 0;
-  auto flush = [&]() -> bool {
-    if (blocks.empty())
-      return true;
-    auto err = store->put_headers(headers);
-    if (!err)
-      err = store->put_blocks(blocks, true);
-    headers.clear();
-    blocks.clear();
-    batch_bytes = 0;
-    if (err)
-      std::cerr << "qtc-chaingen: " << *err << "\n";
-    return !err;
-  };
-  for (std::uint64_t i = 0; i < opts->blocks; ++i) {
-    auto b = next_block(*tip, opts->txs, rng, limit);
-    auto raw = serialize(b);
-    auto accepted = tree.accept(b.header, b.header.time);
-    auto checked = check_block(b, raw.size(), spec.max_message_size);
-    if (accepted.rejection != header_rejection::none || checked != block_rejection::none) {
-      std::cerr << "qtc-chaingen: internal error: block " << i + 1 << " is invalid ("
-                << to_string(accepted.rejection) << ", " << to_string(checked) << ")\n";
-      return 1;
-    }
-    tip = accepted.node;
-    if (opts->print_hex) {
-      std::cout << to_hex(raw) << "\n";
-      continue;
-    }
-    headers.push_back(stored_header{b.header, tip->height});
-    batch_bytes += raw.size();
-    blocks.push_back(stored_block{tip->hash, std::move(raw)});
-    if ((blocks.size() >= 1000 || batch_bytes >= (std::size_t{64} << 20)) && !flush())
-      return 1;
-  }
-  if (!flush())
+  chain_request request;
+  request.blocks = opts->blocks;
+  request.txs = opts->txs;
+  request.seed = opts->seed;
+  if (opts->print_hex)
+    request.hex_out = &std::cout;
+  else
+    request.data_dir = opts->data_dir;
+  auto outcome = write_chain(spec, request);
+  if (!outcome.error.empty()) {
+    std::cerr << "qtc-chaingen: " << outcome.error << "\n";
     return 1;
-  std::cerr << "qtc-chaingen: " << opts->blocks << " blocks, tip " << to_display_hex(tip->hash)
-            << " at height " << tip->height << "\n";
+  }
+  std::cerr << "qtc-chaingen: " << opts->blocks << " blocks, tip " << to_display_hex(outcome.tip)
+            << " at height " << outcome.height << "\n";
   return 0;
 }

@@ -1,0 +1,160 @@
+// qtc-sim, the whole-network simulator, run as operators run it: each shipped scenario
+// (config/sim/) in a process of its own, its JSON report read back and checked against what the
+// scenario promises; the same seed twice gives the same report byte for byte, another seed a
+// different one; a bad scenario file is refused naming file, line and key.
+#include "support/process.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace qtc::test;
+using nlohmann::json;
+
+namespace {
+
+const std::filesystem::path source_dir = QTC_SOURCE_DIR;
+
+std::string slurp(const std::filesystem::path& file) {
+  std::ifstream in{file};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// Runs a shipped scenario; returns the report's text.
+std::string run_scenario(const std::string& name, const temp_dir& dir,
+                         std::vector<std::string> extra = {}) {
+  auto report = dir.path() / (name + std::to_string(extra.size()) + ".json");
+  std::vector<std::string> args{"--scenario="
+                                    + (source_dir / "config/sim" / (name + ".toml")).string(),
+                                "--report=" + report.string(), "--quiet"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto r = run_to_completion(QTC_SIM_BINARY, args, std::chrono::seconds{110});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  return slurp(report);
+}
+
+/// The last peer-graph sample.
+const json& last_sample(const json& report) {
+  return report.at("peer_graph").back();
+}
+
+} // namespace
+
+TEST_SUITE("sim") {
+
+  TEST_CASE("qtc-sim propagation: every node syncs, every mined block reaches every node") {
+    temp_dir dir;
+    auto report = json::parse(run_scenario("propagation", dir));
+    const auto& sync = report.at("sync");
+    CHECK(sync.at("time_to_sync_ms").at("count") == sync.at("fresh_started"));
+    CHECK(sync.at("fresh_started") == 36);
+    const auto& prop = report.at("propagation");
+    REQUIRE(prop.at("blocks").size() == 5);
+    for (const auto& b : prop.at("blocks")) {
+      CHECK(b.at("count") == b.at("nodes")); // reached every node that was there
+      CHECK(b.at("p50") > 0);
+      CHECK(b.at("p50") <= b.at("p90"));
+      CHECK(b.at("p90") <= b.at("p99"));
+    }
+    const auto& conv = report.at("convergence");
+    CHECK(conv.at("converged") == true);
+    CHECK(conv.at("best_height") == 105);
+    CHECK(last_sample(report).at("components") == 1);
+    // Every node sent and received: the traffic table names the handshake and the sync.
+    for (const auto* command : {"version", "quantumproof", "headers", "block", "cmpctblock"})
+      CHECK_MESSAGE(report.at("traffic_sent_by_command").at(command).at("messages") > 0, command);
+  }
+
+  TEST_CASE("qtc-sim partition: two pieces while cut, one chain of most work after the heal") {
+    temp_dir dir;
+    auto report = json::parse(run_scenario("partition", dir));
+    bool split_seen = false;
+    for (const auto& g : report.at("peer_graph")) {
+      auto t = g.at("t_ms").get<std::int64_t>();
+      if (t > 60000 && t <= 180000) {
+        CHECK(g.at("components") == 2);
+        split_seen = true;
+      }
+    }
+    CHECK(split_seen);
+    CHECK(last_sample(report).at("components") == 1);
+    const auto& conv = report.at("convergence");
+    CHECK(conv.at("converged") == true);
+    CHECK(conv.at("best_height") == 106); // 100 + node 0's six, not node 31's three
+    CHECK(conv.at("at_best_height") == 32);
+  }
+
+  TEST_CASE("qtc-sim churn: crashes, leaves and joins, and everyone running ends synced") {
+    temp_dir dir;
+    auto report = json::parse(run_scenario("churn", dir));
+    int crashes = 0;
+    int restarts = 0;
+    int leaves = 0;
+    for (const auto& e : report.at("events")) {
+      auto what = e.at("what").get<std::string>();
+      crashes += what.rfind("crash ", 0) == 0;
+      restarts += what.rfind("restart ", 0) == 0;
+      leaves += what.rfind("leave ", 0) == 0;
+    }
+    CHECK(crashes + leaves == 11); // 30 % of 36 fresh nodes
+    CHECK(restarts == crashes);
+    CHECK(leaves == 4);
+    const auto& conv = report.at("convergence");
+    CHECK(conv.at("converged") == true);
+    CHECK(conv.at("honest_running") == 40 - leaves + 6);
+    CHECK(conv.at("best_height") == 154);
+  }
+
+  TEST_CASE("qtc-sim eclipse: attackers with half the addresses in 4 groups eclipse nobody") {
+    temp_dir dir;
+    auto report = json::parse(run_scenario("eclipse", dir));
+    for (const auto& g : report.at("peer_graph"))
+      if (g.at("nodes") > 0) {
+        CHECK(g.at("eclipsed") == 0);
+        CHECK(g.at("honest") == 24);
+      }
+    // Outbound peers come from distinct groups: the attackers' four can be at most four of them.
+    CHECK(last_sample(report).at("outbound_groups_mean") >= 8);
+    const auto& conv = report.at("convergence");
+    CHECK(conv.at("converged") == true);
+    CHECK(conv.at("best_height") == 102); // mined after the attackers went silent
+  }
+
+  TEST_CASE("qtc-sim: the same seed gives the same report byte for byte, another seed another") {
+    temp_dir dir;
+    auto first = run_scenario("eclipse", dir);
+    auto again = run_scenario("eclipse", dir, {"--dir=" + (dir.path() / "again").string()});
+    CHECK(first == again);
+    auto other = run_scenario("eclipse", dir, {"--seed=2", "--quiet"});
+    CHECK(first != other);
+    CHECK(json::parse(other).at("seed") == 2);
+  }
+
+  TEST_CASE("qtc-sim: a bad scenario is refused with file, line and key, and exit 2") {
+    temp_dir dir;
+    auto file = dir.path() / "bad.toml";
+    std::ofstream{file}
+        << "[scenario]\nname = \"x\"\nduration_ms = -5\nchain_spec = \"nowhere.toml\"\n"
+           "[nodes]\nserving = 0\nchain_blocks = 10\nbogus = 1\n";
+    auto r = run_to_completion(QTC_SIM_BINARY, {"--scenario=" + file.string()});
+    CHECK(r.exit_code == 2);
+    CHECK_MESSAGE(r.output.find(file.string() + ":3: scenario.duration_ms: must be in")
+                      != std::string::npos,
+                  r.output);
+    CHECK_MESSAGE(r.output.find(":6: nodes.serving: must be in [1,") != std::string::npos,
+                  r.output);
+    CHECK_MESSAGE(r.output.find(":8: nodes.bogus: unknown key") != std::string::npos, r.output);
+    auto missing =
+        run_to_completion(QTC_SIM_BINARY, {"--scenario=" + (dir.path() / "none.toml").string()});
+    CHECK(missing.exit_code == 2);
+    CHECK(missing.output.find("cannot read the scenario file") != std::string::npos);
+    auto usage = run_to_completion(QTC_SIM_BINARY, {"--seed=x"});
+    CHECK(usage.exit_code == 2);
+  }
+
+} // TEST_SUITE

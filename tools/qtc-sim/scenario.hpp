@@ -1,0 +1,99 @@
+// A simulation scenario: what network qtc-sim builds and what happens to it, read from a TOML
+// file (config/sim/*.toml; docs/operations.md "Simulating a network: qtc-sim" lists every key).
+// Every problem is reported as file:line: key: what, all of them in one pass.
+#pragma once
+
+#include "runtime/chain/chain_spec.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qtc::sim {
+
+using std::chrono::milliseconds;
+
+/// Blocks mined during the run: `count` blocks by node `node`, the first at `at`, then one every
+/// `every`.
+struct mining_plan {
+  std::size_t node = 0;
+  milliseconds at{0};
+  milliseconds every{0};
+  std::uint32_t count = 0;
+};
+
+/// The network cut in two at `at` (the last `share` of the nodes, by index, on one side) and
+/// healed at `heal`.
+struct partition_plan {
+  milliseconds at{0};
+  milliseconds heal{0};
+  double share = 0.5;
+};
+
+/// Churn among the fresh nodes between `from` and `to`: `fraction` of them go down, each at a
+/// random time; of those, `leave_share` leave for good, the rest crash and restart with their
+/// stores after `down_for`; `joins` new fresh nodes start at random times.
+struct churn_plan {
+  double fraction = 0;
+  double leave_share = 0;
+  std::uint32_t joins = 0;
+  milliseconds from{0};
+  milliseconds to{0};
+  milliseconds down_for{0};
+};
+
+struct scenario {
+  std::filesystem::path source;
+  std::string name;
+  std::uint64_t seed = 1;
+  milliseconds duration{0};
+  milliseconds sample_every{0}; ///< peer-graph samples
+  std::filesystem::path chain_spec_file;
+  chain_spec spec;
+
+  // [nodes]
+  std::uint32_t serving = 0; ///< start holding the pre-mined chain
+  std::uint32_t fresh = 0;   ///< start empty
+  std::uint32_t chain_blocks = 0;
+  std::uint32_t txs_per_block = 0;
+  std::uint32_t full_relay_slots = 8;
+  std::uint32_t block_relay_slots = 2;
+  std::uint32_t max_connections = 125;
+  milliseconds join_within{0}; ///< fresh nodes start at random times in [0, join_within)
+
+  // [bootstrap]
+  std::uint32_t dns_answer_size = 8; ///< addresses in each seed's answer to a node
+  bool seeds_name_all = false;       ///< the seeds know every node (else only the serving ones)
+
+  // [links]
+  milliseconds latency_min{0};
+  milliseconds latency_max{0};
+  std::uint64_t bandwidth = 0; ///< bytes per second each way, 0: unlimited
+
+  // [attackers]
+  std::uint32_t attackers = 0;       ///< nodes holding the chain, in few network groups
+  std::uint32_t attacker_groups = 1; ///< the /16 groups their addresses fall in
+  double attacker_address_share = 0; ///< of every seed answer, the attackers' part
+  std::optional<milliseconds> attackers_silent_at; ///< when they stop delivering anything
+
+  std::vector<mining_plan> mining;
+  std::optional<partition_plan> partition;
+  std::optional<churn_plan> churn;
+
+  std::uint32_t honest() const {
+    return serving + fresh;
+  }
+};
+
+struct scenario_result {
+  std::optional<scenario> value;
+  std::vector<config_error> errors;
+};
+
+/// Reads and checks a scenario file; its chain_spec path is relative to the file.
+scenario_result load_scenario(const std::filesystem::path& file);
+
+} // namespace qtc::sim

@@ -1,0 +1,165 @@
+// The simulated world: one actor system on CAF's deterministic test coordinator, the in-memory
+// network, and every node of the scenario built from the production actors
+// (actors/simulation/simulated_node: storage, security, DNS seeder, sync, peer manager with Noise
+// sessions). It carries out the plan's events at their virtual times and records what the report
+// needs: when each node reached each height, peer-graph samples, blocks mined, traffic by
+// command. Nothing here reads the wall clock or an unseeded random source.
+#pragma once
+
+#include "actors/simulation/memory_network.hpp"
+#include "actors/simulation/traffic_recorder.hpp"
+#include "plan.hpp"
+#include "runtime/config/node_options.hpp"
+#include "runtime/io/dns_resolver.hpp"
+#include "runtime/net/peer_graph.hpp"
+#include "runtime/transport/node_identity.hpp"
+#include "scenario.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace qtc::sim {
+
+/// The node's configuration, on the deterministic coordinator, logging errors only (or `level`).
+struct world_config : node_config {
+  explicit world_config(const std::string& level);
+};
+
+struct node_record {
+  node_role role = node_role::fresh;
+  std::string ip;
+  bool running = false;
+  bool left = false;
+  std::uint32_t starts = 0;
+  caf::actor root;
+  sync_actor sync;
+  peer_manager_actor peers;
+  std::shared_ptr<dns_resolver> resolver;
+  std::shared_ptr<const node_identity> identity;
+  std::optional<milliseconds> first_start;
+  std::optional<milliseconds> synced; ///< when it first held the initial chain's height
+  std::int32_t best = -1;             ///< latest best height it reported
+  std::vector<std::int64_t> reached;  ///< by height: virtual ms it first got there (-1)
+  std::int32_t final_height = -1;     ///< at the end
+  std::string final_tip;
+  std::uint64_t bytes_sent = 0; ///< over its final run (the peer manager's totals)
+  std::uint64_t bytes_received = 0;
+};
+
+struct mined_block {
+  std::int32_t height = 0;
+  std::size_t node = 0;
+  milliseconds at{0};
+  std::string hash;
+};
+
+struct graph_sample {
+  milliseconds at{0};
+  std::size_t running = 0;
+  peer_graph_summary summary;
+};
+
+class world {
+public:
+  world(const scenario& s, std::filesystem::path dir, const std::string& log_level);
+  ~world();
+
+  world(const world&) = delete;
+  world& operator=(const world&) = delete;
+
+  /// Writes the initial chain that serving nodes and attackers start with; an error or "".
+  std::string prepare();
+
+  void apply(const event& e);
+
+  /// Runs the network until virtual time `t` (every timeout due before it fires in order).
+  void advance_to(milliseconds t);
+
+  void sample_graph();
+
+  /// Reads every running node's final height, tip and traffic.
+  void finish();
+
+  milliseconds now() const;
+  std::uint64_t jobs() const {
+    return jobs_;
+  }
+  std::size_t running() const;
+  std::size_t synced() const;
+
+  const scenario& spec() const {
+    return scenario_;
+  }
+  const std::vector<node_record>& nodes() const {
+    return nodes_;
+  }
+  const std::vector<mined_block>& mined() const {
+    return mined_;
+  }
+  const std::vector<graph_sample>& samples() const {
+    return samples_;
+  }
+  const std::vector<std::pair<milliseconds, std::string>>& log() const {
+    return log_;
+  }
+  const traffic_totals& traffic() const {
+    return *traffic_;
+  }
+  std::uint64_t wires_made() const {
+    return wires_made_;
+  }
+  std::uint64_t wires_refused() const {
+    return wires_refused_;
+  }
+
+private:
+  void start(std::size_t i);
+  void stop(std::size_t i, bool for_good);
+  void mine(std::size_t i);
+  void partition(bool cut);
+  void silence();
+  void on_best(std::size_t i, std::int32_t height);
+  std::shared_ptr<dns_resolver> make_resolver(std::size_t i);
+  void note(std::string what);
+  std::size_t run();
+  /// Sends a request from the world's own mailbox, runs the system, returns the reply (nothing
+  /// on an error).
+  template <class Result, class Handle, class... Ts>
+  std::optional<Result> request(const Handle& dest, Ts&&... xs) {
+    std::optional<Result> result;
+    auto rp = self_->request(dest, caf::infinite, std::forward<Ts>(xs)...);
+    run();
+    rp.receive([&](Result& x) { result = std::move(x); }, [&](caf::error&) {});
+    return result;
+  }
+
+  scenario scenario_;
+  std::filesystem::path dir_;
+  std::shared_ptr<const chain_spec> chain_;
+  world_config cfg_;
+  caf::actor_system sys_;
+  caf::scoped_actor self_;
+  caf::scheduler::test_coordinator& sched_;
+  memory_network_actor net_;
+  std::shared_ptr<traffic_totals> traffic_ = std::make_shared<traffic_totals>();
+  cast cast_;
+  std::vector<node_record> nodes_;
+  std::vector<mined_block> mined_;
+  std::vector<graph_sample> samples_;
+  std::vector<std::pair<milliseconds, std::string>> log_;
+  std::mt19937_64 rng_;
+  caf::actor_clock::time_point epoch_;
+  std::uint64_t jobs_ = 0;
+  std::uint64_t wires_made_ = 0;
+  std::uint64_t wires_refused_ = 0;
+};
+
+} // namespace qtc::sim
