@@ -17,6 +17,18 @@ constexpr auto headers_timeout = std::chrono::seconds{60};
 constexpr std::uint32_t max_unconnecting_headers = 10;
 /// Block hashes in one getblocks answer (Bitcoin Core's limit).
 constexpr std::uint32_t max_getblocks_results = 500;
+/// Once every peer has been asked, a best header that stayed the same this long while it is
+/// older than stale_tip_age starts another round of asking every peer (one at a time; the wait
+/// doubles after each round, up to max_stale_headers_interval, and starts over when our best
+/// header changes, so a node idle at an old tip asks rarely): a peer
+/// that had nothing when we asked may have synced since, and a node announces only blocks that
+/// are new to it, never a chain it downloaded (the simulator found fresh nodes whose peers were
+/// all empty at the handshake waiting for the 20-minute poor-peer replacement). Bitcoin Core
+/// closes the same gap with its headers-sync timeout and stale-tip extra outbound peer.
+constexpr auto stale_headers_interval = std::chrono::seconds{60};
+constexpr auto max_stale_headers_interval = std::chrono::seconds{16 * 60};
+/// A best header older than this (by its timestamp) means we are still behind (Core: a day).
+constexpr std::int64_t stale_tip_age = 24 * 3600;
 
 void store_headers(sync_pointer self, std::vector<stored_header> fresh) {
   if (fresh.empty())
@@ -62,6 +74,30 @@ void request_headers(sync_pointer self, sync_peer& p, bool from_parent) {
   send_getheaders(self, p,
                   tree.locator(from_parent && best.parent != nullptr ? *best.parent : best));
 }
+/// Whether every peer should be asked again: our old best header has not changed for
+/// stale_headers_interval since the last round. Starts the round (clears asked_once) if so.
+bool start_stale_round(sync_pointer self) {
+  auto& st = self->state;
+  const auto& best = st.tree->best();
+  auto now = self->clock().now();
+  if (best.hash != st.stale_best || st.stale_wait.count() == 0) {
+    st.stale_best = best.hash;
+    st.stale_since = now;
+    st.stale_wait = stale_headers_interval;
+    return false;
+  }
+  if (now - st.stale_since < st.stale_wait
+      || st.unix.now() - static_cast<std::int64_t>(best.header.time) < stale_tip_age)
+    return false;
+  st.log.info("best header unchanged; asking every peer for headers again",
+              {{"seconds", std::to_string(st.stale_wait.count())}});
+  st.stale_since = now;
+  st.stale_wait = std::min(2 * st.stale_wait, max_stale_headers_interval);
+  for (auto& [id, p] : st.peers)
+    p.asked_once = false;
+  return true;
+}
+
 /// While far behind, one peer at a time serves headers (the others would send the same ones);
 /// once the headers peer has nothing more, every peer is asked once, to find any longer chain.
 void drive_headers(sync_pointer self) {
@@ -79,6 +115,8 @@ void drive_headers(sync_pointer self) {
   for (auto& [id, p] : st.peers)
     if (!p.asked_once && (pick == nullptr || p.info.start_height > pick->info.start_height))
       pick = &p;
+  if (pick == nullptr && start_stale_round(self))
+    return drive_headers(self);
   if (pick == nullptr)
     return;
   st.headers_peer = pick->info.id;

@@ -95,6 +95,10 @@ struct sync_state {
   std::uint32_t writes_in_flight = 0;      ///< block writes sent to storage, not yet confirmed
   std::map<std::uint64_t, sync_peer> peers;
   std::optional<std::uint64_t> headers_peer; ///< the one peer asked for headers while behind
+  /// Our best header as the stale check last saw it, and since when (actors/sync_headers).
+  hash256 stale_best{};
+  std::chrono::steady_clock::time_point stale_since{};
+  std::chrono::seconds stale_wait{0}; ///< until the next round (doubles; 0: the first interval)
   std::chrono::steady_clock::time_point last_progress_line{};
   std::uint32_t last_progress_blocks = 0;
   bool reported_synced = false;

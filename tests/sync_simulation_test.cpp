@@ -517,3 +517,22 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: address relay as Bitcoin Core's p2p_
   from_b(addresses(11, now));
   CHECK(grew() == "31 0 10 10");
 }
+
+TEST_CASE_FIXTURE(sim_fixture, "simulation: a node whose only peer was empty at the handshake "
+                               "asks it again once its old best header has been stale a minute") {
+  // C's one peer B has nothing when they meet; B then syncs 50 blocks from A and tells C of only
+  // part of them. Found by qtc-sim: such nodes waited for the 20-minute poor-peer replacement.
+  mine(dir.path() / "10.0.0.1", 50);
+  auto b = start_node("10.0.0.2", {"10.0.0.1:18444"}, 2); // A is not there yet: retried every 5 s
+  auto c = start_node("10.0.0.3", {"10.0.0.2:18444"}, 3);
+  advance_in_steps(3s, 10ms);
+  REQUIRE(peer_id_at(c, "10.0.0.2") != 0);
+  start_node("10.0.0.1", {}, 1);
+  advance_in_steps(10s, 10ms);
+  CHECK(blocks_of(b) == 50);
+  CHECK(blocks_of(c) < 50); // what B announced while it synced is all C has heard of
+  auto took = run_until_synced(c, 50, 120s);
+  REQUIRE(took);
+  CHECK(*took >= 40'000); // not before the best header was a minute stale (from C's start)
+  CHECK(*took <= 70'000);
+}
