@@ -124,13 +124,13 @@ struct serving_node {
     return log_seconds(*done) - log_seconds(*connected);
   }
 
-  /// The faster of two fresh nodes' syncs (fresh nodes `name`-a and `name`-b, one after the
-  /// other). A sync takes about 0.6 s on two cores shared by five processes; scheduling noise
+  /// The fastest of three fresh nodes' syncs (fresh nodes `name`-a, -b and -c, one after the
+  /// other). A sync takes about 1 s on two cores shared by six processes; scheduling noise
   /// (another process's burst, a page fault storm) only ever slows one, by up to a third, so
-  /// a ratio of single runs would measure the noise. The better of two does not hide an
-  /// attack that slows every sync, which is what the 1.5 bound is about.
+  /// a ratio of single runs would measure the noise (CI saw 0.77 to 1.05 s unattacked). The best
+  /// of three does not hide an attack that slows every sync, which is what the 1.5 bound is about.
   double best_sync(const std::string& name) {
-    return std::min(sync_fresh(name + "-a"), sync_fresh(name + "-b"));
+    return std::min({sync_fresh(name + "-a"), sync_fresh(name + "-b"), sync_fresh(name + "-c")});
   }
 
   /// Stops the node (SIGTERM, as an operator would) and starts it again on the same data
@@ -183,7 +183,13 @@ struct attacker {
                                   "--first-subnet=" + std::to_string(subnet),
                                   "--sources=" + std::to_string(sources)};
     args.insert(args.end(), more.begin(), more.end());
-    process = std::make_unique<child_process>(attack_tool, args, out);
+    // At the lowest CPU priority: a real attacker's sending costs its own machine, not ours. On
+    // the test's two cores an attacker at equal priority takes CPU from the honest syncing node
+    // that the serving node's throttling cannot give back (CI measured 1.7 times a sync's time
+    // that way), which is not the property under test; what the node itself spends reading,
+    // rating and dropping the floods still counts.
+    args.insert(args.begin(), {"-n", "19", attack_tool});
+    process = std::make_unique<child_process>("/usr/bin/nice", args, out);
   }
 
   /// The aggregate of the JSON report, once the tool has exited (within `limit`).
@@ -226,28 +232,28 @@ TEST_SUITE("security") {
     auto unattacked = node.best_sync("fresh0");
     // 8 addresses each: 100 pings a second, 100 unknown commands a second, 2 invs of 50,000
     // entries a second (1.8 MB each: more than a minute's byte budget).
-    attacker pings{node, "ping-flood", 11, 8, {"--rate=100", "--duration=12"}};
-    attacker unknown{node, "unknown-flood", 21, 8, {"--rate=100", "--duration=12"}};
-    attacker invs{node, "inv-flood", 31, 8, {"--rate=2", "--duration=12"}};
+    attacker pings{node, "ping-flood", 11, 8, {"--rate=100", "--duration=16"}};
+    attacker unknown{node, "unknown-flood", 21, 8, {"--rate=100", "--duration=16"}};
+    attacker invs{node, "inv-flood", 31, 8, {"--rate=2", "--duration=16"}};
     // An honest peer pinging once a second from another address (within its budget).
-    attacker pinger{node, "ping-flood", 41, 1, {"--rate=1", "--duration=12"}};
+    attacker pinger{node, "ping-flood", 41, 1, {"--rate=1", "--duration=16"}};
     std::this_thread::sleep_for(2s);
     auto attacked = node.best_sync("fresh1");
     MESSAGE("honest sync: " << unattacked << " s unattacked, " << attacked << " s attacked");
     CHECK(attacked <= 1.5 * unattacked);
 
-    // Each address's budget is 100 messages and 1 MB a minute: over the 12 s, at most the
-    // first minute's 100 plus 12 s of refill (20) messages each were read.
+    // Each address's budget is 100 messages and 1 MB a minute: over the 16 s, at most the
+    // first minute's 100 plus 16 s of refill (27) messages each were read.
     auto p = pings.report(60s);
     CHECK(count(p, "sent", "ping") > 3 * count(p, "received", "pong"));
-    CHECK(count(p, "received", "pong") <= 8 * 125);
+    CHECK(count(p, "received", "pong") <= 8 * 127);
     auto u = unknown.report(60s);
-    CHECK(count(u, "sent", "qtc-attack") > 3 * 8 * 125);
+    CHECK(count(u, "sent", "qtc-attack") > 3 * 8 * 127);
     auto i = invs.report(60s);
     CHECK(count(i, "sent", "inv") >= 8);
     // Core's p2p_invalid_messages: while others send junk, a peer's pings are answered in 2 s.
     auto honest = pinger.report(60s);
-    CHECK(count(honest, "attack_counters", "pongs_timed") >= 10);
+    CHECK(count(honest, "attack_counters", "pongs_timed") >= 14);
     CHECK(count(honest, "attack_counters", "pongs_after_2s") == 0);
     node.watch();
     MESSAGE("serving node RSS: " << before << " MiB before, peak " << node.peak_mib << " MiB");
