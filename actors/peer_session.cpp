@@ -68,10 +68,11 @@ void report_activity(peer_session_pointer self) {
 void release_serve_waiters(peer_session_pointer self) {
   auto& st = self->state;
   bool closed = st.core->phase() == session_phase::closed;
-  while (!st.serve_waiters.empty() && (closed || st.core->may_serve())) {
-    st.serve_waiters.front().deliver(!closed);
-    st.serve_waiters.pop_front();
-  }
+  std::size_t released = 0;
+  while (released < st.serve_waiters.size() && (closed || st.core->may_serve()))
+    st.serve_waiters[released++].deliver(!closed);
+  st.serve_waiters.erase(st.serve_waiters.begin(),
+                         st.serve_waiters.begin() + static_cast<std::ptrdiff_t>(released));
 }
 
 void after_event(peer_session_pointer self);

@@ -10,12 +10,19 @@ namespace qtc {
 
 namespace {
 
-/// Reads start small and grow to a full Noise frame (plus its length) once a read fills the
-/// buffer: the read buffer is most of an idle peer's memory (64 KiB of the ~90 KiB a peer cost
-/// with full-size reads, tools/bench/bench_peers.cpp), and most peers are idle most of the time.
-/// CAF keeps a buffer's capacity, so it does not shrink again; a busy link stays fast.
-constexpr std::size_t small_read = 4096;
+/// Reads start small and grow to a full Noise frame (plus its length) once data flows: the read
+/// buffer is most of an idle peer's memory (64 KiB of the ~90 KiB a peer cost with full-size
+/// reads, tools/bench/bench_peers.cpp), and most peers are idle most of the time. CAF keeps a
+/// buffer's capacity, so it does not shrink again; a busy link stays fast.
+constexpr std::size_t small_read = 1024;
 constexpr std::size_t full_read = 65536 + 2;
+
+/// Data flows once small reads that each filled the buffer brought this much in a row. One
+/// filled read is not enough: every hybrid handshake ends with a QuantumProof of 5.3 KB (an
+/// ML-DSA-65 key and signature) and the version messages behind it, under 8 KB on every
+/// connection, idle or not; growing on them had put every idle peer back at the full buffer
+/// (114 KiB per idle peer at 1,000 peers instead of 26).
+constexpr std::size_t full_run_to_grow = 16 * 1024;
 
 /// A resume is repeated after this, then at doubling intervals up to the last (set_reading).
 constexpr std::chrono::milliseconds first_resume_retry{20};
@@ -93,14 +100,23 @@ tcp_link_actor::behavior_type link_behavior(tcp_link_pointer self) {
       [self](const caf::io::new_data_msg& msg) {
         auto& st = self->state;
         st.resume_retry.reset(); // reading, whatever was resumed has landed
-        if (msg.buf.size() >= st.read_size && st.read_size < full_read) {
-          st.read_size = full_read; // data is flowing: full frames per read from now on
-          self->configure_read(st.handle, caf::io::receive_policy::at_most(st.read_size));
+        if (st.read_size < full_read) {
+          st.full_run = msg.buf.size() >= st.read_size ? st.full_run + msg.buf.size() : 0;
+          if (st.full_run >= full_run_to_grow) {
+            st.read_size = full_read; // data is flowing: full frames per read from now on
+            self->configure_read(st.handle, caf::io::receive_policy::at_most(st.read_size));
+          }
         }
         if (st.session)
           self->send(st.session, data_atom::value, bytes{msg.buf.begin(), msg.buf.end()});
       },
       [self](const caf::io::data_transferred_msg& msg) {
+        // CAF writes from one buffer while the next fills the other, and both keep their
+        // capacity: the hybrid handshake's and QuantumProof's 2-6 KB had stayed in every idle
+        // link. An empty one is given back here (the next write allocates what it needs).
+        if (auto& next = self->wr_buf(self->state.handle);
+            next.empty() && next.capacity() > small_read)
+          next.shrink_to_fit();
         self->state.written += msg.written;
         if (self->state.session)
           self->send(self->state.session, written_atom::value, self->state.written);

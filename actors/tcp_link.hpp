@@ -23,6 +23,7 @@ struct tcp_link_state {
   std::uint64_t written = 0; ///< bytes the socket accepted so far
   int probe_fd = -1;         ///< outbound: a duplicate of the socket, to ask if it connected
   std::size_t read_size = 0; ///< the current read limit (grows once data flows)
+  std::size_t full_run = 0;  ///< bytes of the small reads in a row that filled the buffer
   bool reading = true;       ///< false while the session waits for rate allowance
   /// Since a resume, until data arrives: the resume may not have landed (see set_reading), so
   /// the clock repeats it after this (doubling up to a second, then it stops).

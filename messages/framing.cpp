@@ -55,6 +55,13 @@ void frame_decoder::feed(std::span<const std::uint8_t> data) {
   buffer_.insert(buffer_.end(), data.begin(), data.end());
 }
 
+void frame_decoder::release_spare_capacity(std::size_t keep) {
+  if (buffered() == 0 && buffer_.capacity() > keep) {
+    bytes{}.swap(buffer_);
+    start_ = 0;
+  }
+}
+
 std::optional<frame> frame_decoder::next() {
   if (error_ != wire_error::none || buffered() < frame_header_size)
     return std::nullopt;

@@ -65,6 +65,16 @@ public:
     return buffer_.size() - start_;
   }
 
+  /// When nothing is buffered, gives back a buffer that grew past `keep` bytes: a vector keeps
+  /// its capacity, so one large message (every session's 5.3 KB QuantumProof, a 4 MB block)
+  /// would otherwise stay allocated for the life of an idle connection.
+  void release_spare_capacity(std::size_t keep);
+
+  /// The buffer's allocated size (what an idle connection's decoder holds).
+  std::size_t capacity() const {
+    return buffer_.capacity();
+  }
+
 private:
   network_magic magic_;
   std::uint32_t max_payload_;

@@ -16,6 +16,9 @@ TEST_CASE("ip address: parse and format round-trip IPv4 and IPv6") {
   CHECK_FALSE(is_ipv4(*v6));
   CHECK(format_ip(*v6) == "2a01:4f8::1");
   CHECK(format_endpoint(*v6, 1) == "[2a01:4f8::1]:1");
+  CHECK(endpoint_host(format_endpoint(*v4, 8333)) == "192.168.1.20");
+  CHECK(endpoint_host(format_endpoint(*v6, 1)) == "2a01:4f8::1");
+  CHECK(endpoint_host("seed.example") == "seed.example");
   CHECK_FALSE(parse_ip("300.1.1.1"));
   CHECK_FALSE(parse_ip("seed.example"));
   CHECK_FALSE(parse_ip(""));

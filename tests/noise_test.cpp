@@ -263,6 +263,33 @@ TEST_CASE("Noise channel: handshake, identities and multi-frame application data
   CHECK(f.responder.end_of_stream() == transport_error::none);
 }
 
+TEST_CASE("Noise channel: keeps what the session needs of the handshake and gives back an empty "
+          "receive buffer that a large message grew") {
+  pair_fixture f;
+  REQUIRE(f.handshake() == transport_error::none);
+  // The handshake state is gone once established; its results stay.
+  CHECK(f.responder.remote_static() == f.alice.static_public());
+  CHECK(f.initiator.session_binding() == f.responder.session_binding());
+  CHECK(f.initiator.session_binding().size() == 32);
+  auto big = pattern_bytes(200'000);
+  bytes wire, back, plain;
+  REQUIRE(f.initiator.send(big, wire) == transport_error::none);
+  // All but the last 5 bytes: a frame is incomplete, the buffer holds it and stays.
+  REQUIRE(f.responder.receive(std::span{wire}.first(wire.size() - 5), back, plain)
+          == transport_error::none);
+  f.responder.release_spare_capacity(4096);
+  CHECK(f.responder.receive_capacity() > 4096);
+  REQUIRE(f.responder.receive(std::span{wire}.last(5), back, plain) == transport_error::none);
+  CHECK(plain == big);
+  f.responder.release_spare_capacity(4096);
+  CHECK(f.responder.receive_capacity() == 0);
+  // And the channel reads on.
+  bytes more_wire, more;
+  REQUIRE(f.initiator.send(pattern_bytes(100, 9), more_wire) == transport_error::none);
+  REQUIRE(f.responder.receive(more_wire, back, more) == transport_error::none);
+  CHECK(more == pattern_bytes(100, 9));
+}
+
 TEST_CASE("Noise channel: modified, replayed, reordered, dropped and truncated frames end it") {
   auto session = [] {
     auto f = std::make_unique<pair_fixture>();

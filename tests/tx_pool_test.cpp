@@ -287,6 +287,14 @@ TEST_CASE("known txids per peer are bounded, the oldest forgotten first") {
   CHECK_FALSE(known.contains(id(1)));
   for (std::uint32_t i = 2; i <= 4; ++i)
     CHECK(known.contains(id(i)));
+  // Around the ring twice: always the oldest goes.
+  for (std::uint32_t i = 5; i <= 10; ++i) {
+    known.insert(id(i));
+    CHECK(known.size() == 3);
+    CHECK_FALSE(known.contains(id(i - 3)));
+    CHECK(known.contains(id(i - 2)));
+    CHECK(known.contains(id(i)));
+  }
   known_txs none{0};
   none.insert(id(1));
   CHECK_FALSE(none.contains(id(1)));

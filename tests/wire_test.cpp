@@ -175,6 +175,32 @@ TEST_CASE("the streaming decoder yields whole frames from arbitrary pieces") {
   }
 }
 
+TEST_CASE("the streaming decoder gives back a grown buffer once it holds nothing, not before") {
+  bytes stream;
+  append_frame(stream, qtcm, "block", bytes(70000, 0x5a));
+  append_frame(stream, qtcm, "ping", hex_bytes("0102030405060708"));
+  frame_decoder d{qtcm, 4'000'000};
+  // The block and half of the ping: something is still buffered, so the buffer stays.
+  d.feed(std::span{stream}.first(stream.size() - 10));
+  REQUIRE(d.next());
+  CHECK_FALSE(d.next());
+  d.release_spare_capacity(4096);
+  CHECK(d.capacity() >= 70000);
+  d.feed(std::span{stream}.last(10));
+  REQUIRE(d.next());
+  CHECK(d.buffered() == 0);
+  // Empty: a buffer within `keep` stays, a larger one goes; decoding goes on afterwards.
+  d.release_spare_capacity(1'000'000);
+  CHECK(d.capacity() >= 70000);
+  d.release_spare_capacity(4096);
+  CHECK(d.capacity() == 0);
+  d.feed(std::span{stream}.last(32));
+  auto ping = d.next();
+  REQUIRE(ping);
+  CHECK(ping->command == "ping");
+  CHECK(d.error() == wire_error::none);
+}
+
 TEST_CASE("framing errors are distinct and final") {
   bytes good;
   append_frame(good, qtcm, "ping", hex_bytes("0102030405060708"));

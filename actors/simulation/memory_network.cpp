@@ -1,5 +1,7 @@
 #include "actors/simulation/memory_network.hpp"
 
+#include "runtime/net/ip_address.hpp"
+
 #include <caf/send.hpp>
 
 #include <algorithm>
@@ -96,13 +98,6 @@ memory_link_actor::behavior_type memory_link(memory_link_pointer self, caf::time
 
 namespace {
 
-std::string ip_of(const std::string& endpoint) {
-  auto ip = endpoint.substr(0, endpoint.rfind(':'));
-  if (ip.size() > 2 && ip.front() == '[')
-    ip = ip.substr(1, ip.size() - 2);
-  return ip;
-}
-
 /// Whether a partition separates the two nodes.
 bool across(const memory_network_state& st, const std::string& a, const std::string& b) {
   return !st.cut_off.empty() && st.cut_off.contains(a) != st.cut_off.contains(b);
@@ -120,7 +115,7 @@ caf::timespan draw_latency(memory_network_state& st) {
 void make_wire(memory_network_pointer self, const std::string& from_ip, const std::string& to,
                const peer_manager_actor& manager, const peer_session_actor& session) {
   auto& st = self->state;
-  auto to_ip = ip_of(to);
+  auto to_ip = endpoint_host(to);
   auto latency = draw_latency(st);
   auto bw = st.model.bandwidth;
   auto dialing = self->spawn(memory_link, latency, bw, st.silent.contains(from_ip));
@@ -176,7 +171,7 @@ memory_network_actor::behavior_type modelled_network(memory_network_pointer self
              peer_session_actor& session) {
         auto& st = self->state;
         auto i = st.listeners.find(to);
-        if (i == st.listeners.end() || across(st, from_ip, ip_of(to))) {
+        if (i == st.listeners.end() || across(st, from_ip, endpoint_host(to))) {
           ++st.wires_refused;
           self->send(session, linkdown_atom::value); // connection refused
           return;

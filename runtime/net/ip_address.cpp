@@ -65,6 +65,13 @@ std::string format_endpoint(const ip_bytes& ip, std::uint16_t port) {
   return "[" + format_ip(ip) + "]:" + std::to_string(port);
 }
 
+std::string endpoint_host(std::string_view endpoint) {
+  auto host = endpoint.substr(0, endpoint.rfind(':'));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return std::string{host};
+}
+
 std::string to_string(ip_class x) {
   switch (x) {
   case ip_class::routable:

@@ -35,6 +35,10 @@ std::string format_ip(const ip_bytes& ip);
 /// "a.b.c.d:port" or "[v6]:port".
 std::string format_endpoint(const ip_bytes& ip, std::uint16_t port);
 
+/// The host of an endpoint as format_endpoint writes it: "a.b.c.d" of "a.b.c.d:port", "v6" of
+/// "[v6]:port" (brackets stripped). Text without a colon is returned as it is.
+std::string endpoint_host(std::string_view endpoint);
+
 /// What kind of address this is, for the acceptance rules.
 enum class ip_class : std::uint8_t {
   routable,      ///< a public unicast address

@@ -214,11 +214,13 @@ const tx_pool::entry* tx_pool::find(const hash256& id) const {
 void known_txs::insert(const hash256& id) {
   if (capacity_ == 0 || !set_.insert(id).second)
     return;
-  order_.push_back(id);
-  if (order_.size() > capacity_) {
-    set_.erase(order_.front());
-    order_.pop_front();
+  if (order_.size() < capacity_) {
+    order_.push_back(id);
+    return;
   }
+  set_.erase(order_[oldest_]);
+  order_[oldest_] = id;
+  oldest_ = (oldest_ + 1) % capacity_;
 }
 
 std::int64_t round_fee_filter(std::int64_t rate, std::uint64_t draw) {

@@ -29,7 +29,6 @@
 #include "messages/block.hpp"
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -163,7 +162,11 @@ public:
 
 private:
   std::set<hash256> set_;
-  std::deque<hash256> order_; ///< insertion order, oldest first
+  /// Insertion order; once `capacity` long a ring whose oldest entry is at `oldest_`. A vector,
+  /// not a deque: every peer has one, most stay empty, and an empty libstdc++ deque already
+  /// holds 576 bytes.
+  std::vector<hash256> order_;
+  std::size_t oldest_ = 0;
   std::size_t capacity_;
 };
 

@@ -107,6 +107,11 @@ bool sniffing_responder::post_quantum() const {
   return inner_ && inner_->post_quantum();
 }
 
+void sniffing_responder::release_spare_capacity(std::size_t keep) {
+  if (inner_)
+    inner_->release_spare_capacity(keep);
+}
+
 bool sniffing_responder::peer_closed() const {
   return inner_ && inner_->peer_closed();
 }

@@ -74,6 +74,7 @@ public:
   bool peer_closed() const override;
   bytes session_binding() const override;
   bool post_quantum() const override;
+  void release_spare_capacity(std::size_t keep) override;
 
   /// The channel chosen, once the first bytes decided.
   secure_channel* chosen() const {

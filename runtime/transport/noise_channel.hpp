@@ -86,6 +86,12 @@ public:
   transport_error receive(std::span<const std::uint8_t> in, bytes& out, bytes& plain) override;
   transport_error send(std::span<const std::uint8_t> plain, bytes& out) override;
   transport_error end_of_stream() override;
+  void release_spare_capacity(std::size_t keep) override;
+
+  /// The receive buffer's allocated size (what an idle connection's channel holds).
+  std::size_t receive_capacity() const {
+    return rx_.capacity();
+  }
   bool established() const override {
     return established_;
   }
@@ -152,7 +158,9 @@ private:
   noise_handshake_payload local_;
   std::optional<noise_handshake_payload> remote_;
   std::optional<noise_mode> mode_;
-  std::optional<noise::handshake_state> handshake_; ///< made once the mode is known
+  std::optional<noise::handshake_state> handshake_; ///< from the mode known to established
+  std::optional<static_public_key> remote_static_;  ///< the handshake's, once established
+  bytes handshake_hash_;                            ///< the handshake's, once established
   direction send_;
   direction receive_;
   bytes rx_; ///< received bytes not yet forming a whole frame

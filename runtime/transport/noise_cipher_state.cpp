@@ -51,12 +51,29 @@ void cipher_state::initialize_key(const std::optional<key32>& key) {
     dec_.reset();
     return;
   }
+  if (enc_)
+    enc_->set_key(key_->data(), key_->size());
+  if (dec_)
+    dec_->set_key(key_->data(), key_->size());
+}
+
+// Each direction's AEAD is made when first used: after the handshake a session's sending state
+// only encrypts and its receiving state only decrypts, and each Botan ChaCha20-Poly1305 object
+// holds about 1.3 KB (its keystream buffer), which an idle peer would carry twice for nothing.
+Botan::AEAD_Mode& cipher_state::encryptor() {
   if (!enc_) {
     enc_ = Botan::AEAD_Mode::create_or_throw(botan_name(kind_), Botan::Cipher_Dir::Encryption);
-    dec_ = Botan::AEAD_Mode::create_or_throw(botan_name(kind_), Botan::Cipher_Dir::Decryption);
+    enc_->set_key(key_->data(), key_->size());
   }
-  enc_->set_key(key_->data(), key_->size());
-  dec_->set_key(key_->data(), key_->size());
+  return *enc_;
+}
+
+Botan::AEAD_Mode& cipher_state::decryptor() {
+  if (!dec_) {
+    dec_ = Botan::AEAD_Mode::create_or_throw(botan_name(kind_), Botan::Cipher_Dir::Decryption);
+    dec_->set_key(key_->data(), key_->size());
+  }
+  return *dec_;
 }
 
 void cipher_state::nonce_bytes(std::uint64_t n, std::array<std::uint8_t, 12>& out) const {
@@ -80,11 +97,12 @@ cipher_result cipher_state::encrypt_with_ad(std::span<const std::uint8_t> ad,
     return cipher_result::nonce_exhausted;
   std::array<std::uint8_t, 12> nonce;
   nonce_bytes(n_, nonce);
-  enc_->set_associated_data(ad.data(), ad.size());
-  enc_->start(nonce.data(), nonce.size());
+  auto& enc = encryptor();
+  enc.set_associated_data(ad.data(), ad.size());
+  enc.start(nonce.data(), nonce.size());
   auto offset = out.size();
   out.insert(out.end(), plaintext.begin(), plaintext.end());
-  run(*enc_, out, offset, 0);
+  run(enc, out, offset, 0);
   ++n_;
   return cipher_result::ok;
 }
@@ -101,12 +119,13 @@ cipher_result cipher_state::decrypt_with_ad(std::span<const std::uint8_t> ad,
     return cipher_result::authentication_failed;
   std::array<std::uint8_t, 12> nonce;
   nonce_bytes(n_, nonce);
-  dec_->set_associated_data(ad.data(), ad.size());
-  dec_->start(nonce.data(), nonce.size());
+  auto& dec = decryptor();
+  dec.set_associated_data(ad.data(), ad.size());
+  dec.start(nonce.data(), nonce.size());
   auto offset = out.size();
   out.insert(out.end(), ciphertext.begin(), ciphertext.end());
   try {
-    run(*dec_, out, offset, tag_size);
+    run(dec, out, offset, tag_size);
   } catch (const Botan::Invalid_Authentication_Tag&) {
     out.resize(offset);
     return cipher_result::authentication_failed;
@@ -120,10 +139,11 @@ void cipher_state::rekey() {
     return;
   std::array<std::uint8_t, 12> nonce;
   nonce_bytes(reserved_nonce, nonce);
-  enc_->set_associated_data(nullptr, 0);
-  enc_->start(nonce.data(), nonce.size());
+  auto& enc = encryptor();
+  enc.set_associated_data(nullptr, 0);
+  enc.start(nonce.data(), nonce.size());
   bytes block(32, 0);
-  run(*enc_, block, 0, 0);
+  run(enc, block, 0, 0);
   key32 next;
   std::copy_n(block.begin(), 32, next.begin());
   auto n = n_;

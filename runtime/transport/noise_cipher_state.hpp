@@ -73,6 +73,8 @@ public:
 
 private:
   void nonce_bytes(std::uint64_t n, std::array<std::uint8_t, 12>& out) const;
+  Botan::AEAD_Mode& encryptor(); ///< made and keyed on first use
+  Botan::AEAD_Mode& decryptor(); ///< made and keyed on first use
 
   cipher_kind kind_;
   std::optional<key32> key_;

@@ -67,6 +67,10 @@ public:
   /// Whether the established session's keys rest on a post-quantum key exchange too: the
   /// hybrid Noise handshake, or TLS with X25519MLKEM768. False before.
   virtual bool post_quantum() const = 0;
+
+  /// Gives back receive buffers that hold nothing but grew past `keep` bytes (the session calls
+  /// it once a second, so an idle connection does not keep the capacity of its largest message).
+  virtual void release_spare_capacity(std::size_t keep) = 0;
 };
 
 } // namespace qtc

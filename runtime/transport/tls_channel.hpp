@@ -82,6 +82,8 @@ public:
   bool peer_closed() const override;
   bytes session_binding() const override;
   bool post_quantum() const override;
+  /// Nothing: Botan's record layer owns the TLS receive buffers and has no call to shrink them.
+  void release_spare_capacity(std::size_t) override {}
 
   /// The key exchange group once established, in Botan's naming: "x25519/ML-KEM-768" (the
   /// hybrid, codepoint 0x11EC) or "x25519"; empty before.

@@ -85,6 +85,9 @@ public:
   bool post_quantum() const override {
     return inner_->post_quantum();
   }
+  void release_spare_capacity(std::size_t keep) override {
+    inner_->release_spare_capacity(keep);
+  }
 
   /// Encrypts plaintext straight into `out` (the queue's pump).
   transport_error encrypt(std::span<const std::uint8_t> plain, bytes& out) {

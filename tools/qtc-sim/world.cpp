@@ -1,13 +1,6 @@
 #include "world.hpp"
 
 #include "../qtc-chaingen/chain_writer.hpp"
-#include "actors/simulation/height_recorder.hpp"
-#include "actors/simulation/simulated_node.hpp"
-#include "actors/supervisor.hpp"
-#include "messages/primitives/hex.hpp"
-#include "runtime/chain/block_maker.hpp"
-#include "runtime/chain/genesis.hpp"
-#include "runtime/net/ip_address.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>

@@ -33,11 +33,10 @@ std::vector<std::string> pick(std::vector<std::string> from, std::size_t count,
 std::uint64_t node_seed(std::uint64_t seed, std::size_t i) {
   std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
                     static_cast<std::uint32_t>(i)};
-  std::uint64_t out[1];
   std::uint32_t words[2];
   seq.generate(words, words + 2);
-  out[0] = (static_cast<std::uint64_t>(words[0]) << 32) | words[1];
-  return out[0] != 0 ? out[0] : 1;
+  auto out = (static_cast<std::uint64_t>(words[0]) << 32) | words[1];
+  return out != 0 ? out : 1;
 }
 
 } // namespace

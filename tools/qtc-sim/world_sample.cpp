@@ -1,5 +1,6 @@
 // What the world reads from its nodes: the peer graph (every running node's ready outbound
 // peers, from its peer manager's status) and, at the end, each node's tip and traffic.
+#include "runtime/net/ip_address.hpp"
 #include "world.hpp"
 
 #include <map>
@@ -10,13 +11,6 @@ namespace {
 
 bool is_outbound(const std::string& type) {
   return type == "outbound-full-relay" || type == "block-relay" || type == "manual";
-}
-
-std::string ip_of(const std::string& endpoint) {
-  auto ip = endpoint.substr(0, endpoint.rfind(':'));
-  if (ip.size() > 2 && ip.front() == '[')
-    ip = ip.substr(1, ip.size() - 2);
-  return ip;
 }
 
 } // namespace
@@ -42,7 +36,7 @@ void world::sample_graph() {
       if (entry == nullptr || caf::get_or(*entry, "state", std::string{}) != "ready"
           || !is_outbound(caf::get_or(*entry, "type", std::string{})))
         continue;
-      auto to = index.find(ip_of(caf::get_or(*entry, "remote", std::string{})));
+      auto to = index.find(endpoint_host(caf::get_or(*entry, "remote", std::string{})));
       if (to != index.end())
         edges.push_back({k, to->second});
     }
