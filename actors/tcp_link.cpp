@@ -24,6 +24,10 @@ constexpr std::size_t full_read = 65536 + 2;
 /// (114 KiB per idle peer at 1,000 peers instead of 26).
 constexpr std::size_t full_run_to_grow = 16 * 1024;
 
+/// An empty write buffer larger than this is given back after a write (see data_transferred):
+/// a ping, pong or small inv fits, so an idle link does not allocate for each of them.
+constexpr std::size_t write_buffer_kept = 1024;
+
 /// A resume is repeated after this, then at doubling intervals up to the last (set_reading).
 constexpr std::chrono::milliseconds first_resume_retry{20};
 constexpr std::chrono::milliseconds last_resume_retry{1000};
@@ -115,7 +119,7 @@ tcp_link_actor::behavior_type link_behavior(tcp_link_pointer self) {
         // capacity: the hybrid handshake's and QuantumProof's 2-6 KB had stayed in every idle
         // link. An empty one is given back here (the next write allocates what it needs).
         if (auto& next = self->wr_buf(self->state.handle);
-            next.empty() && next.capacity() > small_read)
+            next.empty() && next.capacity() > write_buffer_kept)
           next.shrink_to_fit();
         self->state.written += msg.written;
         if (self->state.session)

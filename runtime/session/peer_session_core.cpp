@@ -12,8 +12,9 @@ bool is_handshake_command(std::string_view command) {
   return command == "version" || command == "verack";
 }
 
-/// Receive buffers that hold nothing keep at most this much capacity past a tick: as much as
-/// the link's small reads bring at once (actors/tcp_link.cpp).
+/// Receive buffers that hold nothing keep at most this much capacity past a tick: room for a
+/// few of an idle link's 1 KiB reads (actors/tcp_link.cpp) and any ordinary small message,
+/// without one allocation per read.
 constexpr std::size_t spare_buffer_kept = 4096;
 
 } // namespace
