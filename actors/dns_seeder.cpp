@@ -182,6 +182,11 @@ void on_failure(dns_seeder_pointer self, const dns_answer& a, dns_seed_query* q)
     if (q->retries < st.options.max_retries) {
       q->retry_at = now + st.options.first_backoff * (1u << q->retries);
       ++q->retries;
+    } else {
+      // The round's retries are spent: the seed rests, then a new round starts from the first
+      // backoff. Leaving retry_at in the past made every poll tick ask again at once, forever.
+      q->retries = 0;
+      q->retry_at = now + st.options.negative_ttl;
     }
   } else {
     q->fresh_until = now + st.options.negative_ttl;

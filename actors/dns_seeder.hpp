@@ -37,7 +37,9 @@ struct dns_seeder_options {
   std::chrono::milliseconds poll_interval{5}; ///< how often sockets are polled while busy
   std::uint32_t max_retries = 5;              ///< transient failures retried per round
   std::chrono::seconds first_backoff{1};      ///< doubled after each retry
-  std::chrono::seconds negative_ttl{60};      ///< how long NXDOMAIN/no-data is remembered
+  /// How long NXDOMAIN/no-data is remembered, and how long a seed whose round of retries all
+  /// failed rests before a new round starts.
+  std::chrono::seconds negative_ttl{60};
 };
 
 /// What the seeder knows about one (seed, record type).

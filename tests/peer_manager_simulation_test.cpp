@@ -238,3 +238,32 @@ TEST_CASE_FIXTURE(sim_fixture,
   auto peers = peers_by_remote(status);
   CHECK(peers.contains(ip_of(7, 2) + ":18444"));
 }
+
+TEST_CASE_FIXTURE(sim_fixture,
+                  "simulation: seeds that cannot be reached are retried in rounds, not in a loop") {
+  // Every query of both seeds fails as "unreachable" (a resolver that refuses, as on a machine
+  // with no DNS server). Each (seed, type) is asked once and retried 5 times with a doubling
+  // backoff (1+2+4+8+16 s), then rests 60 s before the next round: 6 queries per ~91 s. Before
+  // the rest existed, a spent round left its retry time in the past and every 5 ms poll asked
+  // again, for as long as the node ran.
+  auto dns = std::make_shared<table_resolver>(50ms);
+  for (const auto& seed : spec->dns_seeds)
+    for (auto type : {dns_type::a, dns_type::aaaa, dns_type::srv, dns_type::txt})
+      dns->set(seed, type, table_resolver::entry{dns_failure::unreachable, {}, 60});
+  const auto keys = spec->dns_seeds.size() * 4;
+  auto node = start_node(ip_of(8, 1), {}, 1, {}, only_full_relay(2), dns);
+  advance_in_steps(40s, 100ms);
+  CHECK(dns->queries() == keys * 6); // the first round, and nothing more yet
+  advance_in_steps(560s, 100ms);     // 10 minutes in all
+  // The first round ends at ~31 s; after it, one round per ~91 s: 6 or 7 rounds in 10 minutes.
+  CHECK(dns->queries() >= keys * 6 * 6);
+  CHECK(dns->queries() <= keys * 6 * 7);
+  auto seeder = component(node, qtc::component<discovery_actor>::name);
+  auto status = request<status_report>(caf::actor_cast<discovery_actor>(seeder), status_atom::value,
+                                       status_verbosity::info);
+  REQUIRE(status);
+  // Every answer counted as a failure (the last round's may still be under way).
+  auto failures = static_cast<std::size_t>(caf::get_or(*status, "failures", std::int64_t{0}));
+  CHECK(failures <= dns->queries());
+  CHECK(failures + keys >= dns->queries());
+}
