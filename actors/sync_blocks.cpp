@@ -38,6 +38,18 @@ std::uint32_t servable_height(const sync_state& st, const sync_peer& p) {
                                             st.tree->best().height));
   return h;
 }
+/// While the headers sync continues through `p` (far behind: its last headers message was full),
+/// it is not asked for blocks if another peer can serve blocks above our tip: a peer answers in
+/// request order, so a getheaders queued behind 16 blocks waits for all of them, and the round
+/// trip per 2,000 headers is what bounds the headers sync. Its blocks in flight still arrive.
+bool kept_for_headers(const sync_state& st, std::uint64_t id, const sync_peer& p) {
+  if (!p.headers_requested || !p.headers_continued || st.headers_peer != id)
+    return false;
+  for (const auto& [other, q] : st.peers)
+    if (other != id && servable_height(st, q) > st.commit_tip->height)
+      return true;
+  return false;
+}
 /// Announces a newly committed block to every peer: pushed as cmpctblock to peers that asked for
 /// high-bandwidth mode (`b`: the block, given for the new tip only), BIP130 headers where asked,
 /// inv otherwise.
@@ -169,6 +181,8 @@ void schedule_blocks(sync_pointer self) {
     return;
   auto now = self->clock().now();
   for (auto& [id, p] : st.peers) {
+    if (kept_for_headers(st, id, p))
+      continue;
     st.download->set_peer(id, servable_height(st, p));
     auto hashes = st.download->assign(id, now);
     if (hashes.empty())

@@ -61,6 +61,7 @@ void send_getheaders(sync_pointer self, sync_peer& p, std::vector<hash256> locat
   gh.version = static_cast<std::uint32_t>(self->state.spec->protocol_version);
   gh.locator = std::move(locator);
   p.headers_requested = true;
+  p.headers_continued = false;
   p.asked_once = true;
   p.headers_sent = self->clock().now();
   self->send(p.session, send_atom::value, p2p_message{std::move(gh)});
@@ -73,6 +74,14 @@ void request_headers(sync_pointer self, sync_peer& p, bool from_parent) {
   const auto& best = tree.best();
   send_getheaders(self, p,
                   tree.locator(from_parent && best.parent != nullptr ? *best.parent : best));
+}
+/// Asks `p` for the headers after `last` (the last of a full headers message it sent, not yet
+/// taken into the tree), our best chain's locator after it.
+void request_headers_after(sync_pointer self, sync_peer& p, const hash256& last) {
+  auto locator = self->state.tree->locator(self->state.tree->best());
+  locator.insert(locator.begin(), last);
+  send_getheaders(self, p, std::move(locator));
+  p.headers_continued = true;
 }
 /// Whether every peer should be asked again: our old best header has not changed for
 /// stale_headers_interval since the last round. Starts the round (clears asked_once) if so.
@@ -235,13 +244,17 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
     request_headers(self, p);
     return;
   }
+  // A full message means there is more: the next getheaders goes out before this one is
+  // validated, so the peer's answer is under way while we check (a round trip per 2,000 headers
+  // is what bounds the headers sync). Its locator starts at the last header sent; should that
+  // header prove invalid, the peer is disconnected and the answer never read.
+  bool more = msg.headers.size() == max_headers_results;
+  if (more)
+    request_headers_after(self, p, block_hash(msg.headers.back()));
   if (!take_headers(self, p, msg.headers))
     return;
-  if (msg.headers.size() == max_headers_results) {
-    request_headers(self, p); // there is more
-  } else if (st.headers_peer == id) {
+  if (!more && st.headers_peer == id)
     st.headers_peer.reset();
-  }
   drive_headers(self);
   schedule_blocks(self);
 }

@@ -43,6 +43,7 @@ struct sync_peer {
   peer_session_actor session;
   const header_node* best_known = nullptr; ///< the best header we know the peer has
   bool headers_requested = false;          ///< a getheaders is outstanding
+  bool headers_continued = false; ///< ...for the rest after a full headers message (far behind)
   std::chrono::steady_clock::time_point headers_sent{};
   std::uint32_t unconnecting_headers = 0; ///< headers messages that did not connect
   std::optional<headers_presync> presync; ///< following its low-work chain (actors/sync_presync)

@@ -1,9 +1,12 @@
 // What a node answers to `getheaders` (docs/protocol.md, "Headers and blocks"): the best-chain
 // headers after the locator's first hash on our best chain, as far as the blocks we hold, up to
 // and including `stop` when it is among them. A whole simulated node serves; the peer asking is
-// a stub session that records what the sync coordinator sends it. Also the session settings a
-// node runs with (the version handshake timeout).
+// a stub session that records what the sync coordinator sends it. The same stubs feed a fresh
+// node headers: the next getheaders leaves before a full message is checked, and the peer serving
+// headers is not asked for blocks meanwhile. Also the session settings a node runs with (the
+// version handshake timeout).
 #include "actors/node.hpp"
+#include "runtime/chain/pow.hpp"
 #include "support/node_simulation.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -22,6 +25,7 @@ caf::behavior recording_session(caf::event_based_actor*, sent_log log) {
   return {
       [log](send_atom, const p2p_message& msg) { log->push_back(msg); },
       [](send_atom, const std::string&, const bytes&) {},
+      [](close_atom, close_reason, const std::string&) {}, // the node drops the peer
       [log](serve_atom, const std::string& command, const bytes& payload) {
         auto d = decode_message(frame{command, payload});
         REQUIRE(d.error == wire_error::none);
@@ -108,6 +112,111 @@ TEST_CASE_FIXTURE(serving_fixture, "getheaders: `stop` is inclusive, ignored unl
     CHECK(ask({unknown}).size() == 30); // none found: from genesis
     CHECK(ask({all[29]}).empty());      // at our tip: an empty headers, nothing more
   }
+}
+
+namespace {
+
+/// A fresh node (no blocks) with two stub peers that claim a 2,200-block chain, and the headers
+/// of such a chain to feed it as if one of them sent them.
+struct fetching_fixture : sim_fixture {
+  std::array<sent_log, 2> sent{std::make_shared<std::vector<p2p_message>>(),
+                               std::make_shared<std::vector<p2p_message>>()};
+  std::vector<block_header> chain; ///< heights 1..2200
+  sync_actor sync;
+
+  /// `second_height`: the chain the second stub claims (0: it has nothing to serve).
+  explicit fetching_fixture(std::int32_t second_height = 2200) {
+    mine(dir.path() / "source", 2200);
+    chain = mined_headers(dir.path() / "source", *spec);
+    chain.erase(chain.begin()); // genesis
+    auto root = start_node("10.0.0.2", {}, 2);
+    sync = *sync_of(root);
+    for (std::uint64_t k = 0; k < 2; ++k) {
+      peer_info info;
+      info.id = 900 + k;
+      info.session =
+          caf::actor_cast<peer_session_actor>(own(sys.spawn(recording_session, sent[k])));
+      info.type = connection_type::outbound_full_relay;
+      info.remote = "10.0.0." + std::to_string(80 + k) + ":18444";
+      info.version = 70015;
+      info.services = 1;
+      info.start_height = k == 0 ? 2200 : second_height;
+      self->send(sync, ready_atom::value, info);
+    }
+    run();
+  }
+  template <class T>
+  std::vector<T> sent_to(std::size_t k) const {
+    std::vector<T> out;
+    for (const auto& m : *sent[k])
+      if (const auto* x = std::get_if<T>(&m))
+        out.push_back(*x);
+    return out;
+  }
+  /// Which stub the node asked for headers first (its headers peer).
+  std::size_t headers_peer() const {
+    auto a = sent_to<getheaders_message>(0).size(), b = sent_to<getheaders_message>(1).size();
+    REQUIRE(a + b == 1);
+    return a == 1 ? 0 : 1;
+  }
+  void send_headers(std::size_t k, std::vector<block_header> headers) {
+    self->send(sync, peer_msg_atom::value, std::uint64_t{900 + k},
+               p2p_message{headers_message{std::move(headers)}});
+    run();
+  }
+};
+
+/// The same, but the second peer claims no blocks at all.
+struct lonely_fixture : fetching_fixture {
+  lonely_fixture() : fetching_fixture(0) {}
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(fetching_fixture, "headers sync: the next getheaders leaves before a full "
+                                    "headers message is checked") {
+  auto k = headers_peer();
+  // 2,000 headers whose last one is invalid (its proof of work broken): the request for the
+  // headers after it has gone out already when the check finds it, and the peer is dropped.
+  std::vector<block_header> batch(chain.begin(), chain.begin() + 2000);
+  batch.back().nonce ^= 0x5a5a5a5a;
+  auto target = decode_compact(batch.back().bits).value();
+  // regtest: about half of all nonces meet its target; take one that does not
+  while (check_proof_of_work(block_hash(batch.back()), batch.back().bits, target))
+    ++batch.back().nonce;
+  send_headers(k, batch);
+  auto asked = sent_to<getheaders_message>(k);
+  REQUIRE(asked.size() == 2);
+  REQUIRE_FALSE(asked[1].locator.empty());
+  CHECK(asked[1].locator.front() == block_hash(batch.back()));
+  CHECK(sent_to<getdata_message>(k).empty());
+}
+
+TEST_CASE_FIXTURE(fetching_fixture, "headers sync: the peer serving headers is not asked for "
+                                    "blocks while more headers are due from it") {
+  auto k = headers_peer();
+  send_headers(k, {chain.begin(), chain.begin() + 2000});
+  // The other peer gets the first blocks; the headers peer only the next getheaders (blocks
+  // queued before it would delay its answer: a peer answers in request order).
+  CHECK(sent_to<getheaders_message>(k).size() == 2);
+  CHECK(sent_to<getdata_message>(k).empty());
+  REQUIRE(sent_to<getdata_message>(1 - k).size() == 1);
+  CHECK(sent_to<getdata_message>(1 - k).front().items.size() == 16);
+  // The last 200 headers: the headers sync is done, and both peers are asked for blocks.
+  send_headers(k, {chain.begin() + 2000, chain.end()});
+  CHECK(sent_to<getdata_message>(k).size() == 1);
+}
+
+TEST_CASE_FIXTURE(lonely_fixture, "headers sync: the only peer that has the blocks is asked "
+                                  "for them while it serves headers") {
+  // The other peer has nothing to serve: holding the blocks back for the headers would only
+  // delay them.
+  REQUIRE(headers_peer() == 0);
+  send_headers(0, {chain.begin(), chain.begin() + 2000});
+  CHECK(sent_to<getheaders_message>(0).size() == 2);
+  REQUIRE(sent_to<getdata_message>(0).size() == 1);
+  CHECK(sent_to<getdata_message>(0).front().items.size() == 16);
+  CHECK(sent_to<getdata_message>(1).empty());
 }
 
 TEST_CASE("the node's sessions give the version handshake 10 seconds, a frame 60") {

@@ -4,7 +4,6 @@
 // followed in presync and dropped with nothing stored; one above it is presynced, downloaded
 // again and synced; short low-work forks are ignored and their sender dropped as header spam.
 #include "runtime/chain/header_tree.hpp"
-#include "runtime/store/chain_store.hpp"
 #include "runtime/sync/headers_presync.hpp"
 #include "support/node_simulation.hpp"
 
@@ -28,21 +27,7 @@ struct low_work_fixture : sim_fixture {
   }
   /// The headers (genesis first) of the chain mined into `dir`.
   std::vector<block_header> headers_in(const std::filesystem::path& dir) {
-    std::string error;
-    auto store = chain_store::open(
-        dir / "chain", chain_identity{spec->network, block_hash(make_genesis_block(*spec).header)},
-        error);
-    REQUIRE_MESSAGE(store, error);
-    std::vector<block_header> chain;
-    for (auto hash = store->best_block().value();;) {
-      auto h = store->header(hash).value();
-      chain.push_back(h.header);
-      if (h.height == 0)
-        break;
-      hash = h.header.prev_block;
-    }
-    std::reverse(chain.begin(), chain.end());
-    return chain;
+    return mined_headers(dir, *spec);
   }
   std::size_t stored_headers(const caf::actor& node) {
     auto stored = request<std::vector<stored_header>>(

@@ -590,14 +590,21 @@ TEST_CASE("peer session: a refused frame header is `command: error` when it name
   }
 }
 
+/// Two ready sessions; b's peer (a) is rate limited and has no allowance yet.
+struct limited_pair : pair_fixture {
+  limited_pair() : pair_fixture{side{1}.settings(111), limited(side{2}.settings(222)), true} {
+    pump();
+    REQUIRE(b.core->phase() == session_phase::ready);
+    b.core->take_messages();
+  }
+  static session_settings limited(session_settings s) {
+    s.rate_limited = true;
+    return s;
+  }
+};
+
 TEST_CASE("peer session: rate limits hold unsolicited messages until allowance is granted") {
-  auto sa = side{1}.settings(111);
-  auto sb = side{2}.settings(222);
-  sb.rate_limited = true;
-  pair_fixture f{sa, sb, true};
-  f.pump();
-  REQUIRE(f.b.core->phase() == session_phase::ready);
-  f.b.core->take_messages();
+  limited_pair f;
   // The first tick after ready pings: b holds a's ping (no allowance yet).
   f.advance(std::chrono::seconds{0});
   auto wanted = f.b.core->allowance_wanted();
@@ -651,6 +658,52 @@ TEST_CASE("peer session: rate limits hold unsolicited messages until allowance i
   f.b.core->unlimit(f.now);
   CHECK(f.b.core->take_messages().size() == 2);
   CHECK_FALSE(f.b.core->allowance_wanted());
+}
+
+TEST_CASE("peer session: a getheaders continuing a full headers answer is free, once") {
+  limited_pair f;
+  f.b.core->grant(1, 1000, f.now); // a's first ping, nothing more
+  f.advance(std::chrono::seconds{0});
+  f.b.core->take_messages();
+  REQUIRE_FALSE(f.b.core->allowance_wanted());
+  // b serves a full answer (2,000 headers) the way the sync coordinator does: serialized.
+  headers_message full;
+  for (std::uint32_t i = 0; i < 2000; ++i) {
+    block_header h;
+    h.time = i;
+    full.headers.push_back(h);
+  }
+  auto payload = encode_payload(p2p_message{full});
+  CHECK(last_of_full_headers(payload) == block_hash(full.headers.back()));
+  f.b.core->send_raw("headers", payload);
+  auto ask_from = [&](const hash256& first) {
+    getheaders_message gh;
+    gh.version = 70015;
+    gh.locator = {first, hash256{}};
+    f.a.core->send(gh);
+    f.pump();
+    return f.b.core->take_messages().size();
+  };
+  // The continuation passes without allowance; a second one from the same hash, or one from
+  // anywhere else, costs (and waits, with no allowance left).
+  CHECK(ask_from(block_hash(full.headers.back())) == 1);
+  CHECK_FALSE(f.b.core->allowance_wanted());
+  CHECK(ask_from(block_hash(full.headers.back())) == 0);
+  CHECK(f.b.core->allowance_wanted());
+  SUBCASE("a shorter answer opens no continuation") {
+    f.b.core->grant(1, 1000, f.now);
+    CHECK(f.b.core->take_messages().size() == 1);
+    full.headers.pop_back();
+    payload = encode_payload(p2p_message{full});
+    CHECK_FALSE(last_of_full_headers(payload));
+    f.b.core->send_raw("headers", payload);
+    CHECK(ask_from(block_hash(full.headers.back())) == 0);
+  }
+  SUBCASE("malformed locators are not continuations") {
+    CHECK_FALSE(first_locator_hash(bytes(36, 0)));
+    bytes none{1, 0, 0, 0, 0};
+    CHECK_FALSE(first_locator_hash(none));
+  }
 }
 
 TEST_CASE("peer session: answers and chain-data requests are free, everything else costs") {

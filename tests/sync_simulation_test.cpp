@@ -6,7 +6,6 @@
 #include "messages/primitives/hex.hpp"
 #include "runtime/chain/header_tree.hpp"
 #include "runtime/chain/pow.hpp"
-#include "runtime/store/chain_store.hpp"
 #include "support/node_simulation.hpp"
 #include "support/tx_fixtures.hpp"
 
@@ -101,21 +100,7 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: headers before an invalid one are ke
   mine(dir.path() / "10.0.0.2", 300);
   // The same chain (same seed) once more, to read headers from while the nodes hold theirs.
   mine(dir.path() / "source", 300);
-  std::vector<block_header> chain;
-  {
-    std::string error;
-    auto store = chain_store::open(
-        dir.path() / "source" / "chain",
-        chain_identity{spec->network, block_hash(make_genesis_block(*spec).header)}, error);
-    REQUIRE_MESSAGE(store, error);
-    for (auto hash = store->best_block().value();;) {
-      auto h = store->header(hash).value();
-      chain.insert(chain.begin(), h.header);
-      if (h.height == 0)
-        break;
-      hash = h.header.prev_block;
-    }
-  }
+  auto chain = mined_headers(dir.path() / "source", *spec);
   REQUIRE(chain.size() == 301);
   start_node("10.0.0.1", {}, 1);
   start_node("10.0.0.2", {}, 2);

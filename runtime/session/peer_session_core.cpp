@@ -113,6 +113,11 @@ bool peer_session_core::admit(const frame& f) {
   if (!settings_.rate_limited || phase_ != session_phase::ready)
     return true;
   auto cost = cost_of(f.command, f.payload.size());
+  if (f.command == "getheaders" && headers_continuation_
+      && first_locator_hash(f.payload) == headers_continuation_) {
+    headers_continuation_.reset(); // the peer's sync goes on: free (traffic_cost.hpp)
+    return true;
+  }
   if (cost.messages > allowance_.messages || cost.bytes > allowance_.bytes) {
     if (!hold_counted_) {
       ++counters_.holds;
@@ -243,6 +248,8 @@ void peer_session_core::send(const p2p_message& msg) {
 void peer_session_core::send_raw(std::string_view command, std::span<const std::uint8_t> payload) {
   if (phase_ != session_phase::ready)
     return;
+  if (command == "headers")
+    headers_continuation_ = last_of_full_headers(payload);
   bytes framed;
   append_frame(framed, settings_.magic, command, payload);
   count_sent(command, framed.size());

@@ -279,6 +279,8 @@ private:
   std::vector<p2p_message> inbox_;
   session_counters counters_;
   std::optional<frame> held_; ///< a frame waiting for rate allowance
+  /// The last header of the last full headers answer sent: a getheaders from it is free, once.
+  std::optional<hash256> headers_continuation_;
   traffic_cost allowance_;    ///< what the caller granted and messages have not used yet
   bool hold_counted_ = false; ///< the held frame was counted in counters_.holds
   std::optional<time_point> partial_since_; ///< since when a frame is incomplete (ours to read)

@@ -1,5 +1,6 @@
 #include "runtime/session/traffic_cost.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace qtc {
@@ -14,6 +15,12 @@ constexpr std::array<std::string_view, 8> free_commands{
 /// The frame header before every payload (magic, command, length, checksum).
 constexpr std::uint64_t frame_header_size = 24;
 
+/// A full headers payload: the count 2,000 as a compact size (0xfd, then 2,000 little-endian),
+/// then 2,000 times an 80-byte header and its transaction count 0.
+constexpr std::size_t max_headers = 2000;
+constexpr std::size_t header_entry_size = 81;
+constexpr std::size_t full_headers_size = 3 + max_headers * header_entry_size;
+
 } // namespace
 
 traffic_cost cost_of(std::string_view command, std::size_t payload_size) {
@@ -21,6 +28,23 @@ traffic_cost cost_of(std::string_view command, std::size_t payload_size) {
     if (command == free)
       return {};
   return {1, frame_header_size + payload_size};
+}
+
+std::optional<hash256> last_of_full_headers(std::span<const std::uint8_t> payload) {
+  if (payload.size() != full_headers_size || payload[0] != 0xfd
+      || (payload[1] | (payload[2] << 8)) != max_headers)
+    return std::nullopt;
+  return sha256d(payload.subspan(payload.size() - header_entry_size, 80));
+}
+
+std::optional<hash256> first_locator_hash(std::span<const std::uint8_t> payload) {
+  // version (4 bytes), the count as a compact size below 253 (one byte: at most 101 hashes),
+  // then the hashes.
+  if (payload.size() < 4 + 1 + 32 || payload[4] == 0 || payload[4] >= 0xfd)
+    return std::nullopt;
+  hash256 h;
+  std::copy_n(payload.begin() + 5, 32, h.begin());
+  return h;
 }
 
 } // namespace qtc

@@ -12,10 +12,19 @@
 //     and at most 50,000 wait per peer.
 // Every other message costs one message and its frame's bytes (24-byte header and payload):
 // ping, addr, addrv2, inv, tx, getheaders, getblocks, getaddr, feature negotiation, unknown
-// commands.
+// commands — with one exception: a getheaders that continues the peer's headers sync (its first
+// locator hash is the last header of the full 2,000-header answer the session sent it last) is
+// free, once per such answer. A node syncing a long chain sends one per 2,000 headers; at 100
+// messages a minute a 1 M-header chain from one peer would otherwise take minutes of throttling
+// (the serving node's budget, not the syncing node's, is the limit). A flood of other getheaders
+// (from genesis, at the tip, repeated) still costs.
 #pragma once
 
+#include "messages/primitives/hash.hpp"
+
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string_view>
 
 namespace qtc {
@@ -30,5 +39,12 @@ struct traffic_cost {
 
 /// The cost of a frame with `command` and a payload of `payload_size` bytes.
 traffic_cost cost_of(std::string_view command, std::size_t payload_size);
+
+/// The hash of the last header of a `headers` payload holding the protocol's maximum (2,000,
+/// each header followed by its zero transaction count), or nothing for any other payload.
+std::optional<hash256> last_of_full_headers(std::span<const std::uint8_t> payload);
+
+/// The first locator hash of a `getheaders` payload, or nothing if it has none or is malformed.
+std::optional<hash256> first_locator_hash(std::span<const std::uint8_t> payload);
 
 } // namespace qtc

@@ -6,11 +6,13 @@
 #include "actors/simulation/simulated_node.hpp"
 #include "actors/supervisor.hpp"
 #include "runtime/chain/genesis.hpp"
+#include "runtime/store/chain_store.hpp"
 #include "support/process.hpp"
 #include "support/simulation.hpp"
 
 #include <caf/actor_cast.hpp>
 
+#include <algorithm>
 #include <functional>
 
 namespace qtc::test {
@@ -35,6 +37,26 @@ inline void mine(const std::filesystem::path& dir, int blocks, int seed = 1) {
                          "--seed=" + std::to_string(seed), "--data-dir=" + dir.string()},
                         60s);
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+}
+
+/// The headers of the best chain mined into `dir` (genesis first), read from its store.
+inline std::vector<block_header> mined_headers(const std::filesystem::path& dir,
+                                               const chain_spec& spec) {
+  std::string error;
+  auto store = chain_store::open(
+      dir / "chain", chain_identity{spec.network, block_hash(make_genesis_block(spec).header)},
+      error);
+  REQUIRE_MESSAGE(store, error);
+  std::vector<block_header> chain;
+  for (auto hash = store->best_block().value();;) {
+    auto h = store->header(hash).value();
+    chain.push_back(h.header);
+    if (h.height == 0)
+      break;
+    hash = h.header.prev_block;
+  }
+  std::reverse(chain.begin(), chain.end());
+  return chain;
 }
 
 struct sim_fixture : simulation {
