@@ -5,6 +5,7 @@
 #include "messages/primitives/hex.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace qtc {
 
@@ -62,6 +63,7 @@ void send_getheaders(sync_pointer self, sync_peer& p, std::vector<hash256> locat
   gh.locator = std::move(locator);
   p.headers_requested = true;
   p.headers_continued = false;
+  p.headers_moot = false;
   p.asked_once = true;
   p.headers_sent = self->clock().now();
   self->send(p.session, send_atom::value, p2p_message{std::move(gh)});
@@ -139,6 +141,7 @@ void expire_headers_requests(sync_pointer self) {
     if (p.headers_requested && now - p.headers_sent > headers_timeout) {
       st.log.info("headers request timed out; asking another peer", {{"peer", std::to_string(id)}});
       p.headers_requested = false;
+      p.headers_moot = false;
       p.presync.reset(); // its chain is followed no further
       if (st.headers_peer == id)
         st.headers_peer.reset();
@@ -224,6 +227,10 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
   auto& p = i->second;
   auto was_requested = p.headers_requested;
   p.headers_requested = false;
+  if (std::exchange(p.headers_moot, false) && was_requested) {
+    drive_headers(self); // the answer to a request made moot (on_headers, below)
+    return;
+  }
   if (low_work_headers(self, p, msg))
     return;
   if (msg.headers.empty()) {
@@ -249,10 +256,19 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
   // is what bounds the headers sync). Its locator starts at the last header sent; should that
   // header prove invalid, the peer is disconnected and the answer never read.
   bool more = msg.headers.size() == max_headers_results;
+  auto last = block_hash(msg.headers.back());
   if (more)
-    request_headers_after(self, p, block_hash(msg.headers.back()));
+    request_headers_after(self, p, last);
   if (!take_headers(self, p, msg.headers))
     return;
+  if (more && st.tree->find(last) == nullptr) {
+    // A header from the future ended the run (take_headers): what was asked for follows a header
+    // we did not take and will not connect. The peer's turn ends quietly, as if the message had
+    // been short (the header may become valid; the stale-header rounds ask again), and that
+    // answer is ignored rather than counted as not connecting.
+    p.headers_moot = true;
+    more = false;
+  }
   if (!more && st.headers_peer == id)
     st.headers_peer.reset();
   drive_headers(self);

@@ -44,6 +44,7 @@ struct sync_peer {
   const header_node* best_known = nullptr; ///< the best header we know the peer has
   bool headers_requested = false;          ///< a getheaders is outstanding
   bool headers_continued = false; ///< ...for the rest after a full headers message (far behind)
+  bool headers_moot = false;      ///< ...after a header we did not take (future): answer ignored
   std::chrono::steady_clock::time_point headers_sent{};
   std::uint32_t unconnecting_headers = 0; ///< headers messages that did not connect
   std::optional<headers_presync> presync; ///< following its low-work chain (actors/sync_presync)

@@ -122,6 +122,7 @@ struct fetching_fixture : sim_fixture {
   std::array<sent_log, 2> sent{std::make_shared<std::vector<p2p_message>>(),
                                std::make_shared<std::vector<p2p_message>>()};
   std::vector<block_header> chain; ///< heights 1..2200
+  caf::actor root;
   sync_actor sync;
 
   /// `second_height`: the chain the second stub claims (0: it has nothing to serve).
@@ -129,7 +130,7 @@ struct fetching_fixture : sim_fixture {
     mine(dir.path() / "source", 2200);
     chain = mined_headers(dir.path() / "source", *spec);
     chain.erase(chain.begin()); // genesis
-    auto root = start_node("10.0.0.2", {}, 2);
+    root = start_node("10.0.0.2", {}, 2);
     sync = *sync_of(root);
     for (std::uint64_t k = 0; k < 2; ++k) {
       peer_info info;
@@ -190,6 +191,30 @@ TEST_CASE_FIXTURE(fetching_fixture, "headers sync: the next getheaders leaves be
   REQUIRE_FALSE(asked[1].locator.empty());
   CHECK(asked[1].locator.front() == block_hash(batch.back()));
   CHECK(sent_to<getdata_message>(k).empty());
+}
+
+TEST_CASE_FIXTURE(fetching_fixture, "headers sync: a header from the future ends the peer's "
+                                    "turn quietly") {
+  auto k = headers_peer();
+  // The 2,000th header is dated far in the future (its proof of work redone): the first 1,999
+  // are taken, the run stops there, and the request already sent for what follows it is moot.
+  std::vector<block_header> batch(chain.begin(), chain.begin() + 2000);
+  batch.back().time = 0xf0000000; // 2097
+  auto target = decode_compact(batch.back().bits).value();
+  while (!check_proof_of_work(block_hash(batch.back()), batch.back().bits, target))
+    ++batch.back().nonce;
+  send_headers(k, batch);
+  REQUIRE(sent_to<getheaders_message>(k).size() == 2);
+  // The turn has moved to the other peer, which is asked from our best header (height 1,999).
+  auto other = sent_to<getheaders_message>(1 - k);
+  REQUIRE(other.size() == 1);
+  CHECK(other.front().locator.front() == block_hash(chain[1998]));
+  // The moot answer (headers that follow the real 2,000th, which we never saw) is ignored: not
+  // counted as not connecting, and not asked about again.
+  send_headers(k, {chain.begin() + 2000, chain.end()});
+  CHECK(sent_to<getheaders_message>(k).size() == 2);
+  auto status = *sync_status(root);
+  CHECK(caf::get_or(status, "headers", std::int64_t{0}) == 1999);
 }
 
 TEST_CASE_FIXTURE(fetching_fixture, "headers sync: the peer serving headers is not asked for "
