@@ -42,11 +42,13 @@ std::uint32_t servable_height(const sync_state& st, const sync_peer& p) {
 /// it is not asked for blocks if another peer can serve blocks above our tip: a peer answers in
 /// request order, so a getheaders queued behind 16 blocks waits for all of them, and the round
 /// trip per 2,000 headers is what bounds the headers sync. Its blocks in flight still arrive.
+/// The peers' reach is read from the block download (schedule_blocks has just set it).
 bool kept_for_headers(const sync_state& st, std::uint64_t id, const sync_peer& p) {
   if (!p.headers_requested || !p.headers_continued || st.headers_peer != id)
     return false;
   for (const auto& [other, q] : st.peers)
-    if (other != id && servable_height(st, q) > st.commit_tip->height)
+    if (auto reach = st.download->peer_stats(other);
+        other != id && reach && reach->best_height > st.commit_tip->height)
       return true;
   return false;
 }
@@ -180,10 +182,11 @@ void schedule_blocks(sync_pointer self) {
   if (st.download->next_height() >= st.download->end_height())
     return;
   auto now = self->clock().now();
+  for (const auto& [id, p] : st.peers)
+    st.download->set_peer(id, servable_height(st, p));
   for (auto& [id, p] : st.peers) {
     if (kept_for_headers(st, id, p))
       continue;
-    st.download->set_peer(id, servable_height(st, p));
     auto hashes = st.download->assign(id, now);
     if (hashes.empty())
       continue;

@@ -167,7 +167,15 @@ struct fetching_fixture : sim_fixture {
   }
 };
 
-/// The same, but the second peer claims no blocks at all.
+/// Moves `h`'s nonce on until its proof of work meets its own target (`valid`) or does not
+/// (regtest's target is met by about half of all nonces).
+void set_proof_of_work(block_header& h, bool valid) {
+  auto target = decode_compact(h.bits).value();
+  while (check_proof_of_work(block_hash(h), h.bits, target) != valid)
+    ++h.nonce;
+}
+
+/// A fetching_fixture whose second peer claims no blocks at all.
 struct lonely_fixture : fetching_fixture {
   lonely_fixture() : fetching_fixture(0) {}
 };
@@ -181,10 +189,7 @@ TEST_CASE_FIXTURE(fetching_fixture, "headers sync: the next getheaders leaves be
   // headers after it has gone out already when the check finds it, and the peer is dropped.
   std::vector<block_header> batch(chain.begin(), chain.begin() + 2000);
   batch.back().nonce ^= 0x5a5a5a5a;
-  auto target = decode_compact(batch.back().bits).value();
-  // regtest: about half of all nonces meet its target; take one that does not
-  while (check_proof_of_work(block_hash(batch.back()), batch.back().bits, target))
-    ++batch.back().nonce;
+  set_proof_of_work(batch.back(), false);
   send_headers(k, batch);
   auto asked = sent_to<getheaders_message>(k);
   REQUIRE(asked.size() == 2);
@@ -200,9 +205,7 @@ TEST_CASE_FIXTURE(fetching_fixture, "headers sync: a header from the future ends
   // are taken, the run stops there, and the request already sent for what follows it is moot.
   std::vector<block_header> batch(chain.begin(), chain.begin() + 2000);
   batch.back().time = 0xf0000000; // 2097
-  auto target = decode_compact(batch.back().bits).value();
-  while (!check_proof_of_work(block_hash(batch.back()), batch.back().bits, target))
-    ++batch.back().nonce;
+  set_proof_of_work(batch.back(), true);
   send_headers(k, batch);
   REQUIRE(sent_to<getheaders_message>(k).size() == 2);
   // The turn has moved to the other peer, which is asked from our best header (height 1,999).

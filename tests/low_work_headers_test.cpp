@@ -25,10 +25,6 @@ struct low_work_fixture : sim_fixture {
     copy.minimum_chain_work_hex = work.to_hex();
     spec = std::make_shared<const chain_spec>(copy);
   }
-  /// The headers (genesis first) of the chain mined into `dir`.
-  std::vector<block_header> headers_in(const std::filesystem::path& dir) {
-    return mined_headers(dir, *spec);
-  }
   std::size_t stored_headers(const caf::actor& node) {
     auto stored = request<std::vector<stored_header>>(
         caf::actor_cast<storage_actor>(component(node, "storage")), get_atom::value,
@@ -80,7 +76,7 @@ TEST_CASE_FIXTURE(low_work_fixture,
                   "is dropped as header spam after ten") {
   mine(dir.path() / "10.0.0.1", 300);
   mine(dir.path() / "fork", 100, 7);
-  auto fork = headers_in(dir.path() / "fork");
+  auto fork = mined_headers(dir.path() / "fork", *spec);
   start_node("10.0.0.1", {}, 1);
   auto fresh = start_node("10.0.0.9", {"10.0.0.1:18444"}, 9);
   REQUIRE(run_until_synced(fresh, 300, 60s));
