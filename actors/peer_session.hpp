@@ -1,7 +1,8 @@
 // The peer-session actor: one per connection. It runs peer_session_core on the bytes of its link
 // (actors/tcp_link in production, actors/memory_link in the simulator), ticks its timeouts on
-// the actor clock, and reports the session's life to its observers: `ready` when the handshake
-// completes, every message from the peer, and `closed` with the typed reason.
+// the actor clock (one timer, due when the core next has something to do), and reports the
+// session's life to its observers: `ready` when the handshake completes, every message from the
+// peer, and `closed` with the typed reason.
 //
 // Rate limits: when the core holds a message for want of allowance, the session stops its link
 // reading and asks the security manager for a grant out of the address's budget; a short grant
@@ -58,7 +59,11 @@ struct peer_session_state {
   peer_link_actor link;
   bool reported_ready = false;
   bool finished = false;
-  std::uint32_t ticks = 0; ///< activity goes to the manager every activity_ticks ticks
+  /// When the pending tick timer is due (schedule_tick); none before the first is set.
+  std::optional<peer_session_core::time_point> tick_at;
+  /// Messages sent and received as of the last activity report, and when it left.
+  std::uint64_t reported_messages = 0;
+  peer_session_core::time_point reported_at{};
   /// Answers whose acknowledgement waits for the peer to read (see serve_ahead): a few at
   /// most, so a vector (an empty deque costs every idle peer 576 bytes).
   std::vector<caf::typed_response_promise<bool>> serve_waiters;

@@ -65,8 +65,8 @@ struct pair_fixture {
   /// Delivers bytes both ways until both sides are quiet; the link writes everything at once.
   void pump() {
     for (int i = 0; i < 20; ++i) {
-      auto to_b = a.core->take_output();
-      auto to_a = b.core->take_output();
+      auto to_b = a.core->take_output(now);
+      auto to_a = b.core->take_output(now);
       if (to_b.empty() && to_a.empty())
         return;
       written_a += to_b.size();
@@ -110,7 +110,7 @@ struct bare_peer {
         in.swap(to_core);
         core.received(in, now);
       }
-      auto back = core.take_output();
+      auto back = core.take_output(now);
       written += back.size();
       core.written(written, now);
       if (back.empty() && to_core.empty())
@@ -261,11 +261,11 @@ TEST_CASE("peer session: ping measures latency and an unanswered ping times out"
   f.pump();
   // The first tick after ready pings; the answer arrives 30 ms later.
   f.a.core->tick(f.now);
-  auto ping = f.a.core->take_output();
+  auto ping = f.a.core->take_output(f.now);
   REQUIRE_FALSE(ping.empty());
   f.now += 30ms;
   f.b.core->received(ping, f.now);
-  auto pong = f.b.core->take_output();
+  auto pong = f.b.core->take_output(f.now);
   f.a.core->received(pong, f.now);
   REQUIRE(f.a.core->last_ping());
   CHECK(*f.a.core->last_ping() == 30ms);
@@ -273,7 +273,7 @@ TEST_CASE("peer session: ping measures latency and an unanswered ping times out"
   // Next ping after the interval; this time the responder never sees it.
   f.now += std::chrono::minutes{2};
   f.a.core->tick(f.now);
-  (void)f.a.core->take_output();
+  (void)f.a.core->take_output(f.now);
   f.now += std::chrono::minutes{19};
   f.a.core->tick(f.now);
   CHECK(f.a.core->phase() == session_phase::ready);
@@ -286,7 +286,7 @@ TEST_CASE("peer session: ping measures latency and an unanswered ping times out"
 TEST_CASE("peer session: a silent responder hits the connect timeout") {
   pair_fixture f;
   // Nothing is delivered: the initiator's first message went out but no answer comes.
-  (void)f.a.core->take_output();
+  (void)f.a.core->take_output(f.now);
   f.a.core->written(100, f.now);
   CHECK(f.a.core->phase() == session_phase::transport_handshake);
   f.now += 4s;
@@ -312,7 +312,7 @@ TEST_CASE("peer session: a refused connection is connect-failed, a hang-up is pe
   {
     // Hanging up inside the transport handshake is a truncated handshake.
     pair_fixture f;
-    auto msg1 = f.a.core->take_output();
+    auto msg1 = f.a.core->take_output(f.now);
     f.b.core->received(msg1, f.now);
     f.b.core->link_down(f.now);
     CHECK(f.b.core->reason() == close_reason::transport_failed);
@@ -351,7 +351,7 @@ TEST_CASE("peer session: version rules: minimum version, self-connection, order"
     bytes to_b, to_a, plain;
     REQUIRE(ch_a->start(to_b) == transport_error::none);
     core_b.received(to_b, now);
-    to_a = core_b.take_output();
+    to_a = core_b.take_output(now);
     to_b.clear();
     REQUIRE(ch_a->receive(to_a, to_b, plain) == transport_error::none);
     REQUIRE(ch_a->established());
@@ -386,7 +386,7 @@ TEST_CASE("peer session: a peer that does not read is disconnected at the send-q
   // Nothing is written any more: the link reports no progress.
   for (int i = 0; i < 6 && f.a.core->phase() == session_phase::ready; ++i) {
     f.a.core->send_raw("blob", payload);
-    (void)f.a.core->take_output();
+    (void)f.a.core->take_output(f.now);
   }
   CHECK(f.a.core->reason() == close_reason::send_queue_full);
   CHECK(f.a.core->pending_output() > (1u << 20));
@@ -403,10 +403,10 @@ TEST_CASE("peer session: answers may be served while less than serve_ahead waits
   CHECK(f.a.core->may_serve());
   bytes payload(300'000, 0x42);
   f.a.core->send_raw("blob", payload);
-  (void)f.a.core->take_output();
+  (void)f.a.core->take_output(f.now);
   CHECK(f.a.core->may_serve()); // ~300 kB waiting: below the mark
   f.a.core->send_raw("blob", payload);
-  (void)f.a.core->take_output();
+  (void)f.a.core->take_output(f.now);
   CHECK_FALSE(f.a.core->may_serve()); // ~600 kB waiting
   // The link wrote everything but the last 100 kB: below the mark again.
   auto total = f.a.core->counters().bytes_sent;
@@ -418,12 +418,12 @@ TEST_CASE("peer session: version handshake and inactivity timeouts") {
   SUBCASE("version") {
     // The responder never answers version: drop everything it says after the transport.
     pair_fixture f;
-    auto msg1 = f.a.core->take_output();
+    auto msg1 = f.a.core->take_output(f.now);
     f.b.core->received(msg1, f.now);
-    auto msg2 = f.b.core->take_output();
+    auto msg2 = f.b.core->take_output(f.now);
     f.a.core->received(msg2, f.now); // a: established, writes msg3 + version
     REQUIRE(f.a.core->phase() == session_phase::version_handshake);
-    (void)f.a.core->take_output(); // lost
+    (void)f.a.core->take_output(f.now); // lost
     f.now += 9s;
     f.a.core->tick(f.now);
     CHECK(f.a.core->phase() == session_phase::version_handshake);
@@ -440,7 +440,7 @@ TEST_CASE("peer session: version handshake and inactivity timeouts") {
     for (int i = 0; i < 20; ++i) {
       f.now += std::chrono::minutes{1};
       f.a.core->tick(f.now);
-      f.written_a += f.a.core->take_output().size(); // written, never answered
+      f.written_a += f.a.core->take_output(f.now).size(); // written, never answered
       f.a.core->written(f.written_a, f.now);
     }
     CHECK(f.a.core->phase() == session_phase::closed);
@@ -773,10 +773,44 @@ TEST_CASE("peer session: a frame completed in time is not cut off, the clock res
   CHECK(f.core->phase() == session_phase::ready);
 }
 
+TEST_CASE("peer session: next_tick is the earliest thing due, an idle session's next ping") {
+  pair_fixture f;
+  auto start = f.now;
+  CHECK(f.a.core->next_tick() == start + 5s); // connect_timeout
+  f.pump();
+  REQUIRE(f.a.core->phase() == session_phase::ready);
+  // Ready: the first ping is due at once (it measures latency).
+  CHECK(f.a.core->next_tick() <= f.now);
+  f.advance(0s); // both ping, both pong
+  // After traffic, the buffer trim a second later; after that, nothing until the next ping.
+  CHECK(f.a.core->next_tick() == f.now + 1s);
+  f.now += 1s;
+  f.a.core->tick(f.now);
+  CHECK(f.a.core->next_tick() == f.now - 1s + std::chrono::minutes{2});
+  // Bytes handed to the link after a long silence start the send-stall clock then.
+  f.now += 90s;
+  f.a.core->send(p2p_message{getaddr_message{}});
+  (void)f.a.core->take_output(f.now);
+  CHECK(f.a.core->next_tick() == f.now + 1s); // the trim after this traffic
+  f.now += 1s;
+  f.a.core->tick(f.now);
+  CHECK(f.a.core->phase() == session_phase::ready); // not stalled: it waited 1 s, not 91
+  // Still unwritten: the next ping (28 s away) comes before the stall (59 s away).
+  CHECK(f.a.core->next_tick() == f.now + 28s);
+  f.now += 28s;
+  f.a.core->tick(f.now);
+  (void)f.a.core->take_output(f.now);                // the ping: written no more than the rest
+  CHECK(f.a.core->next_tick() == f.now - 29s + 60s); // send_stall_timeout from the hand-over
+  f.now += 31s;
+  f.a.core->tick(f.now);
+  CHECK(f.a.core->reason() == close_reason::send_stalled);
+  CHECK(f.a.core->next_tick() == time_point::max());
+}
+
 TEST_CASE("peer session: bytes nobody reads for send_stall_timeout end the session") {
   bare_fixture f{transport_kind::noise};
   f.core->tick(f.now); // the first ping: bytes waiting, and the link never says they were written
-  (void)f.core->take_output();
+  (void)f.core->take_output(f.now);
   f.now += 59s;
   f.core->tick(f.now);
   CHECK(f.core->phase() == session_phase::ready);

@@ -43,28 +43,9 @@ struct flood_fixture : sim_fixture {
     }));
   }
 
-  /// A production peer session from `ip` to the victim, over the simulated network. Nothing but
-  /// the test drives it: it sends what the test tells it to.
+  /// A production peer session from `ip` to the victim, its reports dropped by the sink.
   peer_session_actor connect_from(const std::string& ip, std::uint64_t id) {
-    peer_session_config cfg;
-    cfg.id = id;
-    cfg.type = connection_type::manual;
-    cfg.ip = *parse_ip(victim_ip);
-    cfg.port = spec->default_port;
-    cfg.settings = session_settings_for(*spec);
-    cfg.settings.local_nonce = 0xabcdef00 + id;
-    cfg.seed = id;
-    // Each session its own identity: the victim keeps one session per identity.
-    cfg.context = make_channel_context(
-        std::make_shared<const node_identity>(node_identity::from_seed(
-            std::array<std::uint8_t, 32>{0xa7, static_cast<std::uint8_t>(id)})),
-        *spec);
-    cfg.manager = caf::actor_cast<peer_manager_actor>(sink);
-    auto session = sys.spawn(peer_session, std::move(cfg));
-    caf::anon_send(net, connect_atom::value, ip,
-                   std::string{victim_ip} + ":" + std::to_string(spec->default_port), session);
-    run();
-    return session;
+    return production_session(ip, victim_ip, id, sink);
   }
 
   security_actor security() {

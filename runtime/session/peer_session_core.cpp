@@ -16,6 +16,8 @@ bool is_handshake_command(std::string_view command) {
 /// few of an idle link's 1 KiB reads (actors/tcp_link.cpp) and any ordinary small message,
 /// without one allocation per read.
 constexpr std::size_t spare_buffer_kept = 4096;
+/// How long after the last traffic a tick trims the buffers (and again while traffic goes on).
+constexpr auto trim_delay = std::chrono::seconds{1};
 
 } // namespace
 
@@ -225,12 +227,38 @@ void peer_session_core::tick(time_point now) {
   case session_phase::closed:
     break;
   }
-  // Once a second, empty buffers give back what a large message made them grow to: on an idle
-  // connection, the QuantumProof's 5.3 KB in two buffers had stayed for its whole life.
+  // A second after traffic, empty buffers give back what a large message made them grow to: on
+  // an idle connection, the QuantumProof's 5.3 KB in two buffers had stayed for its whole life.
   if (phase_ == session_phase::ready) {
     decoder_.release_spare_capacity(spare_buffer_kept);
     channel_->release_spare_capacity(spare_buffer_kept);
+    trimmed_ = now;
   }
+}
+
+peer_session_core::time_point peer_session_core::next_tick() const {
+  switch (phase_) {
+  case session_phase::connecting:
+  case session_phase::transport_handshake:
+    return started_ + settings_.connect_timeout;
+  case session_phase::version_handshake:
+    if (!peer_id_)
+      return established_ + std::min(settings_.quantumproof_timeout, settings_.version_timeout);
+    return established_ + settings_.version_timeout;
+  case session_phase::closed:
+    return time_point::max();
+  case session_phase::ready:
+    break;
+  }
+  auto due = std::min(last_received_ + settings_.inactivity_timeout,
+                      ping_nonce_ ? ping_sent_ + settings_.ping_timeout : next_ping_);
+  if (partial_since_)
+    due = std::min(due, *partial_since_ + settings_.frame_timeout);
+  if (counters_.bytes_sent > written_)
+    due = std::min(due, last_written_ + settings_.send_stall_timeout);
+  if (auto traffic = std::max(last_received_, last_written_); traffic >= trimmed_)
+    due = std::min(due, traffic + trim_delay);
+  return due;
 }
 
 std::uint64_t peer_session_core::next_nonce() {
@@ -261,9 +289,11 @@ void peer_session_core::close(close_reason reason, std::string detail) {
     fail(reason, std::move(detail));
 }
 
-bytes peer_session_core::take_output() {
+bytes peer_session_core::take_output(time_point now) {
   bytes out;
   out.swap(output_);
+  if (!out.empty() && counters_.bytes_sent == written_)
+    last_written_ = now; // the send-stall clock starts when bytes begin to wait
   counters_.bytes_sent += out.size();
   return out;
 }
@@ -355,10 +385,9 @@ void peer_session_core::check_stalls(time_point now) {
              + std::to_string(duration_cast<seconds>(settings_.frame_timeout).count()) + " s");
     return;
   }
+  // The stall clock runs while bytes wait, from when they began to or the last progress.
   auto unwritten = counters_.bytes_sent - written_;
-  if (unwritten == 0)
-    last_written_ = now; // the stall clock runs while bytes wait, from the last progress
-  else if (now - last_written_ >= settings_.send_stall_timeout)
+  if (unwritten > 0 && now - last_written_ >= settings_.send_stall_timeout)
     fail(close_reason::send_stalled,
          std::to_string(unwritten) + " bytes unread by the peer, none written for "
              + std::to_string(duration_cast<seconds>(settings_.send_stall_timeout).count()) + " s");

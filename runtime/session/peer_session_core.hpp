@@ -139,8 +139,14 @@ public:
   /// byte arrived or was acknowledged counts as a failed connection).
   void link_down(time_point now, std::optional<bool> established = std::nullopt);
 
-  /// Checks timeouts and sends pings; call at least every second or so.
+  /// Checks timeouts, sends pings and trims idle buffers; call it at next_tick() (earlier or
+  /// extra calls are harmless).
   void tick(time_point now);
+
+  /// When tick() next has something to do: the earliest timeout or ping due, or a second after
+  /// the last traffic (to trim buffers); time_point::max() once closed. An idle ready session
+  /// needs a tick once per ping_interval, not once a second.
+  time_point next_tick() const;
 
   // -- commands from the node -----------------------------------------------------------------
 
@@ -165,8 +171,9 @@ public:
 
   // -- outputs --------------------------------------------------------------------------------
 
-  /// Bytes to write to the link (moved out; counted as pending until written() says so).
-  bytes take_output();
+  /// Bytes to write to the link (moved out; counted as pending until written() says so). `now`:
+  /// when they begin to wait, if nothing waited (the send-stall clock starts there).
+  bytes take_output(time_point now);
 
   /// Application messages received since the last call (everything after the handshake except
   /// ping/pong, which the session answers itself).
@@ -284,7 +291,8 @@ private:
   traffic_cost allowance_;    ///< what the caller granted and messages have not used yet
   bool hold_counted_ = false; ///< the held frame was counted in counters_.holds
   std::optional<time_point> partial_since_; ///< since when a frame is incomplete (ours to read)
-  time_point last_written_;                 ///< when the link last wrote, or nothing waited (tick)
+  time_point last_written_; ///< when the link last wrote, or bytes began to wait (take_output)
+  time_point trimmed_;      ///< when a tick last trimmed the buffers
   std::uint32_t handshake_frames_ = 0;
 };
 

@@ -3,6 +3,8 @@
 // real chain generator, read their status, and run virtual time.
 #pragma once
 
+#include "actors/node.hpp"
+#include "actors/peer_session.hpp"
 #include "actors/simulation/simulated_node.hpp"
 #include "actors/supervisor.hpp"
 #include "runtime/chain/genesis.hpp"
@@ -105,6 +107,32 @@ struct sim_fixture : simulation {
     roots.push_back(root);
     run();
     return root;
+  }
+
+  /// A production peer session from `from_ip` to the node at `to_ip`, over the simulated
+  /// network, reporting to `manager` as to a peer manager. Nothing but the test drives it: it
+  /// sends what the test tells it to. Each `id` gets its own identity (a node keeps one session
+  /// per identity).
+  peer_session_actor production_session(const std::string& from_ip, const std::string& to_ip,
+                                        std::uint64_t id, const caf::actor& manager) {
+    peer_session_config cfg;
+    cfg.id = id;
+    cfg.type = connection_type::manual;
+    cfg.ip = *parse_ip(to_ip);
+    cfg.port = spec->default_port;
+    cfg.settings = session_settings_for(*spec);
+    cfg.settings.local_nonce = 0xabcdef00 + id;
+    cfg.seed = id;
+    cfg.context = make_channel_context(
+        std::make_shared<const node_identity>(node_identity::from_seed(
+            std::array<std::uint8_t, 32>{0xa7, static_cast<std::uint8_t>(id)})),
+        *spec);
+    cfg.manager = caf::actor_cast<peer_manager_actor>(manager);
+    auto session = sys.spawn(peer_session, std::move(cfg));
+    caf::anon_send(net, connect_atom::value, from_ip,
+                   to_ip + ":" + std::to_string(spec->default_port), session);
+    run();
+    return session;
   }
 
   std::optional<sync_actor> sync_of(const caf::actor& root) {

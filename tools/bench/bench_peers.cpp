@@ -235,7 +235,7 @@ private:
   void flush(session& s, peer_session_core::time_point now) {
     if (!s.connected)
       return;
-    auto more = s.core->take_output();
+    auto more = s.core->take_output(now);
     s.out.insert(s.out.end(), more.begin(), more.end());
     if (s.out.empty())
       return;

@@ -70,8 +70,8 @@ struct stream {
     sender->start(now);
     receiver->start(now);
     for (int i = 0; i < 20; ++i) {
-      auto to_b = sender->take_output();
-      auto to_a = receiver->take_output();
+      auto to_b = sender->take_output(now);
+      auto to_a = receiver->take_output(now);
       if (to_b.empty() && to_a.empty())
         break;
       receiver->received(to_b, now);
@@ -88,7 +88,7 @@ struct stream {
       inv.items[0].hash[0] = static_cast<std::uint8_t>(i);
       sender->send(inv);
     }
-    wire = sender->take_output();
+    wire = sender->take_output(now);
   }
 };
 

@@ -207,7 +207,7 @@ void connection::tick(time_point now) {
 }
 
 void connection::absorb_core_output() {
-  auto out = core_->take_output();
+  auto out = core_->take_output(clock::now());
   core_taken_ += out.size();
   pending_.insert(pending_.end(), out.begin(), out.end());
   // Written as far as the core is concerned: its send-queue bound is a node's, not ours.

@@ -399,7 +399,7 @@ void serve(connection& c, const bad_chain& chain, const chain_store& store) {
 
 /// Moves the core's output to the socket, as far as the socket takes it without blocking.
 void flush(connection& c, std::chrono::steady_clock::time_point now) {
-  auto out = c.core->take_output();
+  auto out = c.core->take_output(now);
   c.pending.insert(c.pending.end(), out.begin(), out.end());
   std::size_t done = 0;
   while (done < c.pending.size() && !c.peer_closed) {

@@ -93,7 +93,7 @@ public:
 
 private:
   bool flush(std::string& error) {
-    auto more = core_->take_output();
+    auto more = core_->take_output(clock::now());
     out_.insert(out_.end(), more.begin(), more.end());
     while (offset_ < out_.size()) {
       auto n = ::send(fd_, out_.data() + offset_, out_.size() - offset_, MSG_NOSIGNAL);
