@@ -167,6 +167,32 @@ TEST_CASE_FIXTURE(fixture, "the chain with more work wins, and reorgs find their
   CHECK(tree.ancestor(*b2, 10) == nullptr);
 }
 
+TEST_CASE_FIXTURE(fixture, "ancestors by skip pointers are the ancestors by parents, on both "
+                           "branches of a fork") {
+  auto fork = extend(&tree.genesis(), 700);
+  auto a = extend(fork, 600, 1);
+  auto b = extend(fork, 300, 2);
+  for (const auto* tip : {a, b}) {
+    // Every height, against a walk by parents (the definition).
+    const header_node* walk = tip;
+    for (auto h = tip->height + 1; h-- > 0; walk = walk->parent) {
+      REQUIRE(tree.ancestor(*tip, h) == walk);
+      if (walk->height >= 2)
+        CHECK(walk->skip != nullptr);
+      if (walk->skip != nullptr)
+        CHECK(walk->skip->height < walk->height);
+    }
+    // From every node, one far and one near target.
+    for (walk = tip; walk->height > 0; walk = walk->parent) {
+      CHECK(tree.ancestor(*walk, walk->height / 3)->height == walk->height / 3);
+      CHECK(tree.ancestor(*walk, walk->height - 1) == walk->parent);
+    }
+  }
+  CHECK(&tree.fork_point(*a, *b) == fork);
+  CHECK(&tree.fork_point(*b, *a) == fork);
+  CHECK(&tree.fork_point(*a, *fork) == fork);
+}
+
 TEST_CASE_FIXTURE(fixture, "locators step back one at a time, then doubling, ending at genesis") {
   auto tip = extend(&tree.genesis(), 40);
   auto loc = tree.locator(*tip);

@@ -73,12 +73,41 @@ const header_node* header_tree::find(const hash256& hash) const {
   return i == nodes_.end() ? nullptr : i->second.get();
 }
 
+namespace {
+
+/// `n` with its lowest set bit cleared.
+std::uint32_t clear_lowest_bit(std::uint32_t n) {
+  return n & (n - 1);
+}
+
+/// Where a node's skip pointer lands: heights whose binary forms share a long prefix, so that
+/// from any node a walk by skip pointers (and parents where a skip would overshoot) reaches any
+/// ancestor in O(log n) steps. The same deterministic skip list as Bitcoin Core's block index:
+/// even heights clear their lowest bit, odd ones land near the even height below them.
+std::uint32_t skip_height(std::uint32_t height) {
+  if (height < 2)
+    return 0;
+  if ((height & 1) == 0)
+    return clear_lowest_bit(height);
+  return clear_lowest_bit(clear_lowest_bit(height - 1)) + 1;
+}
+
+} // namespace
+
 const header_node* header_tree::ancestor(const header_node& node, std::uint32_t height) const {
   if (height > node.height)
     return nullptr;
   const header_node* n = &node;
-  while (n->height > height)
-    n = n->parent;
+  while (n->height > height) {
+    // Take the skip unless it overshoots, or the parent's skip gets closer without overshooting
+    // (then one parent step and that skip beat this skip and the walk back up from it).
+    auto here = skip_height(n->height);
+    auto from_parent = skip_height(n->height - 1);
+    bool take = n->skip != nullptr
+                && (here == height
+                    || (here > height && !(from_parent + 2 < here && from_parent >= height)));
+    n = take ? n->skip : n->parent;
+  }
   return n;
 }
 
@@ -146,6 +175,7 @@ header_tree::result header_tree::accept(const block_header& h, std::int64_t now)
   node->height = parent->height + 1;
   node->chain_work = parent->chain_work + work_of(h.bits);
   node->parent = parent;
+  node->skip = ancestor(*parent, skip_height(node->height));
   r.node = node.get();
   if (node->chain_work > best_->chain_work) {
     best_ = node.get();

