@@ -363,6 +363,14 @@ metrics_actor::behavior_type metrics(metered_pointer<metrics_actor, metrics_stat
         if (auto* f = family_named(self->state, self->state.histograms, family, "histogram"))
           f->Add(to_map(labels), handling_buckets()).Observe(value);
       },
+      [self](observe_atom, const std::string& family, const metric_labels& labels,
+             const std::vector<double>& values) {
+        if (auto* f = family_named(self->state, self->state.histograms, family, "histogram")) {
+          auto& series = f->Add(to_map(labels), handling_buckets());
+          for (auto value : values)
+            series.Observe(value);
+        }
+      },
       [self](get_atom, metric_atom, const std::vector<metric_labels>& selectors) {
         return query(*self->state.registry, selectors);
       },

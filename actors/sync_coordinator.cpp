@@ -11,6 +11,7 @@
 #include "runtime/chain/genesis.hpp"
 
 #include <limits>
+#include <utility>
 
 namespace qtc {
 
@@ -128,14 +129,24 @@ void on_inv(sync_pointer self, std::uint64_t id, sync_peer& p, const inv_message
     }
 }
 
-/// Runs `handle` and observes its wall time into the histogram `family`. The real clock, not the
-/// actor's: this measures the CPU work, and a simulation's virtual time would say zero.
+/// Sends the handling times gathered so far to their histograms.
+void flush_handling_times(sync_state& st) {
+  st.metrics.observe(metric_names::headers_processing_seconds, {},
+                     std::exchange(st.headers_times, {}));
+  st.metrics.observe(metric_names::block_processing_seconds, {}, std::exchange(st.block_times, {}));
+}
+
+/// Runs `handle` and keeps its wall time in `times` for the histogram (flush_handling_times). The
+/// real clock, not the actor's: this measures the CPU work, and virtual time would say zero.
 template <class F>
-void timed(sync_state& st, const char* family, F&& handle) {
+void timed(sync_state& st, std::vector<double>& times, F&& handle) {
+  constexpr std::size_t max_batched_times = 256;
   auto start = std::chrono::steady_clock::now();
   handle();
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-  st.metrics.observe(family, {}, took.count());
+  times.push_back(took.count());
+  if (times.size() >= max_batched_times)
+    flush_handling_times(st);
 }
 
 /// A message from a ready peer, by type.
@@ -149,7 +160,7 @@ void on_peer_message(sync_pointer self, std::uint64_t id, p2p_message& msg) {
       [&](auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, headers_message>)
-          timed(st, metric_names::headers_processing_seconds, [&] { on_headers(self, id, m); });
+          timed(st, st.headers_times, [&] { on_headers(self, id, m); });
         else if constexpr (std::is_same_v<T, getheaders_message>)
           on_getheaders(self, id, p, m);
         else if constexpr (std::is_same_v<T, getblocks_message>)
@@ -157,8 +168,7 @@ void on_peer_message(sync_pointer self, std::uint64_t id, p2p_message& msg) {
         else if constexpr (std::is_same_v<T, getdata_message>)
           on_getdata(self, id, p, m);
         else if constexpr (std::is_same_v<T, block_message>)
-          timed(st, metric_names::block_processing_seconds,
-                [&] { on_block(self, id, std::move(m)); });
+          timed(st, st.block_times, [&] { on_block(self, id, std::move(m)); });
         else if constexpr (std::is_same_v<T, notfound_message>)
           on_notfound(self, id, m);
         else if constexpr (std::is_same_v<T, sendheaders_message>)
@@ -192,6 +202,7 @@ void on_tick(sync_pointer self) {
   schedule_blocks(self);
   update_progress(self, false);
   report_usefulness(self);
+  flush_handling_times(self->state);
   self->delayed_send(self, tick_interval, tick_atom::value);
 }
 } // namespace

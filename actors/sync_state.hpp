@@ -23,6 +23,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -81,6 +82,10 @@ struct sync_peer {
 struct sync_state {
   logger log;
   metrics_client metrics;
+  /// Handling times of headers and block messages not yet sent to the metrics actor: they go
+  /// once a second (the tick) or every 256, not one message each.
+  std::vector<double> headers_times;
+  std::vector<double> block_times;
   std::shared_ptr<const chain_spec> spec;
   std::unique_ptr<header_tree> tree;
   std::unique_ptr<block_download> download;
@@ -102,6 +107,9 @@ struct sync_state {
   std::chrono::steady_clock::time_point stale_since{};
   std::chrono::seconds stale_wait{0}; ///< until the next round (doubles; 0: the first interval)
   std::chrono::steady_clock::time_point last_progress_line{};
+  /// The sync gauges as last sent to the metrics actor (headers, blocks, target), and when.
+  std::array<std::uint32_t, 3> published_gauges{};
+  std::chrono::steady_clock::time_point gauges_at{};
   std::uint32_t last_progress_blocks = 0;
   bool reported_synced = false;
   bool synced_once = false; ///< initial sync is over: high-bandwidth peers may be picked

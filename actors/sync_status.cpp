@@ -15,6 +15,10 @@ namespace qtc {
 namespace {
 
 constexpr auto progress_interval = std::chrono::seconds{5};
+/// How often at most the sync gauges go to the metrics actor: every commit sent four messages
+/// (a fifth of the simulator's jobs), and a scrape comes every 15 s or so. The coordinator's
+/// one-second tick sends what changed since.
+constexpr auto gauges_interval = std::chrono::seconds{1};
 
 /// The height we are syncing towards: our best header, or a peer's announced start height if
 /// higher (its headers are still to come).
@@ -85,6 +89,26 @@ void report_usefulness(sync_pointer self) {
       self->send(who, useful_atom::value, u);
   }
 }
+namespace {
+
+/// Sends the sync gauges when they changed, at most once per gauges_interval unless `force`.
+void publish_gauges(sync_state& st, std::array<std::uint32_t, 3> now_values, double progress,
+                    bool force, std::chrono::steady_clock::time_point now) {
+  if (now_values == st.published_gauges && !force)
+    return;
+  if (!force && now - st.gauges_at < gauges_interval)
+    return;
+  st.published_gauges = now_values;
+  st.gauges_at = now;
+  auto [headers, blocks, target] = now_values;
+  st.metrics.gauge(metric_names::sync_progress, {}, progress);
+  st.metrics.gauge(metric_names::sync_height, {}, static_cast<double>(blocks));
+  st.metrics.gauge(metric_names::sync_target_height, {}, static_cast<double>(target));
+  st.metrics.gauge(metric_names::headers_height, {}, static_cast<double>(headers));
+}
+
+} // namespace
+
 void update_progress(sync_pointer self, bool force) {
   auto& st = self->state;
   if (!st.loaded)
@@ -99,11 +123,8 @@ void update_progress(sync_pointer self, bool force) {
   auto headers = st.tree->best().height;
   auto target = sync_target(st);
   double progress = sync_fraction(blocks, target);
-  st.metrics.gauge(metric_names::sync_progress, {}, progress);
-  st.metrics.gauge(metric_names::sync_height, {}, static_cast<double>(blocks));
-  st.metrics.gauge(metric_names::sync_target_height, {}, static_cast<double>(target));
-  st.metrics.gauge(metric_names::headers_height, {}, static_cast<double>(headers));
   auto now = self->clock().now();
+  publish_gauges(st, {headers, blocks, target}, progress, force, now);
   auto synced = blocks == headers && !st.peers.empty() && target == headers;
   if (synced) {
     if (!st.reported_synced) {

@@ -73,6 +73,19 @@ TEST_CASE_FIXTURE(fixture, "counters and gauges take updates, unknown families a
   CHECK(body.find("quantumcoin_build_info{version=\"" QTC_VERSION "\"} 1") != std::string::npos);
 }
 
+TEST_CASE_FIXTURE(fixture, "a batch of observations counts as each observed alone") {
+  const std::string family = metric_names::block_processing_seconds;
+  self->send(metrics_handle, observe_atom::value, family, metric_labels{}, 0.002);
+  self->send(metrics_handle, observe_atom::value, family, metric_labels{},
+             std::vector<double>{0.00001, 0.003, 0.5});
+  run();
+  auto body = scrape();
+  auto has = [&](const std::string& line) { return body.find(line + "\n") != std::string::npos; };
+  CHECK(has(family + "_count 4"));
+  CHECK(has(family + "_sum 0.50501"));
+  CHECK(has(family + "_bucket{le=\"+Inf\"} 4"));
+}
+
 TEST_CASE_FIXTURE(fixture, "every family of metric_names is registered and exported") {
   // A family without a series yet is not in the scrape: give each one (counter or gauge, the
   // other update is ignored as unknown) a labelled series first.

@@ -28,8 +28,7 @@ metrics_actor::behavior_type traffic_recorder(metrics_actor::pointer,
         return r;
       },
       [](const supervision_event&) {},
-      [totals](count_atom, const std::string& family, const metric_labels& labels,
-               double amount) {
+      [totals](count_atom, const std::string& family, const metric_labels& labels, double amount) {
         bool messages = family == metric_names::messages_total;
         if (!messages && family != metric_names::message_bytes_total)
           return;
@@ -40,6 +39,7 @@ metrics_actor::behavior_type traffic_recorder(metrics_actor::pointer,
       },
       [](gauge_atom, const std::string&, const metric_labels&, double) {},
       [](observe_atom, const std::string&, const metric_labels&, double) {},
+      [](observe_atom, const std::string&, const metric_labels&, const std::vector<double>&) {},
       [](get_atom, metric_atom, const std::vector<metric_labels>& selectors) {
         return std::vector<double>(selectors.size(), 0.0);
       },

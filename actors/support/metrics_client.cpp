@@ -34,4 +34,10 @@ void metrics_client::observe(const std::string& family, metric_labels labels, do
     caf::anon_send(m, observe_atom::value, family, std::move(labels), value);
 }
 
+void metrics_client::observe(const std::string& family, metric_labels labels,
+                             std::vector<double> values) const {
+  if (auto m = metrics_of(sys_); m && !values.empty())
+    caf::anon_send(m, observe_atom::value, family, std::move(labels), std::move(values));
+}
+
 } // namespace qtc

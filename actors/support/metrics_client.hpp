@@ -10,6 +10,7 @@
 #include <caf/fwd.hpp>
 
 #include <string>
+#include <vector>
 
 namespace qtc {
 
@@ -26,6 +27,9 @@ public:
 
   /// Observes `value` into a histogram family's series.
   void observe(const std::string& family, metric_labels labels, double value) const;
+
+  /// Observes every one of `values` into a histogram family's series, in one message.
+  void observe(const std::string& family, metric_labels labels, std::vector<double> values) const;
 
 private:
   caf::actor_system* sys_ = nullptr;
