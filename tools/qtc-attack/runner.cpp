@@ -55,6 +55,10 @@ runner::runner(const options& o, const chain_spec& spec, chain_view chain,
   settings_.version_timeout = std::chrono::hours{24};
   settings_.ping_timeout = std::chrono::hours{24};
   settings_.inactivity_timeout = std::chrono::hours{24};
+  // Nor a frame half read when the attack stopped reading (getdata-nonreader): that session
+  // timed itself out after 60 s, before the node's cut-off was seen at the end (CI, once).
+  settings_.frame_timeout = std::chrono::hours{24};
+  settings_.send_stall_timeout = std::chrono::hours{24};
   settings_.max_send_queue = UINT64_MAX;
 }
 
