@@ -16,7 +16,7 @@ namespace {
 
 constexpr auto progress_interval = std::chrono::seconds{5};
 /// How often at most the sync gauges go to the metrics actor: every commit sent four messages
-/// (a fifth of the simulator's jobs), and a scrape comes every 15 s or so. The coordinator's
+/// (a tenth of the simulator's jobs), and a scrape comes every 15 s or so. The coordinator's
 /// one-second tick sends what changed since.
 constexpr auto gauges_interval = std::chrono::seconds{1};
 
@@ -89,6 +89,7 @@ void report_usefulness(sync_pointer self) {
       self->send(who, useful_atom::value, u);
   }
 }
+
 namespace {
 
 /// Sends the sync gauges when they changed, at most once per gauges_interval unless `force`.
