@@ -355,6 +355,11 @@ metrics_actor::behavior_type metrics(metered_pointer<metrics_actor, metrics_stat
         if (auto* f = counter_family(family))
           f->Add(to_map(labels)).Increment(amount);
       },
+      [counter_family](count_atom, const std::vector<metric_increment>& increments) {
+        for (const auto& x : increments)
+          if (auto* f = x.amount >= 0 ? counter_family(x.family) : nullptr)
+            f->Add(to_map(x.labels)).Increment(x.amount);
+      },
       [self](gauge_atom, const std::string& family, const metric_labels& labels, double value) {
         if (auto* f = family_named(self->state, self->state.gauges, family, "gauge"))
           f->Add(to_map(labels)).Set(value);

@@ -160,13 +160,17 @@ void on_activity(peer_manager_pointer self, const peer_activity& a) {
   st.traffic_bytes += sent + received;
   st.total_bytes_sent += sent;
   st.total_bytes_received += received;
+  std::vector<metric_increment> traffic;
+  traffic.reserve(2 * a.traffic.size());
   for (const auto& t : a.traffic) {
     metric_labels labels{{"direction", t.sent ? "sent" : "received"},
                          {"command", std::string{command_label(t.command)}}};
-    st.metrics.count(metric_names::messages_total, labels, static_cast<double>(t.messages));
-    st.metrics.count(metric_names::message_bytes_total, std::move(labels),
-                     static_cast<double>(t.bytes));
+    traffic.push_back(
+        {std::string{metric_names::messages_total}, labels, static_cast<double>(t.messages)});
+    traffic.push_back({std::string{metric_names::message_bytes_total}, std::move(labels),
+                       static_cast<double>(t.bytes)});
   }
+  st.metrics.count(std::move(traffic));
 }
 
 /// Peer traffic in bytes per second over the last window, and the mean latest ping, for the

@@ -238,14 +238,14 @@ void after_event(peer_session_pointer self) {
   self->quit();
 }
 
-/// An answer to the peer's request: sent now, acknowledged when the peer has read enough of
-/// what is queued for it (the server's next answer waits for that).
-caf::result<bool> serve(peer_session_pointer self, const std::string& command,
-                        const bytes& payload) {
+/// Answers to the peer's requests: sent now, acknowledged when the peer has read enough of what
+/// is queued for it (the server's next answers wait for that).
+caf::result<bool> serve(peer_session_pointer self, const std::vector<peer_answer>& answers) {
   auto& st = self->state;
   if (st.finished || st.core->phase() != session_phase::ready)
     return false;
-  st.core->send_raw(command, payload);
+  for (const auto& a : answers)
+    st.core->send_raw(a.command, a.payload);
   after_event(self);
   if (st.finished)
     return false;
@@ -370,9 +370,7 @@ peer_session_actor::behavior_type peer_session(peer_session_pointer self,
         self->state.core->received(data, self->clock().now());
         after_event(self);
       },
-      [self](serve_atom, const std::string& command, const bytes& payload) {
-        return serve(self, command, payload);
-      },
+      [self](serve_atom, const std::vector<peer_answer>& answers) { return serve(self, answers); },
       [self](written_atom, std::uint64_t total) {
         self->state.core->written(total, self->clock().now());
         after_event(self);

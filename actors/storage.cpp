@@ -64,6 +64,9 @@ storage_actor::behavior_type storage(metered_pointer<storage_actor, storage_stat
           return std::move(*raw);
         return make_error(errc::not_found, "no stored block " + to_display_hex(hash));
       },
+      [self](get_atom, block_atom, const std::vector<hash256>& hashes) {
+        return self->state.chain->blocks(hashes);
+      },
       [self](put_atom, peers_atom, const bytes& raw) -> caf::result<bool> {
         if (auto err = self->state.chain->put_peer_table(raw))
           return make_error(errc::storage_failed, *err);

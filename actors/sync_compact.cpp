@@ -55,7 +55,7 @@ bool recent_block(const sync_state& st, const hash256& hash, std::uint32_t depth
 
 /// The answer to getdata type 4 for a stored block: a cmpctblock if the block is recent (Core:
 /// within 5 of the tip), else the block itself.
-std::pair<std::string, bytes> compact_answer(sync_pointer self, bytes raw, bool recent) {
+peer_answer compact_answer(sync_pointer self, bytes raw, bool recent) {
   auto& st = self->state;
   auto b = recent ? decode_stored(st, raw) : std::nullopt;
   if (!b)

@@ -1,7 +1,8 @@
 // Answering a peer's requests (getdata, getheaders) at the pace it reads. Requests queue per
-// peer in arrival order; at most max_serving answers are built at once, and each goes to the
-// session with serve_atom, whose reply comes only once the peer has read enough of what waits
-// for it (peer_session_core's serve_ahead mark). A peer that asks for 50,000 blocks and does not
+// peer in arrival order; at most max_serving answers are built at once, and they go to the
+// session with serve_atom (the blocks read from the store together in one message), whose reply
+// comes only once the peer has read enough of what waits for it (peer_session_core's serve_ahead
+// mark). A peer that asks for 50,000 blocks and does not
 // read costs the node the session's mark plus a few answers, not 50,000 blocks: Bitcoin Core
 // pauses a peer's getdata processing while its send buffer is full for the same reason.
 #include "actors/sync_state.hpp"
@@ -11,7 +12,8 @@ namespace qtc {
 
 namespace {
 
-/// Answers built at once for one peer: one read from the store while another is being sent.
+/// Answers built at once for one peer (blocks read from the store together and handed to the
+/// session in one message): the next are read while the session still writes these.
 constexpr std::uint32_t max_serving = 4;
 /// Requests waiting per peer: one full getdata (50,000 items, the wire limit). An honest peer
 /// asks for at most 16 blocks at a time; what does not fit is dropped, not answered.
@@ -62,45 +64,90 @@ void note_headers_served(sync_pointer self, sync_peer& p, const headers_message&
   p.headers_served_to = std::max(p.headers_served_to, last->height);
 }
 
-/// One answer is done (sent and the peer reading, or the session gone): the next may start.
-void answer_done(sync_pointer self, std::uint64_t id) {
+/// Answers are done (sent and the peer reading, or the session gone): the next may start.
+void answers_done(sync_pointer self, std::uint64_t id, std::uint32_t count) {
   auto i = self->state.peers.find(id);
   if (i == self->state.peers.end())
     return;
-  --i->second.serving;
+  i->second.serving -= std::min(count, i->second.serving);
   serve_next(self, id);
 }
 
-/// Hands an answer to the peer's session; its bytes (with the 24-byte frame header) count
-/// against the upload target.
-void deliver(sync_pointer self, std::uint64_t id, std::string command, bytes payload) {
+/// Hands answers to the peer's session in one message; their bytes (each with its 24-byte frame
+/// header) count against the upload target.
+void deliver(sync_pointer self, std::uint64_t id, std::vector<peer_answer> answers) {
   auto i = self->state.peers.find(id);
   if (i == self->state.peers.end())
     return;
-  self->state.upload.sent(payload.size() + 24, self->clock().now());
-  self->request(i->second.session, caf::infinite, serve_atom::value, std::move(command),
-                std::move(payload))
-      .then([self, id](bool) { answer_done(self, id); },
-            [self, id](const caf::error&) { answer_done(self, id); });
+  std::uint64_t size = 0;
+  for (const auto& a : answers)
+    size += a.payload.size() + 24;
+  self->state.upload.sent(size, self->clock().now());
+  auto count = static_cast<std::uint32_t>(answers.size());
+  self->request(i->second.session, caf::infinite, serve_atom::value, std::move(answers))
+      .then([self, id, count](bool) { answers_done(self, id, count); },
+            [self, id, count](const caf::error&) { answers_done(self, id, count); });
 }
 
-/// A block from the store, whole or (getdata type 4) as a compact block if it is recent.
-void serve_stored(sync_pointer self, std::uint64_t id, const inv_item& item) {
+/// One answer built at once (headers, a transaction).
+void deliver(sync_pointer self, std::uint64_t id, std::string command, bytes payload) {
+  std::vector<peer_answer> answers;
+  answers.push_back(peer_answer{std::move(command), std::move(payload)});
+  deliver(self, id, std::move(answers));
+}
+
+/// The answers to block items from the store: whole blocks or (getdata type 4) compact blocks
+/// of recent ones; what the store lacks goes to the peer's notfound.
+std::vector<peer_answer> stored_answers(sync_pointer self, sync_peer* p,
+                                        const std::vector<inv_item>& items,
+                                        const std::vector<bool>& recent,
+                                        std::vector<stored_block>& stored) {
+  std::vector<peer_answer> answers;
+  answers.reserve(items.size());
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    bytes raw = k < stored.size() ? std::move(stored[k].raw) : bytes{};
+    if (raw.empty()) {
+      if (p != nullptr)
+        p->missing.items.push_back(items[k]);
+    } else if (items[k].type == static_cast<std::uint32_t>(inv_type::compact_block)) {
+      answers.push_back(compact_answer(self, std::move(raw), recent[k]));
+    } else {
+      answers.push_back(peer_answer{"block", std::move(raw)});
+    }
+  }
+  return answers;
+}
+
+/// Block items from the store, read in one transaction and handed to the session in one
+/// message: a getdata of 16 blocks costs a few store reads and acknowledgements, not 16 each.
+void serve_stored(sync_pointer self, std::uint64_t id, std::vector<inv_item> items) {
   auto& st = self->state;
-  bool compact = item.type == static_cast<std::uint32_t>(inv_type::compact_block);
-  bool recent = compact && recent_block(st, item.hash, 5);
-  self->request(st.storage.get(), caf::infinite, get_atom::value, block_atom::value, item.hash)
+  std::vector<hash256> hashes;
+  std::vector<bool> recent;
+  for (const auto& item : items) {
+    hashes.push_back(item.hash);
+    recent.push_back(item.type == static_cast<std::uint32_t>(inv_type::compact_block)
+                     && recent_block(st, item.hash, 5));
+  }
+  self->request(st.storage.get(), caf::infinite, get_atom::value, block_atom::value,
+                std::move(hashes))
       .then(
-          [self, id, compact, recent](bytes& raw) {
-            if (!compact)
-              return deliver(self, id, "block", std::move(raw));
-            auto [command, payload] = compact_answer(self, std::move(raw), recent);
-            deliver(self, id, std::move(command), std::move(payload));
+          [self, id, items, recent](std::vector<stored_block>& stored) {
+            auto i = self->state.peers.find(id);
+            auto* p = i == self->state.peers.end() ? nullptr : &i->second;
+            auto answers = stored_answers(self, p, items, recent, stored);
+            auto lacking = static_cast<std::uint32_t>(items.size() - answers.size());
+            if (answers.empty())
+              return answers_done(self, id, lacking);
+            if (p != nullptr)
+              p->serving -= std::min(lacking, p->serving);
+            deliver(self, id, std::move(answers));
           },
-          [self, id, item](const caf::error&) {
+          [self, id, items](const caf::error&) {
             if (auto i = self->state.peers.find(id); i != self->state.peers.end())
-              i->second.missing.items.push_back(item);
-            answer_done(self, id);
+              for (const auto& item : items)
+                i->second.missing.items.push_back(item);
+            answers_done(self, id, static_cast<std::uint32_t>(items.size()));
           });
 }
 
@@ -126,8 +173,35 @@ bool refuse_historical(sync_pointer self, sync_peer& p, const hash256& hash) {
   return true;
 }
 
-/// Starts answering one request: synchronously from memory (transactions, headers) or from the
-/// store (blocks). Unknown transactions go to the peer's notfound.
+/// Whether the answer to `job` comes from the store (asynchronously, in request order).
+bool from_store(const serve_job& job) {
+  const auto* item = std::get_if<inv_item>(&job);
+  return item != nullptr
+         && (item->type == static_cast<std::uint32_t>(inv_type::block)
+             || item->type == static_cast<std::uint32_t>(inv_type::compact_block));
+}
+
+/// Starts answering the block items at the front of the queue, as many as the peer has room
+/// for, with one store read.
+void start_stored(sync_pointer self, std::uint64_t id, sync_peer& p) {
+  std::vector<inv_item> items;
+  while (p.serving + items.size() < max_serving && !p.serve_queue.empty()
+         && from_store(p.serve_queue.front())) {
+    auto item = std::get<inv_item>(p.serve_queue.front());
+    if (refuse_historical(self, p, item.hash))
+      break; // the queue is cleared: nothing more for this peer
+    p.serve_queue.pop_front();
+    note_block_served(self, p, item.hash);
+    items.push_back(item);
+  }
+  if (items.empty())
+    return;
+  p.serving += static_cast<std::uint32_t>(items.size());
+  serve_stored(self, id, std::move(items));
+}
+
+/// Answers one request built at once from memory (headers, transactions). Unknown transactions
+/// go to the peer's notfound.
 void start_answer(sync_pointer self, std::uint64_t id, sync_peer& p, const serve_job& job) {
   if (const auto* gh = std::get_if<getheaders_message>(&job)) {
     --p.queued_getheaders;
@@ -138,34 +212,14 @@ void start_answer(sync_pointer self, std::uint64_t id, sync_peer& p, const serve
     return;
   }
   const auto& item = std::get<inv_item>(job);
-  switch (static_cast<inv_type>(item.type)) {
-  case inv_type::tx:
-    if (auto raw = tx_answer(self, p, item.hash)) {
-      ++p.serving;
-      deliver(self, id, "tx", std::move(*raw));
-    } else {
-      p.missing.items.push_back(item);
-    }
-    return;
-  case inv_type::block:
-  case inv_type::compact_block:
-    if (refuse_historical(self, p, item.hash))
-      return;
-    ++p.serving;
-    note_block_served(self, p, item.hash);
-    serve_stored(self, id, item);
-    return;
-  default:
+  if (item.type != static_cast<std::uint32_t>(inv_type::tx))
     return; // filtered blocks and unknown types are not served (not an error)
+  if (auto raw = tx_answer(self, p, item.hash)) {
+    ++p.serving;
+    deliver(self, id, "tx", std::move(*raw));
+  } else {
+    p.missing.items.push_back(item);
   }
-}
-
-/// Whether the answer to `job` comes from the store (asynchronously, in request order).
-bool from_store(const serve_job& job) {
-  const auto* item = std::get_if<inv_item>(&job);
-  return item != nullptr
-         && (item->type == static_cast<std::uint32_t>(inv_type::block)
-             || item->type == static_cast<std::uint32_t>(inv_type::compact_block));
 }
 
 /// Starts answers while the peer has room, then reports what we did not have. Answers leave in
@@ -178,6 +232,10 @@ void serve_next(sync_pointer self, std::uint64_t id) {
   auto& p = i->second;
   while (p.serving < max_serving && !p.serve_queue.empty()
          && (p.serving == 0 || from_store(p.serve_queue.front()))) {
+    if (from_store(p.serve_queue.front())) {
+      start_stored(self, id, p);
+      continue;
+    }
     auto job = std::move(p.serve_queue.front());
     p.serve_queue.pop_front();
     start_answer(self, id, p, job);

@@ -187,7 +187,7 @@ void check_stalls(sync_pointer self);
 
 // actors/sync_compact.cpp: BIP152 compact blocks, taken and served.
 bool recent_block(const sync_state& st, const hash256& hash, std::uint32_t depth);
-std::pair<std::string, bytes> compact_answer(sync_pointer self, bytes raw, bool recent);
+peer_answer compact_answer(sync_pointer self, bytes raw, bool recent);
 void on_cmpctblock(sync_pointer self, std::uint64_t id, sync_peer& p,
                    const cmpctblock_message& msg);
 void on_blocktxn(sync_pointer self, std::uint64_t id, sync_peer& p, const blocktxn_message& msg);

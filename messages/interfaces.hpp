@@ -59,6 +59,9 @@ using metrics_actor = status_actor::extend<
     caf::reacts_to<supervision_event>,
     // Adds to a counter family's series: family, labels, amount (>= 0).
     caf::reacts_to<count_atom, std::string, metric_labels, double>,
+    // Adds to several counter series at once (a peer's traffic by command: one message per
+    // activity report, not two per command that moved).
+    caf::reacts_to<count_atom, std::vector<metric_increment>>,
     // Sets a gauge family's series: family, labels, value.
     caf::reacts_to<gauge_atom, std::string, metric_labels, double>,
     // Observes a value into a histogram family's series: family, labels, value.
@@ -91,6 +94,9 @@ using storage_actor = status_actor::extend<
     caf::replies_to<get_atom, headers_atom>::with<std::vector<stored_header>>,
     // Returns a serialized block (an error if it is not stored).
     caf::replies_to<get_atom, block_atom, hash256>::with<bytes>,
+    // Returns several blocks read in one transaction, in the order asked (serving a getdata); a
+    // block not stored comes back with empty bytes.
+    caf::replies_to<get_atom, block_atom, std::vector<hash256>>::with<std::vector<stored_block>>,
     // Returns the best block's hash (there always is one: genesis is stored at start).
     caf::replies_to<get_atom, best_atom>::with<hash256>,
     // Stores the address manager's tables.

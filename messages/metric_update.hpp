@@ -12,6 +12,19 @@ namespace qtc {
 /// Prometheus labels of one time series, e.g. {{"actor", "storage"}}.
 using metric_labels = std::vector<std::pair<std::string, std::string>>;
 
+/// An amount to add to one counter series; a batch of them is one message to the metrics actor
+/// (a session's activity report moves a counter per command and direction).
+struct metric_increment {
+  std::string family;
+  metric_labels labels;
+  double amount = 1;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metric_increment& x) {
+  return f(caf::meta::type_name("metric_increment"), x.family, x.labels, x.amount);
+}
+
 /// The node's health and readiness as the health actor last judged them (runtime/health), for
 /// the metrics actor to serve as `/health` and `/ready`: each a JSON body and whether it passed.
 struct health_snapshot {

@@ -84,6 +84,19 @@ using peer_link_actor = caf::typed_actor<
     // allowance, the socket is not read and the peer's TCP window fills (backpressure).
     caf::reacts_to<read_atom, bool>>;
 
+/// One answer to a peer's request, serialized: a command and its payload (a stored block as it
+/// is in the store).
+struct peer_answer {
+  std::string command;
+  bytes payload;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_answer& x) {
+  return f(caf::meta::type_name("peer_answer"), field("command"), x.command, field("payload"),
+           x.payload);
+}
+
 /// One peer connection's session (actors/peer_session): runs peer_session_core on the bytes of
 /// its link and reports to the peer manager and the sync coordinator.
 using peer_session_actor = status_actor::extend<
@@ -102,14 +115,17 @@ using peer_session_actor = status_actor::extend<
     caf::reacts_to<send_atom, p2p_message>,
     // Sends an already serialized payload under a command (e.g. a stored block).
     caf::reacts_to<send_atom, std::string, bytes>,
-    // Sends an answer to the peer's request (a block, a transaction, headers) like the above, and
-    // replies once the bytes not yet written to the peer are below the session's serving mark
-    // (true), or the session ended (false). Whoever serves a peer sends its next answer only
-    // then, so what the node builds for one peer is bounded by how fast that peer reads.
-    caf::replies_to<serve_atom, std::string, bytes>::with<bool>,
+    // Sends answers to the peer's requests (blocks, a transaction, headers) in order like the
+    // above, and replies once the bytes not yet written to the peer are below the session's
+    // serving mark (true), or the session ended (false). Whoever serves a peer sends its next
+    // answers only then, so what the node builds for one peer is bounded by how fast that peer
+    // reads. Several answers in one message: a getdata's blocks read from the store together
+    // cost one message and one acknowledgement, not one each.
+    caf::replies_to<serve_atom, std::vector<peer_answer>>::with<bool>,
     // Ends the session for a reason (the peer manager's decision: eviction, misbehaviour...).
     caf::reacts_to<close_atom, close_reason, std::string>,
-    // (internal) Timeouts and pings, once a second on the actor clock.
+    // (internal) Timeouts and pings: one timer, due when the session next has something to do
+    // (peer_session_core::next_tick).
     caf::reacts_to<tick_atom>,
     // (internal) Asks the security manager for rate allowance again (after a short grant).
     caf::reacts_to<grant_atom>>;

@@ -68,10 +68,13 @@ std::vector<std::uint32_t> take_all(block_download& d) {
   return out;
 }
 
+/// A small window and few slots; a peer is refilled slot by slot (request_batch 1) unless a
+/// test is about the batches.
 block_download::config small(std::uint32_t window = 8, std::uint32_t per_peer = 3) {
   block_download::config c;
   c.window = window;
   c.per_peer = per_peer;
+  c.request_batch = 1;
   return c;
 }
 
@@ -129,6 +132,31 @@ TEST_CASE("block download: window and per-peer limits, lowest heights first") {
   CHECK(s.queued == 0);
   CHECK(s.next_height == 4);
   CHECK(s.end_height == 101);
+}
+
+TEST_CASE("block download: a delivering peer is asked again once a batch of its slots is free") {
+  block_download::config c; // Core's 16 per peer, batches of 4
+  REQUIRE(c.per_peer == 16);
+  REQUIRE(c.request_batch == 4);
+  auto d = downloading(c, 100, 1);
+  CHECK(d.assign(1, t0).size() == 16);
+  for (std::uint32_t h = 1; h <= 3; ++h) {
+    deliver(d, 1, {hash_of(h)}, t0);
+    CHECK(d.assign(1, t0).empty()); // 13, 14, 15 still in flight: not yet
+  }
+  deliver(d, 1, {hash_of(4)}, t0);
+  CHECK(heights_in(d.assign(1, t0)) == heights{17, 18, 19, 20}); // four at once
+  // A peer with nothing in flight is asked at once, whatever is left (here two blocks).
+  auto e = downloading(c, 2, 1);
+  CHECK(heights_in(e.assign(1, t0)) == heights{1, 2});
+  // Fewer slots than a batch: refilled only when empty.
+  c.per_peer = 2;
+  auto f = downloading(c, 10, 1);
+  CHECK(f.assign(1, t0).size() == 2);
+  deliver(f, 1, {hash_of(1)}, t0);
+  CHECK(f.assign(1, t0).empty());
+  deliver(f, 1, {hash_of(2)}, t0);
+  CHECK(heights_in(f.assign(1, t0)) == heights{3, 4});
 }
 
 TEST_CASE("block download: work is spread over several peers, each block from one peer") {

@@ -35,7 +35,7 @@ recorder(peer_session_actor::stateful_pointer<recorder_state> self,
           self->state.invs->push_back(*inv);
       },
       [](send_atom, const std::string&, const bytes&) {},
-      [](serve_atom, const std::string&, const bytes&) { return true; },
+      [](serve_atom, const std::vector<peer_answer>&) { return true; },
       [](close_atom, close_reason, const std::string&) {},
       [](tick_atom) {},
       [](grant_atom) {},

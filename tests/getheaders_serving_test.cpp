@@ -26,10 +26,12 @@ caf::behavior recording_session(caf::event_based_actor*, sent_log log) {
       [log](send_atom, const p2p_message& msg) { log->push_back(msg); },
       [](send_atom, const std::string&, const bytes&) {},
       [](close_atom, close_reason, const std::string&) {}, // the node drops the peer
-      [log](serve_atom, const std::string& command, const bytes& payload) {
-        auto d = decode_message(frame{command, payload});
-        REQUIRE(d.error == wire_error::none);
-        log->push_back(std::move(d.message));
+      [log](serve_atom, const std::vector<peer_answer>& answers) {
+        for (const auto& a : answers) {
+          auto d = decode_message(frame{a.command, a.payload});
+          REQUIRE(d.error == wire_error::none);
+          log->push_back(std::move(d.message));
+        }
         return true;
       },
   };

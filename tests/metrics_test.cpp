@@ -86,6 +86,28 @@ TEST_CASE_FIXTURE(fixture, "a batch of observations counts as each observed alon
   CHECK(has(family + "_bucket{le=\"+Inf\"} 4"));
 }
 
+TEST_CASE_FIXTURE(fixture, "a batch of counter increments adds each to its own series") {
+  const std::string messages = metric_names::messages_total;
+  const std::string bytes = metric_names::message_bytes_total;
+  metric_labels ping{{"direction", "sent"}, {"command", "ping"}};
+  metric_labels block{{"direction", "received"}, {"command", "block"}};
+  self->send(metrics_handle, count_atom::value, messages, ping, 1.0);
+  self->send(metrics_handle, count_atom::value,
+             std::vector<metric_increment>{{messages, ping, 2},
+                                           {bytes, ping, 64},
+                                           {messages, block, 3},
+                                           {bytes, block, -7}, // counters never go down
+                                           {"no_such_family", {}, 1}});
+  run();
+  auto body = scrape();
+  auto has = [&](const std::string& line) { return body.find(line + "\n") != std::string::npos; };
+  CHECK(has(messages + "{command=\"ping\",direction=\"sent\"} 3"));
+  CHECK(has(bytes + "{command=\"ping\",direction=\"sent\"} 64"));
+  CHECK(has(messages + "{command=\"block\",direction=\"received\"} 3"));
+  CHECK(has(bytes + "{command=\"block\",direction=\"received\"} 0")); // pre-created, at 0
+  CHECK(body.find("no_such_family") == std::string::npos);
+}
+
 TEST_CASE_FIXTURE(fixture, "every family of metric_names is registered and exported") {
   // A family without a series yet is not in the scrape: give each one (counter or gauge, the
   // other update is ignored as unknown) a labelled series first.

@@ -22,7 +22,8 @@ namespace {
 /// What the stub session saw: answers (command, and the acknowledgement it holds back), and the
 /// other messages sent to it.
 struct slow_reader {
-  std::vector<std::string> served;
+  std::vector<std::string> served; ///< each answer's command
+  std::size_t messages = 0;        ///< serve messages (each with one or more answers)
   std::vector<caf::typed_response_promise<bool>> unacknowledged;
   std::vector<p2p_message> sent;
 };
@@ -34,8 +35,10 @@ caf::behavior slow_session(caf::event_based_actor* self, reader_log log) {
   return {
       [log](send_atom, const p2p_message& msg) { log->sent.push_back(msg); },
       [](send_atom, const std::string&, const bytes&) {},
-      [self, log](serve_atom, const std::string& command, const bytes&) -> caf::result<bool> {
-        log->served.push_back(command);
+      [self, log](serve_atom, const std::vector<peer_answer>& answers) -> caf::result<bool> {
+        ++log->messages;
+        for (const auto& a : answers)
+          log->served.push_back(a.command);
         log->unacknowledged.push_back(self->template make_response_promise<bool>());
         return log->unacknowledged.back();
       },
@@ -127,11 +130,13 @@ TEST_CASE_FIXTURE(pace_fixture, "serving pace: a getdata is answered only as fas
   std::vector<hash256> chain(at.begin() + 1, at.end()); // heights 1..40
   from_peer(p2p_message{blocks(chain, 25)});            // 1,000 blocks asked for
   CHECK(log->served.size() == 4);                       // built ahead of the reader: 4
+  CHECK(log->messages == 1);                            // read and handed over together
   CHECK(serve_queue() == 996);
   // Each time the peer has read what it was sent, the next four are built.
   for (int round = 0; round < 10; ++round)
     peer_reads();
   CHECK(log->served.size() == 44);
+  CHECK(log->messages == 11);
   CHECK(serve_queue() == 956);
   CHECK(std::count(log->served.begin(), log->served.end(), "block") == 44);
 }

@@ -75,3 +75,34 @@ TEST_CASE_FIXTURE(fixture, "a block that is not stored is a not_found error") {
              });
   CHECK(got_error);
 }
+
+TEST_CASE_FIXTURE(fixture, "several blocks are read in one request in the order asked, a block "
+                           "not stored with empty bytes") {
+  auto genesis = make_genesis_block(spec);
+  std::vector<stored_block> chain;
+  hash256 prev = block_hash(genesis.header);
+  for (std::uint32_t i = 1; i <= 3; ++i) {
+    block b = genesis;
+    b.header.prev_block = prev;
+    b.header.time += 600 * i;
+    prev = block_hash(b.header);
+    chain.push_back(stored_block{prev, serialize(b)});
+  }
+  REQUIRE(request<bool>(store, put_atom::value, block_atom::value, chain, true) == true);
+  hash256 unknown{};
+  unknown[0] = 9;
+  std::vector<hash256> asked{chain[2].hash, unknown, chain[0].hash, chain[2].hash};
+  auto got = request<std::vector<stored_block>>(store, get_atom::value, block_atom::value, asked);
+  REQUIRE(got);
+  REQUIRE(got->size() == 4);
+  for (std::size_t k = 0; k < asked.size(); ++k)
+    CHECK((*got)[k].hash == asked[k]);
+  CHECK((*got)[0].raw == chain[2].raw);
+  CHECK((*got)[1].raw.empty());
+  CHECK((*got)[2].raw == chain[0].raw);
+  CHECK((*got)[3].raw == chain[2].raw);
+  auto none = request<std::vector<stored_block>>(store, get_atom::value, block_atom::value,
+                                                 std::vector<hash256>{});
+  REQUIRE(none);
+  CHECK(none->empty());
+}

@@ -14,6 +14,18 @@ std::string label(const metric_labels& labels, const std::string& key) {
   return {};
 }
 
+/// Adds a sent-message counter update to the totals (other families are not recorded).
+void record(traffic_totals& totals, const std::string& family, const metric_labels& labels,
+            double amount) {
+  bool messages = family == metric_names::messages_total;
+  if (!messages && family != metric_names::message_bytes_total)
+    return;
+  if (label(labels, "direction") != "sent")
+    return;
+  auto& t = totals[label(labels, "command")];
+  (messages ? t.messages : t.bytes) += static_cast<std::uint64_t>(amount);
+}
+
 } // namespace
 
 metrics_actor::behavior_type traffic_recorder(metrics_actor::pointer,
@@ -29,13 +41,11 @@ metrics_actor::behavior_type traffic_recorder(metrics_actor::pointer,
       },
       [](const supervision_event&) {},
       [totals](count_atom, const std::string& family, const metric_labels& labels, double amount) {
-        bool messages = family == metric_names::messages_total;
-        if (!messages && family != metric_names::message_bytes_total)
-          return;
-        if (label(labels, "direction") != "sent")
-          return;
-        auto& t = (*totals)[label(labels, "command")];
-        (messages ? t.messages : t.bytes) += static_cast<std::uint64_t>(amount);
+        record(*totals, family, labels, amount);
+      },
+      [totals](count_atom, const std::vector<metric_increment>& increments) {
+        for (const auto& x : increments)
+          record(*totals, x.family, x.labels, x.amount);
       },
       [](gauge_atom, const std::string&, const metric_labels&, double) {},
       [](observe_atom, const std::string&, const metric_labels&, double) {},

@@ -24,6 +24,11 @@ void metrics_client::count(const std::string& family, metric_labels labels, doub
     caf::anon_send(m, count_atom::value, family, std::move(labels), amount);
 }
 
+void metrics_client::count(std::vector<metric_increment> increments) const {
+  if (auto m = metrics_of(sys_); m && !increments.empty())
+    caf::anon_send(m, count_atom::value, std::move(increments));
+}
+
 void metrics_client::gauge(const std::string& family, metric_labels labels, double value) const {
   if (auto m = metrics_of(sys_))
     caf::anon_send(m, gauge_atom::value, family, std::move(labels), value);

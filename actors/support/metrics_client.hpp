@@ -22,6 +22,9 @@ public:
   /// Adds `amount` to a counter family's series (the family must be registered in actors/metrics).
   void count(const std::string& family, metric_labels labels = {}, double amount = 1) const;
 
+  /// Adds to several counter series in one message (nothing is sent for none).
+  void count(std::vector<metric_increment> increments) const;
+
   /// Sets a gauge family's series.
   void gauge(const std::string& family, metric_labels labels, double value) const;
 

@@ -298,6 +298,20 @@ std::optional<bytes> chain_store::block(const hash256& hash) const {
   return bytes(s.begin(), s.end());
 }
 
+std::vector<stored_block> chain_store::blocks(std::span<const hash256> hashes) const {
+  std::vector<stored_block> result(hashes.size());
+  txn t{db_->env, false};
+  for (std::size_t i = 0; i < hashes.size(); ++i) {
+    result[i].hash = hashes[i];
+    MDB_val k = val(hashes[i]), v;
+    if (t.begin_error() != 0 || mdb_get(t.get(), db_->blocks, &k, &v) != 0)
+      continue;
+    auto s = span_of(v);
+    result[i].raw.assign(s.begin(), s.end());
+  }
+  return result;
+}
+
 bool chain_store::has_block(const hash256& hash) const {
   txn t{db_->env, false};
   MDB_val k = val(hash), v;

@@ -63,6 +63,9 @@ public:
 
   std::optional<stored_header> header(const hash256& hash) const;
   std::optional<bytes> block(const hash256& hash) const;
+  /// Several blocks in one read transaction (serving a getdata), in the order asked; a block
+  /// not stored comes back with empty `raw` (a stored block never is: it has a header).
+  std::vector<stored_block> blocks(std::span<const hash256> hashes) const;
 
 private:
   /// Stores `raw` under `key` in the meta table (one durable transaction); `what` names it in

@@ -57,6 +57,9 @@ std::vector<hash256> block_download::assign(peer_id peer, time_point now) {
   if (pi == peers_.end() || pi->second.retired)
     return out;
   auto& p = pi->second;
+  auto batch = std::min(cfg_.request_batch, cfg_.per_peer);
+  if (!p.requests.empty() && p.requests.size() + batch > cfg_.per_peer)
+    return out; // still delivering: asked again once a batch of slots is free
   // The queue holds only heights inside the window, lowest first.
   for (auto i = queue_.begin(); i != queue_.end() && p.requests.size() < cfg_.per_peer;) {
     auto h = *i;

@@ -47,6 +47,11 @@ public:
     std::uint32_t window = 1024;
     /// Blocks in flight from one peer (Core: MAX_BLOCKS_IN_TRANSIT_PER_PEER).
     std::uint32_t per_peer = 16;
+    /// A peer with requests in flight is asked for more only once this many of its slots are
+    /// free: one getdata (and at the server one store read and one answer message) per few
+    /// blocks, not per block. The peer still has per_peer - request_batch blocks to send while
+    /// the request travels. A peer with nothing in flight is asked at once.
+    std::uint32_t request_batch = 4;
     /// How long the holder of the commit point's block may block the window (Core: 2 s).
     clock::duration stall_timeout = std::chrono::seconds{2};
     /// The ceiling the stall timeout doubles up to after stalls (Core: 64 s).
