@@ -64,13 +64,23 @@ void note_headers_served(sync_pointer self, sync_peer& p, const headers_message&
   p.headers_served_to = std::max(p.headers_served_to, last->height);
 }
 
+/// Frees `count` of the peer's answer slots (answers sent, or items the store lacked).
+void release_slots(sync_peer& p, std::uint32_t count) {
+  p.serving -= std::min(count, p.serving);
+}
+
 /// Answers are done (sent and the peer reading, or the session gone): the next may start.
 void answers_done(sync_pointer self, std::uint64_t id, std::uint32_t count) {
   auto i = self->state.peers.find(id);
   if (i == self->state.peers.end())
     return;
-  i->second.serving -= std::min(count, i->second.serving);
+  release_slots(i->second, count);
   serve_next(self, id);
+}
+
+/// Whether a block item asks for a compact block (getdata type 4) rather than the whole block.
+bool wants_compact(const inv_item& item) {
+  return item.type == static_cast<std::uint32_t>(inv_type::compact_block);
 }
 
 /// Hands answers to the peer's session in one message; their bytes (each with its 24-byte frame
@@ -109,7 +119,7 @@ std::vector<peer_answer> stored_answers(sync_pointer self, sync_peer* p,
     if (raw.empty()) {
       if (p != nullptr)
         p->missing.items.push_back(items[k]);
-    } else if (items[k].type == static_cast<std::uint32_t>(inv_type::compact_block)) {
+    } else if (wants_compact(items[k])) {
       answers.push_back(compact_answer(self, std::move(raw), recent[k]));
     } else {
       answers.push_back(peer_answer{"block", std::move(raw)});
@@ -126,8 +136,7 @@ void serve_stored(sync_pointer self, std::uint64_t id, std::vector<inv_item> ite
   std::vector<bool> recent;
   for (const auto& item : items) {
     hashes.push_back(item.hash);
-    recent.push_back(item.type == static_cast<std::uint32_t>(inv_type::compact_block)
-                     && recent_block(st, item.hash, 5));
+    recent.push_back(wants_compact(item) && recent_block(st, item.hash, 5));
   }
   self->request(st.storage.get(), caf::infinite, get_atom::value, block_atom::value,
                 std::move(hashes))
@@ -140,7 +149,7 @@ void serve_stored(sync_pointer self, std::uint64_t id, std::vector<inv_item> ite
             if (answers.empty())
               return answers_done(self, id, lacking);
             if (p != nullptr)
-              p->serving -= std::min(lacking, p->serving);
+              release_slots(*p, lacking);
             deliver(self, id, std::move(answers));
           },
           [self, id, items](const caf::error&) {
@@ -177,8 +186,7 @@ bool refuse_historical(sync_pointer self, sync_peer& p, const hash256& hash) {
 bool from_store(const serve_job& job) {
   const auto* item = std::get_if<inv_item>(&job);
   return item != nullptr
-         && (item->type == static_cast<std::uint32_t>(inv_type::block)
-             || item->type == static_cast<std::uint32_t>(inv_type::compact_block));
+         && (item->type == static_cast<std::uint32_t>(inv_type::block) || wants_compact(*item));
 }
 
 /// Starts answering the block items at the front of the queue, as many as the peer has room

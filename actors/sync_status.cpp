@@ -162,7 +162,9 @@ status_report sync_status(sync_pointer self, status_verbosity v) {
   }
   auto blocks = st.committed->height;
   auto headers = st.tree->best().height;
-  report(r, "state", blocks == headers ? "synced" : "syncing");
+  // Synced: every header's block is stored and the node has once caught up with its peers'
+  // best (a node that has heard of no headers yet, or has no peers, is not synced at height 0).
+  report(r, "state", blocks == headers && st.synced_once ? "synced" : "syncing");
   report(r, "headers", headers);
   report(r, "blocks", blocks);
   report(r, "tip", to_display_hex(st.committed->hash));

@@ -24,13 +24,8 @@ struct idle_fixture : sim_fixture {
 
   idle_fixture() {
     node = start_node("10.0.0.1", {}, 1);
-    manager = own(sys.spawn([counter = reports](caf::event_based_actor* self) -> caf::behavior {
-      self->set_default_handler(
-          [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
-            return caf::message{};
-          });
-      return {[counter](activity_atom, const peer_activity&) { ++*counter; }};
-    }));
+    manager =
+        quiet_manager([counter = reports](activity_atom, const peer_activity&) { ++*counter; });
     session = production_session("10.5.0.1", "10.0.0.1", 1, manager);
     advance_in_steps(2s, 10ms);
   }

@@ -29,6 +29,11 @@ struct fixture : test::simulation {
     REQUIRE(response->status == 200);
     return response->body;
   }
+
+  /// Whether a scrape has `line` as a whole line.
+  static bool has_line(const std::string& body, const std::string& line) {
+    return body.find(line + "\n") != std::string::npos;
+  }
 };
 
 } // namespace
@@ -80,7 +85,7 @@ TEST_CASE_FIXTURE(fixture, "a batch of observations counts as each observed alon
              std::vector<double>{0.00001, 0.003, 0.5});
   run();
   auto body = scrape();
-  auto has = [&](const std::string& line) { return body.find(line + "\n") != std::string::npos; };
+  auto has = [&](const std::string& line) { return has_line(body, line); };
   CHECK(has(family + "_count 4"));
   CHECK(has(family + "_sum 0.50501"));
   CHECK(has(family + "_bucket{le=\"+Inf\"} 4"));
@@ -100,7 +105,7 @@ TEST_CASE_FIXTURE(fixture, "a batch of counter increments adds each to its own s
                                            {"no_such_family", {}, 1}});
   run();
   auto body = scrape();
-  auto has = [&](const std::string& line) { return body.find(line + "\n") != std::string::npos; };
+  auto has = [&](const std::string& line) { return has_line(body, line); };
   CHECK(has(messages + "{command=\"ping\",direction=\"sent\"} 3"));
   CHECK(has(bytes + "{command=\"ping\",direction=\"sent\"} 64"));
   CHECK(has(messages + "{command=\"block\",direction=\"received\"} 3"));

@@ -33,14 +33,7 @@ struct flood_fixture : sim_fixture {
     spec = std::make_shared<const chain_spec>(s);
     victim = start_node(victim_ip, {}, 1, {},
                         [&](peer_pool_options& pool) { pool.allow = std::move(allow); });
-    sink = own(sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
-      // (caf::drop answers with an error, which ends the session that sent the message.)
-      self->set_default_handler(
-          [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
-            return caf::message{};
-          });
-      return {[](int) {}};
-    }));
+    sink = quiet_manager();
   }
 
   /// A production peer session from `ip` to the victim, its reports dropped by the sink.

@@ -125,6 +125,43 @@ TEST_SUITE("sim") {
     CHECK(conv.at("best_height") == 102); // mined after the attackers went silent
   }
 
+  TEST_CASE("qtc-sim attacks: addr floods, connection floods and invalid headers from 6 "
+            "attackers; the honest nodes sync, ban the attackers and no honest node") {
+    temp_dir dir;
+    auto report = json::parse(run_scenario("attacks", dir));
+    const auto& sync = report.at("sync");
+    CHECK(sync.at("fresh_started") == 8);
+    CHECK(sync.at("time_to_sync_ms").at("count") == 8); // every fresh node synced
+    for (const auto& g : report.at("peer_graph"))
+      CHECK(g.at("eclipsed") == 0);
+    const auto& section = report.at("attacks");
+    const auto& attacks = section.at("attacks");
+    REQUIRE(attacks.size() == 3);
+    // addr-flood: 6 attackers x 3 targets, every session completed its handshake and sent
+    // floods (the addresses past the rate limit are dropped and charged once a minute).
+    CHECK(attacks[0].at("kind") == "addr-flood");
+    CHECK(attacks[0].at("pairs") == 18);
+    CHECK(attacks[0].at("ready") == 18);
+    CHECK(attacks[0].at("messages_sent") > 18 * 10);
+    // connection-flood: 240 connections; the connection-churn detector bans the addresses, and
+    // most connections never complete a handshake.
+    CHECK(attacks[1].at("kind") == "connection-flood");
+    CHECK(attacks[1].at("sessions") == 240);
+    CHECK(attacks[1].at("closed_before_ready") > 120);
+    CHECK(section.at("bans_by_reason").value("connection-churn", 0) > 0);
+    // invalid-headers: every session that got to send its header was closed by the target, and
+    // the target banned the sender.
+    CHECK(attacks[2].at("kind") == "invalid-headers");
+    CHECK(attacks[2].at("messages_sent") > 0);
+    CHECK(attacks[2].at("open_at_end") == 0);
+    CHECK(attacks[2].at("closed_after_ready") == attacks[2].at("ready"));
+    CHECK(section.at("bans_by_reason").value("invalid-header", 0)
+          >= attacks[2].at("messages_sent").get<int>());
+    CHECK(section.at("bans_of_attackers") > 0);
+    CHECK(section.at("bans_of_honest") == 0);
+    CHECK(report.at("convergence").at("converged") == true);
+  }
+
   TEST_CASE("qtc-sim: the same seed gives the same report byte for byte, another seed another") {
     temp_dir dir;
     auto first = run_scenario("eclipse", dir);
@@ -140,7 +177,8 @@ TEST_SUITE("sim") {
     auto file = dir.path() / "bad.toml";
     std::ofstream{file}
         << "[scenario]\nname = \"x\"\nduration_ms = -5\nchain_spec = \"nowhere.toml\"\n"
-           "[nodes]\nserving = 0\nchain_blocks = 10\nbogus = 1\n";
+           "[nodes]\nserving = 0\nchain_blocks = 10\nbogus = 1\n"
+           "[[attack]]\nkind = \"nuke\"\ncount = 1\n";
     auto r = run_to_completion(QTC_SIM_BINARY, {"--scenario=" + file.string()});
     CHECK(r.exit_code == 2);
     CHECK_MESSAGE(r.output.find(file.string() + ":3: scenario.duration_ms: must be in")
@@ -149,6 +187,13 @@ TEST_SUITE("sim") {
     CHECK_MESSAGE(r.output.find(":6: nodes.serving: must be in [1,") != std::string::npos,
                   r.output);
     CHECK_MESSAGE(r.output.find(":8: nodes.bogus: unknown key") != std::string::npos, r.output);
+    CHECK_MESSAGE(r.output.find(":9: attack[0]: an attack needs [attackers] count")
+                      != std::string::npos,
+                  r.output);
+    CHECK_MESSAGE(r.output.find(":10: attack[0].kind: must be addr-flood, invalid-headers or "
+                                "connection-flood, got \"nuke\"")
+                      != std::string::npos,
+                  r.output);
     auto missing =
         run_to_completion(QTC_SIM_BINARY, {"--scenario=" + (dir.path() / "none.toml").string()});
     CHECK(missing.exit_code == 2);

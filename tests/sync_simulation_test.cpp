@@ -22,12 +22,16 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: a fresh node syncs 300 blocks from t
   auto a = start_node("10.0.0.1", {}, 1);
   auto b = start_node("10.0.0.2", {}, 2);
   auto fresh = start_node("10.0.0.9", {"10.0.0.1:18444", "10.0.0.2:18444"}, 9);
+  auto lone = start_node("10.0.0.8", {}, 8);
   CHECK(blocks_of(a) == 300);
   CHECK(blocks_of(fresh) == 0);
   auto took = run_until_synced(fresh, 300, 60s);
   REQUIRE(took);
   auto status = sync_status(fresh);
   REQUIRE(status);
+  CHECK(caf::get_or(*status, "state", std::string{}) == "synced");
+  // A node at height 0 that has heard of no headers (no peers) has not synced.
+  CHECK(caf::get_or(*sync_status(lone), "state", std::string{}) == "syncing");
   CHECK(caf::get_or(*status, "headers", std::int64_t{0}) == 300);
   CHECK(caf::get_or(*status, "target", std::int64_t{0}) == 300);
   CHECK(caf::get_or(*status, "progress", 0.0) == doctest::Approx(1.0));

@@ -290,12 +290,10 @@ std::optional<stored_header> chain_store::header(const hash256& hash) const {
 }
 
 std::optional<bytes> chain_store::block(const hash256& hash) const {
-  txn t{db_->env, false};
-  MDB_val k = val(hash), v;
-  if (t.begin_error() != 0 || mdb_get(t.get(), db_->blocks, &k, &v) != 0)
+  auto found = blocks(std::span<const hash256>{&hash, 1});
+  if (found.front().raw.empty()) // a stored block has at least its 80-byte header
     return std::nullopt;
-  auto s = span_of(v);
-  return bytes(s.begin(), s.end());
+  return std::move(found.front().raw);
 }
 
 std::vector<stored_block> chain_store::blocks(std::span<const hash256> hashes) const {

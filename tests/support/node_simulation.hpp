@@ -13,6 +13,7 @@
 #include "support/simulation.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
 
 #include <algorithm>
 #include <functional>
@@ -107,6 +108,20 @@ struct sim_fixture : simulation {
     roots.push_back(root);
     run();
     return root;
+  }
+
+  /// A stand-in peer manager for test-driven sessions: it takes every message and answers with
+  /// nothing (caf::drop would answer with an error, which ends the session that sent it);
+  /// `handlers` see the messages a test counts.
+  template <class... Handlers>
+  caf::actor quiet_manager(Handlers... handlers) {
+    return own(sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+      self->set_default_handler(
+          [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+            return caf::message{};
+          });
+      return {[](int) {}, handlers...}; // (an actor without handlers would end at once)
+    }));
   }
 
   /// A production peer session from `from_ip` to the node at `to_ip`, over the simulated

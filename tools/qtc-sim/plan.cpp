@@ -68,6 +68,8 @@ const char* to_string(event_kind k) {
     return "heal";
   case event_kind::silence:
     return "silence";
+  case event_kind::attack:
+    return "attack";
   }
   return "?";
 }
@@ -117,6 +119,9 @@ std::vector<event> make_plan(const scenario& s) {
   }
   if (s.attackers_silent_at)
     out.push_back({*s.attackers_silent_at, event_kind::silence, 0});
+  for (std::size_t a = 0; a < s.attacks.size(); ++a)
+    for (std::uint32_t k = 0; k < s.attacks[a].count; ++k)
+      out.push_back({s.attacks[a].at + k * s.attacks[a].every, event_kind::attack, a});
   if (s.churn)
     plan_churn(s, rng, out);
   std::stable_sort(out.begin(), out.end(),

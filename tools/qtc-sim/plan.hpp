@@ -17,6 +17,7 @@ enum class event_kind {
   partition, ///< the network is cut in two
   heal,      ///< the partition ends
   silence,   ///< the attackers stop delivering anything
+  attack,    ///< one step of an attack (`node`: its index in the scenario's attacks)
 };
 
 const char* to_string(event_kind k);
@@ -24,7 +25,7 @@ const char* to_string(event_kind k);
 struct event {
   milliseconds at{0};
   event_kind kind = event_kind::start;
-  std::size_t node = 0; ///< for start, crash, leave, mine
+  std::size_t node = 0; ///< for start, crash, leave, mine; the attack's index for attack
 };
 
 enum class node_role { serving, fresh, attacker };

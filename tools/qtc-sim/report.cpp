@@ -130,6 +130,44 @@ json convergence_section(const world& w) {
           {"converged", running > 0 && at_best == running && tips.size() == 1}};
 }
 
+/// Each attack: what its sessions did and what the honest nodes did to them; and, over all honest
+/// nodes at the end, the attackers' addresses and the honest ones they ban.
+json attacks_section(const world& w) {
+  json attacks = json::array();
+  for (std::size_t a = 0; a < w.attacks().size(); ++a) {
+    const auto& plan = w.spec().attacks[a];
+    const auto& record = w.attacks()[a];
+    std::uint64_t ready = 0, refused = 0, closed = 0, open = 0;
+    for (const auto& [id, s] : w.attack_sessions_seen()) {
+      if (s.attack != a)
+        continue;
+      ready += s.was_ready ? 1 : 0;
+      refused += s.closed && !s.was_ready ? 1 : 0;
+      closed += s.closed && s.was_ready ? 1 : 0;
+      open += s.closed ? 0 : 1;
+    }
+    attacks.push_back({{"kind", to_string(plan.kind)},
+                       {"at_ms", plan.at.count()},
+                       {"steps", record.steps},
+                       {"pairs", record.pairs.size()},
+                       {"sessions", record.opened},
+                       {"ready", ready},
+                       {"closed_before_ready", refused},
+                       {"closed_after_ready", closed},
+                       {"open_at_end", open},
+                       {"messages_sent", record.messages}});
+  }
+  std::uint64_t attackers_banned = 0, honest_banned = 0;
+  for (const auto& n : w.nodes()) {
+    attackers_banned += n.attackers_banned;
+    honest_banned += n.honest_banned;
+  }
+  return {{"attacks", attacks},
+          {"bans_by_reason", w.ban_reasons()},
+          {"bans_of_attackers", attackers_banned},
+          {"bans_of_honest", honest_banned}};
+}
+
 } // namespace
 
 json make_report(const world& w) {
@@ -157,7 +195,8 @@ json make_report(const world& w) {
           {"network", {{"wires_made", w.wires_made()}, {"wires_refused", w.wires_refused()}}},
           {"peer_graph", samples},
           {"propagation", propagation_section(w)},
-          {"convergence", convergence_section(w)}};
+          {"convergence", convergence_section(w)},
+          {"attacks", attacks_section(w)}};
 }
 
 } // namespace qtc::sim

@@ -114,23 +114,30 @@ void read_attackers(checker& c, const toml::value& root, scenario& s) {
       s.attackers_silent_at = *at;
 }
 
-void read_mining(checker& c, const toml::value& root, scenario& s) {
-  if (!checker::has(root, "mine"))
+/// Calls `read(table, name)` for each table of the array of tables `key` ([[key]]), if present;
+/// anything else there is reported.
+template <class Read>
+void for_each_table(checker& c, const toml::value& root, const std::string& key, Read read) {
+  if (!checker::has(root, key))
     return;
-  const auto& v = root.as_table().at("mine");
+  const auto& v = root.as_table().at(key);
   if (!v.is_array()) {
-    c.fail(v.location().line(), "mine",
-           "expected an array of tables ([[mine]]), got " + type_name(v));
+    c.fail(v.location().line(), key,
+           "expected an array of tables ([[" + key + "]]), got " + type_name(v));
     return;
   }
   const auto& items = v.as_array();
   for (std::size_t i = 0; i < items.size(); ++i) {
-    auto n = "mine[" + std::to_string(i) + "]";
-    if (!items[i].is_table()) {
+    auto n = key + "[" + std::to_string(i) + "]";
+    if (!items[i].is_table())
       c.fail(items[i].location().line(), n, "expected a table, got " + type_name(items[i]));
-      continue;
-    }
-    const auto& t = items[i];
+    else
+      read(items[i], n);
+  }
+}
+
+void read_mining(checker& c, const toml::value& root, scenario& s) {
+  for_each_table(c, root, "mine", [&](const toml::value& t, const std::string& n) {
     c.unknown_keys(t, n, {"node", "at_ms", "every_ms", "count"});
     mining_plan p;
     take(p.node, c.integer(t, n, "node", 0, max_nodes - 1));
@@ -141,7 +148,34 @@ void read_mining(checker& c, const toml::value& root, scenario& s) {
       c.fail(c.line_of(t, "node"), n + ".node",
              "must name an honest node (0 to " + std::to_string(s.honest() - 1) + ")");
     s.mining.push_back(p);
-  }
+  });
+}
+
+void read_attacks(checker& c, const toml::value& root, scenario& s) {
+  for_each_table(c, root, "attack", [&](const toml::value& t, const std::string& n) {
+    c.unknown_keys(t, n, {"kind", "at_ms", "every_ms", "count", "targets"});
+    attack_plan p;
+    if (auto kind = c.string(t, n, "kind")) {
+      std::optional<attack_kind> known;
+      for (auto k :
+           {attack_kind::addr_flood, attack_kind::invalid_headers, attack_kind::connection_flood})
+        if (*kind == to_string(k))
+          known = k;
+      if (!known)
+        c.fail(c.line_of(t, "kind"), n + ".kind",
+               "must be addr-flood, invalid-headers or connection-flood, got \"" + *kind + "\"");
+      take(p.kind, known);
+    }
+    take(p.at, optional_millis(c, t, n, "at_ms", 0));
+    take(p.every, optional_millis(c, t, n, "every_ms", 1000));
+    if (p.every.count() == 0)
+      c.fail(c.line_of(t, "every_ms"), n + ".every_ms", "must be more than 0");
+    take(p.count, c.integer(t, n, "count", 1, 100'000));
+    take(p.targets, optional_integer(c, t, n, "targets", 1, max_nodes, 1));
+    if (s.attackers == 0)
+      c.fail(t.location().line(), n, "an attack needs [attackers] count of at least 1");
+    s.attacks.push_back(p);
+  });
 }
 
 void read_partition(checker& c, const toml::value& root, scenario& s) {
@@ -188,6 +222,18 @@ void check_spec_file(scenario& s, std::vector<config_error>& errors) {
 
 } // namespace
 
+const char* to_string(attack_kind k) {
+  switch (k) {
+  case attack_kind::addr_flood:
+    return "addr-flood";
+  case attack_kind::invalid_headers:
+    return "invalid-headers";
+  case attack_kind::connection_flood:
+    return "connection-flood";
+  }
+  return "?";
+}
+
 scenario_result load_scenario(const std::filesystem::path& file) {
   scenario_result result;
   std::ifstream in{file, std::ios::binary};
@@ -210,13 +256,14 @@ scenario_result load_scenario(const std::filesystem::path& file) {
   s.source = file;
   checker c{file.string(), result.errors};
   try {
-    c.unknown_keys(
-        root, "",
-        {"scenario", "nodes", "bootstrap", "links", "attackers", "mine", "partition", "churn"});
+    c.unknown_keys(root, "",
+                   {"scenario", "nodes", "bootstrap", "links", "attackers", "attack", "mine",
+                    "partition", "churn"});
     read_head(c, root, s);
     read_nodes(c, root, s);
     read_network(c, root, s);
     read_attackers(c, root, s);
+    read_attacks(c, root, s);
     read_mining(c, root, s);
     read_partition(c, root, s);
     read_churn(c, root, s);

@@ -45,6 +45,27 @@ struct churn_plan {
   milliseconds down_for{0};
 };
 
+/// What the attackers do to honest nodes, besides holding addresses (docs/security.md has how
+/// the node answers each).
+enum class attack_kind {
+  addr_flood,       ///< an addr of 1,000 made-up addresses in the attackers' groups
+  invalid_headers,  ///< a header on genesis whose hash misses its proof-of-work target
+  connection_flood, ///< one more connection (a new identity each time), kept open and idle
+};
+
+const char* to_string(attack_kind k);
+
+/// An attack: from `at`, every `every`, `count` times, each attacker does `kind` to each of its
+/// `targets` honest nodes (drawn from the seed). addr-flood and invalid-headers go over one
+/// session per attacker and target, opened again when the target closed it.
+struct attack_plan {
+  attack_kind kind = attack_kind::addr_flood;
+  milliseconds at{0};
+  milliseconds every{1000};
+  std::uint32_t count = 1;
+  std::uint32_t targets = 1;
+};
+
 struct scenario {
   std::filesystem::path source;
   std::string name;
@@ -79,6 +100,7 @@ struct scenario {
   double attacker_address_share = 0; ///< of every seed answer, the attackers' part
   std::optional<milliseconds> attackers_silent_at; ///< when they stop delivering anything
 
+  std::vector<attack_plan> attacks;
   std::vector<mining_plan> mining;
   std::optional<partition_plan> partition;
   std::optional<churn_plan> churn;

@@ -28,6 +28,7 @@ world::world(const scenario& s, std::filesystem::path dir, const std::string& lo
   // Virtual time starts well after the clock's epoch, so that "now - period" stays positive.
   sched_.clock().current_time += std::chrono::hours{1};
   epoch_ = sched_.clock().current_time;
+  unix_ = unix_clock{sched_.clock()};
   cfg_.set_metrics(sys_.spawn(traffic_recorder, traffic_));
   net_ =
       sys_.spawn(modelled_network, wire_model{s.latency_min, s.latency_max, s.bandwidth, s.seed});
@@ -37,12 +38,18 @@ world::world(const scenario& s, std::filesystem::path dir, const std::string& lo
     nodes_[i].role = cast_.roles[i];
     nodes_[i].ip = cast_.ips[i];
   }
+  if (!s.attacks.empty())
+    start_attacks();
 }
 
 world::~world() {
   for (auto& n : nodes_)
     if (n.running)
       caf::anon_send_exit(n.root, caf::exit_reason::user_shutdown);
+  for (const auto& [id, a] : *attack_sessions_)
+    caf::anon_send_exit(a.session, caf::exit_reason::user_shutdown);
+  if (attack_observer_)
+    caf::anon_send_exit(attack_observer_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(net_, caf::exit_reason::user_shutdown);
   if (auto m = cfg_.metrics())
     caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
@@ -127,6 +134,9 @@ void world::apply(const event& e) {
     break;
   case event_kind::silence:
     silence();
+    break;
+  case event_kind::attack:
+    attack(e.node);
     break;
   }
 }

@@ -8,6 +8,8 @@
 
 #include "actors/simulation/memory_network.hpp"
 #include "actors/simulation/traffic_recorder.hpp"
+#include "actors/support/unix_clock.hpp"
+#include "messages/p2p.hpp"
 #include "plan.hpp"
 #include "runtime/config/node_options.hpp"
 #include "runtime/io/dns_resolver.hpp"
@@ -20,6 +22,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -52,7 +55,35 @@ struct node_record {
   std::string final_tip;
   std::uint64_t bytes_sent = 0; ///< over its final run (the peer manager's totals)
   std::uint64_t bytes_received = 0;
+  std::uint32_t attackers_banned = 0; ///< at the end: attackers whose address it bans
+  std::uint32_t honest_banned = 0;    ///< at the end: honest nodes whose address it bans
 };
+
+/// An attacker and one of its targets in an attack.
+struct attack_pair {
+  std::size_t attacker = 0;
+  std::size_t target = 0;
+  std::uint64_t session = 0; ///< the id of its current session (0: none yet)
+};
+
+/// What an attack did.
+struct attack_record {
+  std::vector<attack_pair> pairs; ///< drawn at its first step
+  std::uint64_t steps = 0;
+  std::uint64_t opened = 0;   ///< sessions
+  std::uint64_t messages = 0; ///< sent over ready sessions
+};
+
+/// An attack session as its stand-in peer manager saw it.
+struct attack_session {
+  std::size_t attack = 0;
+  peer_session_actor session;
+  bool ready = false;     ///< now
+  bool was_ready = false; ///< ever completed its handshake
+  bool closed = false;
+};
+
+using attack_sessions = std::map<std::uint64_t, attack_session>;
 
 struct mined_block {
   std::int32_t height = 0;
@@ -119,6 +150,16 @@ public:
   std::uint64_t wires_refused() const {
     return wires_refused_;
   }
+  const std::vector<attack_record>& attacks() const {
+    return attacks_;
+  }
+  const attack_sessions& attack_sessions_seen() const {
+    return *attack_sessions_;
+  }
+  /// At the end: the honest nodes' bans in force, by reason.
+  const std::map<std::string, std::uint64_t>& ban_reasons() const {
+    return ban_reasons_;
+  }
 
 private:
   void start(std::size_t i);
@@ -126,6 +167,13 @@ private:
   void mine(std::size_t i);
   void partition(bool cut);
   void silence();
+  // world_attacks.cpp
+  void start_attacks();
+  void pick_targets(std::size_t a);
+  std::uint64_t open_attack_session(std::size_t a, const attack_pair& pair);
+  p2p_message attack_message(attack_kind kind);
+  void attack(std::size_t a);
+  void read_bans();
   void on_best(std::size_t i, std::int32_t height);
   std::shared_ptr<dns_resolver> make_resolver(std::size_t i);
   void note(std::string what);
@@ -160,6 +208,12 @@ private:
   std::uint64_t jobs_ = 0;
   std::uint64_t wires_made_ = 0;
   std::uint64_t wires_refused_ = 0;
+  unix_clock unix_; ///< Unix time on the virtual clock (the attackers' addr times)
+  std::vector<attack_record> attacks_;
+  std::shared_ptr<attack_sessions> attack_sessions_ = std::make_shared<attack_sessions>();
+  caf::actor attack_observer_;
+  std::uint64_t attack_serial_ = 0;
+  std::map<std::string, std::uint64_t> ban_reasons_;
 };
 
 } // namespace qtc::sim

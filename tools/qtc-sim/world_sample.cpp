@@ -69,6 +69,8 @@ void world::finish() {
         wires_refused_ = refused;
       },
       [](caf::error&) {});
+  if (scenario_.attackers > 0)
+    read_bans();
 }
 
 } // namespace qtc::sim
