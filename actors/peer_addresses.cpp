@@ -41,10 +41,16 @@ void take_stored_tables(peer_manager_pointer self, const bytes& raw) {
                                     {"tried", std::to_string(st.addrman->tried_count())}});
 }
 
-/// Sends fresh addresses from peer `from` on to two other ready full-relay peers.
+/// Sends fresh addresses from peer `from` on to two other ready full-relay peers, each
+/// announcement once (relay_filter: otherwise it would circle the network while fresh).
 void relay_addresses(peer_manager_pointer self, std::uint64_t from,
-                     const std::vector<timed_address>& addresses) {
+                     std::vector<timed_address> addresses) {
   auto& st = self->state;
+  std::erase_if(addresses, [&](const timed_address& t) {
+    return !st.relayed.should_relay(t.address.ip, t.address.port, t.time);
+  });
+  if (addresses.empty())
+    return;
   std::vector<const pool_entry*> targets;
   for (const auto& [id, e] : st.entries)
     if (id != from && e.ready && e.type != connection_type::block_relay
@@ -206,14 +212,19 @@ void on_address_message(peer_manager_pointer self, std::uint64_t id, p2p_message
   if (std::holds_alternative<getaddr_message>(msg))
     return answer_getaddr(self, e);
   auto offered = take_addresses(self, e, msg);
+  // The first addr after our getaddr is its answer (Core: cleared by any with fewer than 1000).
+  auto answer = e.getaddr_sent;
+  if (offered.offered < max_getaddr_answer)
+    e.getaddr_sent = false;
   if (offered.rate_limited > addr_flood_entries)
     report_flood(self, id, e, offence::addr_flood,
                  std::to_string(offered.rate_limited) + " of " + std::to_string(offered.offered)
                      + " addresses past the rate limit");
   // Small announcements of fresh addresses travel on (Core: <= 10 entries, seen within 10 min)
-  // to two other full-relay peers chosen at random; getaddr answers (large) do not.
-  if (offered.offered <= max_relay_entries && !offered.relayable.empty())
-    relay_addresses(self, id, offered.relayable);
+  // to two other full-relay peers chosen at random; answers to our getaddr do not (a small one
+  // carries the answering node's time, not an announcement).
+  if (!answer && offered.offered <= max_relay_entries && !offered.relayable.empty())
+    relay_addresses(self, id, std::move(offered.relayable));
   if (offered.found.empty())
     return;
   auto added = st.addrman->add(offered.found, e.ip, unix_now(self));
@@ -241,6 +252,7 @@ void add_discovered(peer_manager_pointer self, const std::vector<discovered_peer
 /// them a full bucket for the answer, and told where we can be reached.
 void ask_for_addresses(peer_manager_pointer self, pool_entry& e) {
   self->send(e.session, send_atom::value, p2p_message{getaddr_message{}});
+  e.getaddr_sent = true;
   e.addr_tokens.emplace(addr_tokens_per_second, max_getaddr_answer, 1.0, self->clock().now());
   e.addr_tokens->grant(max_getaddr_answer);
   advertise_self(self, e);

@@ -52,6 +52,10 @@ void init_state(peer_manager_pointer self, peer_manager_config& config) {
   st.traffic_since = st.last_refresh;
   auto group_secret = new_secret(st);
   std::copy_n(group_secret.begin(), st.group_key.size(), st.group_key.begin());
+  auto relay_secret = new_secret(st);
+  std::array<std::uint8_t, 16> relay_key{};
+  std::copy_n(relay_secret.begin(), relay_key.size(), relay_key.begin());
+  st.relayed = relay_filter{relay_key};
   st.addrman =
       std::make_unique<address_manager>(new_secret(st), st.spec->allow_private_addresses, st.rng());
   // The version nonce: one per node. Peers learn our static key in the transport handshake

@@ -15,6 +15,7 @@
 #include "runtime/net/allowlist.hpp"
 #include "runtime/net/ban_list.hpp"
 #include "runtime/net/ip_address.hpp"
+#include "runtime/net/relay_filter.hpp"
 #include "runtime/net/report_gate.hpp"
 #include "runtime/net/token_bucket.hpp"
 #include "runtime/session/peer_session_core.hpp"
@@ -86,6 +87,8 @@ struct pool_entry {
   std::optional<node_id> pinned;
   bool ready = false;
   bool getaddr_answered = false; ///< getaddr is answered once per connection
+  /// We sent it getaddr and no answer came yet: its next addr is that answer, never relayed.
+  bool getaddr_sent = false;
   bool wants_addrv2 = false;
   /// Addresses this peer may still send us: 0.1/s, 1000 granted with our getaddr (Core's rule).
   std::optional<token_bucket> addr_tokens;
@@ -130,6 +133,7 @@ struct peer_manager_state {
   std::uint64_t total_bytes_received = 0; ///< from every peer since start
   std::vector<manual_peer> manual;
   std::unique_ptr<address_manager> addrman; ///< known addresses (keyed new/tried tables)
+  relay_filter relayed{{}};                 ///< announcements already passed on (keyed at start)
   bool addrman_dirty = false;               ///< changed since it was last stored
   bool addrman_loaded = false;              ///< the stored tables were read (or there were none)
   sibling<storage_actor> storage;           ///< where the tables are kept

@@ -310,6 +310,12 @@ using sync_subscriber_actor = caf::typed_actor<
     // Our best block height changed.
     caf::reacts_to<best_atom, std::int32_t>>;
 
+/// The simulator's ear on one node's sync coordinator (actors/simulation/height_recorder): a
+/// subscriber that follows the coordinator across restarts.
+using height_recorder_actor = sync_subscriber_actor::extend<
+    // (internal) Looks for the node's sync coordinator (at start, and after it stopped).
+    caf::reacts_to<tick_atom>>;
+
 /// The sync coordinator (actors/sync_coordinator): headers-first sync and parallel block
 /// download from the ready peers, serving headers and blocks to them, and relay after sync.
 using sync_actor = peer_observer_actor::extend<

@@ -108,8 +108,14 @@ void world::start(std::size_t i) {
   }
   n.sync = caf::actor_cast<sync_actor>(*sync);
   n.peers = caf::actor_cast<peer_manager_actor>(*peers);
-  auto recorder = sys_.spawn(height_recorder, [this, i](std::int32_t h) { on_best(i, h); });
-  caf::anon_send(n.sync, subscribe_atom::value, sync_subscriber_actor{recorder});
+  // The recorder follows the node's sync coordinator, also across a restart of it.
+  auto starts = n.starts;
+  sys_.spawn(height_recorder, sup,
+             height_recorder_callbacks{[this, i](std::int32_t h) { on_best(i, h); },
+                                       [this, i, starts](const sync_actor& s) {
+                                         if (nodes_[i].starts == starts + 1)
+                                           nodes_[i].sync = s;
+                                       }});
   if (!n.first_start)
     n.first_start = now();
   ++n.starts;
