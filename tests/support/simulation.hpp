@@ -9,7 +9,7 @@
 // and collect what arrived with `inbox<T>()` after `run()`.
 #pragma once
 
-#include "runtime/config/node_options.hpp"
+#include "actors/simulation/simulation_config.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -28,17 +28,11 @@
 
 namespace qtc::test {
 
-/// The node's own configuration (options and message catalog), switched to simulation.
-struct simulation_config : node_config {
-  simulation_config() {
-    set("scheduler.policy", caf::atom("testing"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-    set("logger.console", caf::atom("none"));
-    // Node log lines go to stderr; tests keep only errors unless QTC_TEST_LOG_LEVEL says more.
-    const char* level = std::getenv("QTC_TEST_LOG_LEVEL");
-    set("qtcnode.log-level", level != nullptr ? level : "error");
-  }
-};
+/// The log level of the nodes under test: errors only, unless QTC_TEST_LOG_LEVEL says more.
+inline std::string test_log_level() {
+  const char* level = std::getenv("QTC_TEST_LOG_LEVEL");
+  return level != nullptr ? level : "error";
+}
 
 class simulation {
 public:
@@ -133,7 +127,7 @@ public:
           caf::after(std::chrono::seconds{0}) >> [&] { more = false; });
   }
 
-  simulation_config cfg;
+  qtc::simulation_config cfg{test_log_level()};
   caf::actor_system sys;
   caf::scoped_actor self;
   caf::scheduler::test_coordinator& sched;

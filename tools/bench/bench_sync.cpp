@@ -14,8 +14,9 @@
 //                    each run on the same file system
 //
 // The chain comes from qtc-chaingen (generated once, kept in --dir between runs). The serving
-// nodes listen on 127.0.88.11-14:18444; the fresh node (127.0.88.20) reaches them with
-// --qtcnode.connect, so no DNS is involved and the clock starts at its first "peer connected".
+// nodes listen on 127.0.88.11-14:18444; the fresh node (127.0.88.20 in run 1, .21 in run 2, ...)
+// reaches them with --qtcnode.connect, so no DNS is involved and the clock starts at its first
+// "peer connected".
 //
 //   qtc-bench-sync [--chain-spec=config/regtest.toml] [--blocks=10000] [--txs=10] [--runs=3]
 //                  [--dir=/tmp/qtc-bench-sync] [--no-component-benches] [--keep-logs]
@@ -333,7 +334,9 @@ int main(int argc, char** argv) {
     run_result res;
     auto name = "fresh" + std::to_string(r + 1);
     auto inspector_port = free_tcp_port("127.0.0.1");
-    auto args = node_args(name, bench_net + "20");
+    // Each run's fresh node has an address of its own, as a new node would: the serving nodes'
+    // per-address budgets (rate limits, upload target) start afresh for it.
+    auto args = node_args(name, bench_net + std::to_string(20 + r % 200));
     args.insert(args.end(), {"--qtcnode.connect=" + connect,
                              "--qtcnode.inspector-port=" + std::to_string(inspector_port),
                              "--scheduler.max-threads=2"}); // as config/regtest.ini

@@ -13,13 +13,6 @@ namespace qtc::sim {
 
 using namespace std::chrono_literals;
 
-world_config::world_config(const std::string& level) {
-  set("scheduler.policy", caf::atom("testing"));
-  set("logger.file-verbosity", caf::atom("quiet"));
-  set("logger.console", caf::atom("none"));
-  set("qtcnode.log-level", level);
-}
-
 world::world(const scenario& s, std::filesystem::path dir, const std::string& log_level)
     : scenario_(s), dir_(std::move(dir)), chain_(std::make_shared<const chain_spec>(s.spec)),
       cfg_(log_level), sys_(cfg_), self_(sys_, true),

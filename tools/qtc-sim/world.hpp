@@ -7,6 +7,7 @@
 #pragma once
 
 #include "actors/simulation/memory_network.hpp"
+#include "actors/simulation/simulation_config.hpp"
 #include "actors/simulation/traffic_recorder.hpp"
 #include "actors/support/unix_clock.hpp"
 #include "messages/p2p.hpp"
@@ -30,11 +31,6 @@
 #include <vector>
 
 namespace qtc::sim {
-
-/// The node's configuration, on the deterministic coordinator, logging errors only (or `level`).
-struct world_config : node_config {
-  explicit world_config(const std::string& level);
-};
 
 struct node_record {
   node_role role = node_role::fresh;
@@ -192,7 +188,7 @@ private:
   scenario scenario_;
   std::filesystem::path dir_;
   std::shared_ptr<const chain_spec> chain_;
-  world_config cfg_;
+  simulation_config cfg_; ///< the deterministic coordinator, the nodes' log level
   caf::actor_system sys_;
   caf::scoped_actor self_;
   caf::scheduler::test_coordinator& sched_;
