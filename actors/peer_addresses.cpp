@@ -41,8 +41,9 @@ void take_stored_tables(peer_manager_pointer self, const bytes& raw) {
                                     {"tried", std::to_string(st.addrman->tried_count())}});
 }
 
-/// Sends fresh addresses from peer `from` on to two other ready full-relay peers, each
-/// announcement once (relay_filter: otherwise it would circle the network while fresh).
+/// Sends fresh addresses from peer `from` on to two other ready full-relay peers, each address
+/// once until it is announced 10 minutes later (relay_filter: otherwise an announcement would
+/// circle the network while fresh).
 void relay_addresses(peer_manager_pointer self, std::uint64_t from,
                      std::vector<timed_address> addresses) {
   auto& st = self->state;

@@ -6,7 +6,7 @@
 
 using namespace qtc;
 
-TEST_CASE("relay filter: an address passes once, again only with a time ten minutes later") {
+TEST_CASE("relay filter: an address passes once and again only with a time ten minutes later") {
   relay_filter f{{1, 2, 3}};
   auto a = ipv4(11, 0, 0, 1);
   CHECK(f.should_relay(a, 18444, 100'000));
@@ -21,7 +21,7 @@ TEST_CASE("relay filter: an address passes once, again only with a time ten minu
   CHECK(f.size() == 3);
 }
 
-TEST_CASE("relay filter: bounded, the oldest address is forgotten first") {
+TEST_CASE("relay filter: bounded with the oldest address forgotten first") {
   relay_filter f{{9}, 2};
   auto a = ipv4(11, 0, 0, 1), b = ipv4(12, 0, 0, 1), c = ipv4(13, 0, 0, 1);
   CHECK(f.should_relay(a, 1, 5));

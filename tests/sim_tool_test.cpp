@@ -125,8 +125,8 @@ TEST_SUITE("sim") {
     CHECK(conv.at("best_height") == 102); // mined after the attackers went silent
   }
 
-  TEST_CASE("qtc-sim attacks: addr floods, connection floods and invalid headers from 6 "
-            "attackers; the honest nodes sync, ban the attackers and no honest node") {
+  TEST_CASE("qtc-sim attacks: addr floods and connection floods and invalid headers from 6 "
+            "attackers leave every fresh node synced with attackers banned and no honest node") {
     temp_dir dir;
     auto report = json::parse(run_scenario("attacks", dir));
     const auto& sync = report.at("sync");
@@ -198,6 +198,19 @@ TEST_SUITE("sim") {
         run_to_completion(QTC_SIM_BINARY, {"--scenario=" + (dir.path() / "none.toml").string()});
     CHECK(missing.exit_code == 2);
     CHECK(missing.output.find("cannot read the scenario file") != std::string::npos);
+    // An attack's sessions are bounded before anything runs.
+    auto big = dir.path() / "big.toml";
+    std::ofstream{big} << "[scenario]\nname = \"x\"\nduration_ms = 1000\nchain_spec = \""
+                       << (source_dir / "config" / "regtest.toml").string()
+                       << "\"\n[nodes]\nserving = 1\nfresh = 2000\nchain_blocks = 1\n"
+                          "[attackers]\ncount = 1000\n"
+                          "[[attack]]\nkind = \"connection-flood\"\ncount = 10\ntargets = 500\n";
+    auto flood = run_to_completion(QTC_SIM_BINARY, {"--scenario=" + big.string()});
+    CHECK(flood.exit_code == 2);
+    CHECK_MESSAGE(flood.output.find(":14: attack[0].targets: the attack would open 5000000 "
+                                    "sessions (attackers x targets x count), more than 1000000")
+                      != std::string::npos,
+                  flood.output);
     auto usage = run_to_completion(QTC_SIM_BINARY, {"--seed=x"});
     CHECK(usage.exit_code == 2);
   }

@@ -12,6 +12,8 @@ namespace {
 
 constexpr std::int64_t max_nodes = 100'000;
 constexpr std::int64_t max_millis = 7LL * 24 * 3600 * 1000; // a week of virtual time
+/// Sessions one attack may open: each is a real peer session with its own identity.
+constexpr std::uint64_t max_attack_sessions = 1'000'000;
 
 /// An optional integer key: its value when present and valid, `fallback` when absent.
 std::optional<std::int64_t> optional_integer(checker& c, const toml::value& t, const std::string& n,
@@ -174,6 +176,15 @@ void read_attacks(checker& c, const toml::value& root, scenario& s) {
     take(p.targets, optional_integer(c, t, n, "targets", 1, max_nodes, 1));
     if (s.attackers == 0)
       c.fail(t.location().line(), n, "an attack needs [attackers] count of at least 1");
+    // Bounded before anything is allocated: each pair holds a session, a connection flood one
+    // per pair and step.
+    auto pairs = std::uint64_t{s.attackers} * std::min(p.targets, s.honest());
+    auto sessions = p.kind == attack_kind::connection_flood ? pairs * p.count : pairs;
+    if (sessions > max_attack_sessions)
+      c.fail(c.line_of(t, "targets"), n + ".targets",
+             "the attack would open " + std::to_string(sessions) + " sessions (attackers x targets"
+                 + (p.kind == attack_kind::connection_flood ? " x count" : "") + "), more than "
+                 + std::to_string(max_attack_sessions));
     s.attacks.push_back(p);
   });
 }
