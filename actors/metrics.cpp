@@ -297,6 +297,15 @@ std::optional<std::string> serve(metrics_state& st, const metrics_endpoint& endp
   return std::nullopt;
 }
 
+/// One counter update, alone or from a batch: counters only go up, unknown families are ignored.
+void add_to_counter(metrics_state& st, const std::string& family, const metric_labels& labels,
+                    double amount) {
+  if (amount < 0)
+    return;
+  if (auto* f = family_named(st, st.counters, family, "counter"))
+    f->Add(to_map(labels)).Increment(amount);
+}
+
 } // namespace
 
 metrics_actor::behavior_type metrics(metered_pointer<metrics_actor, metrics_state> self,
@@ -348,17 +357,12 @@ metrics_actor::behavior_type metrics(metered_pointer<metrics_actor, metrics_stat
             f->Add({{"supervisor", ev.supervisor}}).Increment();
         }
       },
-      [counter_family](count_atom, const std::string& family, const metric_labels& labels,
-                       double amount) {
-        if (amount < 0)
-          return; // counters only go up
-        if (auto* f = counter_family(family))
-          f->Add(to_map(labels)).Increment(amount);
+      [self](count_atom, const std::string& family, const metric_labels& labels, double amount) {
+        add_to_counter(self->state, family, labels, amount);
       },
-      [counter_family](count_atom, const std::vector<metric_increment>& increments) {
+      [self](count_atom, const std::vector<metric_increment>& increments) {
         for (const auto& x : increments)
-          if (auto* f = x.amount >= 0 ? counter_family(x.family) : nullptr)
-            f->Add(to_map(x.labels)).Increment(x.amount);
+          add_to_counter(self->state, x.family, x.labels, x.amount);
       },
       [self](gauge_atom, const std::string& family, const metric_labels& labels, double value) {
         if (auto* f = family_named(self->state, self->state.gauges, family, "gauge"))

@@ -85,10 +85,9 @@ TEST_CASE_FIXTURE(fixture, "a batch of observations counts as each observed alon
              std::vector<double>{0.00001, 0.003, 0.5});
   run();
   auto body = scrape();
-  auto has = [&](const std::string& line) { return has_line(body, line); };
-  CHECK(has(family + "_count 4"));
-  CHECK(has(family + "_sum 0.50501"));
-  CHECK(has(family + "_bucket{le=\"+Inf\"} 4"));
+  CHECK(has_line(body, family + "_count 4"));
+  CHECK(has_line(body, family + "_sum 0.50501"));
+  CHECK(has_line(body, family + "_bucket{le=\"+Inf\"} 4"));
 }
 
 TEST_CASE_FIXTURE(fixture, "a batch of counter increments adds each to its own series") {
@@ -105,11 +104,11 @@ TEST_CASE_FIXTURE(fixture, "a batch of counter increments adds each to its own s
                                            {"no_such_family", {}, 1}});
   run();
   auto body = scrape();
-  auto has = [&](const std::string& line) { return has_line(body, line); };
-  CHECK(has(messages + "{command=\"ping\",direction=\"sent\"} 3"));
-  CHECK(has(bytes + "{command=\"ping\",direction=\"sent\"} 64"));
-  CHECK(has(messages + "{command=\"block\",direction=\"received\"} 3"));
-  CHECK(has(bytes + "{command=\"block\",direction=\"received\"} 0")); // pre-created, at 0
+  CHECK(has_line(body, messages + "{command=\"ping\",direction=\"sent\"} 3"));
+  CHECK(has_line(body, bytes + "{command=\"ping\",direction=\"sent\"} 64"));
+  CHECK(has_line(body, messages + "{command=\"block\",direction=\"received\"} 3"));
+  CHECK(
+      has_line(body, bytes + "{command=\"block\",direction=\"received\"} 0")); // pre-created, at 0
   CHECK(body.find("no_such_family") == std::string::npos);
 }
 

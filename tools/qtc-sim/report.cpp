@@ -137,10 +137,11 @@ json attacks_section(const world& w) {
   for (std::size_t a = 0; a < w.attacks().size(); ++a) {
     const auto& plan = w.spec().attacks[a];
     const auto& record = w.attacks()[a];
-    std::uint64_t ready = 0, refused = 0, closed = 0, open = 0;
+    std::uint64_t sessions = 0, ready = 0, refused = 0, closed = 0, open = 0;
     for (const auto& [id, s] : w.attack_sessions_seen()) {
       if (s.attack != a)
         continue;
+      ++sessions;
       ready += s.was_ready ? 1 : 0;
       refused += s.closed && !s.was_ready ? 1 : 0;
       closed += s.closed && s.was_ready ? 1 : 0;
@@ -150,7 +151,7 @@ json attacks_section(const world& w) {
                        {"at_ms", plan.at.count()},
                        {"steps", record.steps},
                        {"pairs", record.pairs.size()},
-                       {"sessions", record.opened},
+                       {"sessions", sessions},
                        {"ready", ready},
                        {"closed_before_ready", refused},
                        {"closed_after_ready", closed},

@@ -66,7 +66,6 @@ struct attack_pair {
 struct attack_record {
   std::vector<attack_pair> pairs; ///< drawn at its first step
   std::uint64_t steps = 0;
-  std::uint64_t opened = 0;   ///< sessions
   std::uint64_t messages = 0; ///< sent over ready sessions
 };
 

@@ -112,7 +112,6 @@ std::uint64_t world::open_attack_session(std::size_t a, const attack_pair& pair)
   (*attack_sessions_)[id] = attack_session{a, session};
   caf::anon_send(net_, connect_atom::value, nodes_[pair.attacker].ip,
                  nodes_[pair.target].ip + ":" + std::to_string(chain_->default_port), session);
-  ++attacks_[a].opened;
   return id;
 }
 
