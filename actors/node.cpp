@@ -62,11 +62,12 @@ make_channel_context(std::shared_ptr<const node_identity> identity, const chain_
                                                 [context, identity](const channel_context*) {});
 }
 
-child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec) {
+child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec, commit_mode mode) {
   child_spec store;
   store.name = component<storage_actor>::name;
-  store.start = [dir = std::move(data_dir), spec](caf::actor_system& sys, const supervisor_actor&) {
-    return start_storage(sys, dir, spec);
+  store.start = [dir = std::move(data_dir), spec, mode](caf::actor_system& sys,
+                                                        const supervisor_actor&) {
+    return start_storage(sys, dir, spec, mode);
   };
   return store;
 }

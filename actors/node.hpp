@@ -20,6 +20,7 @@
 #include "runtime/chain/chain_spec.hpp"
 #include "runtime/config/node_options.hpp"
 #include "runtime/session/peer_session_core.hpp"
+#include "runtime/store/chain_store.hpp"
 #include "runtime/sync/block_download.hpp"
 #include "runtime/transport/channel_select.hpp"
 #include "runtime/transport/node_identity.hpp"
@@ -38,7 +39,8 @@ make_channel_context(std::shared_ptr<const node_identity> identity, const chain_
                      pq_policy pq = pq_policy::required);
 
 /// The storage child: the chain store in `<data_dir>/chain`.
-child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec);
+child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec,
+                         commit_mode mode = commit_mode::flushed);
 
 /// The sync coordinator child (finds storage through its supervisor).
 /// `options`: the block download's window, per-peer limit and timeouts; the upload target.

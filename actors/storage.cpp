@@ -89,12 +89,13 @@ storage_actor::behavior_type storage(metered_pointer<storage_actor, storage_stat
 
 caf::expected<caf::actor> start_storage(caf::actor_system& sys,
                                         const std::filesystem::path& data_dir,
-                                        const chain_spec& spec) {
+                                        const chain_spec& spec, commit_mode mode) {
   auto genesis = make_genesis_block(spec);
   auto genesis_hash = block_hash(genesis.header);
   std::string error;
   std::shared_ptr<chain_store> chain =
-      chain_store::open(data_dir / "chain", chain_identity{spec.network, genesis_hash}, error);
+      chain_store::open(data_dir / "chain", chain_identity{spec.network, genesis_hash}, error,
+                        chain_store::default_map_size, mode);
   if (!chain)
     return make_error(errc::data_dir_unusable, error);
   if (!chain->best_block()) {

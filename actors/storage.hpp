@@ -29,9 +29,10 @@ storage_actor::behavior_type storage(metered_pointer<storage_actor, storage_stat
 
 /// Opens the chain store under `<data_dir>/chain` (synchronously, so that a foreign or corrupt
 /// store fails the node's start with its reason), stores the genesis block on first use, and
-/// spawns the storage actor owning it.
+/// spawns the storage actor owning it. `mode`: commit_mode::unflushed for the simulator only.
 caf::expected<caf::actor> start_storage(caf::actor_system& sys,
                                         const std::filesystem::path& data_dir,
-                                        const chain_spec& spec);
+                                        const chain_spec& spec,
+                                        commit_mode mode = commit_mode::flushed);
 
 } // namespace qtc

@@ -29,10 +29,15 @@ std::vector<hash256> best_chain_from(const header_tree& tree, std::uint32_t from
 /// The height up to which `p` can serve our best chain: what its headers showed, or else what
 /// its version claimed (verified by the download: a peer without the block answers notfound
 /// or times out).
-std::uint32_t servable_height(const sync_state& st, const sync_peer& p) {
+std::uint32_t servable_height(const sync_state& st, sync_peer& p) {
   std::uint32_t h = 0;
-  if (p.best_known != nullptr)
-    h = st.tree->fork_point(st.tree->best(), *p.best_known).height;
+  if (p.best_known != nullptr) {
+    auto& cache = p.servable_fork;
+    if (cache.best != &st.tree->best() || cache.known != p.best_known)
+      cache = {&st.tree->best(), p.best_known,
+               st.tree->fork_point(st.tree->best(), *p.best_known).height};
+    h = cache.height;
+  }
   if ((p.info.services & 1) != 0 && p.info.start_height > 0)
     h = std::max(h, std::min<std::uint32_t>(static_cast<std::uint32_t>(p.info.start_height),
                                             st.tree->best().height));
@@ -182,7 +187,7 @@ void schedule_blocks(sync_pointer self) {
   if (st.download->next_height() >= st.download->end_height())
     return;
   auto now = self->clock().now();
-  for (const auto& [id, p] : st.peers)
+  for (auto& [id, p] : st.peers)
     st.download->set_peer(id, servable_height(st, p));
   for (auto& [id, p] : st.peers) {
     if (kept_for_headers(st, id, p))

@@ -43,7 +43,15 @@ struct sync_peer {
   peer_info info;
   peer_session_actor session;
   const header_node* best_known = nullptr; ///< the best header we know the peer has
-  bool headers_requested = false;          ///< a getheaders is outstanding
+  /// fork_point(best header, best_known) as last computed, with the pair it was computed for:
+  /// schedule_blocks needs it for every peer each time a block arrives, and the pair rarely
+  /// changes (the walk was 2.5 % of the 1,000-node simulation). Tree nodes are never freed.
+  struct {
+    const header_node* best = nullptr;
+    const header_node* known = nullptr;
+    std::uint32_t height = 0;
+  } servable_fork;
+  bool headers_requested = false; ///< a getheaders is outstanding
   bool headers_continued = false; ///< ...for the rest after a full headers message (far behind)
   bool headers_moot = false;      ///< ...after a header we did not take (future): answer ignored
   std::chrono::steady_clock::time_point headers_sent{};

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <thread>
 
 #include <poll.h>
 #include <unistd.h>
@@ -549,6 +550,37 @@ TEST_CASE("node identity: one seed gives matching Noise and TLS keys, the key fi
   { std::ofstream{file, std::ios::app} << "x"; }
   CHECK_FALSE(node_identity::load_or_create(file, rng, error));
   CHECK(error.find("33 bytes") != std::string::npos);
+}
+
+TEST_CASE("node identity: its kept ML-DSA signer signs the same as a new one, also from threads") {
+  // The identity keeps one ready signer (building one per signature cost a third of it). A
+  // signer that kept state between messages, or two threads sharing it unguarded, would give
+  // signatures that differ from a new identity's or do not verify.
+  auto id = node_identity::from_seed(seed_of(9));
+  auto message = [](int i) { return bytes(40 + i, static_cast<std::uint8_t>(i)); };
+  std::vector<bytes> expected;
+  for (int i = 0; i < 16; ++i) {
+    auto fresh = node_identity::from_seed(seed_of(9)); // its own signer, first use
+    expected.push_back(fresh.sign(message(i)));
+    REQUIRE(verify_ml_dsa(id.pq_public(), message(i), expected.back()));
+  }
+  auto copy = id; // copies share the kept signer
+  for (int round = 0; round < 2; ++round)
+    for (int i = 0; i < 16; ++i)
+      CHECK((i % 2 == 0 ? id : copy).sign(message(i)) == expected[i]);
+  std::vector<bytes> got(64);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = t; i < 64; i += 4)
+        got[i] = id.sign(message(i % 16));
+    });
+  for (auto& t : threads)
+    t.join();
+  for (int i = 0; i < 64; ++i)
+    CHECK(got[i] == expected[i % 16]);
+  CHECK_FALSE(
+      verify_ml_dsa(node_identity::from_seed(seed_of(8)).pq_public(), message(0), expected[0]));
 }
 
 TEST_CASE("interop: python3-dissononce initiator against this responder over loopback TCP") {

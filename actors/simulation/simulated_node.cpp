@@ -16,7 +16,7 @@ supervisor_spec make_simulated_node(simulated_node_config config) {
   root.strategy = restart_strategy::one_for_one;
   root.intensity = restart_intensity{5, std::chrono::seconds{30}};
   root.backoff = restart_backoff{std::chrono::milliseconds{100}, 2.0, std::chrono::seconds{5}};
-  root.children.push_back(storage_child(config.data_dir, *config.spec));
+  root.children.push_back(storage_child(config.data_dir, *config.spec, config.store_commits));
   root.children.push_back(security_child(*config.spec, config.pool.allow));
   if (config.resolver) {
     child_spec discovery;

@@ -9,6 +9,7 @@
 #include "messages/supervision.hpp"
 #include "runtime/chain/chain_spec.hpp"
 #include "runtime/io/dns_resolver.hpp"
+#include "runtime/store/chain_store.hpp"
 #include "runtime/sync/block_download.hpp"
 #include "runtime/transport/node_identity.hpp"
 
@@ -31,6 +32,8 @@ struct simulated_node_config {
   /// With a resolver (the simulator's table_resolver), the node runs the production DNS seeder
   /// on it, asking the chain spec's seeds; without one, it has no discovery.
   std::shared_ptr<dns_resolver> resolver;
+  /// The store's commits: the simulator's stores are on tmpfs and are not flushed.
+  commit_mode store_commits = commit_mode::unflushed;
 };
 
 /// The node's supervision tree: storage, [discovery,] sync, peers (registered with the network as

@@ -105,7 +105,7 @@ chain_store::~chain_store() = default;
 
 std::unique_ptr<chain_store> chain_store::open(const std::filesystem::path& dir,
                                                const chain_identity& identity, std::string& error,
-                                               std::size_t map_size) {
+                                               std::size_t map_size, commit_mode mode) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
@@ -123,7 +123,10 @@ std::unique_ptr<chain_store> chain_store::open(const std::filesystem::path& dir,
     return nullptr;
   }
   // MDB_NOTLS: actors move between threads, so read transactions must not be tied to one.
-  rc = mdb_env_open(db->env, dir.c_str(), MDB_NOTLS, 0600);
+  unsigned flags = MDB_NOTLS;
+  if (mode == commit_mode::unflushed)
+    flags |= MDB_WRITEMAP | MDB_NOSYNC;
+  rc = mdb_env_open(db->env, dir.c_str(), flags, 0600);
   if (rc != 0) {
     error = failure(dir, "not a usable LMDB environment", rc);
     return nullptr;

@@ -3,7 +3,8 @@
 //
 // Every write is one LMDB transaction, committed durably before the call returns, so a process
 // killed at any moment (SIGKILL included) reopens with every committed header and block intact and
-// the best pointer naming a block that is stored. The store records its schema version, network
+// the best pointer naming a block that is stored (commit_mode::unflushed, the simulator's, keeps
+// that for the process, not for the machine). The store records its schema version, network
 // and genesis hash; opening it for another network, another schema, or on a file that is not a
 // usable LMDB environment is a clear error, never a crash, and touches nothing.
 #pragma once
@@ -20,6 +21,17 @@
 
 namespace qtc {
 
+/// How a commit reaches the disk.
+enum class commit_mode {
+  /// Flushed before the commit returns: survives a crash of the process and of the machine (the
+  /// node).
+  flushed,
+  /// Written to the file's pages and never flushed (LMDB's MDB_WRITEMAP | MDB_NOSYNC): survives
+  /// the process, not the machine. The simulator's stores, on tmpfs, where a flush protects
+  /// nothing and its system calls were a tenth of a 1,000-node run (docs/performance.md).
+  unflushed,
+};
+
 /// What a data directory's chain must be.
 struct chain_identity {
   std::string network;
@@ -29,12 +41,14 @@ struct chain_identity {
 class chain_store {
 public:
   static constexpr std::uint32_t schema_version = 1;
+  static constexpr std::size_t default_map_size = std::size_t{1} << 36;
 
   /// Opens (and on first use creates) the store in `dir`. On failure returns nothing and sets
   /// `error` to one sentence naming the directory and the cause.
   static std::unique_ptr<chain_store> open(const std::filesystem::path& dir,
                                            const chain_identity& identity, std::string& error,
-                                           std::size_t map_size = std::size_t{1} << 36);
+                                           std::size_t map_size = default_map_size,
+                                           commit_mode mode = commit_mode::flushed);
   ~chain_store();
   chain_store(const chain_store&) = delete;
   chain_store& operator=(const chain_store&) = delete;

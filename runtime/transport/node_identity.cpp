@@ -12,12 +12,37 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <sys/stat.h>
 
 #include <fcntl.h>
 #include <unistd.h>
 
 namespace qtc {
+
+/// The identity's ready ML-DSA signer. Building one expands the private key from its seed and the
+/// matrix A from the public seed, as costly as a third of a signature (docs/performance.md): a
+/// node signs a QuantumProof for every session, so it keeps one. A Botan key or signer object must
+/// not be used by two threads at once (concurrent use gave signatures that did not verify), so
+/// the signer is used under `mutex`, taken with try_lock: a thread that finds it busy builds its
+/// own, as every signature did before, and never waits for another's.
+struct ml_dsa_signer_cache {
+  std::mutex mutex;
+  Botan::Null_RNG none;
+  std::unique_ptr<Botan::Private_Key> key;
+  std::unique_ptr<Botan::PK_Signer> signer;
+};
+
+namespace {
+
+std::vector<std::uint8_t> sign_with(Botan::PK_Signer& signer,
+                                    std::span<const std::uint8_t> message) {
+  Botan::Null_RNG none;
+  auto sig = signer.sign_message(message.data(), message.size(), none);
+  return std::vector<std::uint8_t>(sig.begin(), sig.end());
+}
+
+} // namespace
 
 node_id node_id_of(const static_public_key& key, std::span<const std::uint8_t> pq_public) {
   auto sha = Botan::HashFunction::create_or_throw("SHA-256");
@@ -66,6 +91,7 @@ node_identity node_identity::from_seeds(std::span<const std::uint8_t, 32> seed,
   std::copy(pq_seed.begin(), pq_seed.end(), id.pq_seed_.begin());
   auto pq_public = id.pq_private_key()->public_key_bits();
   id.pq_public_.assign(pq_public.begin(), pq_public.end());
+  id.signer_ = std::make_shared<ml_dsa_signer_cache>();
   std::copy(seed.begin(), seed.end(), id.seed_.begin());
   auto sha = Botan::HashFunction::create_or_throw("SHA-512");
   sha->update(seed.data(), seed.size());
@@ -85,9 +111,10 @@ node_identity node_identity::from_seeds(std::span<const std::uint8_t, 32> seed,
 }
 
 std::unique_ptr<Botan::Private_Key> node_identity::pq_private_key() const {
-  // A fresh key object per use, as for the TLS key: sessions sign on several threads at once, and
-  // a Botan key object is not to be shared between threads (found by the e2e attack test:
-  // concurrent signing with one object gave signatures that did not verify).
+  // A fresh key object per caller, as for the TLS key: sessions sign on several threads at once,
+  // and a Botan key object is not to be shared between threads (found by the e2e attack test:
+  // concurrent signing with one object gave signatures that did not verify). The signer cache
+  // keeps one and uses it under its mutex only.
   return std::make_unique<Botan::ML_DSA_PrivateKey>(pq_seed_, Botan::ML_DSA_Mode::ML_DSA_6x5);
 }
 
@@ -177,11 +204,21 @@ std::optional<node_identity> node_identity::load_or_create(const std::filesystem
 std::vector<std::uint8_t> node_identity::sign(std::span<const std::uint8_t> message) const {
   // Deterministic ML-DSA (FIPS 204, rnd = 0): every signed message binds a fresh session, so
   // hedging adds nothing here, and the simulator stays reproducible.
+  if (signer_) {
+    std::unique_lock lock{signer_->mutex, std::try_to_lock};
+    if (lock.owns_lock()) {
+      if (!signer_->signer) {
+        signer_->key = pq_private_key();
+        signer_->signer =
+            std::make_unique<Botan::PK_Signer>(*signer_->key, signer_->none, "Deterministic");
+      }
+      return sign_with(*signer_->signer, message);
+    }
+  }
   Botan::Null_RNG none;
   auto key = pq_private_key();
   Botan::PK_Signer signer{*key, none, "Deterministic"};
-  auto sig = signer.sign_message(message.data(), message.size(), none);
-  return std::vector<std::uint8_t>(sig.begin(), sig.end());
+  return sign_with(signer, message);
 }
 
 bool verify_ml_dsa(std::span<const std::uint8_t> public_key, std::span<const std::uint8_t> message,

@@ -32,6 +32,8 @@ class RandomNumberGenerator;
 
 namespace qtc {
 
+struct ml_dsa_signer_cache;
+
 /// An X25519 public key: the Noise static key and the value peers pin.
 using static_public_key = std::array<std::uint8_t, 32>;
 
@@ -101,7 +103,8 @@ public:
     return pq_public_;
   }
 
-  /// An ML-DSA-65 signature of `message` (deterministic, empty context).
+  /// An ML-DSA-65 signature of `message` (deterministic, empty context). Safe to call from
+  /// several threads at once; copies of an identity share one ready signer.
   std::vector<std::uint8_t> sign(std::span<const std::uint8_t> message) const;
 
 private:
@@ -113,6 +116,7 @@ private:
 
   std::array<std::uint8_t, 32> pq_seed_{};
   std::vector<std::uint8_t> pq_public_;
+  std::shared_ptr<ml_dsa_signer_cache> signer_;
 };
 
 } // namespace qtc
