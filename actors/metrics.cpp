@@ -306,6 +306,24 @@ void add_to_counter(metrics_state& st, const std::string& family, const metric_l
     f->Add(to_map(labels)).Increment(amount);
 }
 
+/// A supervisor's event: restarts and escalations counted per actor and supervisor; a started
+/// child gets its series at zero, so that a dashboard shows it before its first restart.
+void count_supervision_event(metrics_state& st, const supervision_event& ev) {
+  auto* restarts = family_named(st, st.counters, metric_names::actor_restarts_total, "counter");
+  auto* escalations =
+      family_named(st, st.counters, metric_names::supervisor_escalations_total, "counter");
+  if (ev.kind == supervision_event_kind::started) {
+    if (restarts)
+      restarts->Add({{"actor", ev.child}});
+    if (escalations)
+      escalations->Add({{"supervisor", ev.supervisor}});
+  } else if (ev.kind == supervision_event_kind::restarted && restarts) {
+    restarts->Add({{"actor", ev.child}}).Increment();
+  } else if (ev.kind == supervision_event_kind::escalated && escalations) {
+    escalations->Add({{"supervisor", ev.supervisor}}).Increment();
+  }
+}
+
 } // namespace
 
 metrics_actor::behavior_type metrics(metered_pointer<metrics_actor, metrics_state> self,
@@ -331,9 +349,6 @@ metrics_actor::behavior_type metrics(metered_pointer<metrics_actor, metrics_stat
                                   {"health", "/health"},
                                   {"ready", "/ready"},
                                   {"port", std::to_string(port)}});
-  auto counter_family = [self](const std::string& name) {
-    return family_named(self->state, self->state.counters, name, "counter");
-  };
   return {
       [self](status_atom, status_verbosity) -> status_report {
         caf::settings result;
@@ -343,20 +358,7 @@ metrics_actor::behavior_type metrics(metered_pointer<metrics_actor, metrics_stat
         report(result, "families", self->state.counters.size() + self->state.gauges.size());
         return result;
       },
-      [counter_family](const supervision_event& ev) {
-        if (ev.kind == supervision_event_kind::started) {
-          if (auto* f = counter_family(metric_names::actor_restarts_total))
-            f->Add({{"actor", ev.child}}); // at zero until it restarts
-          if (auto* f = counter_family(metric_names::supervisor_escalations_total))
-            f->Add({{"supervisor", ev.supervisor}});
-        } else if (ev.kind == supervision_event_kind::restarted) {
-          if (auto* f = counter_family(metric_names::actor_restarts_total))
-            f->Add({{"actor", ev.child}}).Increment();
-        } else if (ev.kind == supervision_event_kind::escalated) {
-          if (auto* f = counter_family(metric_names::supervisor_escalations_total))
-            f->Add({{"supervisor", ev.supervisor}}).Increment();
-        }
-      },
+      [self](const supervision_event& ev) { count_supervision_event(self->state, ev); },
       [self](count_atom, const std::string& family, const metric_labels& labels, double amount) {
         add_to_counter(self->state, family, labels, amount);
       },
