@@ -28,7 +28,8 @@ enum class commit_mode {
   flushed,
   /// Written to the file's pages and never flushed (LMDB's MDB_WRITEMAP | MDB_NOSYNC): survives
   /// the process, not the machine. The simulator's stores, on tmpfs, where a flush protects
-  /// nothing and its system calls were a tenth of a 1,000-node run (docs/performance.md).
+  /// nothing and the commits' writes were 8 % of a 1,000-node run (docs/performance.md). The
+  /// file's apparent size is the map size (LMDB sizes it so for MDB_WRITEMAP); it is sparse.
   unflushed,
 };
 
