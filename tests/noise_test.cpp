@@ -553,7 +553,7 @@ TEST_CASE("node identity: one seed gives matching Noise and TLS keys, the key fi
 }
 
 TEST_CASE("node identity: its kept ML-DSA signer signs the same as a new one, also from threads") {
-  // The identity keeps one ready signer (building one per signature cost a third of it). A
+  // The identity keeps one ready signer (building one per signature was 40 % of its cost). A
   // signer that kept state between messages, or two threads sharing it unguarded, would give
   // signatures that differ from a new identity's or do not verify.
   auto id = node_identity::from_seed(seed_of(9));

@@ -21,11 +21,12 @@
 namespace qtc {
 
 /// The identity's ready ML-DSA signer. Building one expands the private key from its seed and the
-/// matrix A from the public seed, as costly as a third of a signature (docs/performance.md): a
-/// node signs a QuantumProof for every session, so it keeps one. A Botan key or signer object must
-/// not be used by two threads at once (concurrent use gave signatures that did not verify), so
-/// the signer is used under `mutex`, taken with try_lock: a thread that finds it busy builds its
-/// own, as every signature did before, and never waits for another's.
+/// matrix A from the public seed: 40 % of what a signature cost with it (docs/performance.md,
+/// "QuantumProof signatures"). A node signs a QuantumProof for every session, so it keeps one. A
+/// Botan key or signer object must not be used by two threads at once (concurrent use gave
+/// signatures that did not verify), so the signer is used under `mutex`, taken with try_lock: a
+/// thread that finds it busy builds its own, as every signature did before, and never waits for
+/// another's.
 struct ml_dsa_signer_cache {
   std::mutex mutex;
   Botan::Null_RNG none;

@@ -98,6 +98,15 @@ int open_socket(const std::string& source) {
   return fd;
 }
 
+/// Peer i's seed: its identity and its RNG.
+std::array<std::uint8_t, 32> seed_of(std::size_t i) {
+  std::array<std::uint8_t, 32> seed{};
+  for (std::size_t k = 0; k < 8; ++k)
+    seed[k] = static_cast<std::uint8_t>((i + 1) >> (8 * k));
+  seed[31] = 0x5a;
+  return seed;
+}
+
 class peer_pool {
 public:
   peer_pool(session_settings settings, const chain_spec& spec)
@@ -115,11 +124,7 @@ public:
   /// that the bare session's figure holds what a node keeps per peer, not the peers' identities.
   void make_identities(std::size_t n) {
     for (std::size_t i = identities_.size(); i < n; ++i) {
-      std::array<std::uint8_t, 32> seed{};
-      for (std::size_t k = 0; k < 8; ++k)
-        seed[k] = static_cast<std::uint8_t>((i + 1) >> (8 * k));
-      seed[31] = 0x5a;
-      identities_.push_back(std::make_unique<node_identity>(node_identity::from_seed(seed)));
+      identities_.push_back(std::make_unique<node_identity>(node_identity::from_seed(seed_of(i))));
       identities_.back()->sign({});
     }
   }
@@ -135,10 +140,7 @@ public:
                      std::strerror(errno));
         return false;
       }
-      std::array<std::uint8_t, 32> seed{};
-      for (std::size_t k = 0; k < 8; ++k)
-        seed[k] = static_cast<std::uint8_t>((i + 1) >> (8 * k));
-      seed[31] = 0x5a;
+      auto seed = seed_of(i);
       s.identity = identities_.at(i).get();
       const auto& identity = *s.identity;
       s.rng = std::make_unique<Botan::ChaCha_RNG>(
