@@ -30,8 +30,8 @@ namespace qtc {
 struct ml_dsa_signer_cache {
   std::mutex mutex;
   Botan::Null_RNG none;
-  std::unique_ptr<Botan::Private_Key> key;
-  std::unique_ptr<Botan::PK_Signer> signer;
+  std::unique_ptr<Botan::Private_Key> key;  ///< made with the identity
+  std::unique_ptr<Botan::PK_Signer> signer; ///< made at the first signature
 };
 
 namespace {
@@ -90,9 +90,10 @@ node_identity node_identity::from_seeds(std::span<const std::uint8_t, 32> seed,
                                         std::span<const std::uint8_t, 32> pq_seed) {
   node_identity id;
   std::copy(pq_seed.begin(), pq_seed.end(), id.pq_seed_.begin());
-  auto pq_public = id.pq_private_key()->public_key_bits();
-  id.pq_public_.assign(pq_public.begin(), pq_public.end());
   id.signer_ = std::make_shared<ml_dsa_signer_cache>();
+  id.signer_->key = id.pq_private_key(); // expanded once: the public key, then the kept signer
+  auto pq_public = id.signer_->key->public_key_bits();
+  id.pq_public_.assign(pq_public.begin(), pq_public.end());
   std::copy(seed.begin(), seed.end(), id.seed_.begin());
   auto sha = Botan::HashFunction::create_or_throw("SHA-512");
   sha->update(seed.data(), seed.size());
@@ -209,7 +210,6 @@ std::vector<std::uint8_t> node_identity::sign(std::span<const std::uint8_t> mess
     std::unique_lock lock{signer_->mutex, std::try_to_lock};
     if (lock.owns_lock()) {
       if (!signer_->signer) {
-        signer_->key = pq_private_key();
         signer_->signer =
             std::make_unique<Botan::PK_Signer>(*signer_->key, signer_->none, "Deterministic");
       }
