@@ -50,13 +50,14 @@ session_settings session_settings_for(const chain_spec& spec) {
 
 std::shared_ptr<const channel_context>
 make_channel_context(std::shared_ptr<const node_identity> identity, const chain_spec& spec,
-                     pq_policy pq) {
+                     pq_policy pq, std::optional<std::chrono::system_clock::time_point> tls_now) {
   auto context = std::make_shared<channel_context>();
   context->identity = identity.get();
   context->noise_static = noise::keypair::from_private(identity->static_private());
   context->magic = spec.magic;
   context->pq = pq;
   context->tls.pq = pq;
+  context->tls.now = tls_now;
   // The context points at the identity: the deleter's capture keeps the identity alive as long.
   return std::shared_ptr<const channel_context>(context.get(),
                                                 [context, identity](const channel_context*) {});

@@ -25,7 +25,9 @@
 #include "runtime/transport/channel_select.hpp"
 #include "runtime/transport/node_identity.hpp"
 
+#include <chrono>
 #include <memory>
+#include <optional>
 
 namespace qtc {
 
@@ -33,10 +35,12 @@ namespace qtc {
 session_settings session_settings_for(const chain_spec& spec);
 
 /// The transport context of a node (identity, static key pair, network magic), shared read-only
-/// by all its sessions.
+/// by all its sessions. `tls_now`: the fixed time its TLS certificates and checks use (the
+/// simulator's; unset: the system clock).
 std::shared_ptr<const channel_context>
 make_channel_context(std::shared_ptr<const node_identity> identity, const chain_spec& spec,
-                     pq_policy pq = pq_policy::required);
+                     pq_policy pq = pq_policy::required,
+                     std::optional<std::chrono::system_clock::time_point> tls_now = std::nullopt);
 
 /// The storage child: the chain store in `<data_dir>/chain`.
 child_spec storage_child(std::filesystem::path data_dir, const chain_spec& spec,

@@ -225,6 +225,8 @@ sync_actor::behavior_type sync_coordinator(sync_pointer self,
                                            supervisor_actor parent, sync_options options) {
   auto& st = self->state;
   st.download_config = options.download;
+  if (options.seed != 0)
+    st.rng.seed(options.seed);
   st.log = logger{self->system(), "sync"};
   st.metrics = metrics_client{self->system()};
   st.spec = std::move(spec);

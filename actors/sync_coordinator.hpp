@@ -46,6 +46,9 @@ struct sync_options {
   /// Bytes the node serves per 24 hours before it stops serving historical blocks to peers
   /// without the download permission (Core's -maxuploadtarget); 0: no target.
   std::uint64_t max_upload_target = 0;
+  /// Seeds the coordinator's random choices (compact block nonces, the presync salt); 0: a
+  /// random seed. The simulator gives each node its own, so a run repeats exactly.
+  std::uint64_t seed = 0;
 };
 
 /// `parent` is the node's supervisor, where the storage actor is found.

@@ -274,7 +274,8 @@ using memory_link_actor = accepted_link_actor::extend<
 
 /// The simulator's network: in-memory wires between the peer managers of many nodes in one
 /// actor system, each wire with its own one-way latency and bandwidth (actors/simulation's
-/// wire_model), and links that can be cut.
+/// wire_model), and links that can be cut. In a parallel simulation each lane (actor system)
+/// has one, and wires to another lane's nodes cross through the lanes' ports (lane_port).
 using memory_network_actor = caf::typed_actor<
     // A node listens at "ip:port" with this peer manager.
     caf::reacts_to<put_atom, std::string, peer_manager_actor>,
@@ -287,7 +288,17 @@ using memory_network_actor = caf::typed_actor<
     // refused until a partition with an empty list heals it.
     caf::reacts_to<partition_atom, std::vector<std::string>>,
     // Wires made and refused so far, and wire ends alive now.
-    caf::replies_to<status_atom>::with<std::uint64_t, std::uint64_t, std::uint64_t>>;
+    caf::replies_to<status_atom>::with<std::uint64_t, std::uint64_t, std::uint64_t>,
+    // (parallel simulation: between lanes) A node of lane `from_lane` (second) at ip (third)
+    // dials "ip:port" (fourth) in this lane; this lane's end will be end number `end` (first)
+    // and the wire has the given one-way latency.
+    caf::reacts_to<connect_atom, std::uint64_t, std::uint64_t, std::string, std::string,
+                   caf::timespan>,
+    // (between lanes) Bytes for this lane's end number `end`, which did not exist yet when they
+    // were handed over (its connect travelled with them).
+    caf::reacts_to<data_atom, std::uint64_t, bytes>,
+    // (between lanes) The other end of this lane's end number `end` closed.
+    caf::reacts_to<linkdown_atom, std::uint64_t>>;
 
 /// The P2P listener: a broker owning the listening socket. Each accepted connection is forked to
 /// a TCP link broker at once; the link offers itself to the peer manager, which attaches a

@@ -172,6 +172,38 @@ TEST_SUITE("sim") {
     CHECK(json::parse(other).at("seed") == 2);
   }
 
+  TEST_CASE("qtc-sim in two lanes: every node syncs and every mined block reaches every node, "
+            "the same report byte for byte twice, another one than in one lane") {
+    temp_dir dir;
+    auto first = run_scenario("propagation", dir, {"--lanes=2"});
+    auto again =
+        run_scenario("propagation", dir, {"--lanes=2", "--dir=" + (dir.path() / "b").string()});
+    CHECK(first == again);
+    auto report = json::parse(first);
+    CHECK(report.at("lanes") == 2);
+    const auto& sync = report.at("sync");
+    CHECK(sync.at("time_to_sync_ms").at("count") == 36);
+    const auto& prop = report.at("propagation");
+    REQUIRE(prop.at("blocks").size() == 5);
+    for (const auto& b : prop.at("blocks"))
+      CHECK(b.at("count") == b.at("nodes"));
+    CHECK(report.at("convergence").at("converged") == true);
+    CHECK(report.at("convergence").at("best_height") == 105);
+    CHECK(last_sample(report).at("components") == 1);
+    // Half the wires join nodes of different lanes: made, used and counted like the others.
+    CHECK(report.at("network").at("wires_made") > 36 * 8);
+    auto one_lane = json::parse(run_scenario("propagation", dir));
+    CHECK(one_lane.at("lanes") == 1);
+    CHECK(one_lane.at("sync") != report.at("sync"));
+  }
+
+  TEST_CASE("qtc-sim in two lanes: a partition across the lanes heals into one chain") {
+    temp_dir dir;
+    auto report = json::parse(run_scenario("partition", dir, {"--lanes=2"}));
+    CHECK(report.at("convergence").at("converged") == true);
+    CHECK(last_sample(report).at("components") == 1);
+  }
+
   TEST_CASE("qtc-sim: a bad scenario is refused with file, line and key, and exit 2") {
     temp_dir dir;
     auto file = dir.path() / "bad.toml";
@@ -213,6 +245,22 @@ TEST_SUITE("sim") {
                   flood.output);
     auto usage = run_to_completion(QTC_SIM_BINARY, {"--seed=x"});
     CHECK(usage.exit_code == 2);
+    // Lanes run in rounds as long as the smallest link latency: none, no lanes.
+    auto instant = dir.path() / "instant.toml";
+    std::ofstream{instant} << "[scenario]\nname = \"x\"\nduration_ms = 1000\nlanes = 2\n"
+                              "chain_spec = \""
+                           << (source_dir / "config" / "regtest.toml").string()
+                           << "\"\n[nodes]\nserving = 1\nchain_blocks = 1\n";
+    auto lanes = run_to_completion(QTC_SIM_BINARY, {"--scenario=" + instant.string()});
+    CHECK(lanes.exit_code == 2);
+    CHECK_MESSAGE(lanes.output.find(":4: scenario.lanes: more than one lane needs "
+                                    "links.latency_min_ms above 0")
+                      != std::string::npos,
+                  lanes.output);
+    auto eclipse = (source_dir / "config/sim/eclipse.toml").string();
+    CHECK(run_to_completion(QTC_SIM_BINARY, {"--scenario=" + eclipse, "--lanes=0"}).exit_code == 2);
+    CHECK(run_to_completion(QTC_SIM_BINARY, {"--scenario=" + eclipse, "--lanes=17"}).exit_code
+          == 2);
   }
 
 } // TEST_SUITE

@@ -3,6 +3,7 @@
 // silent peer is detected as stalling and sync completes from the others, a peer whose headers
 // turn invalid is dropped without losing the valid ones it sent first; transactions are relayed,
 // honouring feefilter; compact blocks, low and high bandwidth (blocks submitted to a node).
+#include "actors/support/unix_clock.hpp"
 #include "messages/primitives/hex.hpp"
 #include "runtime/chain/header_tree.hpp"
 #include "runtime/chain/pow.hpp"
@@ -468,7 +469,8 @@ TEST_CASE_FIXTURE(sim_fixture, "simulation: address relay as Bitcoin Core's p2p_
   };
   auto b_at_a = peer_id_at(a, "10.0.0.2");
   REQUIRE(b_at_a != 0);
-  auto now = static_cast<std::uint32_t>(std::time(nullptr));
+  // The nodes' Unix time: the simulated epoch plus the virtual clock (actors/support/unix_clock).
+  auto now = static_cast<std::uint32_t>(unix_clock{sched.clock()}.now());
   std::uint8_t next = 1;
   auto addresses = [&](std::size_t n, std::uint32_t time) {
     addr_message m;

@@ -42,16 +42,44 @@ caf::timespan delivery_delay(memory_link_pointer self, std::size_t size) {
   return (st.free_at - now) + st.latency;
 }
 
+/// Puts what this end sends to a partner in another lane into its lane's outbox.
+void send_across(memory_link_pointer self, wire_crossing::kind what, caf::timespan delay,
+                 bytes data) {
+  auto& r = self->state.remote;
+  wire_crossing c;
+  c.what = what;
+  c.at = self->clock().now() + delay;
+  c.from_lane = r.port->lane;
+  c.to_lane = r.lane;
+  c.end = r.end;
+  c.data = std::move(data);
+  r.port->outbox.push_back(std::move(c));
+}
+
 } // namespace
 
+std::size_t lane_port::lane_of_ip(const std::string& ip) const {
+  if (!lane_of)
+    return lane;
+  auto i = lane_of->find(ip);
+  return i == lane_of->end() ? lane : i->second;
+}
+
 memory_link_actor::behavior_type memory_link(memory_link_pointer self, caf::timespan latency,
-                                             std::uint64_t bandwidth, bool silent) {
+                                             std::uint64_t bandwidth, bool silent,
+                                             remote_end remote) {
   self->state.latency = latency;
   self->state.bandwidth = bandwidth;
   self->state.silent = silent;
+  self->state.remote = std::move(remote);
+  // The other end hears of the close after the wire's latency when it is in another lane (it
+  // could not hear of it sooner), at once within a lane.
   auto end = [self] {
-    if (self->state.partner)
-      self->send(caf::actor_cast<memory_link_actor>(self->state.partner), linkdown_atom::value);
+    auto& st = self->state;
+    if (st.partner)
+      self->send(caf::actor_cast<memory_link_actor>(st.partner), linkdown_atom::value);
+    else if (st.remote.port)
+      send_across(self, wire_crossing::kind::linkdown, st.latency, {});
     self->quit();
   };
   self->set_down_handler([end](const caf::down_msg&) { end(); });
@@ -72,10 +100,14 @@ memory_link_actor::behavior_type memory_link(memory_link_pointer self, caf::time
         st.written += data.size();
         if (st.session)
           self->send(st.session, written_atom::value, st.written);
-        if (!st.partner || st.silent)
+        if ((!st.partner && !st.remote.port) || st.silent)
           return;
-        auto to = caf::actor_cast<memory_link_actor>(st.partner);
         auto delay = delivery_delay(self, data.size());
+        if (!st.partner) {
+          send_across(self, wire_crossing::kind::data, delay, std::move(data));
+          return;
+        }
+        auto to = caf::actor_cast<memory_link_actor>(st.partner);
         if (delay.count() > 0)
           self->delayed_send(to, delay, data_atom::value, std::move(data));
         else
@@ -91,6 +123,7 @@ memory_link_actor::behavior_type memory_link(memory_link_pointer self, caf::time
         if (self->state.session)
           self->send(self->state.session, linkdown_atom::value);
         self->state.partner = nullptr;
+        self->state.remote.port = nullptr;
         self->quit();
       },
   };
@@ -118,8 +151,8 @@ void make_wire(memory_network_pointer self, const std::string& from_ip, const st
   auto to_ip = endpoint_host(to);
   auto latency = draw_latency(st);
   auto bw = st.model.bandwidth;
-  auto dialing = self->spawn(memory_link, latency, bw, st.silent.contains(from_ip));
-  auto accepting = self->spawn(memory_link, latency, bw, st.silent.contains(to_ip));
+  auto dialing = self->spawn(memory_link, latency, bw, st.silent.contains(from_ip), remote_end{});
+  auto accepting = self->spawn(memory_link, latency, bw, st.silent.contains(to_ip), remote_end{});
   for (const auto& [end, ip, peer] :
        {std::tuple{dialing, from_ip, to_ip}, std::tuple{accepting, to_ip, from_ip}}) {
     self->monitor(end);
@@ -132,6 +165,67 @@ void make_wire(memory_network_pointer self, const std::string& from_ip, const st
   self->send(session, link_atom::value, peer_link_actor{dialing});
   auto port = st.next_port++;
   self->send(manager, accept_atom::value, from_ip, port, accepted_link_actor{accepting});
+}
+
+/// Keeps `end` in the tables: to cut or silence it by address, and (for an end of a wire across
+/// lanes, `number` != 0) to find it when something arrives for it from another lane.
+void track_end(memory_network_pointer self, const memory_link_actor& end, const std::string& ip,
+               const std::string& peer_ip, std::uint64_t number) {
+  auto& st = self->state;
+  self->monitor(end);
+  st.wire_ends[end.id()] = wire_end{end, ip, peer_ip, number};
+  st.port->ends[number] = caf::actor_cast<caf::strong_actor_ptr>(end);
+}
+
+/// Dials a listener of another lane: this lane's end of the wire is made now and the connect
+/// travels with the wire's latency, as the bytes written meanwhile do (they follow it).
+void dial_across(memory_network_pointer self, const std::string& from_ip, const std::string& to,
+                 const peer_session_actor& session, std::size_t lane) {
+  auto& st = self->state;
+  auto& port = *st.port;
+  auto wire = ((port.lane + 1) << 40) | ++port.wires_begun;
+  auto latency = draw_latency(st);
+  auto dialing = self->spawn(memory_link, latency, st.model.bandwidth, st.silent.contains(from_ip),
+                             remote_end{st.port, lane, wire * 2});
+  track_end(self, dialing, from_ip, endpoint_host(to), wire * 2 + 1);
+  self->send(dialing, attach_atom::value, session);
+  self->send(session, link_atom::value, peer_link_actor{dialing});
+  wire_crossing c;
+  c.what = wire_crossing::kind::connect;
+  c.at = self->clock().now() + latency;
+  c.from_lane = port.lane;
+  c.to_lane = lane;
+  c.end = wire * 2;
+  c.from_ip = from_ip;
+  c.to = to;
+  c.latency = latency;
+  port.outbox.push_back(std::move(c));
+}
+
+/// A connect from another lane arrived: makes this lane's (accepting) end, or refuses, which
+/// the dialing end hears after the wire's latency.
+void accept_across(memory_network_pointer self, std::uint64_t end, std::size_t from_lane,
+                   const std::string& from_ip, const std::string& to, caf::timespan latency) {
+  auto& st = self->state;
+  auto to_ip = endpoint_host(to);
+  auto i = st.listeners.find(to);
+  if (i == st.listeners.end() || across(st, from_ip, to_ip)) {
+    ++st.wires_refused;
+    wire_crossing c;
+    c.what = wire_crossing::kind::linkdown;
+    c.at = self->clock().now() + latency;
+    c.from_lane = st.port->lane;
+    c.to_lane = from_lane;
+    c.end = end + 1;
+    st.port->outbox.push_back(std::move(c));
+    return;
+  }
+  auto accepting = self->spawn(memory_link, latency, st.model.bandwidth, st.silent.contains(to_ip),
+                               remote_end{st.port, from_lane, end + 1});
+  track_end(self, accepting, to_ip, from_ip, end);
+  ++st.wires_made;
+  self->send(i->second, accept_atom::value, from_ip, st.next_port++,
+             accepted_link_actor{accepting});
 }
 
 /// Puts `side` on one side of a partition (empty: heals) and cuts the wires across it.
@@ -150,16 +244,21 @@ memory_network_actor::behavior_type memory_network(memory_network_pointer self,
   return modelled_network(self, wire_model{latency, latency, 0, 1});
 }
 
-memory_network_actor::behavior_type modelled_network(memory_network_pointer self,
-                                                     wire_model model) {
+memory_network_actor::behavior_type modelled_network(memory_network_pointer self, wire_model model,
+                                                     std::shared_ptr<lane_port> port) {
   self->state.model = model;
   self->state.rng.seed(model.seed);
+  self->state.port = std::move(port);
   // Ends leave the table as their links end: a long run makes and drops many wires.
   // A listener that ended (its node stopped or crashed) refuses connections from then on.
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
-    if (st.wire_ends.erase(msg.source.id()) > 0)
+    if (auto i = st.wire_ends.find(msg.source.id()); i != st.wire_ends.end()) {
+      if (i->second.crossing_end != 0)
+        st.port->ends.erase(i->second.crossing_end);
+      st.wire_ends.erase(i);
       return;
+    }
     std::erase_if(st.listeners, [&](const auto& x) { return x.second.address() == msg.source; });
   });
   return {
@@ -170,6 +269,13 @@ memory_network_actor::behavior_type modelled_network(memory_network_pointer self
       [self](connect_atom, const std::string& from_ip, const std::string& to,
              peer_session_actor& session) {
         auto& st = self->state;
+        if (st.port) {
+          auto lane = st.port->lane_of_ip(endpoint_host(to));
+          if (lane != st.port->lane) {
+            dial_across(self, from_ip, to, session, lane);
+            return;
+          }
+        }
         auto i = st.listeners.find(to);
         if (i == st.listeners.end() || across(st, from_ip, endpoint_host(to))) {
           ++st.wires_refused;
@@ -177,6 +283,22 @@ memory_network_actor::behavior_type modelled_network(memory_network_pointer self
           return;
         }
         make_wire(self, from_ip, to, i->second, session);
+      },
+      [self](connect_atom, std::uint64_t end, std::uint64_t from_lane, const std::string& from_ip,
+             const std::string& to, caf::timespan latency) {
+        if (self->state.port)
+          accept_across(self, end, static_cast<std::size_t>(from_lane), from_ip, to, latency);
+      },
+      [self](data_atom, std::uint64_t end, bytes& data) {
+        if (auto* port = self->state.port.get(); port != nullptr)
+          if (auto i = port->ends.find(end); i != port->ends.end())
+            self->send(caf::actor_cast<memory_link_actor>(i->second), data_atom::value,
+                       std::move(data));
+      },
+      [self](linkdown_atom, std::uint64_t end) {
+        if (auto* port = self->state.port.get(); port != nullptr)
+          if (auto i = port->ends.find(end); i != port->ends.end())
+            self->send(caf::actor_cast<memory_link_actor>(i->second), linkdown_atom::value);
       },
       [self](close_atom, const std::string& ip) {
         auto& st = self->state;
@@ -192,6 +314,49 @@ memory_network_actor::behavior_type modelled_network(memory_network_pointer self
                                 static_cast<std::uint64_t>(st.wire_ends.size()));
       },
   };
+}
+
+namespace {
+
+/// The message that carries crossing `c` to the receiving end itself (`direct`) or to its lane's
+/// network.
+caf::mailbox_element_ptr crossing_message(wire_crossing& c, bool direct) {
+  auto id = caf::make_message_id();
+  using kind = wire_crossing::kind;
+  if (c.what == kind::connect)
+    return caf::make_mailbox_element(nullptr, id, {}, connect_atom::value, c.end,
+                                     static_cast<std::uint64_t>(c.from_lane), std::move(c.from_ip),
+                                     std::move(c.to), c.latency);
+  if (c.what == kind::linkdown)
+    return direct ? caf::make_mailbox_element(nullptr, id, {}, linkdown_atom::value)
+                  : caf::make_mailbox_element(nullptr, id, {}, linkdown_atom::value, c.end);
+  return direct ? caf::make_mailbox_element(nullptr, id, {}, data_atom::value, std::move(c.data))
+                : caf::make_mailbox_element(nullptr, id, {}, data_atom::value, c.end,
+                                            std::move(c.data));
+}
+
+} // namespace
+
+std::size_t exchange_crossings(const std::vector<lane_door>& lanes) {
+  std::size_t moved = 0;
+  for (const auto& from : lanes) {
+    for (auto& c : from.port->outbox) {
+      const auto& to = lanes.at(c.to_lane);
+      auto& clock = to.system->clock();
+      // A crossing is sent at least one round's length before it arrives, so it is never due
+      // before the receiving lane's present.
+      if (c.at < clock.now())
+        c.at = clock.now();
+      auto end =
+          c.what == wire_crossing::kind::connect ? to.port->ends.end() : to.port->ends.find(c.end);
+      bool direct = end != to.port->ends.end();
+      auto receiver = direct ? end->second : caf::actor_cast<caf::strong_actor_ptr>(to.network);
+      clock.schedule_message(c.at, std::move(receiver), crossing_message(c, direct));
+      ++moved;
+    }
+    from.port->outbox.clear();
+  }
+  return moved;
 }
 
 std::optional<std::string> memory_dialer::dial(caf::actor_system&, const ip_bytes& ip,

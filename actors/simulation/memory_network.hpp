@@ -15,11 +15,58 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 namespace qtc {
+
+/// What crosses from one lane of a parallel simulation to another (see lane_port): the opening,
+/// the bytes and the closing of wires whose two ends live in different lanes.
+struct wire_crossing {
+  enum class kind : std::uint8_t { connect, data, linkdown };
+  kind what = kind::data;
+  caf::actor_clock::time_point at{}; ///< virtual time of arrival at the receiving end
+  std::size_t from_lane = 0;
+  std::size_t to_lane = 0;
+  std::uint64_t end = 0; ///< the receiving end (see lane_port::ends)
+  bytes data;
+  std::string from_ip;      ///< connect: the dialing node
+  std::string to;           ///< connect: "ip:port" dialed
+  caf::timespan latency{0}; ///< connect: the wire's one-way latency
+};
+
+/// One lane's door to the others. A parallel simulation (tools/qtc-sim, `lanes` > 1) splits
+/// the nodes over several actor systems, each on its own thread with its own deterministic
+/// coordinator and clock. A wire between nodes of two lanes has one end in each; what an end
+/// sends across goes into its lane's outbox, stamped with its virtual arrival time, which is at
+/// least the smallest link latency away. The simulator runs the lanes in rounds no longer than
+/// that latency and, between rounds, moves every outbox into the clocks of the lanes it is for
+/// (exchange_crossings), in lane order, so nothing arrives in a lane's past and every run
+/// delivers the same things in the same order. Touched only by its lane's thread during a round
+/// and by the simulator between rounds.
+struct lane_port {
+  std::size_t lane = 0;
+  std::shared_ptr<const std::map<std::string, std::size_t>> lane_of; ///< node ip -> its lane
+  std::vector<wire_crossing> outbox;
+  /// This lane's ends of wires across lanes, by end number: wire id * 2, plus 1 for the
+  /// dialing end.
+  std::unordered_map<std::uint64_t, caf::strong_actor_ptr> ends;
+  std::uint64_t wires_begun = 0; ///< wire ids this lane gave out
+
+  /// The lane of the node at `ip` (this lane for an address no node has).
+  std::size_t lane_of_ip(const std::string& ip) const;
+};
+
+/// The far end of a wire across lanes, as its near end knows it.
+struct remote_end {
+  std::shared_ptr<lane_port> port; ///< the near end's lane (null: the wire is within a lane)
+  std::size_t lane = 0;            ///< the far end's lane
+  std::uint64_t end = 0;           ///< the far end's number
+};
 
 // (The first member must not be constructible from a pointer: CAF 0.17 constructs the state
 // with the actor's `this` when it can, which C++20 aggregates would allow.)
@@ -35,6 +82,7 @@ struct memory_link_state {
   peer_link_actor partner;
   std::deque<bytes> early; ///< data that arrived before the session was attached or while paused
   bool paused = false;     ///< the session is not reading (waiting for rate allowance)
+  remote_end remote;       ///< the partner, when it lives in another lane
   static inline const char* name = "memory_link";
 };
 
@@ -50,14 +98,18 @@ struct wire_model {
   std::uint64_t seed = 1;
 };
 
+/// `remote`: the other end in another lane (a null port: the other end will be given with
+/// `link`).
 memory_link_actor::behavior_type memory_link(memory_link_pointer self, caf::timespan latency,
-                                             std::uint64_t bandwidth, bool silent);
+                                             std::uint64_t bandwidth, bool silent,
+                                             remote_end remote);
 
 /// One end of a wire, as the network knows it (to silence or cut it by address).
 struct wire_end {
   memory_link_actor link;
-  std::string ip;      ///< the node this end belongs to
-  std::string peer_ip; ///< the node at the other end
+  std::string ip;                 ///< the node this end belongs to
+  std::string peer_ip;            ///< the node at the other end
+  std::uint64_t crossing_end = 0; ///< its number in the lane port (0: within a lane)
 };
 
 struct memory_network_state {
@@ -70,6 +122,7 @@ struct memory_network_state {
   std::mt19937_64 rng;
   std::uint64_t wires_made = 0;
   std::uint64_t wires_refused = 0;
+  std::shared_ptr<lane_port> port; ///< in a parallel simulation (null: the only lane)
   static inline const char* name = "memory_network";
 };
 
@@ -79,8 +132,22 @@ using memory_network_pointer = memory_network_actor::stateful_pointer<memory_net
 memory_network_actor::behavior_type memory_network(memory_network_pointer self,
                                                    caf::timespan latency);
 
-/// A network whose wires follow `model`.
-memory_network_actor::behavior_type modelled_network(memory_network_pointer self, wire_model model);
+/// A network whose wires follow `model`; with a `port`, one lane's part of a parallel
+/// simulation's network (its listeners are this lane's nodes).
+memory_network_actor::behavior_type modelled_network(memory_network_pointer self, wire_model model,
+                                                     std::shared_ptr<lane_port> port = nullptr);
+
+/// One lane as exchange_crossings sees it.
+struct lane_door {
+  caf::actor_system* system = nullptr;
+  memory_network_actor network;
+  std::shared_ptr<lane_port> port;
+};
+
+/// Between rounds: schedules every crossing in every lane's outbox on the clock of the lane it
+/// is for (straight to the receiving end when it exists, else to that lane's network), in lane
+/// order and then in the order they were sent, and empties the outboxes. Returns how many moved.
+std::size_t exchange_crossings(const std::vector<lane_door>& lanes);
 
 /// Dials through a memory network, from the node at `local_ip`.
 class memory_dialer final : public peer_dialer {

@@ -2,6 +2,7 @@
 
 #include "actors/dns_seeder.hpp"
 #include "actors/node.hpp"
+#include "actors/support/unix_clock.hpp"
 #include "messages/components.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -9,6 +10,10 @@
 #include <caf/send.hpp>
 
 namespace qtc {
+
+std::chrono::system_clock::time_point simulated_tls_time() {
+  return std::chrono::system_clock::time_point{std::chrono::seconds{simulated_unix_epoch}};
+}
 
 supervisor_spec make_simulated_node(simulated_node_config config) {
   supervisor_spec root;
@@ -30,7 +35,8 @@ supervisor_spec make_simulated_node(simulated_node_config config) {
     root.children.push_back(std::move(discovery));
   }
   root.children.push_back(
-      sync_child(config.spec, sync_options{config.download, config.max_upload_target}));
+      sync_child(config.spec, sync_options{config.download, config.max_upload_target,
+                                           (config.pool.seed ^ 0x5c) | 1}));
   child_spec peers;
   peers.name = component<peer_manager_actor>::name;
   auto port = config.port != 0 ? config.port : config.spec->default_port;
@@ -38,7 +44,8 @@ supervisor_spec make_simulated_node(simulated_node_config config) {
   pm.address = config.ip + ":" + std::to_string(port);
   pm.spec = config.spec;
   pm.settings = session_settings_for(*config.spec);
-  pm.context = make_channel_context(config.identity, *config.spec);
+  pm.context = make_channel_context(config.identity, *config.spec, pq_policy::required,
+                                    simulated_tls_time());
   pm.pool = config.pool; // max_connections as given (tests shrink the pool)
   pm.dialer = std::make_shared<memory_dialer>(config.network, config.ip);
   peers.start =

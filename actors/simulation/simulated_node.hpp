@@ -13,6 +13,7 @@
 #include "runtime/sync/block_download.hpp"
 #include "runtime/transport/node_identity.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -35,6 +36,10 @@ struct simulated_node_config {
   /// The store's commits: the simulator's stores are on tmpfs and are not flushed.
   commit_mode store_commits = commit_mode::unflushed;
 };
+
+/// The fixed time simulated nodes' TLS certificates carry and their TLS checks use (the
+/// simulated Unix epoch), so that a run repeats byte for byte.
+std::chrono::system_clock::time_point simulated_tls_time();
 
 /// The node's supervision tree: storage, [discovery,] sync, peers (registered with the network as
 /// it starts).

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The simulator's scale benchmark (issue 17; docs/performance.md "Simulation at scale"): runs
-# config/sim/scale-1000.toml (1,000 nodes, a 1,000-block chain) with qtc-sim --until-synced and
-# prints the wall time against the 60 s goal, the virtual time, how many nodes synced, the jobs
-# (actor messages handled) per wall second and the peak memory per node.
+# config/sim/scale-1000.toml (1,000 nodes, a 1,000-block chain, two lanes) with qtc-sim
+# --until-synced and prints the wall time against the 60 s goal, the virtual time, how many
+# nodes synced, the jobs (actor messages handled) per wall second and the peak memory per node.
 #
 #   tools/bench/sim-scale.sh [--fresh=N] [qtc-sim options...]
 #
@@ -26,7 +26,7 @@ nodes = report["nodes"]["total"]
 conv = report["convergence"]
 sync = report["sync"]["time_to_sync_ms"]
 jobs = re.search(r"(\d+) jobs, peak RSS (\d+) MiB \((\d+) KiB per node\)", stderr)
-print(f"nodes                {nodes}")
+print(f"nodes                {nodes} in {report['lanes']} lane(s)")
 print(f"synced at the end    {conv['at_best_height']} of {conv['honest_running']}")
 print(f"virtual time         {report['virtual_ms'] / 1000:.1f} s")
 print(f"wall time            {wall:.1f} s  (goal 60 s: ratio {60 / wall:.2f})")

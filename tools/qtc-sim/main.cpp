@@ -3,8 +3,8 @@
 // under CAF's deterministic coordinator, and writes a JSON report. The same scenario and seed
 // give the same report byte for byte.
 //
-//   qtc-sim --scenario=FILE [--seed=N] [--report=FILE.json] [--fresh=N] [--dir=DIR]
-//           [--log-level=LEVEL] [--quiet] [--until-synced]
+//   qtc-sim --scenario=FILE [--seed=N] [--report=FILE.json] [--fresh=N] [--lanes=N]
+//           [--dir=DIR] [--log-level=LEVEL] [--quiet] [--until-synced]
 //
 // --until-synced ends the run at the first sample after the last event at which every running
 // node holds the initial chain (the scale benchmark's stopping point).
@@ -32,6 +32,7 @@ struct options {
   std::string scenario;
   std::optional<std::uint64_t> seed;
   std::optional<std::uint32_t> fresh;
+  std::optional<std::uint32_t> lanes;
   std::string report;
   std::string dir;
   std::string log_level = "error";
@@ -62,6 +63,8 @@ std::optional<options> parse(int argc, char** argv) {
       o.seed = n;
     else if (auto v = value("--fresh="); v && number(*v, n) && n <= 100'000)
       o.fresh = static_cast<std::uint32_t>(n);
+    else if (auto v = value("--lanes="); v && number(*v, n) && n >= 1 && n <= max_lanes)
+      o.lanes = static_cast<std::uint32_t>(n);
     else if (auto v = value("--report="))
       o.report = *v;
     else if (auto v = value("--dir="))
@@ -79,7 +82,7 @@ std::optional<options> parse(int argc, char** argv) {
   }
   if (o.scenario.empty()) {
     std::cerr << "usage: qtc-sim --scenario=FILE [--seed=N] [--report=FILE.json] [--fresh=N] "
-                 "[--dir=DIR] [--log-level=LEVEL] [--quiet] [--until-synced]\n";
+                 "[--lanes=N] [--dir=DIR] [--log-level=LEVEL] [--quiet] [--until-synced]\n";
     return std::nullopt;
   }
   return o;
@@ -176,6 +179,12 @@ int main(int argc, char** argv) {
     s.seed = *o->seed;
   if (o->fresh)
     s.fresh = *o->fresh;
+  if (o->lanes)
+    s.lanes = *o->lanes;
+  if (auto problem = lanes_problem(s); !problem.empty()) {
+    std::cerr << "qtc-sim: --lanes=" << s.lanes << ": " << problem << "\n";
+    return 2;
+  }
   raise_file_limit();
   auto dir = make_work_dir(o->dir);
   if (dir.empty()) {

@@ -184,6 +184,7 @@ json make_report(const world& w) {
     events.push_back({{"t_ms", at.count()}, {"what", what}});
   return {{"scenario", s.name},
           {"seed", s.seed},
+          {"lanes", s.lanes},
           {"virtual_ms", w.now().count()},
           {"nodes",
            {{"serving", s.serving},

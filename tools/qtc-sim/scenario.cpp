@@ -45,9 +45,10 @@ void read_head(checker& c, const toml::value& root, scenario& s) {
   if (t == nullptr)
     return;
   const std::string n = "scenario";
-  c.unknown_keys(*t, n, {"name", "seed", "duration_ms", "sample_every_ms", "chain_spec"});
+  c.unknown_keys(*t, n, {"name", "seed", "lanes", "duration_ms", "sample_every_ms", "chain_spec"});
   take(s.name, c.string(*t, n, "name"));
   take(s.seed, optional_integer(c, *t, n, "seed", 0, INT64_MAX, 1));
+  take(s.lanes, optional_integer(c, *t, n, "lanes", 1, max_lanes, 1));
   take(s.duration, optional_millis(c, *t, n, "duration_ms", 0));
   if (s.duration.count() == 0)
     c.fail(c.line_of(*t, "duration_ms"), n + ".duration_ms", "must be more than 0");
@@ -222,6 +223,14 @@ void read_churn(checker& c, const toml::value& root, scenario& s) {
   s.churn = p;
 }
 
+void check_lanes(checker& c, const toml::value& root, const scenario& s) {
+  auto problem = lanes_problem(s);
+  if (problem.empty())
+    return;
+  const auto* t = c.table(root, "scenario");
+  c.fail(t != nullptr ? c.line_of(*t, "lanes") : 1, "scenario.lanes", problem);
+}
+
 void check_spec_file(scenario& s, std::vector<config_error>& errors) {
   if (s.chain_spec_file.empty())
     return;
@@ -243,6 +252,12 @@ const char* to_string(attack_kind k) {
     return "connection-flood";
   }
   return "?";
+}
+
+std::string lanes_problem(const scenario& s) {
+  if (s.lanes > 1 && s.latency_min.count() == 0)
+    return "more than one lane needs links.latency_min_ms above 0 (a lane's round is that long)";
+  return {};
 }
 
 scenario_result load_scenario(const std::filesystem::path& file) {
@@ -278,6 +293,7 @@ scenario_result load_scenario(const std::filesystem::path& file) {
     read_mining(c, root, s);
     read_partition(c, root, s);
     read_churn(c, root, s);
+    check_lanes(c, root, s);
   } catch (const std::exception& e) {
     result.errors.push_back({file.string(), 1, "", std::string{"internal error: "} + e.what()});
   }

@@ -70,6 +70,10 @@ struct scenario {
   std::filesystem::path source;
   std::string name;
   std::uint64_t seed = 1;
+  /// Threads the run uses (one lane each). Part of what the run is: the same seed with another
+  /// number of lanes gives a different run, as reproducible. More than one needs a smallest link
+  /// latency above zero (the lanes' rounds are that long).
+  std::uint32_t lanes = 1;
   milliseconds duration{0};
   milliseconds sample_every{0}; ///< peer-graph samples
   std::filesystem::path chain_spec_file;
@@ -114,6 +118,11 @@ struct scenario_result {
   std::optional<scenario> value;
   std::vector<config_error> errors;
 };
+
+constexpr std::uint32_t max_lanes = 16;
+
+/// Why `s` cannot run in s.lanes lanes ("" when it can).
+std::string lanes_problem(const scenario& s);
 
 /// Reads and checks a scenario file; its chain_spec path is relative to the file.
 scenario_result load_scenario(const std::filesystem::path& file);

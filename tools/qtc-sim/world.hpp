@@ -23,6 +23,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -93,6 +94,36 @@ struct graph_sample {
   peer_graph_summary summary;
 };
 
+/// One lane of the run: an actor system on its own deterministic coordinator and clock, its
+/// part of the network and its share of the nodes. With more than one lane, the lanes run side
+/// by side on threads of their own, in rounds (see lane_port in actors/simulation/memory_network).
+struct lane {
+  lane(std::size_t index, const std::string& log_level);
+  ~lane();
+
+  lane(const lane&) = delete;
+  lane& operator=(const lane&) = delete;
+
+  /// Runs every job that is ready now; returns how many.
+  std::size_t run();
+  /// Runs until the clock reads `target` (every timeout due before it fires in order).
+  void advance_to(caf::actor_clock::time_point target);
+  caf::actor_clock::time_point now() const {
+    return sched.clock().current_time;
+  }
+
+  simulation_config cfg; ///< the deterministic coordinator, the nodes' log level
+  caf::actor_system sys;
+  caf::scoped_actor self;
+  caf::scheduler::test_coordinator& sched;
+  memory_network_actor net;
+  std::shared_ptr<lane_port> port = std::make_shared<lane_port>();
+  std::shared_ptr<traffic_totals> traffic = std::make_shared<traffic_totals>();
+  std::uint64_t jobs = 0;
+};
+
+class lane_threads;
+
 class world {
 public:
   world(const scenario& s, std::filesystem::path dir, const std::string& log_level);
@@ -115,9 +146,7 @@ public:
   void finish();
 
   milliseconds now() const;
-  std::uint64_t jobs() const {
-    return jobs_;
-  }
+  std::uint64_t jobs() const;
   std::size_t running() const;
   std::size_t synced() const;
 
@@ -136,9 +165,8 @@ public:
   const std::vector<std::pair<milliseconds, std::string>>& log() const {
     return log_;
   }
-  const traffic_totals& traffic() const {
-    return *traffic_;
-  }
+  /// Messages and bytes sent, by command, over every lane.
+  traffic_totals traffic() const;
   std::uint64_t wires_made() const {
     return wires_made_;
   }
@@ -170,6 +198,16 @@ private:
   void attack(std::size_t a);
   void read_bans();
   void on_best(std::size_t i, std::int32_t height);
+  /// The lane node `i` lives in, and the lane an actor lives in.
+  lane& lane_of(std::size_t i) {
+    return *lanes_[i % lanes_.size()];
+  }
+  lane& lane_of(const caf::actor_system& sys);
+  /// Runs `task` on every lane, side by side on the lanes' threads when there are several.
+  void for_each_lane(const std::function<void(lane&)>& task);
+  /// Runs the lanes side by side up to `target`, in rounds no longer than the smallest link
+  /// latency, moving what crosses between lanes before each round.
+  void advance_lanes(caf::actor_clock::time_point target);
   std::shared_ptr<dns_resolver> make_resolver(std::size_t i);
   void note(std::string what);
   std::size_t run();
@@ -178,7 +216,8 @@ private:
   template <class Result, class Handle, class... Ts>
   std::optional<Result> request(const Handle& dest, Ts&&... xs) {
     std::optional<Result> result;
-    auto rp = self_->request(dest, caf::infinite, std::forward<Ts>(xs)...);
+    auto& self = lane_of(dest->home_system()).self;
+    auto rp = self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
     run();
     rp.receive([&](Result& x) { result = std::move(x); }, [&](caf::error&) {});
     return result;
@@ -187,12 +226,10 @@ private:
   scenario scenario_;
   std::filesystem::path dir_;
   std::shared_ptr<const chain_spec> chain_;
-  simulation_config cfg_; ///< the deterministic coordinator, the nodes' log level
-  caf::actor_system sys_;
-  caf::scoped_actor self_;
-  caf::scheduler::test_coordinator& sched_;
-  memory_network_actor net_;
-  std::shared_ptr<traffic_totals> traffic_ = std::make_shared<traffic_totals>();
+  std::vector<std::unique_ptr<lane>> lanes_; ///< node i lives in lane i % lanes
+  std::unique_ptr<lane_threads> threads_;    ///< with more than one lane
+  /// The first lane: the attackers' sessions and the world's own clock reading.
+  lane& home_;
   cast cast_;
   std::vector<node_record> nodes_;
   std::vector<mined_block> mined_;
@@ -200,7 +237,6 @@ private:
   std::vector<std::pair<milliseconds, std::string>> log_;
   std::mt19937_64 rng_;
   caf::actor_clock::time_point epoch_;
-  std::uint64_t jobs_ = 0;
   std::uint64_t wires_made_ = 0;
   std::uint64_t wires_refused_ = 0;
   unix_clock unix_; ///< Unix time on the virtual clock (the attackers' addr times)

@@ -5,6 +5,7 @@
 // when it ends; at the end the honest nodes' ban lists say whom they banned.
 #include "actors/node.hpp"
 #include "actors/peer_session.hpp"
+#include "actors/simulation/simulated_node.hpp"
 #include "actors/supervisor.hpp"
 #include "runtime/chain/genesis.hpp"
 #include "runtime/chain/header_tree.hpp"
@@ -69,7 +70,7 @@ block_header invalid_header(const chain_spec& spec, std::uint32_t salt) {
 } // namespace
 
 void world::start_attacks() {
-  attack_observer_ = sys_.spawn(attack_observer, attack_sessions_);
+  attack_observer_ = home_.sys.spawn(attack_observer, attack_sessions_);
   attacks_.resize(scenario_.attacks.size());
 }
 
@@ -105,12 +106,13 @@ std::uint64_t world::open_attack_session(std::size_t a, const attack_pair& pair)
   cfg.settings = session_settings_for(*chain_);
   cfg.settings.local_nonce = id;
   cfg.seed = id;
-  cfg.context = make_channel_context(
-      std::make_shared<const node_identity>(node_identity::from_seed(key)), *chain_);
+  cfg.context =
+      make_channel_context(std::make_shared<const node_identity>(node_identity::from_seed(key)),
+                           *chain_, pq_policy::required, simulated_tls_time());
   cfg.manager = caf::actor_cast<peer_manager_actor>(attack_observer_);
-  auto session = sys_.spawn(peer_session, std::move(cfg));
+  auto session = home_.sys.spawn(peer_session, std::move(cfg));
   (*attack_sessions_)[id] = attack_session{a, session};
-  caf::anon_send(net_, connect_atom::value, nodes_[pair.attacker].ip,
+  caf::anon_send(home_.net, connect_atom::value, nodes_[pair.attacker].ip,
                  nodes_[pair.target].ip + ":" + std::to_string(chain_->default_port), session);
   return id;
 }

@@ -84,11 +84,12 @@ void world::start(std::size_t i) {
     n.identity = std::make_shared<const node_identity>(node_identity::from_seed(key));
     n.resolver = make_resolver(i);
   }
+  auto& lane = lane_of(i);
   simulated_node_config cfg;
   cfg.data_dir = dir_ / n.ip;
   cfg.spec = chain_;
   cfg.identity = n.identity;
-  cfg.network = net_;
+  cfg.network = lane.net;
   cfg.ip = n.ip;
   cfg.pool.full_relay_slots = scenario_.full_relay_slots;
   cfg.pool.block_relay_slots = scenario_.block_relay_slots;
@@ -96,7 +97,7 @@ void world::start(std::size_t i) {
   cfg.pool.seed = seed + n.starts;
   cfg.resolver = n.resolver;
   n.root = caf::actor_cast<caf::actor>(
-      sys_.spawn(supervisor, make_simulated_node(cfg), supervisor_actor{}));
+      lane.sys.spawn(supervisor, make_simulated_node(cfg), supervisor_actor{}));
   run();
   auto sup = caf::actor_cast<supervisor_actor>(n.root);
   auto sync = request<caf::actor>(sup, whereis_atom::value, std::string{"sync"});
@@ -110,12 +111,12 @@ void world::start(std::size_t i) {
   n.peers = caf::actor_cast<peer_manager_actor>(*peers);
   // The recorder follows the node's sync coordinator, also across a restart of it.
   auto starts = n.starts;
-  sys_.spawn(height_recorder, sup,
-             height_recorder_callbacks{[this, i](std::int32_t h) { on_best(i, h); },
-                                       [this, i, starts](const sync_actor& s) {
-                                         if (nodes_[i].starts == starts + 1)
-                                           nodes_[i].sync = s;
-                                       }});
+  lane.sys.spawn(height_recorder, sup,
+                 height_recorder_callbacks{[this, i](std::int32_t h) { on_best(i, h); },
+                                           [this, i, starts](const sync_actor& s) {
+                                             if (nodes_[i].starts == starts + 1)
+                                               nodes_[i].sync = s;
+                                           }});
   if (!n.first_start)
     n.first_start = now();
   ++n.starts;
@@ -136,19 +137,21 @@ void world::stop(std::size_t i, bool for_good) {
   run();
 }
 
+// Runs on the node's lane's thread: it touches only the node's record and its lane's clock.
 void world::on_best(std::size_t i, std::int32_t height) {
   auto& n = nodes_[i];
   if (!n.running || height < 0)
     return;
+  auto now = std::chrono::duration_cast<milliseconds>(lane_of(i).now() - epoch_);
   n.best = height;
   auto h = static_cast<std::size_t>(height);
   if (n.reached.size() <= h)
     n.reached.resize(h + 1, -1);
   for (std::size_t k = 0; k <= h; ++k)
     if (n.reached[k] < 0)
-      n.reached[k] = now().count();
+      n.reached[k] = now.count();
   if (!n.synced && height >= static_cast<std::int32_t>(scenario_.chain_blocks) && n.first_start)
-    n.synced = now() - *n.first_start;
+    n.synced = now - *n.first_start;
 }
 
 void world::mine(std::size_t i) {
@@ -187,7 +190,8 @@ void world::partition(bool cut) {
     for (std::size_t i = from; i < nodes_.size(); ++i)
       side.push_back(nodes_[i].ip);
   }
-  caf::anon_send(net_, partition_atom::value, side);
+  for (auto& l : lanes_)
+    caf::anon_send(l->net, partition_atom::value, side);
   note(cut ? "partition: " + std::to_string(side.size()) + " nodes cut off" : "heal");
   run();
 }
@@ -195,7 +199,8 @@ void world::partition(bool cut) {
 void world::silence() {
   for (const auto& n : nodes_)
     if (n.role == node_role::attacker)
-      caf::anon_send(net_, close_atom::value, n.ip);
+      for (auto& l : lanes_)
+        caf::anon_send(l->net, close_atom::value, n.ip);
   note("attackers silent");
   run();
 }
