@@ -46,14 +46,7 @@ caf::timespan delivery_delay(memory_link_pointer self, std::size_t size) {
 void send_across(memory_link_pointer self, wire_crossing::kind what, caf::timespan delay,
                  bytes data) {
   auto& r = self->state.remote;
-  wire_crossing c;
-  c.what = what;
-  c.at = self->clock().now() + delay;
-  c.from_lane = r.port->lane;
-  c.to_lane = r.lane;
-  c.end = r.end;
-  c.data = std::move(data);
-  r.port->outbox.push_back(std::move(c));
+  r.port->post(what, self->clock().now() + delay, r.lane, r.end).data = std::move(data);
 }
 
 } // namespace
@@ -63,6 +56,17 @@ std::size_t lane_port::lane_of_ip(const std::string& ip) const {
     return lane;
   auto i = lane_of->find(ip);
   return i == lane_of->end() ? lane : i->second;
+}
+
+wire_crossing& lane_port::post(wire_crossing::kind what, caf::actor_clock::time_point at,
+                               std::size_t to_lane, std::uint64_t end) {
+  auto& c = outbox.emplace_back();
+  c.what = what;
+  c.at = at;
+  c.from_lane = lane;
+  c.to_lane = to_lane;
+  c.end = end;
+  return c;
 }
 
 memory_link_actor::behavior_type memory_link(memory_link_pointer self, caf::timespan latency,
@@ -190,16 +194,10 @@ void dial_across(memory_network_pointer self, const std::string& from_ip, const 
   track_end(self, dialing, from_ip, endpoint_host(to), wire * 2 + 1);
   self->send(dialing, attach_atom::value, session);
   self->send(session, link_atom::value, peer_link_actor{dialing});
-  wire_crossing c;
-  c.what = wire_crossing::kind::connect;
-  c.at = self->clock().now() + latency;
-  c.from_lane = port.lane;
-  c.to_lane = lane;
-  c.end = wire * 2;
+  auto& c = port.post(wire_crossing::kind::connect, self->clock().now() + latency, lane, wire * 2);
   c.from_ip = from_ip;
   c.to = to;
   c.latency = latency;
-  port.outbox.push_back(std::move(c));
 }
 
 /// A connect from another lane arrived: makes this lane's (accepting) end, or refuses, which
@@ -211,13 +209,7 @@ void accept_across(memory_network_pointer self, std::uint64_t end, std::size_t f
   auto i = st.listeners.find(to);
   if (i == st.listeners.end() || across(st, from_ip, to_ip)) {
     ++st.wires_refused;
-    wire_crossing c;
-    c.what = wire_crossing::kind::linkdown;
-    c.at = self->clock().now() + latency;
-    c.from_lane = st.port->lane;
-    c.to_lane = from_lane;
-    c.end = end + 1;
-    st.port->outbox.push_back(std::move(c));
+    st.port->post(wire_crossing::kind::linkdown, self->clock().now() + latency, from_lane, end + 1);
     return;
   }
   auto accepting = self->spawn(memory_link, latency, st.model.bandwidth, st.silent.contains(to_ip),
@@ -337,8 +329,7 @@ caf::mailbox_element_ptr crossing_message(wire_crossing& c, bool direct) {
 
 } // namespace
 
-std::size_t exchange_crossings(const std::vector<lane_door>& lanes) {
-  std::size_t moved = 0;
+void exchange_crossings(const std::vector<lane_door>& lanes) {
   for (const auto& from : lanes) {
     for (auto& c : from.port->outbox) {
       const auto& to = lanes.at(c.to_lane);
@@ -352,11 +343,9 @@ std::size_t exchange_crossings(const std::vector<lane_door>& lanes) {
       bool direct = end != to.port->ends.end();
       auto receiver = direct ? end->second : caf::actor_cast<caf::strong_actor_ptr>(to.network);
       clock.schedule_message(c.at, std::move(receiver), crossing_message(c, direct));
-      ++moved;
     }
     from.port->outbox.clear();
   }
-  return moved;
 }
 
 std::optional<std::string> memory_dialer::dial(caf::actor_system&, const ip_bytes& ip,

@@ -59,6 +59,11 @@ struct lane_port {
 
   /// The lane of the node at `ip` (this lane for an address no node has).
   std::size_t lane_of_ip(const std::string& ip) const;
+
+  /// Puts a crossing from this lane into the outbox: to end `end` of lane `to_lane`, arriving
+  /// at `at`. Returns it, for the caller to add its bytes or a connect's details.
+  wire_crossing& post(wire_crossing::kind what, caf::actor_clock::time_point at,
+                      std::size_t to_lane, std::uint64_t end);
 };
 
 /// The far end of a wire across lanes, as its near end knows it.
@@ -146,8 +151,8 @@ struct lane_door {
 
 /// Between rounds: schedules every crossing in every lane's outbox on the clock of the lane it
 /// is for (straight to the receiving end when it exists, else to that lane's network), in lane
-/// order and then in the order they were sent, and empties the outboxes. Returns how many moved.
-std::size_t exchange_crossings(const std::vector<lane_door>& lanes);
+/// order and then in the order they were sent, and empties the outboxes.
+void exchange_crossings(const std::vector<lane_door>& lanes);
 
 /// Dials through a memory network, from the node at `local_ip`.
 class memory_dialer final : public peer_dialer {
