@@ -57,26 +57,6 @@ bool kept_for_headers(const sync_state& st, std::uint64_t id, const sync_peer& p
       return true;
   return false;
 }
-/// Announces a newly committed block to every peer: pushed as cmpctblock to peers that asked for
-/// high-bandwidth mode (`b`: the block, given for the new tip only), BIP130 headers where asked,
-/// inv otherwise.
-void announce(sync_pointer self, const header_node& node, const block* b) {
-  auto& st = self->state;
-  for (auto& [id, p] : st.peers) {
-    if (p.best_known != nullptr && p.best_known->chain_work >= node.chain_work)
-      continue; // it has it (it probably sent it)
-    if (b != nullptr && p.wants_cmpct_push) {
-      ++st.cmpct_served;
-      ++st.cmpct_announced;
-      self->send(p.session, send_atom::value, p2p_message{make_compact_block(*b, st.rng())});
-    } else if (p.wants_headers)
-      self->send(p.session, send_atom::value, p2p_message{headers_message{{node.header}}});
-    else
-      self->send(p.session, send_atom::value,
-                 p2p_message{inv_message{
-                     {inv_item{static_cast<std::uint32_t>(inv_type::block), node.hash}}}});
-  }
-}
 /// A valid block that became our new tip after initial sync was first delivered by `from`:
 /// Core makes such a compact peer high bandwidth (the last three to do so), so that the next
 /// block reaches us one round trip sooner. A local submission (no peer) changes nothing.
@@ -102,6 +82,26 @@ void note_first_delivery(sync_pointer self, const header_node& node, std::uint64
 }
 } // namespace
 
+/// Announces a newly committed block to every peer: pushed as cmpctblock to peers that asked for
+/// high-bandwidth mode (`b`: the block, given for the new tip only), BIP130 headers where asked,
+/// inv otherwise.
+void announce(sync_pointer self, const header_node& node, const block* b) {
+  auto& st = self->state;
+  for (auto& [id, p] : st.peers) {
+    if (p.best_known != nullptr && p.best_known->chain_work >= node.chain_work)
+      continue; // it has it (it probably sent it)
+    if (b != nullptr && p.wants_cmpct_push) {
+      ++st.cmpct_served;
+      ++st.cmpct_announced;
+      self->send(p.session, send_atom::value, p2p_message{make_compact_block(*b, st.rng())});
+    } else if (p.wants_headers)
+      self->send(p.session, send_atom::value, p2p_message{headers_message{{node.header}}});
+    else
+      self->send(p.session, send_atom::value,
+                 p2p_message{inv_message{
+                     {inv_item{static_cast<std::uint32_t>(inv_type::block), node.hash}}}});
+  }
+}
 /// Validates the blocks that are next in height order and hands them to storage in batches: all
 /// that are ready (up to max_batch_blocks / max_batch_bytes) go in one durable transaction, so
 /// that a disk with slow syncs costs one sync per batch, not per block, while a block is still
@@ -151,10 +151,12 @@ void commit_ready(sync_pointer self) {
               auto& st = self->state;
               --st.writes_in_flight;
               st.committed = nodes.back();
-              if (was_synced)
+              if (was_synced) {
                 for (const auto* node : nodes)
                   announce(self, *node,
                            node == nodes.back() && last_block ? &*last_block : nullptr);
+                st.tip_announced = nodes.back();
+              }
               commit_ready(self);
               schedule_blocks(self); // the window moved: more may be requested
               update_progress(self, false);

@@ -52,6 +52,25 @@ const header_node* locator_fork(const sync_state& st, const std::vector<hash256>
 }
 } // namespace
 
+/// Disconnects `p` (invalid data) if a header of `msg`, which the node would drop without taking
+/// it into the tree, is invalid on its own (check_headers_alone); true then. `fork` is the parent
+/// of its first header when the node knows it (heights are named then).
+bool drop_faulty_headers(sync_pointer self, sync_peer& p, const headers_message& msg,
+                         const header_node* fork) {
+  auto& st = self->state;
+  auto fault = check_headers_alone(msg.headers, st.tree->params().pow_limit);
+  if (!fault)
+    return false;
+  auto where = fork != nullptr
+                   ? "at height " + std::to_string(fork->height + 1 + fault->index)
+                   : std::to_string(fault->index + 1) + " of " + std::to_string(msg.headers.size())
+                         + " in a headers message that does not connect";
+  auto detail = fault->rejection == header_rejection::unknown_parent
+                    ? "non-continuous headers " + where
+                    : "invalid header " + where + ": " + to_string(fault->rejection);
+  disconnect(self, p.info.id, close_reason::invalid_data, std::move(detail));
+  return true;
+}
 /// Whether `node` is on the best header chain.
 bool on_best_chain(const header_tree& tree, const header_node& node) {
   return tree.ancestor(tree.best(), node.height) == &node;
@@ -241,6 +260,8 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
   if (st.tree->find(first.prev_block) == nullptr && st.tree->find(block_hash(first)) == nullptr) {
     // Maybe we are simply behind the peer's announcement: ask from our tip (unless its presync,
     // which will get there, is under way: that announcement is of the chain it follows).
+    if (drop_faulty_headers(self, p, msg, nullptr))
+      return;
     if (p.presync) {
       p.headers_requested = was_requested;
       return;

@@ -135,7 +135,8 @@ bool low_work_headers(sync_pointer self, sync_peer& p, const headers_message& ms
   if (work >= threshold)
     return false;
   if (msg.headers.size() < max_headers_results || p.presync) {
-    ignore_low_work(self, p, *start);
+    if (!drop_faulty_headers(self, p, msg, start))
+      ignore_low_work(self, p, *start);
     return true;
   }
   start_presync(self, p, *start, threshold);

@@ -121,6 +121,7 @@ struct sync_state {
   std::uint32_t last_progress_blocks = 0;
   bool reported_synced = false;
   bool synced_once = false; ///< initial sync is over: high-bandwidth peers may be picked
+  const header_node* tip_announced = nullptr;     ///< the last block announced to the peers
   std::optional<std::uint32_t> announced_height;  ///< last height told to the subscribers
   std::vector<sync_subscriber_actor> subscribers; ///< who hears our height (the peer manager)
   std::uint64_t blocks_received = 0;
@@ -171,6 +172,8 @@ void expire_headers_requests(sync_pointer self);
 void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg);
 headers_message headers_answer(const sync_state& st, const getheaders_message& msg);
 bool take_headers(sync_pointer self, sync_peer& p, std::span<const block_header> headers);
+bool drop_faulty_headers(sync_pointer self, sync_peer& p, const headers_message& msg,
+                         const header_node* fork);
 void on_getblocks(sync_pointer self, sync_peer& p, const getblocks_message& msg);
 /// What accept_next_header found (see there).
 struct next_block_header {
@@ -189,6 +192,7 @@ caf::settings presync_status(const sync_state& st);
 void update_target(sync_pointer self);
 void schedule_blocks(sync_pointer self);
 void commit_ready(sync_pointer self);
+void announce(sync_pointer self, const header_node& node, const block* b);
 void on_block(sync_pointer self, std::uint64_t id, block_message&& msg);
 void on_notfound(sync_pointer self, std::uint64_t id, const notfound_message& msg);
 void check_stalls(sync_pointer self);

@@ -133,6 +133,14 @@ void update_progress(sync_pointer self, bool force) {
       st.synced_once = true;
       st.log.info("sync complete", {{"height", std::to_string(blocks)},
                                     {"tip", to_display_hex(st.committed->hash)}});
+      // Blocks committed while catching up were not announced; the tip now is, to the peers
+      // not known to have it (Bitcoin Core announces once it leaves initial download). A peer
+      // that asked us while we were empty, and found no one better, learns of our chain now,
+      // not at its next stale-tip round a minute later (the simulator's stragglers).
+      if (st.committed != st.tip_announced) {
+        announce(self, *st.committed, nullptr);
+        st.tip_announced = st.committed;
+      }
     }
     return;
   }

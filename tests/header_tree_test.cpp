@@ -135,6 +135,45 @@ TEST_CASE_FIXTURE(fixture, "each broken rule is its own rejection") {
   CHECK(&tree.best() == tree.find(tree.best().hash));
 }
 
+TEST_CASE_FIXTURE(fixture, "a headers message checked on its own: continuity and each proof of "
+                           "work, nothing looked up") {
+  // Headers of a chain the tree has never seen: they need no parent in it.
+  header_tree other{params, make_genesis_block(spec).header};
+  std::vector<block_header> run;
+  const header_node* tip = &other.genesis();
+  for (int i = 0; i < 5; ++i) {
+    auto h = mine(*tip, tip->header.time + 600, tip->header.bits, params.pow_limit, 7);
+    tip = other.accept(h, now).node;
+    REQUIRE(tip != nullptr);
+    run.push_back(h);
+  }
+  auto fork = std::span<const block_header>{run}.subspan(1); // its first parent is unknown here
+  CHECK_FALSE(check_headers_alone(fork, params.pow_limit));
+  CHECK_FALSE(check_headers_alone({}, params.pow_limit));
+  auto first_fault = [&](const std::vector<block_header>& headers) {
+    auto fault = check_headers_alone(headers, params.pow_limit);
+    REQUIRE(fault);
+    return std::pair{fault->index, fault->rejection};
+  };
+  SUBCASE("a header that misses its own target") {
+    auto bad = run;
+    for (;; ++bad[3].nonce)
+      if (!check_proof_of_work(block_hash(bad[3]), bad[3].bits, params.pow_limit.to_big_endian()))
+        break;
+    CHECK(first_fault(bad) == std::pair{std::size_t{3}, header_rejection::bad_proof_of_work});
+  }
+  SUBCASE("bits easier than the limit, met") {
+    auto bad = run;
+    bad[0] = mine(other.genesis(), other.genesis().header.time + 600, 0x2100ffff, ~uint256{});
+    CHECK(first_fault(bad) == std::pair{std::size_t{0}, header_rejection::bad_proof_of_work});
+  }
+  SUBCASE("a header that does not follow the one before it") {
+    auto gap = run;
+    gap.erase(gap.begin() + 2);
+    CHECK(first_fault(gap) == std::pair{std::size_t{2}, header_rejection::unknown_parent});
+  }
+}
+
 TEST_CASE_FIXTURE(fixture, "near genesis the median time past is over the headers there are") {
   // docs/protocol.md, "Header and block validity": the parent and up to 10 ancestors, sorted,
   // the element at index count / 2 (with an even count, the later of the two middle times).

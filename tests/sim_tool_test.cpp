@@ -162,6 +162,20 @@ TEST_SUITE("sim") {
     CHECK(report.at("convergence").at("converged") == true);
   }
 
+  TEST_CASE("qtc-sim scale at CI size: 100 nodes in two lanes, seeds naming the running nodes, "
+            "every fresh node synced within a few virtual seconds of its start") {
+    temp_dir dir;
+    auto report = json::parse(run_scenario("scale-1000", dir, {"--fresh=90", "--until-synced"}));
+    CHECK(report.at("lanes") == 2);
+    const auto& sync = report.at("sync");
+    CHECK(sync.at("fresh_started") == 90);
+    CHECK(sync.at("time_to_sync_ms").at("count") == 90);
+    // With seeds naming nodes not started yet ("all"), an early node could be given only such
+    // addresses and wait a minute before trying them again (15 s at this size, seed 1).
+    CHECK(sync.at("time_to_sync_ms").at("max") < 5000);
+    CHECK(report.at("convergence").at("converged") == true);
+  }
+
   TEST_CASE("qtc-sim: the same seed gives the same report byte for byte, another seed another") {
     temp_dir dir;
     auto first = run_scenario("eclipse", dir);
@@ -210,7 +224,8 @@ TEST_SUITE("sim") {
     std::ofstream{file}
         << "[scenario]\nname = \"x\"\nduration_ms = -5\nchain_spec = \"nowhere.toml\"\n"
            "[nodes]\nserving = 0\nchain_blocks = 10\nbogus = 1\n"
-           "[[attack]]\nkind = \"nuke\"\ncount = 1\n";
+           "[[attack]]\nkind = \"nuke\"\ncount = 1\n"
+           "[bootstrap]\nseeds_name = \"crawler\"\n";
     auto r = run_to_completion(QTC_SIM_BINARY, {"--scenario=" + file.string()});
     CHECK(r.exit_code == 2);
     CHECK_MESSAGE(r.output.find(file.string() + ":3: scenario.duration_ms: must be in")
@@ -224,6 +239,10 @@ TEST_SUITE("sim") {
                   r.output);
     CHECK_MESSAGE(r.output.find(":10: attack[0].kind: must be addr-flood, invalid-headers or "
                                 "connection-flood, got \"nuke\"")
+                      != std::string::npos,
+                  r.output);
+    CHECK_MESSAGE(r.output.find(":13: bootstrap.seeds_name: must be \"serving\", \"all\" or "
+                                "\"running\", got \"crawler\"")
                       != std::string::npos,
                   r.output);
     auto missing =

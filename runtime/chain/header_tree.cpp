@@ -140,6 +140,21 @@ std::uint32_t header_tree::expected_bits(const header_node& parent) const {
   return encode_compact(target.to_big_endian());
 }
 
+std::optional<headers_fault> check_headers_alone(std::span<const block_header> headers,
+                                                 const uint256& pow_limit) {
+  auto limit = pow_limit.to_big_endian();
+  hash256 previous{};
+  for (std::size_t k = 0; k < headers.size(); ++k) {
+    const auto& h = headers[k];
+    if (k > 0 && h.prev_block != previous)
+      return headers_fault{k, header_rejection::unknown_parent};
+    previous = block_hash(h);
+    if (!check_proof_of_work(previous, h.bits, limit))
+      return headers_fault{k, header_rejection::bad_proof_of_work};
+  }
+  return std::nullopt;
+}
+
 header_tree::result header_tree::accept(const block_header& h, std::int64_t now) {
   result r;
   auto hash = block_hash(h);

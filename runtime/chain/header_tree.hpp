@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -43,6 +45,18 @@ enum class header_rejection : std::uint8_t {
 };
 
 std::string to_string(header_rejection x);
+
+/// The first fault a headers message shows on its own, looked up nowhere: a header that does
+/// not follow the one before it in the message (`unknown_parent`) or misses its own `bits` or
+/// `pow_limit` (`bad_proof_of_work`). Bitcoin Core checks both on every headers message; the node
+/// runs it on the messages it drops without taking (low-work and unconnected ones), so an invalid
+/// header is punished whichever path its message takes.
+struct headers_fault {
+  std::size_t index = 0; ///< position of the faulty header in the message
+  header_rejection rejection = header_rejection::none;
+};
+std::optional<headers_fault> check_headers_alone(std::span<const block_header> headers,
+                                                 const uint256& pow_limit);
 
 struct header_node {
   block_header header;

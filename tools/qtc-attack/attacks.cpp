@@ -330,10 +330,12 @@ class inv_flood final : public attack_behaviour {
 };
 
 /// Headers whose first parent nobody has; the rest chain onto it, as a peer announcing a
-/// branch would send them.
+/// branch would send them. Each meets the chain's (easy) target: a node checks that before it
+/// looks for the parent, and one that misses it is invalid data, not spam.
 class header_spam final : public attack_behaviour {
   void on_tick(connection& c, run_context& r) override {
     paced(c, r, [&] {
+      auto limit = chain_params::from(r.spec).pow_limit.to_big_endian();
       headers_message h;
       auto prev = random_hash(r.rng);
       for (unsigned i = 0; i < r.o.items; ++i) {
@@ -344,6 +346,8 @@ class header_spam final : public attack_behaviour {
         b.time = unix_now();
         b.bits = r.spec.genesis_bits;
         b.nonce = static_cast<std::uint32_t>(r.rng());
+        while (!check_proof_of_work(block_hash(b), b.bits, limit))
+          ++b.nonce;
         prev = block_hash(b);
         h.headers.push_back(b);
       }

@@ -54,9 +54,9 @@ std::optional<std::string> resolve_bytes(options& o, const chain_spec& spec) {
              + std::to_string(spec.max_message_size) + " bytes (the chain spec's limit)";
   } else if (o.attack == attack_kind::junk_handshake && o.bytes == 0) {
     o.bytes = 65537; // a 2-byte length and the longest Noise message it can announce
-  } else if (o.attack == attack_kind::low_work_headers
+  } else if ((o.attack == attack_kind::low_work_headers || o.attack == attack_kind::header_spam)
              && work_of_bits(spec.genesis_bits) > uint256{1 << 16}) {
-    return "--attack=low-work-headers mines its headers: " + spec.network
+    return "--attack=" + std::string{info(o.attack).name} + " mines its headers: " + spec.network
            + "'s target is too hard (an easy-target chain such as regtest only)";
   }
   return std::nullopt;

@@ -84,10 +84,13 @@ void read_network(checker& c, const toml::value& root, scenario& s) {
     take(s.dns_answer_size, optional_integer(c, *t, n, "dns_answer_size", 1, 256, 8));
     if (checker::has(*t, "seeds_name")) {
       auto who = c.string(*t, n, "seeds_name");
-      if (who && *who != "serving" && *who != "all")
+      if (who && *who != "serving" && *who != "all" && *who != "running")
         c.fail(c.line_of(*t, "seeds_name"), n + ".seeds_name",
-               "must be \"serving\" or \"all\", got \"" + *who + "\"");
-      s.seeds_name_all = who && *who == "all";
+               "must be \"serving\", \"all\" or \"running\", got \"" + *who + "\"");
+      if (who && *who == "all")
+        s.seeds_name = seeds_knowledge::all;
+      else if (who && *who == "running")
+        s.seeds_name = seeds_knowledge::running;
     }
   }
   if (const auto* t = optional_table(c, root, "links")) {

@@ -66,6 +66,10 @@ struct attack_plan {
   std::uint32_t targets = 1;
 };
 
+/// Whom a node's DNS seeds name (besides attackers): the serving nodes; every honest node; or
+/// the honest nodes running when the node first starts, as a seed fed by a crawler would.
+enum class seeds_knowledge { serving, all, running };
+
 struct scenario {
   std::filesystem::path source;
   std::string name;
@@ -91,7 +95,7 @@ struct scenario {
 
   // [bootstrap]
   std::uint32_t dns_answer_size = 8; ///< addresses in each seed's answer to a node
-  bool seeds_name_all = false;       ///< the seeds know every node (else only the serving ones)
+  seeds_knowledge seeds_name = seeds_knowledge::serving; ///< whom the DNS seeds name
 
   // [links]
   milliseconds latency_min{0};

@@ -43,7 +43,10 @@ std::uint64_t node_seed(std::uint64_t seed, std::size_t i) {
 
 /// The node's own DNS seeds: every seed name of the chain spec answers `dns_answer_size` A
 /// records, the attackers' share of them attacker addresses, the rest honest nodes the seeds
-/// know (drawn for this node, as a real seed answers each asker differently).
+/// know (drawn for this node, as a real seed answers each asker differently). With
+/// `seeds_name = "running"` a seed knows the honest nodes running when the node first starts,
+/// as a seed fed by a crawler lists the nodes it reached (with "all", an early node could be
+/// given eight nodes not started yet, and wait a minute before trying them again).
 std::shared_ptr<dns_resolver> world::make_resolver(std::size_t i) {
   std::vector<std::string> honest;
   std::vector<std::string> attackers;
@@ -52,7 +55,8 @@ std::shared_ptr<dns_resolver> world::make_resolver(std::size_t i) {
       continue;
     if (nodes_[k].role == node_role::attacker)
       attackers.push_back(nodes_[k].ip);
-    else if (nodes_[k].role == node_role::serving || scenario_.seeds_name_all)
+    else if (nodes_[k].role == node_role::serving || scenario_.seeds_name == seeds_knowledge::all
+             || (scenario_.seeds_name == seeds_knowledge::running && nodes_[k].running))
       honest.push_back(nodes_[k].ip);
   }
   std::mt19937_64 rng{node_seed(scenario_.seed, i) ^ 0xd45};
