@@ -1,5 +1,6 @@
 // The block download: what to ask which peer for, blocks arriving, checking and committing them
 // in height order in batches, announcing new tips, and serving blocks by getdata.
+#include "actors/sync_coordinator.hpp"
 #include "actors/sync_state.hpp"
 #include "messages/errors.hpp"
 #include "runtime/chain/block_check.hpp"
@@ -12,8 +13,6 @@ namespace {
 
 /// Batches being written at once (one on disk, one gathering is enough to keep the disk busy).
 constexpr std::uint32_t max_writes_in_flight = 2;
-constexpr std::size_t max_batch_blocks = 1000;
-constexpr std::size_t max_batch_bytes = std::size_t{32} << 20;
 
 /// The best-chain hashes from `from_height` to the tip, for the block download's target.
 std::vector<hash256> best_chain_from(const header_tree& tree, std::uint32_t from_height) {
@@ -103,9 +102,9 @@ void announce(sync_pointer self, const header_node& node, const block* b) {
   }
 }
 /// Validates the blocks that are next in height order and hands them to storage in batches: all
-/// that are ready (up to max_batch_blocks / max_batch_bytes) go in one durable transaction, so
-/// that a disk with slow syncs costs one sync per batch, not per block, while a block is still
-/// only reported committed once it is on disk.
+/// that are ready (up to sync_commit_batch_blocks / sync_commit_batch_bytes) go in one durable
+/// transaction, so that a disk with slow syncs costs one sync per batch, not per block, while a
+/// block is still only reported committed once it is on disk.
 void commit_ready(sync_pointer self) {
   auto& st = self->state;
   while (st.writes_in_flight < max_writes_in_flight) {
@@ -113,7 +112,7 @@ void commit_ready(sync_pointer self) {
     std::vector<const header_node*> nodes;
     std::size_t batch_bytes = 0;
     std::optional<block> last_block;
-    while (batch.size() < max_batch_blocks && batch_bytes < max_batch_bytes) {
+    while (batch.size() < sync_commit_batch_blocks && batch_bytes < sync_commit_batch_bytes) {
       auto next = st.download->take_next();
       if (!next)
         break;

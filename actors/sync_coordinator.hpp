@@ -36,9 +36,16 @@
 
 #include "actors/sync_state.hpp"
 
+#include <cstddef>
 #include <memory>
 
 namespace qtc {
+
+/// The most blocks committed in one durable transaction (actors/sync_blocks): so many blocks or
+/// so many bytes, whichever is reached first. qtc-bench-sync measures the disk's commit rate in
+/// batches of this size, the bound of a download on disk.
+constexpr std::size_t sync_commit_batch_blocks = 1000;
+constexpr std::size_t sync_commit_batch_bytes = std::size_t{32} << 20;
 
 /// How the sync coordinator is started (actors/node.cpp, the simulator).
 struct sync_options {
