@@ -38,6 +38,27 @@ std::string run_scenario(const std::string& name, const temp_dir& dir,
   return slurp(report);
 }
 
+/// The propagation scenario with its `bandwidth_kbit = 20000` line replaced by `links`, run
+/// from `dir`; the report.
+json run_propagation_with(const temp_dir& dir, const std::string& name, const std::string& links) {
+  auto text = slurp(source_dir / "config/sim/propagation.toml");
+  auto at = text.find("bandwidth_kbit = 20000");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, std::string{"bandwidth_kbit = 20000"}.size(), links);
+  at = text.find("\"../regtest.toml\"");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, std::string{"\"../regtest.toml\""}.size(),
+               "\"" + (source_dir / "config/regtest.toml").string() + "\"");
+  auto file = dir.path() / (name + ".toml");
+  auto report = dir.path() / (name + ".json");
+  std::ofstream{file} << text;
+  auto r = run_to_completion(
+      QTC_SIM_BINARY, {"--scenario=" + file.string(), "--report=" + report.string(), "--quiet"},
+      std::chrono::seconds{110});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  return json::parse(slurp(report));
+}
+
 /// The last peer-graph sample.
 const json& last_sample(const json& report) {
   return report.at("peer_graph").back();
@@ -176,6 +197,25 @@ TEST_SUITE("sim") {
     CHECK(report.at("convergence").at("converged") == true);
   }
 
+  TEST_CASE("qtc-sim links: slower wires sync slower, and bandwidths drawn from a range fall "
+            "between its ends") {
+    temp_dir dir;
+    auto p50 = [](const json& report) {
+      CHECK(report.at("sync").at("time_to_sync_ms").at("count") == 36); // every fresh node
+      return report.at("sync").at("time_to_sync_ms").at("p50").get<std::int64_t>();
+    };
+    auto slow = p50(run_propagation_with(dir, "slow", "bandwidth_kbit = 500"));
+    auto fast = p50(run_propagation_with(dir, "fast", "bandwidth_kbit = 8000"));
+    auto drawn = p50(
+        run_propagation_with(dir, "drawn", "bandwidth_min_kbit = 500\nbandwidth_max_kbit = 8000"));
+    MESSAGE("time to sync, p50: " << slow << " ms at 500 kbit/s, " << drawn << " ms drawn from "
+                                  << "500-8000, " << fast << " ms at 8000");
+    // 100 blocks of about 1 KB each take 1.6 s at 500 kbit/s from one peer, 0.1 s at 8000.
+    CHECK(slow > fast + 300);
+    CHECK(drawn > fast);
+    CHECK(drawn < slow);
+  }
+
   TEST_CASE("qtc-sim: the same seed gives the same report byte for byte, another seed another") {
     temp_dir dir;
     auto first = run_scenario("eclipse", dir);
@@ -225,7 +265,8 @@ TEST_SUITE("sim") {
         << "[scenario]\nname = \"x\"\nduration_ms = -5\nchain_spec = \"nowhere.toml\"\n"
            "[nodes]\nserving = 0\nchain_blocks = 10\nbogus = 1\n"
            "[[attack]]\nkind = \"nuke\"\ncount = 1\n"
-           "[bootstrap]\nseeds_name = \"crawler\"\n";
+           "[bootstrap]\nseeds_name = \"crawler\"\n"
+           "[links]\nbandwidth_kbit = 100\nbandwidth_min_kbit = 900\nbandwidth_max_kbit = 800\n";
     auto r = run_to_completion(QTC_SIM_BINARY, {"--scenario=" + file.string()});
     CHECK(r.exit_code == 2);
     CHECK_MESSAGE(r.output.find(file.string() + ":3: scenario.duration_ms: must be in")
@@ -243,6 +284,14 @@ TEST_SUITE("sim") {
                   r.output);
     CHECK_MESSAGE(r.output.find(":13: bootstrap.seeds_name: must be \"serving\", \"all\" or "
                                 "\"running\", got \"crawler\"")
+                      != std::string::npos,
+                  r.output);
+    CHECK_MESSAGE(r.output.find(":15: links.bandwidth_kbit: give it or bandwidth_min_kbit and "
+                                "bandwidth_max_kbit, not both")
+                      != std::string::npos,
+                  r.output);
+    CHECK_MESSAGE(r.output.find(":17: links.bandwidth_max_kbit: must be at least "
+                                "bandwidth_min_kbit")
                       != std::string::npos,
                   r.output);
     auto missing =

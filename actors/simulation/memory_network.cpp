@@ -148,15 +148,25 @@ caf::timespan draw_latency(memory_network_state& st) {
   return caf::timespan{d(st.rng)};
 }
 
+/// The bandwidth of one direction of a new wire.
+std::uint64_t draw_bandwidth(memory_network_state& st) {
+  const auto& m = st.model;
+  if (m.bandwidth_max <= m.bandwidth_min)
+    return m.bandwidth_min;
+  std::uniform_int_distribution<std::uint64_t> d{m.bandwidth_min, m.bandwidth_max};
+  return d(st.rng);
+}
+
 /// Makes a wire from the node at `from_ip` to the listener at `to`, whose manager is `manager`.
 void make_wire(memory_network_pointer self, const std::string& from_ip, const std::string& to,
                const peer_manager_actor& manager, const peer_session_actor& session) {
   auto& st = self->state;
   auto to_ip = endpoint_host(to);
   auto latency = draw_latency(st);
-  auto bw = st.model.bandwidth;
-  auto dialing = self->spawn(memory_link, latency, bw, st.silent.contains(from_ip), remote_end{});
-  auto accepting = self->spawn(memory_link, latency, bw, st.silent.contains(to_ip), remote_end{});
+  auto up = draw_bandwidth(st);
+  auto down = draw_bandwidth(st);
+  auto dialing = self->spawn(memory_link, latency, up, st.silent.contains(from_ip), remote_end{});
+  auto accepting = self->spawn(memory_link, latency, down, st.silent.contains(to_ip), remote_end{});
   for (const auto& [end, ip, peer] :
        {std::tuple{dialing, from_ip, to_ip}, std::tuple{accepting, to_ip, from_ip}}) {
     self->monitor(end);
@@ -189,7 +199,7 @@ void dial_across(memory_network_pointer self, const std::string& from_ip, const 
   auto& port = *st.port;
   auto wire = ((port.lane + 1) << 40) | ++port.wires_begun;
   auto latency = draw_latency(st);
-  auto dialing = self->spawn(memory_link, latency, st.model.bandwidth, st.silent.contains(from_ip),
+  auto dialing = self->spawn(memory_link, latency, draw_bandwidth(st), st.silent.contains(from_ip),
                              remote_end{st.port, lane, wire * 2});
   track_end(self, dialing, from_ip, endpoint_host(to), wire * 2 + 1);
   self->send(dialing, attach_atom::value, session);
@@ -212,7 +222,8 @@ void accept_across(memory_network_pointer self, std::uint64_t end, std::size_t f
     st.port->post(wire_crossing::kind::linkdown, self->clock().now() + latency, from_lane, end + 1);
     return;
   }
-  auto accepting = self->spawn(memory_link, latency, st.model.bandwidth, st.silent.contains(to_ip),
+  // The direction back is drawn here, from this lane's seed.
+  auto accepting = self->spawn(memory_link, latency, draw_bandwidth(st), st.silent.contains(to_ip),
                                remote_end{st.port, from_lane, end + 1});
   track_end(self, accepting, to_ip, from_ip, end);
   ++st.wires_made;
@@ -233,7 +244,7 @@ void partition(memory_network_pointer self, const std::vector<std::string>& side
 
 memory_network_actor::behavior_type memory_network(memory_network_pointer self,
                                                    caf::timespan latency) {
-  return modelled_network(self, wire_model{latency, latency, 0, 1});
+  return modelled_network(self, wire_model{latency, latency, 0, 0, 1});
 }
 
 memory_network_actor::behavior_type modelled_network(memory_network_pointer self, wire_model model,

@@ -94,12 +94,15 @@ struct memory_link_state {
 using memory_link_pointer = memory_link_actor::stateful_pointer<memory_link_state>;
 
 /// How the network's wires behave: each wire's one-way latency is drawn uniformly from
-/// [latency_min, latency_max] with the model's seed (in the order wires are made, so the same
-/// run gets the same latencies); every wire carries `bandwidth` bytes a second each way.
+/// [latency_min, latency_max], and the bandwidth of each of its directions from
+/// [bandwidth_min, bandwidth_max] (links are often asymmetric), with the model's seed, in the
+/// order wires are made, so the same run gets the same wires. A range that is one value draws
+/// nothing.
 struct wire_model {
   caf::timespan latency_min{0};
   caf::timespan latency_max{0};
-  std::uint64_t bandwidth = 0; ///< bytes per second, 0: unlimited
+  std::uint64_t bandwidth_min = 0; ///< bytes per second, 0: unlimited
+  std::uint64_t bandwidth_max = 0;
   std::uint64_t seed = 1;
 };
 

@@ -77,6 +77,47 @@ void read_nodes(checker& c, const toml::value& root, scenario& s) {
   take(s.join_within, optional_millis(c, *t, n, "join_within_ms", 0));
 }
 
+/// [links]: each wire's latency, and each direction's bandwidth (one for all, or a range).
+void read_links(checker& c, const toml::value& root, scenario& s) {
+  const auto* t = optional_table(c, root, "links");
+  if (t == nullptr)
+    return;
+  const std::string n = "links";
+  c.unknown_keys(*t, n,
+                 {"latency_min_ms", "latency_max_ms", "bandwidth_kbit", "bandwidth_min_kbit",
+                  "bandwidth_max_kbit"});
+  take(s.latency_min, optional_millis(c, *t, n, "latency_min_ms", 0));
+  take(s.latency_max, optional_millis(c, *t, n, "latency_max_ms", s.latency_min.count()));
+  if (s.latency_max < s.latency_min)
+    c.fail(c.line_of(*t, "latency_max_ms"), n + ".latency_max_ms",
+           "must be at least latency_min_ms");
+  constexpr std::int64_t max_kbit = 100'000'000;
+  auto to_bytes = [](std::int64_t kbit) { return static_cast<std::uint64_t>(kbit) * 1000 / 8; };
+  if (checker::has(*t, "bandwidth_min_kbit") || checker::has(*t, "bandwidth_max_kbit")) {
+    if (checker::has(*t, "bandwidth_kbit"))
+      c.fail(c.line_of(*t, "bandwidth_kbit"), n + ".bandwidth_kbit",
+             "give it or bandwidth_min_kbit and bandwidth_max_kbit, not both");
+    auto low = optional_integer(c, *t, n, "bandwidth_min_kbit", 1, max_kbit, 0);
+    auto high = optional_integer(c, *t, n, "bandwidth_max_kbit", 1, max_kbit, 0);
+    if (!low || !high || *low == 0 || *high == 0)
+      c.fail(c.line_of(*t, checker::has(*t, "bandwidth_min_kbit") ? "bandwidth_min_kbit"
+                                                                  : "bandwidth_max_kbit"),
+             n + ".bandwidth_min_kbit",
+             "a bandwidth range needs both bandwidth_min_kbit and "
+             "bandwidth_max_kbit");
+    else if (*high < *low)
+      c.fail(c.line_of(*t, "bandwidth_max_kbit"), n + ".bandwidth_max_kbit",
+             "must be at least bandwidth_min_kbit");
+    else {
+      s.bandwidth_min = to_bytes(*low);
+      s.bandwidth_max = to_bytes(*high);
+    }
+    return;
+  }
+  if (auto kbit = optional_integer(c, *t, n, "bandwidth_kbit", 0, max_kbit, 0))
+    s.bandwidth_min = s.bandwidth_max = to_bytes(*kbit);
+}
+
 void read_network(checker& c, const toml::value& root, scenario& s) {
   if (const auto* t = optional_table(c, root, "bootstrap")) {
     const std::string n = "bootstrap";
@@ -93,17 +134,7 @@ void read_network(checker& c, const toml::value& root, scenario& s) {
         s.seeds_name = seeds_knowledge::running;
     }
   }
-  if (const auto* t = optional_table(c, root, "links")) {
-    const std::string n = "links";
-    c.unknown_keys(*t, n, {"latency_min_ms", "latency_max_ms", "bandwidth_kbit"});
-    take(s.latency_min, optional_millis(c, *t, n, "latency_min_ms", 0));
-    take(s.latency_max, optional_millis(c, *t, n, "latency_max_ms", s.latency_min.count()));
-    if (s.latency_max < s.latency_min)
-      c.fail(c.line_of(*t, "latency_max_ms"), n + ".latency_max_ms",
-             "must be at least latency_min_ms");
-    if (auto kbit = optional_integer(c, *t, n, "bandwidth_kbit", 0, 100'000'000, 0))
-      s.bandwidth = static_cast<std::uint64_t>(*kbit) * 1000 / 8;
-  }
+  read_links(c, root, s);
 }
 
 void read_attackers(checker& c, const toml::value& root, scenario& s) {

@@ -100,7 +100,10 @@ struct scenario {
   // [links]
   milliseconds latency_min{0};
   milliseconds latency_max{0};
-  std::uint64_t bandwidth = 0; ///< bytes per second each way, 0: unlimited
+  /// Each direction of each wire carries a bandwidth drawn uniformly from this range, bytes per
+  /// second (0: unlimited).
+  std::uint64_t bandwidth_min = 0;
+  std::uint64_t bandwidth_max = 0;
 
   // [attackers]
   std::uint32_t attackers = 0;       ///< nodes holding the chain, in few network groups

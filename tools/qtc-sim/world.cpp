@@ -80,9 +80,10 @@ world::world(const scenario& s, std::filesystem::path dir, const std::string& lo
     nodes_[i].ip = cast_.ips[i];
     (*lane_of_ip)[nodes_[i].ip] = i % lanes_.size();
   }
-  auto model = wire_model{s.latency_min, s.latency_max, s.bandwidth, s.seed};
+  auto model = wire_model{s.latency_min, s.latency_max, s.bandwidth_min, s.bandwidth_max, s.seed};
   for (auto& l : lanes_) {
-    // Each lane draws its wires' latencies from a seed of its own (lane 0: the scenario's).
+    // Each lane draws its wires' latencies and bandwidths from a seed of its own (lane 0: the
+    // scenario's).
     auto m = model;
     m.seed += l->port->lane;
     l->port->lane_of = lane_of_ip;
