@@ -81,9 +81,9 @@ void note_first_delivery(sync_pointer self, const header_node& node, std::uint64
 }
 } // namespace
 
-/// Announces a newly committed block to every peer: pushed as cmpctblock to peers that asked for
-/// high-bandwidth mode (`b`: the block, given for the new tip only), BIP130 headers where asked,
-/// inv otherwise.
+/// Announces a committed block (a new one, or our tip once our sync completes) to every peer not
+/// known to have it: pushed as cmpctblock to peers that asked for high-bandwidth mode (`b`: the
+/// block, given for the new tip only), BIP130 headers where asked, inv otherwise.
 void announce(sync_pointer self, const header_node& node, const block* b) {
   auto& st = self->state;
   for (auto& [id, p] : st.peers) {

@@ -258,10 +258,10 @@ void on_headers(sync_pointer self, std::uint64_t id, const headers_message& msg)
   }
   const auto& first = msg.headers.front();
   if (st.tree->find(first.prev_block) == nullptr && st.tree->find(block_hash(first)) == nullptr) {
+    if (drop_faulty_headers(self, p, msg, nullptr))
+      return; // whatever it would connect to, it cannot be valid
     // Maybe we are simply behind the peer's announcement: ask from our tip (unless its presync,
     // which will get there, is under way: that announcement is of the chain it follows).
-    if (drop_faulty_headers(self, p, msg, nullptr))
-      return;
     if (p.presync) {
       p.headers_requested = was_requested;
       return;
