@@ -25,38 +25,38 @@ std::string slurp(const std::filesystem::path& file) {
   return text.str();
 }
 
-/// Runs a shipped scenario; returns the report's text.
-std::string run_scenario(const std::string& name, const temp_dir& dir,
-                         std::vector<std::string> extra = {}) {
-  auto report = dir.path() / (name + std::to_string(extra.size()) + ".json");
-  std::vector<std::string> args{"--scenario="
-                                    + (source_dir / "config/sim" / (name + ".toml")).string(),
-                                "--report=" + report.string(), "--quiet"};
+/// Runs the scenario in `file` with its report in `report`; returns the report's text.
+std::string run_file(const std::filesystem::path& file, const std::filesystem::path& report,
+                     const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args{"--scenario=" + file.string(), "--report=" + report.string(),
+                                "--quiet"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = run_to_completion(QTC_SIM_BINARY, args, std::chrono::seconds{110});
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   return slurp(report);
 }
 
+/// Runs a shipped scenario; returns the report's text.
+std::string run_scenario(const std::string& name, const temp_dir& dir,
+                         const std::vector<std::string>& extra = {}) {
+  return run_file(source_dir / "config/sim" / (name + ".toml"),
+                  dir.path() / (name + std::to_string(extra.size()) + ".json"), extra);
+}
+
 /// The propagation scenario with its `bandwidth_kbit = 20000` line replaced by `links`, run
 /// from `dir`; the report.
 json run_propagation_with(const temp_dir& dir, const std::string& name, const std::string& links) {
   auto text = slurp(source_dir / "config/sim/propagation.toml");
-  auto at = text.find("bandwidth_kbit = 20000");
-  REQUIRE(at != std::string::npos);
-  text.replace(at, std::string{"bandwidth_kbit = 20000"}.size(), links);
-  at = text.find("\"../regtest.toml\"");
-  REQUIRE(at != std::string::npos);
-  text.replace(at, std::string{"\"../regtest.toml\""}.size(),
-               "\"" + (source_dir / "config/regtest.toml").string() + "\"");
+  auto replace = [&](const std::string& from, const std::string& to) {
+    auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+  };
+  replace("bandwidth_kbit = 20000", links);
+  replace("\"../regtest.toml\"", "\"" + (source_dir / "config/regtest.toml").string() + "\"");
   auto file = dir.path() / (name + ".toml");
-  auto report = dir.path() / (name + ".json");
   std::ofstream{file} << text;
-  auto r = run_to_completion(
-      QTC_SIM_BINARY, {"--scenario=" + file.string(), "--report=" + report.string(), "--quiet"},
-      std::chrono::seconds{110});
-  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
-  return json::parse(slurp(report));
+  return json::parse(run_file(file, dir.path() / (name + ".json")));
 }
 
 /// The last peer-graph sample.
@@ -268,31 +268,23 @@ TEST_SUITE("sim") {
            "[bootstrap]\nseeds_name = \"crawler\"\n"
            "[links]\nbandwidth_kbit = 100\nbandwidth_min_kbit = 900\nbandwidth_max_kbit = 800\n";
     auto r = run_to_completion(QTC_SIM_BINARY, {"--scenario=" + file.string()});
+    auto says = [&](const std::string& text) { return r.output.find(text) != std::string::npos; };
     CHECK(r.exit_code == 2);
-    CHECK_MESSAGE(r.output.find(file.string() + ":3: scenario.duration_ms: must be in")
-                      != std::string::npos,
+    CHECK_MESSAGE(says(file.string() + ":3: scenario.duration_ms: must be in"), r.output);
+    CHECK_MESSAGE(says(":6: nodes.serving: must be in [1,"), r.output);
+    CHECK_MESSAGE(says(":8: nodes.bogus: unknown key"), r.output);
+    CHECK_MESSAGE(says(":9: attack[0]: an attack needs [attackers] count"), r.output);
+    CHECK_MESSAGE(says(":10: attack[0].kind: must be addr-flood, invalid-headers or "
+                       "connection-flood, got \"nuke\""),
                   r.output);
-    CHECK_MESSAGE(r.output.find(":6: nodes.serving: must be in [1,") != std::string::npos,
+    CHECK_MESSAGE(says(":13: bootstrap.seeds_name: must be \"serving\", \"all\" or "
+                       "\"running\", got \"crawler\""),
                   r.output);
-    CHECK_MESSAGE(r.output.find(":8: nodes.bogus: unknown key") != std::string::npos, r.output);
-    CHECK_MESSAGE(r.output.find(":9: attack[0]: an attack needs [attackers] count")
-                      != std::string::npos,
+    CHECK_MESSAGE(says(":15: links.bandwidth_kbit: give it or bandwidth_min_kbit and "
+                       "bandwidth_max_kbit, not both"),
                   r.output);
-    CHECK_MESSAGE(r.output.find(":10: attack[0].kind: must be addr-flood, invalid-headers or "
-                                "connection-flood, got \"nuke\"")
-                      != std::string::npos,
-                  r.output);
-    CHECK_MESSAGE(r.output.find(":13: bootstrap.seeds_name: must be \"serving\", \"all\" or "
-                                "\"running\", got \"crawler\"")
-                      != std::string::npos,
-                  r.output);
-    CHECK_MESSAGE(r.output.find(":15: links.bandwidth_kbit: give it or bandwidth_min_kbit and "
-                                "bandwidth_max_kbit, not both")
-                      != std::string::npos,
-                  r.output);
-    CHECK_MESSAGE(r.output.find(":17: links.bandwidth_max_kbit: must be at least "
-                                "bandwidth_min_kbit")
-                      != std::string::npos,
+    CHECK_MESSAGE(says(":17: links.bandwidth_max_kbit: must be at least "
+                       "bandwidth_min_kbit"),
                   r.output);
     auto missing =
         run_to_completion(QTC_SIM_BINARY, {"--scenario=" + (dir.path() / "none.toml").string()});

@@ -5,6 +5,7 @@
 #include <caf/send.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
 
 namespace qtc {
@@ -157,6 +158,17 @@ std::uint64_t draw_bandwidth(memory_network_state& st) {
   return d(st.rng);
 }
 
+/// Keeps `end` in the tables: to cut or silence it by address, and (for an end of a wire across
+/// lanes, `number` != 0) to find it when something arrives for it from another lane.
+void track_end(memory_network_pointer self, const memory_link_actor& end, const std::string& ip,
+               const std::string& peer_ip, std::uint64_t number = 0) {
+  auto& st = self->state;
+  self->monitor(end);
+  st.wire_ends[end.id()] = wire_end{end, ip, peer_ip, number};
+  if (number != 0)
+    st.port->ends[number] = caf::actor_cast<caf::strong_actor_ptr>(end);
+}
+
 /// Makes a wire from the node at `from_ip` to the listener at `to`, whose manager is `manager`.
 void make_wire(memory_network_pointer self, const std::string& from_ip, const std::string& to,
                const peer_manager_actor& manager, const peer_session_actor& session) {
@@ -167,11 +179,8 @@ void make_wire(memory_network_pointer self, const std::string& from_ip, const st
   auto down = draw_bandwidth(st);
   auto dialing = self->spawn(memory_link, latency, up, st.silent.contains(from_ip), remote_end{});
   auto accepting = self->spawn(memory_link, latency, down, st.silent.contains(to_ip), remote_end{});
-  for (const auto& [end, ip, peer] :
-       {std::tuple{dialing, from_ip, to_ip}, std::tuple{accepting, to_ip, from_ip}}) {
-    self->monitor(end);
-    st.wire_ends[end.id()] = wire_end{end, ip, peer};
-  }
+  track_end(self, dialing, from_ip, to_ip);
+  track_end(self, accepting, to_ip, from_ip);
   ++st.wires_made;
   self->send(dialing, link_atom::value, peer_link_actor{accepting});
   self->send(accepting, link_atom::value, peer_link_actor{dialing});
@@ -179,16 +188,6 @@ void make_wire(memory_network_pointer self, const std::string& from_ip, const st
   self->send(session, link_atom::value, peer_link_actor{dialing});
   auto port = st.next_port++;
   self->send(manager, accept_atom::value, from_ip, port, accepted_link_actor{accepting});
-}
-
-/// Keeps `end` in the tables: to cut or silence it by address, and (for an end of a wire across
-/// lanes, `number` != 0) to find it when something arrives for it from another lane.
-void track_end(memory_network_pointer self, const memory_link_actor& end, const std::string& ip,
-               const std::string& peer_ip, std::uint64_t number) {
-  auto& st = self->state;
-  self->monitor(end);
-  st.wire_ends[end.id()] = wire_end{end, ip, peer_ip, number};
-  st.port->ends[number] = caf::actor_cast<caf::strong_actor_ptr>(end);
 }
 
 /// Dials a listener of another lane: this lane's end of the wire is made now and the connect
@@ -229,6 +228,16 @@ void accept_across(memory_network_pointer self, std::uint64_t end, std::size_t f
   ++st.wires_made;
   self->send(i->second, accept_atom::value, from_ip, st.next_port++,
              accepted_link_actor{accepting});
+}
+
+/// This lane's end numbered `end` of a wire across lanes, if it still exists.
+std::optional<memory_link_actor> crossing_end(const memory_network_state& st, std::uint64_t end) {
+  if (!st.port)
+    return std::nullopt;
+  auto i = st.port->ends.find(end);
+  if (i == st.port->ends.end())
+    return std::nullopt;
+  return caf::actor_cast<memory_link_actor>(i->second);
 }
 
 /// Puts `side` on one side of a partition (empty: heals) and cuts the wires across it.
@@ -293,15 +302,12 @@ memory_network_actor::behavior_type modelled_network(memory_network_pointer self
           accept_across(self, end, static_cast<std::size_t>(from_lane), from_ip, to, latency);
       },
       [self](data_atom, std::uint64_t end, bytes& data) {
-        if (auto* port = self->state.port.get(); port != nullptr)
-          if (auto i = port->ends.find(end); i != port->ends.end())
-            self->send(caf::actor_cast<memory_link_actor>(i->second), data_atom::value,
-                       std::move(data));
+        if (auto to = crossing_end(self->state, end))
+          self->send(*to, data_atom::value, std::move(data));
       },
       [self](linkdown_atom, std::uint64_t end) {
-        if (auto* port = self->state.port.get(); port != nullptr)
-          if (auto i = port->ends.find(end); i != port->ends.end())
-            self->send(caf::actor_cast<memory_link_actor>(i->second), linkdown_atom::value);
+        if (auto to = crossing_end(self->state, end))
+          self->send(*to, linkdown_atom::value);
       },
       [self](close_atom, const std::string& ip) {
         auto& st = self->state;
