@@ -43,20 +43,28 @@ std::string run_scenario(const std::string& name, const temp_dir& dir,
                   dir.path() / (name + std::to_string(extra.size()) + ".json"), extra);
 }
 
-/// The propagation scenario with its `bandwidth_kbit = 20000` line replaced by `links`, run
-/// from `dir`; the report.
-json run_propagation_with(const temp_dir& dir, const std::string& name, const std::string& links) {
+using edits = std::vector<std::pair<std::string, std::string>>;
+
+/// The propagation scenario with each edit's first text replaced by its second, run from `dir`;
+/// the report.
+json run_propagation_edited(const temp_dir& dir, const std::string& name, const edits& changes) {
   auto text = slurp(source_dir / "config/sim/propagation.toml");
   auto replace = [&](const std::string& from, const std::string& to) {
     auto at = text.find(from);
     REQUIRE(at != std::string::npos);
     text.replace(at, from.size(), to);
   };
-  replace("bandwidth_kbit = 20000", links);
+  for (const auto& [from, to] : changes)
+    replace(from, to);
   replace("\"../regtest.toml\"", "\"" + (source_dir / "config/regtest.toml").string() + "\"");
   auto file = dir.path() / (name + ".toml");
   std::ofstream{file} << text;
   return json::parse(run_file(file, dir.path() / (name + ".json")));
+}
+
+/// The propagation scenario with its `bandwidth_kbit = 20000` line replaced by `links`.
+json run_propagation_with(const temp_dir& dir, const std::string& name, const std::string& links) {
+  return run_propagation_edited(dir, name, {{"bandwidth_kbit = 20000", links}});
 }
 
 /// The last peer-graph sample.
@@ -216,6 +224,28 @@ TEST_SUITE("sim") {
     CHECK(drawn < slow);
   }
 
+  TEST_CASE("qtc-sim bootstrap lists: DNS seeds that answer nothing, and every node syncs "
+            "through the chain spec's bootstrap nodes once dns_fallback_after has passed") {
+    temp_dir dir;
+    const std::string seeds = "dns_answer_size = 8";
+    auto listed = run_propagation_edited(dir, "listed",
+                                         {{seeds, "dns_answer_size = 0\nbootstrap_nodes = 2"}});
+    const auto& sync = listed.at("sync");
+    CHECK(sync.at("time_to_sync_ms").at("count") == 36); // every fresh node
+    // Each node falls back 10 s after its start (regtest.toml's dns_fallback_after), not before.
+    for (const auto& n : sync.at("nodes"))
+      if (n.at("role") == "fresh")
+        CHECK(n.at("synced_ms").get<std::int64_t>() >= 10'000);
+    CHECK(sync.at("time_to_sync_ms").at("max") < 20'000);
+    // Two nodes are listed, yet the network grows past them: addresses spread from there.
+    CHECK(last_sample(listed).at("components") == 1);
+    for (const auto& b : listed.at("propagation").at("blocks"))
+      CHECK(b.at("count") == b.at("nodes"));
+    // The spec file's list names 127.0.0.1, which no simulated node is: nobody finds anyone.
+    auto unlisted = run_propagation_edited(dir, "unlisted", {{seeds, "dns_answer_size = 0"}});
+    CHECK(unlisted.at("sync").at("time_to_sync_ms").at("count") == 0);
+  }
+
   TEST_CASE("qtc-sim: the same seed gives the same report byte for byte, another seed another") {
     temp_dir dir;
     auto first = run_scenario("eclipse", dir);
@@ -290,17 +320,23 @@ TEST_SUITE("sim") {
         run_to_completion(QTC_SIM_BINARY, {"--scenario=" + (dir.path() / "none.toml").string()});
     CHECK(missing.exit_code == 2);
     CHECK(missing.output.find("cannot read the scenario file") != std::string::npos);
-    // An attack's sessions are bounded before anything runs.
+    // An attack's sessions are bounded before anything runs; a bootstrap list names serving
+    // nodes only.
     auto big = dir.path() / "big.toml";
     std::ofstream{big} << "[scenario]\nname = \"x\"\nduration_ms = 1000\nchain_spec = \""
                        << (source_dir / "config" / "regtest.toml").string()
                        << "\"\n[nodes]\nserving = 1\nfresh = 2000\nchain_blocks = 1\n"
                           "[attackers]\ncount = 1000\n"
-                          "[[attack]]\nkind = \"connection-flood\"\ncount = 10\ntargets = 500\n";
+                          "[[attack]]\nkind = \"connection-flood\"\ncount = 10\ntargets = 500\n"
+                          "[bootstrap]\nbootstrap_nodes = 2\n";
     auto flood = run_to_completion(QTC_SIM_BINARY, {"--scenario=" + big.string()});
     CHECK(flood.exit_code == 2);
     CHECK_MESSAGE(flood.output.find(":14: attack[0].targets: the attack would open 5000000 "
                                     "sessions (attackers x targets x count), more than 1000000")
+                      != std::string::npos,
+                  flood.output);
+    CHECK_MESSAGE(flood.output.find(":16: bootstrap.bootstrap_nodes: names serving nodes: at most "
+                                    "nodes.serving (1), got 2")
                       != std::string::npos,
                   flood.output);
     auto usage = run_to_completion(QTC_SIM_BINARY, {"--seed=x"});

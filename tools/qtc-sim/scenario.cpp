@@ -121,8 +121,18 @@ void read_links(checker& c, const toml::value& root, scenario& s) {
 void read_network(checker& c, const toml::value& root, scenario& s) {
   if (const auto* t = optional_table(c, root, "bootstrap")) {
     const std::string n = "bootstrap";
-    c.unknown_keys(*t, n, {"dns_answer_size", "seeds_name"});
-    take(s.dns_answer_size, optional_integer(c, *t, n, "dns_answer_size", 1, 256, 8));
+    c.unknown_keys(*t, n, {"dns_answer_size", "seeds_name", "bootstrap_nodes"});
+    take(s.dns_answer_size, optional_integer(c, *t, n, "dns_answer_size", 0, 256, 8));
+    if (checker::has(*t, "bootstrap_nodes"))
+      if (auto count = c.integer(*t, n, "bootstrap_nodes", 0, max_nodes)) {
+        // nodes.serving is at least 1 when it was read well (its own error says otherwise).
+        if (s.serving > 0 && *count > s.serving)
+          c.fail(c.line_of(*t, "bootstrap_nodes"), n + ".bootstrap_nodes",
+                 "names serving nodes: at most nodes.serving (" + std::to_string(s.serving)
+                     + "), got " + std::to_string(*count));
+        else
+          s.bootstrap_nodes = static_cast<std::uint32_t>(*count);
+      }
     if (checker::has(*t, "seeds_name")) {
       auto who = c.string(*t, n, "seeds_name");
       if (who && *who != "serving" && *who != "all" && *who != "running")

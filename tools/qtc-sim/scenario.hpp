@@ -94,8 +94,11 @@ struct scenario {
   milliseconds join_within{0}; ///< fresh nodes start at random times in [0, join_within)
 
   // [bootstrap]
-  std::uint32_t dns_answer_size = 8; ///< addresses in each seed's answer to a node
+  std::uint32_t dns_answer_size = 8; ///< addresses in each seed's answer to a node (0: none)
   seeds_knowledge seeds_name = seeds_knowledge::serving; ///< whom the DNS seeds name
+  /// When given, the chain spec's bootstrap list (the fallback when DNS yields nothing) names
+  /// this many serving nodes, the first ones; otherwise it is the spec file's own list.
+  std::optional<std::uint32_t> bootstrap_nodes;
 
   // [links]
   milliseconds latency_min{0};

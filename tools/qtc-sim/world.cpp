@@ -66,13 +66,34 @@ void lane::advance_to(caf::actor_clock::time_point target) {
     run();
 }
 
+namespace {
+
+/// The chain spec every node is given: the scenario's, with its bootstrap list naming the first
+/// `bootstrap.bootstrap_nodes` serving nodes when the scenario says so (the spec file's list
+/// names addresses no simulated node has).
+std::shared_ptr<const chain_spec> nodes_spec(const scenario& s, const cast& c) {
+  auto spec = s.spec;
+  if (s.bootstrap_nodes) {
+    spec.bootstrap_nodes.clear();
+    for (std::size_t i = 0; i < *s.bootstrap_nodes; ++i) {
+      network_address_entry entry;
+      entry.host = c.ips[i];
+      entry.port = spec.default_port;
+      spec.bootstrap_nodes.push_back(entry);
+    }
+  }
+  return std::make_shared<const chain_spec>(std::move(spec));
+}
+
+} // namespace
+
 world::world(const scenario& s, std::filesystem::path dir, const std::string& log_level)
-    : scenario_(s), dir_(std::move(dir)), chain_(std::make_shared<const chain_spec>(s.spec)),
-      lanes_(make_lanes(s.lanes, log_level)), home_(*lanes_.front()),
-      rng_(s.seed ^ 0x51d3c0ffeeULL) {
+    : scenario_(s), dir_(std::move(dir)), lanes_(make_lanes(s.lanes, log_level)),
+      home_(*lanes_.front()), rng_(s.seed ^ 0x51d3c0ffeeULL) {
   epoch_ = home_.now();
   unix_ = unix_clock{home_.sched.clock()};
   cast_ = make_cast(s);
+  chain_ = nodes_spec(s, cast_);
   nodes_.resize(cast_.ips.size());
   auto lane_of_ip = std::make_shared<std::map<std::string, std::size_t>>();
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
