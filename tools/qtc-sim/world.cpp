@@ -23,6 +23,23 @@ std::vector<std::unique_ptr<lane>> make_lanes(std::size_t count, const std::stri
   return lanes;
 }
 
+/// The chain spec every node is given: the scenario's, with its bootstrap list naming the first
+/// `bootstrap.bootstrap_nodes` serving nodes when the scenario says so (the spec file's list
+/// names addresses no simulated node has).
+std::shared_ptr<const chain_spec> nodes_spec(const scenario& s, const cast& c) {
+  auto spec = s.spec;
+  if (s.bootstrap_nodes) {
+    spec.bootstrap_nodes.clear();
+    for (std::size_t i = 0; i < *s.bootstrap_nodes; ++i) {
+      network_address_entry entry;
+      entry.host = c.ips[i];
+      entry.port = spec.default_port;
+      spec.bootstrap_nodes.push_back(entry);
+    }
+  }
+  return std::make_shared<const chain_spec>(std::move(spec));
+}
+
 } // namespace
 
 lane::lane(std::size_t index, const std::string& log_level)
@@ -65,27 +82,6 @@ void lane::advance_to(caf::actor_clock::time_point target) {
   while (!*reached && sched.clock().trigger_timeout())
     run();
 }
-
-namespace {
-
-/// The chain spec every node is given: the scenario's, with its bootstrap list naming the first
-/// `bootstrap.bootstrap_nodes` serving nodes when the scenario says so (the spec file's list
-/// names addresses no simulated node has).
-std::shared_ptr<const chain_spec> nodes_spec(const scenario& s, const cast& c) {
-  auto spec = s.spec;
-  if (s.bootstrap_nodes) {
-    spec.bootstrap_nodes.clear();
-    for (std::size_t i = 0; i < *s.bootstrap_nodes; ++i) {
-      network_address_entry entry;
-      entry.host = c.ips[i];
-      entry.port = spec.default_port;
-      spec.bootstrap_nodes.push_back(entry);
-    }
-  }
-  return std::make_shared<const chain_spec>(std::move(spec));
-}
-
-} // namespace
 
 world::world(const scenario& s, std::filesystem::path dir, const std::string& log_level)
     : scenario_(s), dir_(std::move(dir)), lanes_(make_lanes(s.lanes, log_level)),
